@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/postgres"
+	"github.com/flavormonk/flavormonk/app/recipes"
+	"github.com/flavormonk/flavormonk/app/search"
+	"github.com/flavormonk/flavormonk/app/sqlite"
+	"github.com/flavormonk/flavormonk/app/web"
+)
+
+// Main is the whole app, wired from a Config. The end-to-end tests start
+// this same Main on port :0.
+type Main struct {
+	Config *config.Config
+	Log    *slog.Logger
+
+	Store  flavormonk.Store
+	Index  *search.Index
+	Server *web.Server
+
+	started  time.Time
+	http     *http.Server
+	metrics  *http.Server
+	ln, mln  net.Listener
+	notify   chan struct{}
+	bg       sync.WaitGroup
+	cancelBG context.CancelFunc
+}
+
+// NewMain returns a Main for cfg; Open wires it.
+func NewMain(cfg *config.Config, log *slog.Logger) *Main {
+	return &Main{Config: cfg, Log: log, started: time.Now(), notify: make(chan struct{}, 1)}
+}
+
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// checkBackends refuses configured backends that this version does not
+// have, at start-up and by name, rather than running without them.
+func checkBackends(cfg *config.Config) error {
+	if cfg.SearchMode != config.SearchLexical {
+		return config.NotImplemented("FLAVORMONK_SEARCH", cfg.SearchMode)
+	}
+	if cfg.VectorBackend != config.VectorNone {
+		return config.NotImplemented("FLAVORMONK_VECTOR", cfg.VectorBackend)
+	}
+	if cfg.CacheBackend != config.CacheMemory {
+		return config.NotImplemented("FLAVORMONK_CACHE", cfg.CacheBackend)
+	}
+	for _, p := range cfg.InferenceChain {
+		if p != config.ProviderOffline {
+			return config.NotImplemented("FLAVORMONK_INFERENCE", p)
+		}
+	}
+	return nil
+}
+
+// openStore is the store factory.
+func openStore(ctx context.Context, cfg *config.Config) (flavormonk.Store, error) {
+	switch cfg.StoreDriver {
+	case config.StoreSQLite:
+		return sqlite.Open(ctx, cfg.SQLitePath)
+	case config.StorePostgres:
+		return postgres.Open(ctx, cfg.PostgresURL, postgres.WithMaxConns(int32(cfg.PostgresMaxConns)))
+	}
+	return nil, config.NotImplemented("FLAVORMONK_STORE", cfg.StoreDriver)
+}
+
+// Open connects the backends, seeds an empty store, loads the search index
+// and binds the listeners. Run serves.
+func (m *Main) Open(ctx context.Context) error {
+	cfg := m.Config
+	if err := checkBackends(cfg); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("opening the %s store: %w", cfg.StoreDriver, err)
+	}
+	m.Store = st
+	if cfg.SeedRecipes {
+		n, err := recipes.Seed(ctx, st)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			m.Log.Info("seeded the empty store with the bundled recipes", "recipes", n)
+		}
+	}
+	m.Index = search.New()
+	if err := m.Index.Load(ctx, st); err != nil {
+		return fmt.Errorf("loading the search index: %w", err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if m.Server, err = web.New(cfg, st, m.Index, m.Log, reg); err != nil {
+		return err
+	}
+	if m.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return flavormonk.FieldErrorf(flavormonk.EINVALID, "FLAVORMONK_ADDR", "cannot listen on %s: %v", cfg.Addr, err)
+	}
+	if m.mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+		return flavormonk.FieldErrorf(flavormonk.EINVALID, "FLAVORMONK_METRICS_ADDR", "cannot listen on %s: %v", cfg.MetricsAddr, err)
+	}
+	m.http = &http.Server{
+		Handler:           m.Server.Echo,
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		// No whole-request read or write timeout: event streams live long
+		// on their own routes; ordinary routes get a deadline in middleware.
+		ReadTimeout:    0,
+		WriteTimeout:   0,
+		IdleTimeout:    cfg.IdleTimeout,
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	m.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
+
+// Addr is the public listener's address (useful with port 0).
+func (m *Main) Addr() string { return m.ln.Addr().String() }
+
+// MetricsAddr is the metrics listener's address.
+func (m *Main) MetricsAddr() string { return m.mln.Addr().String() }
+
+// URL is the public base URL of the running server.
+func (m *Main) URL() string {
+	a := m.Addr()
+	if strings.HasPrefix(a, "[::]") || strings.HasPrefix(a, "0.0.0.0") {
+		_, port, _ := net.SplitHostPort(a)
+		a = "127.0.0.1:" + port
+	}
+	return "http://" + a
+}
+
+// NotifyChanged asks the index to pick up store changes now (after an
+// import through this instance); other instances see them on their poll.
+func (m *Main) NotifyChanged() {
+	select {
+	case m.notify <- struct{}{}:
+	default:
+	}
+}
+
+// Run serves until ctx ends, then shuts down gracefully.
+func (m *Main) Run(ctx context.Context) error {
+	bgctx, cancel := context.WithCancel(context.Background())
+	m.cancelBG = cancel
+	m.bg.Add(2)
+	go func() {
+		defer m.bg.Done()
+		m.Index.Follow(bgctx, m.Store, m.Config.IndexPoll, m.notify, m.Log)
+	}()
+	go func() {
+		defer m.bg.Done()
+		m.expireVisitors(bgctx)
+	}()
+	errc := make(chan error, 2)
+	go func() { errc <- m.http.Serve(m.ln) }()
+	go func() { errc <- m.metrics.Serve(m.mln) }()
+	m.Server.SetReady(true)
+	m.Log.Info("serving", "addr", m.Addr(), "metrics_addr", m.MetricsAddr(), "tier", m.Config.Tier,
+		"store", m.Config.StoreDriver, "recipes", m.Index.Len(), "version", flavormonk.BuildVersion(),
+		"ready_after", time.Since(m.started).Round(time.Millisecond))
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	m.Server.SetReady(false)
+	m.Log.Info("shutting down", "grace", m.Config.ShutdownTimeout)
+	sctx, scancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer scancel()
+	if serr := m.http.Shutdown(sctx); serr != nil && err == nil {
+		err = serr
+	}
+	_ = m.metrics.Shutdown(sctx)
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// expireVisitors removes anonymous sessions unseen for 180 days.
+func (m *Main) expireVisitors(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := m.Store.DeleteVisitorsBefore(ctx, time.Now().Add(-180*24*time.Hour)); err != nil && ctx.Err() == nil {
+			m.Log.Warn("expiring visitor sessions failed", "err", err)
+		} else if n > 0 {
+			m.Log.Info("expired visitor sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close releases everything Open acquired.
+func (m *Main) Close() error {
+	if m.cancelBG != nil {
+		m.cancelBG()
+		m.bg.Wait()
+	}
+	if m.ln != nil {
+		m.ln.Close()
+	}
+	if m.mln != nil {
+		m.mln.Close()
+	}
+	if m.Store != nil {
+		return m.Store.Close()
+	}
+	return nil
+}

@@ -1,0 +1,86 @@
+// Command flavormonk serves the Flavor Monk site and API, and imports
+// recipes. Configuration comes from the environment (see `flavormonk config -vars`).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+)
+
+const usage = `Flavor Monk: recipes you can cook tonight.
+
+Usage:
+  flavormonk [serve]              serve the site and API (default)
+  flavormonk import PATH|URL...   import schema.org Recipe JSON-LD from files, folders or web pages
+  flavormonk migrate              apply database migrations and exit
+  flavormonk config [-vars]       print the effective configuration, secrets redacted
+                                  (-vars: every variable, its allowed values and defaults per tier)
+  flavormonk version              print the version
+  flavormonk help                 this text
+
+Configuration is read from environment variables (FLAVORMONK_*, and the vendors'
+OPENAI_API_KEY, OPENAI_BASE_URL, REPLICATE_API_TOKEN, OLLAMA_HOST); secrets may
+also come from NAME_FILE. FLAVORMONK_TIER=local|mvp|upgrade|scale picks the
+defaults; FLAVORMONK_ADDR (default :8080) is the listen address.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil && !errors.Is(err, errHelp) {
+		fmt.Fprintln(os.Stderr, "flavormonk:", describe(err))
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// describe renders an error for a terminal: users' errors with their code.
+func describe(err error) string {
+	var fe *flavormonk.Error
+	if errors.As(err, &fe) {
+		return fmt.Sprintf("%s [%s]", err.Error(), fe.Code)
+	}
+	return err.Error()
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, args, stderr)
+	case "import":
+		return runImport(ctx, args, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args, stderr)
+	case "config":
+		return runConfig(args, stdout)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "flavormonk", flavormonk.BuildVersion())
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "index":
+		return flavormonk.Errorf(flavormonk.ENOTIMPLEMENTED, "the index command (vector embeddings) is not implemented yet in this version")
+	}
+	fmt.Fprint(stderr, usage)
+	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+}

@@ -1,0 +1,190 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/ingredient"
+	"github.com/flavormonk/flavormonk/app/search"
+)
+
+func (s *Server) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": flavormonk.BuildVersion()})
+}
+
+// readyz reports each dependency; 503 only when the store is unreachable
+// (or the index is not loaded yet).
+func (s *Server) readyz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]string{"store": "ok", "search_index": "ok"}
+	status := http.StatusOK
+	if err := s.store.Ping(ctx); err != nil {
+		checks["store"] = "down"
+		status = http.StatusServiceUnavailable
+		s.log.WarnContext(ctx, "readiness: store unreachable", "err", err)
+	}
+	if !s.ready.Load() {
+		checks["search_index"] = "loading"
+		status = http.StatusServiceUnavailable
+	}
+	overall := "ok"
+	if status != http.StatusOK {
+		overall = "unavailable"
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(status, map[string]any{"status": overall, "checks": checks, "version": flavormonk.BuildVersion(),
+		"recipes": s.index.Len(), "index_revision": s.index.Revision()})
+}
+
+func (s *Server) apiSearch(c echo.Context) error {
+	q, err := parseSearch(c.QueryParams(), s.cfg.SearchMaxResults)
+	if err != nil {
+		return err
+	}
+	res, err := s.index.Search(q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+// RecipeResponse is a recipe as the API returns it, optionally scaled.
+type RecipeResponse struct {
+	*flavormonk.Recipe
+	URL          string `json:"url"`
+	ScaledTo     int    `json:"scaled_to,omitempty"`
+	ScaledFactor string `json:"scale_factor,omitempty"`
+}
+
+func (s *Server) loadRecipe(c echo.Context) (*flavormonk.Recipe, error) {
+	id := c.Param("id")
+	if !flavormonk.ValidID(id) {
+		return nil, flavormonk.FieldErrorf(flavormonk.ENOTFOUND, "id", "no recipe has the id %q", truncate(id, 60))
+	}
+	r, err := s.store.Recipe(c.Request().Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+func (s *Server) apiRecipe(c echo.Context) error {
+	r, err := s.loadRecipe(c)
+	if err != nil {
+		return err
+	}
+	servings, err := intParam(c.QueryParams(), "servings", 1, 1000, "servings")
+	if err != nil {
+		return err
+	}
+	out := RecipeResponse{Recipe: r, URL: s.recipeURL(r.ID)}
+	if servings > 0 {
+		if r.Servings == 0 {
+			return flavormonk.FieldErrorf(flavormonk.EINVALID, "servings", "this recipe does not say how many it serves, so it cannot be scaled")
+		}
+		scaled := *r
+		scaled.Ingredients = scaleAll(r.Ingredients, float64(servings)/float64(r.Servings))
+		scaled.Servings = servings
+		out.Recipe, out.ScaledTo = &scaled, servings
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func scaleAll(ings []flavormonk.Ingredient, f float64) []flavormonk.Ingredient {
+	out := make([]flavormonk.Ingredient, len(ings))
+	for i, ing := range ings {
+		out[i] = ingredient.Scale(ing, f)
+	}
+	return out
+}
+
+func (s *Server) recipeURL(id string) string {
+	return s.cfg.BaseURL + "/recipes/" + id
+}
+
+// pantryBody is the JSON body of POST /api/v1/pantry.
+type pantryBody struct {
+	Have       []string `json:"have"`
+	Exclude    []string `json:"exclude"`
+	Tags       []string `json:"tags"`
+	Diets      []string `json:"diets"`
+	MaxMinutes int      `json:"max_minutes"`
+	MaxMissing int      `json:"max_missing"`
+	Staples    *bool    `json:"staples"`
+	Limit      int      `json:"limit"`
+	Cursor     string   `json:"cursor"`
+}
+
+func (s *Server) apiPantry(c echo.Context) error {
+	var q search.PantryQuery
+	var err error
+	if c.Request().Method == http.MethodPost {
+		q, err = s.decodePantry(c)
+	} else {
+		q, err = parsePantry(c.QueryParams(), s.cfg.SearchMaxResults)
+	}
+	if err != nil {
+		return err
+	}
+	res, err := s.index.Pantry(q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+func (s *Server) decodePantry(c echo.Context) (search.PantryQuery, error) {
+	var q search.PantryQuery
+	if ct := c.Request().Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		return q, flavormonk.Errorf(flavormonk.EINVALID, "send the pantry query as JSON with Content-Type: application/json")
+	}
+	var b pantryBody
+	dec := json.NewDecoder(c.Request().Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return q, flavormonk.Errorf(flavormonk.ETOOLARGE, "the request body is larger than %d bytes", mbe.Limit)
+		}
+		return q, flavormonk.Errorf(flavormonk.EINVALID, "the body is not a valid pantry query: %v", jsonErr(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return q, flavormonk.Errorf(flavormonk.EINVALID, "the body must hold exactly one JSON object")
+	}
+	q = search.PantryQuery{Have: b.Have, Exclude: b.Exclude, Tags: b.Tags, MaxMinutes: b.MaxMinutes,
+		MaxMissing: b.MaxMissing, Limit: b.Limit, Cursor: b.Cursor, NoStaples: b.Staples != nil && !*b.Staples}
+	for _, d := range b.Diets {
+		diet, ok := flavormonk.ParseDiet(d)
+		if !ok {
+			return q, flavormonk.FieldErrorf(flavormonk.EINVALID, "diets", "unknown diet %q", truncate(d, 40))
+		}
+		q.Diets = append(q.Diets, diet)
+	}
+	return q, q.Validate(s.cfg.SearchMaxResults)
+}
+
+// jsonErr describes a decoding error without echoing the input back.
+func jsonErr(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return "malformed JSON"
+	case errors.As(err, &te):
+		return "member " + te.Field + " has the wrong type"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "the body is empty or cut short"
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return "malformed JSON"
+}

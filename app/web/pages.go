@@ -1,0 +1,264 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/ingredient"
+	"github.com/flavormonk/flavormonk/app/search"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+type pages struct {
+	byName map[string]*template.Template
+}
+
+var funcs = template.FuncMap{
+	"minutes": func(m int) string {
+		switch {
+		case m <= 0:
+			return ""
+		case m < 60:
+			return fmt.Sprintf("%d min", m)
+		case m%60 == 0:
+			return fmt.Sprintf("%d h", m/60)
+		default:
+			return fmt.Sprintf("%d h %d min", m/60, m%60)
+		}
+	},
+	"percent": func(f float64) int { return int(f*100 + 0.5) },
+	"join":    strings.Join,
+	"title": func(s string) string {
+		if s == "" {
+			return s
+		}
+		return strings.ToUpper(s[:1]) + s[1:]
+	},
+}
+
+func loadPages() (*pages, error) {
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, name := range []string{"search", "recipe", "pantry", "about", "error"} {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", name, err)
+		}
+		p.byName[name] = t
+	}
+	return p, nil
+}
+
+func (s *Server) render(c echo.Context, status int, name string, data map[string]any) error {
+	t := s.pages.byName[name]
+	var buf bytes.Buffer
+	if err := t.Execute(&buf, data); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+func staticHandler() echo.HandlerFunc {
+	sub, _ := fs.Sub(staticFS, "static")
+	h := http.StripPrefix("/static/", http.FileServer(http.FS(sub)))
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(c.Response(), c.Request())
+		return nil
+	}
+}
+
+// facetLink is a facet value with the URL that toggles it as a filter.
+type facetLink struct {
+	Value  string
+	Count  int
+	URL    string
+	Active bool
+}
+
+func toggleURL(base url.Values, key, value string) string {
+	v := url.Values{}
+	for k, vs := range base {
+		if k == "cursor" {
+			continue
+		}
+		v[k] = append([]string(nil), vs...)
+	}
+	active := false
+	var kept []string
+	for _, x := range listParam(base, key) {
+		if strings.EqualFold(x, value) {
+			active = true
+			continue
+		}
+		kept = append(kept, x)
+	}
+	if !active {
+		kept = append(kept, value)
+	}
+	v.Del(key)
+	if len(kept) > 0 {
+		v.Set(key, strings.Join(kept, ","))
+	}
+	return "/?" + v.Encode()
+}
+
+func (s *Server) searchPage(c echo.Context) error {
+	params := c.QueryParams()
+	q, err := parseSearch(params, s.cfg.SearchMaxResults)
+	data := map[string]any{"Title": "Find a recipe", "Params": params, "Query": q, "Diets": flavormonk.Diets,
+		"Times": []int{15, 20, 30, 45, 60, 90}}
+	if err != nil {
+		_, d := resolve(err)
+		data["Error"] = d
+		return s.render(c, http.StatusBadRequest, "search", data)
+	}
+	if q.Limit == 0 {
+		q.Limit = 24
+	}
+	res, err := s.index.Search(q)
+	if err != nil {
+		_, d := resolve(err)
+		data["Error"] = d
+		return s.render(c, http.StatusBadRequest, "search", data)
+	}
+	data["Result"] = res
+	var tags []facetLink
+	selected := map[string]bool{}
+	for _, t := range q.Tags {
+		selected[strings.ToLower(t)] = true
+	}
+	for _, f := range res.Facets["tag"] {
+		tags = append(tags, facetLink{f.Value, f.Count, toggleURL(params, "tag", f.Value), selected[f.Value]})
+	}
+	var cuisines []facetLink
+	for _, f := range res.Facets["cuisine"] {
+		cuisines = append(cuisines, facetLink{f.Value, f.Count, toggleURL(params, "tag", f.Value), selected[strings.ToLower(f.Value)]})
+	}
+	data["Tags"], data["Cuisines"] = tags, cuisines
+	selDiet := map[flavormonk.Diet]bool{}
+	for _, d := range q.Diets {
+		selDiet[d] = true
+	}
+	data["SelectedDiets"] = selDiet
+	if res.NextCursor != "" {
+		v := url.Values{}
+		for k, vs := range params {
+			v[k] = vs
+		}
+		v.Set("cursor", res.NextCursor)
+		data["NextURL"] = "/?" + v.Encode()
+	}
+	return s.render(c, http.StatusOK, "search", data)
+}
+
+// ingredientView is an ingredient line as the recipe page shows it: the
+// quantity separately, so the page's script can rescale it.
+type ingredientView struct {
+	Qty, QtyMax float64
+	QtyText     string
+	Rest        string
+	Text        string
+}
+
+func viewIngredient(ing flavormonk.Ingredient) ingredientView {
+	if ing.Quantity <= 0 || ing.Item == "" {
+		return ingredientView{Text: ing.Text}
+	}
+	qt := ingredient.FormatQuantity(ing.Quantity)
+	if ing.QuantityMax > ing.Quantity {
+		qt += "–" + ingredient.FormatQuantity(ing.QuantityMax)
+	}
+	rest := strings.TrimSpace(ing.Unit + " " + ing.Item)
+	if ing.Note != "" {
+		rest += ", " + ing.Note
+	}
+	return ingredientView{Qty: ing.Quantity, QtyMax: ing.QuantityMax, QtyText: qt, Rest: rest, Text: ing.Text}
+}
+
+type stepGroup struct {
+	Section string
+	Steps   []string
+}
+
+func (s *Server) recipePage(c echo.Context) error {
+	r, err := s.loadRecipe(c)
+	if err != nil {
+		return err
+	}
+	servings, err := intParam(c.QueryParams(), "servings", 1, 1000, "servings")
+	if err != nil {
+		return err
+	}
+	ings := r.Ingredients
+	shown := r.Servings
+	if servings > 0 && r.Servings > 0 {
+		ings = scaleAll(r.Ingredients, float64(servings)/float64(r.Servings))
+		shown = servings
+	}
+	views := make([]ingredientView, len(ings))
+	for i, ing := range ings {
+		views[i] = viewIngredient(ing)
+	}
+	var groups []stepGroup
+	for _, st := range r.Steps {
+		if len(groups) == 0 || groups[len(groups)-1].Section != st.Section {
+			groups = append(groups, stepGroup{Section: st.Section})
+		}
+		g := &groups[len(groups)-1]
+		g.Steps = append(g.Steps, st.Text)
+	}
+	return s.render(c, http.StatusOK, "recipe", map[string]any{
+		"Title": r.Name, "Recipe": r, "Ingredients": views, "Groups": groups,
+		"Servings": shown, "BaseServings": r.Servings, "Minutes": r.Minutes(),
+	})
+}
+
+func (s *Server) pantryPage(c echo.Context) error {
+	params := c.QueryParams()
+	data := map[string]any{"Title": "What can I make?", "Have": strings.Join(listParam(params, "have"), ", "), "Diets": flavormonk.Diets}
+	if len(listParam(params, "have")) == 0 {
+		return s.render(c, http.StatusOK, "pantry", data)
+	}
+	q, err := parsePantry(params, s.cfg.SearchMaxResults)
+	if err == nil {
+		var res *search.PantryResult
+		if res, err = s.index.Pantry(q); err == nil {
+			data["Result"] = res
+			if res.NextCursor != "" {
+				v := url.Values{}
+				for k, vs := range params {
+					v[k] = vs
+				}
+				v.Set("cursor", res.NextCursor)
+				data["NextURL"] = "/pantry?" + v.Encode()
+			}
+		}
+	}
+	if err != nil {
+		_, d := resolve(err)
+		data["Error"] = d
+		return s.render(c, http.StatusBadRequest, "pantry", data)
+	}
+	data["MaxMissing"] = params.Get("max_missing")
+	return s.render(c, http.StatusOK, "pantry", data)
+}
+
+func (s *Server) aboutPage(c echo.Context) error {
+	return s.render(c, http.StatusOK, "about", map[string]any{"Title": "About", "Version": flavormonk.BuildVersion(),
+		"Recipes": strconv.Itoa(s.index.Len())})
+}

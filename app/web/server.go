@@ -1,0 +1,271 @@
+// Package web is Flavor Monk's HTTP interface: Echo handlers for the HTML
+// pages and the JSON API, the middleware every request passes, and the one
+// place where errors become HTTP statuses.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/search"
+)
+
+// Server serves the public site and API.
+type Server struct {
+	Echo    *echo.Echo
+	cfg     *config.Config
+	store   flavormonk.Store
+	index   *search.Index
+	log     *slog.Logger
+	metrics *metrics
+	pages   *pages
+
+	// ready is set once the index is loaded; /readyz answers 503 before.
+	ready atomic.Bool
+}
+
+// New builds the server and its routes.
+func New(cfg *config.Config, store flavormonk.Store, index *search.Index, log *slog.Logger, reg prometheus.Registerer) (*Server, error) {
+	s := &Server{cfg: cfg, store: store, index: index, log: log}
+	m, err := newMetrics(reg, index)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics = m
+	if s.pages, err = loadPages(); err != nil {
+		return nil, err
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = ipExtractor(cfg)
+	s.Echo = e
+
+	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
+	e.Use(requestID)
+	e.Use(s.accessLog)
+	e.Use(s.recoverPanic)
+	e.Use(s.limitQuery)
+	e.Use(middleware.BodyLimit(fmt.Sprint(cfg.MaxBodyBytes/1024) + "K"))
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection:         "0",
+		ContentTypeNosniff:    "nosniff",
+		XFrameOptions:         "DENY",
+		HSTSMaxAge:            hstsAge(cfg),
+		ReferrerPolicy:        "strict-origin-when-cross-origin",
+		ContentSecurityPolicy: "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+	}))
+	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024, Skipper: isStream}))
+	if cfg.RateLimit > 0 {
+		e.Use(middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
+			Skipper: func(c echo.Context) bool { return isProbe(c) },
+			Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+				Rate: rate.Limit(float64(cfg.RateLimit) / 60), Burst: max(cfg.RateLimit/6, 10), ExpiresIn: 3 * time.Minute,
+			}),
+			IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
+			ErrorHandler:        func(echo.Context, error) error { return echo.ErrForbidden },
+			DenyHandler: func(c echo.Context, _ string, _ error) error {
+				c.Response().Header().Set("Retry-After", "10")
+				return flavormonk.Errorf(flavormonk.ERATELIMIT, "too many requests from your address; retry in a few seconds")
+			},
+		}))
+	}
+	e.Use(s.deadline)
+	e.Use(etag)
+
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/static/*", staticHandler())
+	e.GET("/favicon.ico", func(c echo.Context) error { return c.NoContent(http.StatusNoContent) })
+
+	// Middleware is attached per route, not per group: an Echo group with
+	// middleware answers every method on its prefix, hiding 405s.
+	for path, h := range map[string]echo.HandlerFunc{
+		"/": s.searchPage, "/recipes/:id": s.recipePage, "/pantry": s.pantryPage, "/about": s.aboutPage,
+	} {
+		e.GET(path, h, s.visitor)
+	}
+	api := cacheControl("public, max-age=30")
+	e.GET("/api/v1/recipes", s.apiSearch, api)
+	e.GET("/api/v1/recipes/:id", s.apiRecipe, api)
+	e.GET("/api/v1/pantry", s.apiPantry, api)
+	e.POST("/api/v1/pantry", s.apiPantry, api)
+	e.GET("/api/v1/openapi.json", s.openAPI, api)
+	return s, nil
+}
+
+// SetReady marks the server ready (the index is loaded).
+func (s *Server) SetReady(v bool) { s.ready.Store(v) }
+
+func hstsAge(cfg *config.Config) int {
+	if cfg.SecureCookies {
+		return 63072000
+	}
+	return 0
+}
+
+// ipExtractor believes X-Forwarded-For only from configured proxies.
+func ipExtractor(cfg *config.Config) echo.IPExtractor {
+	prefixes := cfg.TrustedPrefixes()
+	if len(prefixes) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range prefixes {
+		_, n, err := netParseCIDR(p.String())
+		if err == nil {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}
+
+func isStream(c echo.Context) bool {
+	return strings.Contains(c.Request().Header.Get("Accept"), "text/event-stream") ||
+		strings.HasSuffix(c.Path(), "/stream") || c.Path() == "/api/v1/ask"
+}
+
+func isProbe(c echo.Context) bool {
+	p := c.Request().URL.Path
+	return p == "/healthz" || p == "/readyz"
+}
+
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, detail := resolve(err)
+	detail.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
+	if status >= 500 {
+		s.log.ErrorContext(c.Request().Context(), "request failed", "err", err, "path", c.Request().URL.Path, "request_id", detail.RequestID)
+	}
+	c.Set("error_code", detail.Code)
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	if wantsHTML(c) {
+		_ = s.render(c, status, "error", map[string]any{"Title": http.StatusText(status), "Status": status, "Error": detail})
+		return
+	}
+	_ = c.JSON(status, ErrorBody{Error: detail})
+}
+
+func wantsHTML(c echo.Context) bool {
+	p := c.Request().URL.Path
+	if strings.HasPrefix(p, "/api/") || p == "/healthz" || p == "/readyz" {
+		return false
+	}
+	return strings.Contains(c.Request().Header.Get("Accept"), "text/html")
+}
+
+// deadline bounds ordinary requests; event streams set their own.
+func (s *Server) deadline(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if isStream(c) {
+			return next(c)
+		}
+		ctx, cancel := context.WithTimeout(c.Request().Context(), s.cfg.RequestTimeout)
+		defer cancel()
+		c.SetRequest(c.Request().WithContext(ctx))
+		err := next(c)
+		if err != nil && errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("%w: %w", errDeadline, err)
+		}
+		return err
+	}
+}
+
+// limitQuery refuses query strings longer than configured before any
+// handler parses them.
+func (s *Server) limitQuery(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if len(c.Request().URL.RawQuery) > s.cfg.MaxQueryBytes {
+			return flavormonk.Errorf(flavormonk.ETOOLARGE, "the query string is longer than %d bytes", s.cfg.MaxQueryBytes)
+		}
+		if _, err := url.ParseQuery(c.Request().URL.RawQuery); err != nil {
+			return flavormonk.Errorf(flavormonk.EINVALID, "the query string is malformed: percent-encode %% as %%25 and use key=value pairs joined by &")
+		}
+		return next(c)
+	}
+}
+
+func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if r == http.ErrAbortHandler {
+					panic(r)
+				}
+				err = fmt.Errorf("panic: %v", r)
+			}
+		}()
+		return next(c)
+	}
+}
+
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		req, res := c.Request(), c.Response()
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		d := time.Since(start)
+		s.metrics.observe(route, req.Method, res.Status, d)
+		if isProbe(c) && res.Status < 400 {
+			return nil
+		}
+		level := slog.LevelInfo
+		if res.Status >= 500 {
+			level = slog.LevelError
+		}
+		attrs := []slog.Attr{
+			slog.String("request_id", res.Header().Get(echo.HeaderXRequestID)),
+			slog.String("method", req.Method),
+			slog.String("path", req.URL.Path),
+			slog.String("route", route),
+			slog.Int("status", res.Status),
+			slog.Int64("bytes", res.Size),
+			slog.Duration("duration", d),
+			slog.String("client_ip", c.RealIP()),
+		}
+		if code, ok := c.Get("error_code").(string); ok {
+			attrs = append(attrs, slog.String("error_code", code))
+		}
+		s.log.LogAttrs(req.Context(), level, "request", attrs...)
+		return nil
+	}
+}
+
+func cacheControl(v string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if m := c.Request().Method; m == http.MethodGet || m == http.MethodHead {
+				c.Response().Header().Set("Cache-Control", v)
+			} else {
+				c.Response().Header().Set("Cache-Control", "no-store")
+			}
+			return next(c)
+		}
+	}
+}

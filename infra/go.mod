@@ -1,0 +1,3 @@
+module github.com/flavormonk/flavormonk/infra
+
+go 1.26
