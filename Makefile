@@ -58,8 +58,9 @@ bench: services
 		FLAVORMONK_TEST_POSTGRES_URL=$$(../scripts/postgres.sh url) 2>/dev/null || true
 	cd app && FLAVORMONK_BENCH_POSTGRES_URL=$$(../scripts/postgres.sh url) go run ./cmd/fmbench $(BENCHFLAGS)
 
+# image: KO_DOCKER_REPO=registry/repo [VERSION=…] [PLATFORMS=linux/amd64,linux/arm64]
 image:
-	scripts/image.sh
+	KO_DOCKER_REPO="$(KO_DOCKER_REPO)" VERSION="$(VERSION)" PLATFORMS="$(PLATFORMS)" scripts/image.sh
 
 plan preview up:
 	@echo "make $@: the Pulumi program (infra/) is not implemented yet; nothing to $@ for STACK=$(STACK)" >&2; exit 1
