@@ -540,3 +540,38 @@ func TestCLI(t *testing.T) {
 		t.Fatalf("bad store: %v", err)
 	}
 }
+
+func TestImportCLI(t *testing.T) {
+	t.Setenv("FLAVORMONK_SQLITE_PATH", filepath.Join(t.TempDir(), "import.db"))
+	ctx := context.Background()
+	var out, errb bytes.Buffer
+	file := filepath.Join("..", "..", "jsonld", "testdata", "array.json")
+	if err := run(ctx, []string{"import", file}, &out, &errb); err != nil {
+		t.Fatalf("import: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "created") {
+		t.Fatalf("first import report:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"import", file}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "0 created, 0 updated, 2 unchanged") {
+		t.Fatalf("re-import is not idempotent:\n%s", out.String())
+	}
+	for _, u := range []string{"http://127.0.0.1/recipe", "http://169.254.169.254/latest/meta-data/", "http://[::1]/x", "http://localhost:8080/"} {
+		out.Reset()
+		err := run(ctx, []string{"import", u}, &out, &errb)
+		if err == nil || !strings.Contains(out.String(), "forbidden") {
+			t.Fatalf("%s: err=%v report:\n%s", u, err, out.String())
+		}
+	}
+	out.Reset()
+	err := run(ctx, []string{"import", filepath.Join("..", "..", "jsonld", "testdata", "malformed.json")}, &out, &errb)
+	if err == nil || !strings.Contains(out.String(), "malformed.json") {
+		t.Fatalf("malformed file: err=%v report:\n%s", err, out.String())
+	}
+	if err := run(ctx, []string{"import"}, &out, &errb); err == nil {
+		t.Fatal("import without arguments accepted")
+	}
+}

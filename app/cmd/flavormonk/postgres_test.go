@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// freshPostgres creates a database for one test on the server in
+// FLAVORMONK_TEST_POSTGRES_URL and returns its URL.
+func freshPostgres(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("FLAVORMONK_TEST_POSTGRES_URL")
+	if base == "" {
+		if os.Getenv("FLAVORMONK_TEST_REQUIRE_SERVICES") == "1" {
+			t.Fatal("FLAVORMONK_TEST_POSTGRES_URL is not set; `make test` starts Postgres")
+		}
+		t.Skip("FLAVORMONK_TEST_POSTGRES_URL is not set")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "fm_e2e_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), base)
+		if err == nil {
+			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(context.Background())
+		}
+	})
+	u, _ := url.Parse(base)
+	u.Path = "/" + name
+	return u.String()
+}
+
+// The same binary on Postgres: seeded, searchable, and identical in its
+// answers to SQLite, since search lives in the in-process index.
+func TestEndToEndPostgres(t *testing.T) {
+	pg := startMain(t, testConfig(t, map[string]string{"FLAVORMONK_STORE": "postgres", "FLAVORMONK_POSTGRES_URL": freshPostgres(t)}))
+	lite := startMain(t, testConfig(t, nil))
+	for _, q := range []string{"q=chicken", "q=chiken+curry", "include=egg&max_minutes=30", "diet=vegan&tag=soup", "q=rice&exclude=chicken&limit=3"} {
+		a := get(t, pg.URL()+"/api/v1/recipes?"+q)
+		b := get(t, lite.URL()+"/api/v1/recipes?"+q)
+		if a.status != 200 || string(a.body) != string(b.body) {
+			t.Fatalf("%s: postgres %d %s\nsqlite %s", q, a.status, a.body, b.body)
+		}
+	}
+	r := get(t, pg.URL()+"/readyz")
+	if r.status != 200 {
+		t.Fatalf("readyz %d %s", r.status, r.body)
+	}
+	if r := get(t, pg.URL()+"/api/v1/recipes/no-such"); r.status != 404 {
+		t.Fatalf("missing recipe on postgres: %d", r.status)
+	}
+}
