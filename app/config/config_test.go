@@ -260,3 +260,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The README documents every variable (it holds the table `flavormonk
+// config -vars` prints); a new variable must be documented there too.
+func TestReadmeListsEveryVariable(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Skip("README not found")
+	}
+	for _, v := range config.Schema() {
+		if !strings.Contains(string(b), "`"+v.Name+"`") {
+			t.Errorf("README does not document %s", v.Name)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/storekit"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -134,7 +135,7 @@ func lockWrites(ctx context.Context, tx pgx.Tx) error {
 
 // UpsertRecipes stores the recipes in one transaction.
 func (s *Store) UpsertRecipes(ctx context.Context, recipes []*flavormonk.Recipe) ([]flavormonk.UpsertResult, error) {
-	ps, err := prepare(recipes)
+	ps, err := storekit.Prepare(recipes)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +144,7 @@ func (s *Store) UpsertRecipes(ctx context.Context, recipes []*flavormonk.Recipe)
 	}
 	ids := make([]string, len(ps))
 	for i, p := range ps {
-		ids[i] = p.r.ID
+		ids[i] = p.R.ID
 	}
 
 	var results []flavormonk.UpsertResult
@@ -170,33 +171,33 @@ func (s *Store) UpsertRecipes(ctx context.Context, recipes []*flavormonk.Recipe)
 		}
 
 		results = make([]flavormonk.UpsertResult, len(ps))
-		ts := now()
+		ts := storekit.Now()
 		batch := &pgx.Batch{}
 		var reborn []string
 		for i, p := range ps {
-			id := p.r.ID
+			id := p.R.ID
 			st := known[id]
 			switch {
 			case st == nil:
 				results[i] = flavormonk.UpsertResult{ID: id, Action: flavormonk.ActionCreated}
 				st = &state{created: ts}
-				if !p.r.CreatedAt.IsZero() {
-					st.created = p.r.CreatedAt.UTC().Truncate(time.Microsecond)
+				if !p.R.CreatedAt.IsZero() {
+					st.created = p.R.CreatedAt.UTC().Truncate(time.Microsecond)
 				}
 				reborn = append(reborn, id)
-			case st.hash != p.hash:
+			case st.hash != p.Hash:
 				results[i] = flavormonk.UpsertResult{ID: id, Action: flavormonk.ActionUpdated}
 			default:
 				results[i] = flavormonk.UpsertResult{ID: id, Action: flavormonk.ActionUnchanged}
 				continue
 			}
-			st.hash = p.hash
+			st.hash = p.Hash
 			known[id] = st
 			batch.Queue(`INSERT INTO recipes (id, name, doc, content_hash, revision, created_at, updated_at)
 				VALUES ($1, $2, $3, $4, nextval('recipe_revision'), $5, $6)
 				ON CONFLICT (id) DO UPDATE SET name = excluded.name, doc = excluded.doc,
 					content_hash = excluded.content_hash, revision = excluded.revision, updated_at = excluded.updated_at`,
-				id, p.r.Name, p.doc, p.hash, st.created, ts)
+				id, p.R.Name, p.Doc, p.Hash, st.created, ts)
 		}
 		if batch.Len() == 0 {
 			return nil
@@ -230,7 +231,7 @@ func (s *Store) DeleteRecipe(ctx context.Context, id string) error {
 		_, err = tx.Exec(ctx, `INSERT INTO recipe_tombstones (id, revision, deleted_at)
 			VALUES ($1, nextval('recipe_revision'), $2)
 			ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, deleted_at = excluded.deleted_at`,
-			id, now())
+			id, storekit.Now())
 		return err
 	})
 	if err != nil {
@@ -315,7 +316,7 @@ func (s *Store) Changes(ctx context.Context, since int64) (flavormonk.ChangeSet,
 
 // CreateVisitor starts a visitor session with a random id.
 func (s *Store) CreateVisitor(ctx context.Context) (*flavormonk.Visitor, error) {
-	v := &flavormonk.Visitor{ID: newVisitorID(), CreatedAt: now()}
+	v := &flavormonk.Visitor{ID: storekit.NewVisitorID(), CreatedAt: storekit.Now()}
 	v.SeenAt = v.CreatedAt
 	if _, err := s.pool.Exec(ctx, `INSERT INTO visitors (id, created_at, seen_at) VALUES ($1, $2, $3)`,
 		v.ID, v.CreatedAt, v.SeenAt); err != nil {
@@ -340,7 +341,7 @@ func (s *Store) Visitor(ctx context.Context, id string) (*flavormonk.Visitor, er
 
 // TouchVisitor records that the visitor was seen now.
 func (s *Store) TouchVisitor(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE visitors SET seen_at = $1 WHERE id = $2`, now(), id)
+	tag, err := s.pool.Exec(ctx, `UPDATE visitors SET seen_at = $1 WHERE id = $2`, storekit.Now(), id)
 	if err != nil {
 		return fmt.Errorf("postgres: touch visitor: %w", err)
 	}

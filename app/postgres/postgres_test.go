@@ -13,6 +13,7 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/storekit"
 	"github.com/flavormonk/flavormonk/app/storetest"
 	"github.com/jackc/pgx/v5"
 )
@@ -191,8 +192,8 @@ func TestHasNUL(t *testing.T) {
 		`{"a":"x\\\u0000y"}`: true,
 		`{"a":"plain"}`:      false,
 	} {
-		if got := hasNUL([]byte(doc)); got != want {
-			t.Errorf("hasNUL(%s) = %v, want %v", doc, got, want)
+		if got := storekit.HasNUL([]byte(doc)); got != want {
+			t.Errorf("storekit.HasNUL(%s) = %v, want %v", doc, got, want)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/storekit"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 )
 
@@ -142,7 +143,7 @@ func (s *Store) Recipe(ctx context.Context, id string) (*flavormonk.Recipe, erro
 
 // UpsertRecipes stores the recipes in one transaction.
 func (s *Store) UpsertRecipes(ctx context.Context, recipes []*flavormonk.Recipe) ([]flavormonk.UpsertResult, error) {
-	ps, err := prepare(recipes)
+	ps, err := storekit.Prepare(recipes)
 	if err != nil {
 		return nil, err
 	}
@@ -170,10 +171,10 @@ func (s *Store) UpsertRecipes(ctx context.Context, recipes []*flavormonk.Recipe)
 	defer lookup.Close()
 	results := make([]flavormonk.UpsertResult, len(ps))
 	createdAt := make([]int64, len(ps))
-	ts := now().UnixMicro()
+	ts := storekit.Now().UnixMicro()
 	changed := 0
 	for i, p := range ps {
-		id := p.r.ID
+		id := p.R.ID
 		st, seen := known[id]
 		if !seen {
 			var h string
@@ -190,19 +191,19 @@ func (s *Store) UpsertRecipes(ctx context.Context, recipes []*flavormonk.Recipe)
 		case st == nil:
 			results[i] = flavormonk.UpsertResult{ID: id, Action: flavormonk.ActionCreated}
 			createdAt[i] = ts
-			if !p.r.CreatedAt.IsZero() {
-				createdAt[i] = p.r.CreatedAt.UTC().Truncate(time.Microsecond).UnixMicro()
+			if !p.R.CreatedAt.IsZero() {
+				createdAt[i] = p.R.CreatedAt.UTC().Truncate(time.Microsecond).UnixMicro()
 			}
 			st = &state{created: createdAt[i]}
 			changed++
-		case st.hash != p.hash:
+		case st.hash != p.Hash:
 			results[i] = flavormonk.UpsertResult{ID: id, Action: flavormonk.ActionUpdated}
 			createdAt[i] = st.created
 			changed++
 		default:
 			results[i] = flavormonk.UpsertResult{ID: id, Action: flavormonk.ActionUnchanged}
 		}
-		st.hash = p.hash
+		st.hash = p.Hash
 		known[id] = st
 	}
 	if changed == 0 {
@@ -234,13 +235,13 @@ func (s *Store) UpsertRecipes(ctx context.Context, recipes []*flavormonk.Recipe)
 		case flavormonk.ActionUnchanged:
 			continue
 		case flavormonk.ActionCreated:
-			if _, err := untomb.ExecContext(ctx, p.r.ID); err != nil {
-				return nil, fmt.Errorf("sqlite: upsert %q: %w", p.r.ID, err)
+			if _, err := untomb.ExecContext(ctx, p.R.ID); err != nil {
+				return nil, fmt.Errorf("sqlite: upsert %q: %w", p.R.ID, err)
 			}
 		}
 		rev++
-		if _, err := write.ExecContext(ctx, p.r.ID, p.r.Name, string(p.doc), p.hash, rev, createdAt[i], ts); err != nil {
-			return nil, fmt.Errorf("sqlite: upsert %q: %w", p.r.ID, err)
+		if _, err := write.ExecContext(ctx, p.R.ID, p.R.Name, string(p.Doc), p.Hash, rev, createdAt[i], ts); err != nil {
+			return nil, fmt.Errorf("sqlite: upsert %q: %w", p.R.ID, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -271,7 +272,7 @@ func (s *Store) DeleteRecipe(ctx context.Context, id string) error {
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO recipe_tombstones (id, revision, deleted_at) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, deleted_at = excluded.deleted_at`,
-		id, rev, now().UnixMicro()); err != nil {
+		id, rev, storekit.Now().UnixMicro()); err != nil {
 		return fmt.Errorf("sqlite: delete %q: %w", id, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -372,7 +373,7 @@ func (s *Store) Changes(ctx context.Context, since int64) (flavormonk.ChangeSet,
 
 // CreateVisitor starts a visitor session with a random id.
 func (s *Store) CreateVisitor(ctx context.Context) (*flavormonk.Visitor, error) {
-	v := &flavormonk.Visitor{ID: newVisitorID(), CreatedAt: now()}
+	v := &flavormonk.Visitor{ID: storekit.NewVisitorID(), CreatedAt: storekit.Now()}
 	v.SeenAt = v.CreatedAt
 	if _, err := s.w.ExecContext(ctx, `INSERT INTO visitors (id, created_at, seen_at) VALUES (?, ?, ?)`,
 		v.ID, v.CreatedAt.UnixMicro(), v.SeenAt.UnixMicro()); err != nil {
@@ -396,7 +397,7 @@ func (s *Store) Visitor(ctx context.Context, id string) (*flavormonk.Visitor, er
 
 // TouchVisitor records that the visitor was seen now.
 func (s *Store) TouchVisitor(ctx context.Context, id string) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE visitors SET seen_at = ? WHERE id = ?`, now().UnixMicro(), id)
+	res, err := s.w.ExecContext(ctx, `UPDATE visitors SET seen_at = ? WHERE id = ?`, storekit.Now().UnixMicro(), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: touch visitor: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/storekit"
 	"github.com/flavormonk/flavormonk/app/storetest"
 )
 
@@ -163,8 +164,8 @@ func TestHasNUL(t *testing.T) {
 		`{"a":"\u00001"}`:    true,
 		`{"a":"plain"}`:      false,
 	} {
-		if got := hasNUL([]byte(doc)); got != want {
-			t.Errorf("hasNUL(%s) = %v, want %v", doc, got, want)
+		if got := storekit.HasNUL([]byte(doc)); got != want {
+			t.Errorf("storekit.HasNUL(%s) = %v, want %v", doc, got, want)
 		}
 	}
 }
