@@ -53,10 +53,8 @@ fuzz:
 			echo "== $$t $$f"; go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$t || exit 1; \
 		done; done
 
-bench: services
-	cd app && go test -run '^$$' -bench . -benchmem ./search/ ./sqlite/ ./postgres/ ./ingredient/ \
-		FLAVORMONK_TEST_POSTGRES_URL=$$(../scripts/postgres.sh url) 2>/dev/null || true
-	cd app && FLAVORMONK_BENCH_POSTGRES_URL=$$(../scripts/postgres.sh url) go run ./cmd/fmbench $(BENCHFLAGS)
+bench:
+	scripts/bench.sh $(BENCHFLAGS)
 
 # image: KO_DOCKER_REPO=registry/repo [VERSION=…] [PLATFORMS=linux/amd64,linux/arm64]
 image:
