@@ -5,7 +5,7 @@ import "sort"
 // expansion is a vocabulary term standing in for a query term, with a
 // weight below 1 when it was reached by a typo correction or a prefix.
 type expansion struct {
-	term   string
+	id     uint32
 	weight float64
 }
 
@@ -41,13 +41,13 @@ func maxEdits(n int) int {
 	}
 }
 
-// expand returns the vocabulary terms a query term stands for: itself when
+// expand returns the indexed terms a query term stands for: itself when
 // indexed; otherwise close spellings ("chiken" → "chicken"); and when
 // prefix is set (the last word of a query typed so far) also completions.
 func (s *snapshot) expand(t string, prefix bool) []expansion {
-	exact := len(s.postings[t]) > 0
+	id, exact := s.term(t)
 	if exact && !prefix {
-		return []expansion{{t, 1}}
+		return []expansion{{id, 1}}
 	}
 	key := t
 	if prefix {
@@ -58,13 +58,13 @@ func (s *snapshot) expand(t string, prefix bool) []expansion {
 	}
 	var out []expansion
 	if exact {
-		out = append(out, expansion{t, 1})
+		out = append(out, expansion{id, 1})
 	}
 	if prefix && len(t) >= 3 {
-		i := sort.SearchStrings(s.vocab, t)
-		for ; i < len(s.vocab) && len(out) < maxExpansion && hasPrefix(s.vocab[i], t); i++ {
-			if s.vocab[i] != t {
-				out = append(out, expansion{s.vocab[i], prefixWeight})
+		i := sort.Search(len(s.sorted), func(i int) bool { return s.vocab[s.sorted[i]] >= t })
+		for ; i < len(s.sorted) && len(out) < maxExpansion && hasPrefix(s.vocab[s.sorted[i]], t); i++ {
+			if s.vocab[s.sorted[i]] != t {
+				out = append(out, expansion{s.sorted[i], prefixWeight})
 			}
 		}
 	}
@@ -90,7 +90,7 @@ func (s *snapshot) typos(t string) []expansion {
 	if k == 0 {
 		return nil
 	}
-	counts := map[int32]int{}
+	counts := map[uint32]int{}
 	gs := trigrams(t)
 	for _, g := range gs {
 		for _, id := range s.grams[g] {
@@ -103,7 +103,7 @@ func (s *snapshot) typos(t string) []expansion {
 		need = 1
 	}
 	type cand struct {
-		term string
+		id   uint32
 		dist int
 		df   int
 	}
@@ -117,7 +117,7 @@ func (s *snapshot) typos(t string) []expansion {
 			continue
 		}
 		if d := editDistance(t, v, k); d <= k {
-			cands = append(cands, cand{v, d, len(s.postings[v])})
+			cands = append(cands, cand{id, d, len(s.postings[id])})
 		}
 	}
 	sort.Slice(cands, func(i, j int) bool {
@@ -127,7 +127,7 @@ func (s *snapshot) typos(t string) []expansion {
 		if cands[i].df != cands[j].df {
 			return cands[i].df > cands[j].df
 		}
-		return cands[i].term < cands[j].term
+		return s.vocab[cands[i].id] < s.vocab[cands[j].id]
 	})
 	out := make([]expansion, 0, len(cands))
 	for _, c := range cands {
@@ -135,7 +135,7 @@ func (s *snapshot) typos(t string) []expansion {
 		if c.dist > 1 {
 			w = fuzzyWeight * fuzzyWeight
 		}
-		out = append(out, expansion{c.term, w})
+		out = append(out, expansion{c.id, w})
 	}
 	return out
 }

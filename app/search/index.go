@@ -10,6 +10,7 @@ package search
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"math"
 	"sort"
 	"strings"
@@ -48,19 +49,47 @@ type Summary struct {
 	ImageURL    string            `json:"image_url,omitempty"`
 }
 
+// termTF is one term of a doc with its field-weighted frequency.
+type termTF struct {
+	id uint32
+	tf float32
+}
+
 // doc is one recipe as the index holds it.
 type doc struct {
 	Summary
-	ingredients [][]string // each ingredient's item as terms
+	ingredients [][]uint32 // each ingredient's item as term ids
 	ingNames    []string   // each ingredient's item as written, for "missing" lists
-	terms       map[string]float32
+	terms       []termTF
 	length      float32
 	dietMask    uint8
 	tagKeys     []string // normalised tags, cuisine and category
 }
 
-func newDoc(r *flavormonk.Recipe) *doc {
-	d := &doc{terms: map[string]float32{}}
+// dict interns terms: every distinct term is stored once and known by a
+// dense id. It only grows (until the next full Load), under Index.mu, so a
+// snapshot can share its prefix.
+type dict struct {
+	ids   map[string]uint32
+	terms []string
+}
+
+func newDict() *dict { return &dict{ids: map[string]uint32{}} }
+
+func (d *dict) id(t string) uint32 {
+	if id, ok := d.ids[t]; ok {
+		return id
+	}
+	t = strings.Clone(t)
+	id := uint32(len(d.terms))
+	d.ids[t] = id
+	d.terms = append(d.terms, t)
+	return id
+}
+
+func newDoc(r *flavormonk.Recipe, dc *dict) *doc {
+	d := &doc{}
+	tfs := map[uint32]float32{}
 	desc := r.Description
 	if len(desc) > maxDescription {
 		cut := strings.LastIndexByte(desc[:maxDescription], ' ')
@@ -69,11 +98,13 @@ func newDoc(r *flavormonk.Recipe) *doc {
 		}
 		desc = strings.ToValidUTF8(desc[:cut], "") + "…"
 	}
-	d.Summary = Summary{ID: r.ID, Name: r.Name, Description: desc, Minutes: r.Minutes(), Servings: r.Servings,
+	d.Summary = Summary{ID: r.ID, Name: r.Name, Description: strings.Clone(desc), Minutes: r.Minutes(), Servings: r.Servings,
 		Cuisine: r.Cuisine, Category: r.Category, Tags: r.Tags, Diets: r.Diets, ImageURL: r.ImageURL}
+	var buf []string
 	add := func(text string, w float32) {
-		for _, t := range tokens(text) {
-			d.terms[t] += w
+		buf = appendTokens(buf[:0], text)
+		for _, t := range buf {
+			tfs[dc.id(t)] += w
 			d.length += w
 		}
 	}
@@ -96,17 +127,24 @@ func newDoc(r *flavormonk.Recipe) *doc {
 		if item == "" {
 			item = ing.Text
 		}
-		toks := tokens(item)
-		if len(toks) == 0 {
+		buf = appendTokens(buf[:0], item)
+		if len(buf) == 0 {
 			continue
 		}
-		d.ingredients = append(d.ingredients, toks)
-		d.ingNames = append(d.ingNames, item)
-		for _, t := range toks {
-			d.terms[t] += weightIngredient
+		ids := make([]uint32, len(buf))
+		for i, t := range buf {
+			ids[i] = dc.id(t)
+			tfs[ids[i]] += weightIngredient
 			d.length += weightIngredient
 		}
+		d.ingredients = append(d.ingredients, ids)
+		d.ingNames = append(d.ingNames, item)
 	}
+	d.terms = make([]termTF, 0, len(tfs))
+	for id, tf := range tfs {
+		d.terms = append(d.terms, termTF{id, tf})
+	}
+	sort.Slice(d.terms, func(i, j int) bool { return d.terms[i].id < d.terms[j].id })
 	for _, diet := range r.Diets {
 		d.dietMask |= dietBit(diet)
 	}
@@ -125,90 +163,137 @@ func dietBit(d flavormonk.Diet) uint8 {
 	return 0
 }
 
+// posting is one doc containing a term, with the term's BM25 saturation
+// for that doc precomputed: tf·(k1+1) / (tf + k1·(1 − b + b·len/avglen)).
 type posting struct {
 	doc uint32
-	tf  float32
+	w   float32
 }
 
-// snapshot is an immutable index over a set of docs.
+// snapshot is an immutable index over a set of docs. Doc numbers are
+// positions in docs, which is sorted by id, so comparing doc numbers
+// compares ids.
 type snapshot struct {
-	docs      []*doc // sorted by id; doc numbers are positions here
-	postings  map[string][]posting
-	ingDocs   map[string][]uint32 // ingredient term → docs containing it
-	tagDocs   map[string][]uint32 // normalised tag → docs
-	tagIDs    map[string]int      // normalised tag → dense id, for facet counting
-	tagNames  []string            // dense id → display name
-	docTags   [][]int32           // doc → tag ids (tags only, not cuisine/category)
-	vocab     []string            // all terms, sorted
-	grams     map[string][]int32  // trigram → vocab ids
-	avgLen    float32
-	revision  int64
-	fuzzyMemo sync.Map // term → []expansion
-	fuzzyN    atomic.Int32
+	docs       []*doc
+	ids        map[string]uint32 // term → id (a copy: the Index's grows)
+	vocab      []string          // id → term
+	postings   [][]posting       // by term id
+	ingDocs    [][]uint32        // by term id: docs with an ingredient containing it
+	tagDocs    map[string][]uint32
+	tagNames   []string  // tag id → display name
+	docTags    [][]int32 // doc → tag ids (tags only, not cuisine/category)
+	cuisines   []string  // cuisine id → name
+	docCuisine []int32   // doc → cuisine id, -1 for none
+	docMinutes []int32
+	docDiet    []uint8
+	sorted     []uint32            // ids of indexed terms, sorted by term, for prefix completion
+	grams      map[string][]uint32 // trigram → ids of indexed terms
+	revision   int64
+	fuzzyMemo  sync.Map // term → []expansion
+	fuzzyN     atomic.Int32
 }
 
-func buildSnapshot(docs map[string]*doc, rev int64) *snapshot {
+// term returns the id of an indexed term.
+func (s *snapshot) term(t string) (uint32, bool) {
+	id, ok := s.ids[t]
+	if !ok || int(id) >= len(s.postings) || len(s.postings[id]) == 0 {
+		return 0, false
+	}
+	return id, true
+}
+
+func buildSnapshot(docs map[string]*doc, dc *dict, rev int64) *snapshot {
+	n := len(docs)
 	s := &snapshot{
-		docs:     make([]*doc, 0, len(docs)),
-		postings: map[string][]posting{},
-		ingDocs:  map[string][]uint32{},
-		tagDocs:  map[string][]uint32{},
-		tagIDs:   map[string]int{},
-		grams:    map[string][]int32{},
-		revision: rev,
+		docs:       make([]*doc, 0, n),
+		ids:        maps.Clone(dc.ids),
+		vocab:      dc.terms[:len(dc.terms):len(dc.terms)],
+		postings:   make([][]posting, len(dc.terms)),
+		ingDocs:    make([][]uint32, len(dc.terms)),
+		tagDocs:    map[string][]uint32{},
+		docTags:    make([][]int32, n),
+		docCuisine: make([]int32, n),
+		docMinutes: make([]int32, n),
+		docDiet:    make([]uint8, n),
+		grams:      map[string][]uint32{},
+		revision:   rev,
 	}
 	for _, d := range docs {
 		s.docs = append(s.docs, d)
 	}
 	sort.Slice(s.docs, func(i, j int) bool { return s.docs[i].ID < s.docs[j].ID })
 	var total float64
-	s.docTags = make([][]int32, len(s.docs))
-	for n, d := range s.docs {
-		num := uint32(n)
+	df := make([]int32, len(dc.terms))
+	for _, d := range s.docs {
 		total += float64(d.length)
-		for t, tf := range d.terms {
-			s.postings[t] = append(s.postings[t], posting{doc: num, tf: tf})
+		for _, t := range d.terms {
+			df[t.id]++
 		}
-		seen := map[string]bool{}
+	}
+	for id, c := range df {
+		if c > 0 {
+			s.postings[id] = make([]posting, 0, c)
+		}
+	}
+	avg := float32(1)
+	if n > 0 && total > 0 {
+		avg = float32(total / float64(n))
+	}
+	tagIDs := map[string]int32{}
+	cuisineIDs := map[string]int32{}
+	for num, d := range s.docs {
+		dn := uint32(num)
+		norm := bm25K1 * (1 - bm25B + bm25B*d.length/avg)
+		for _, t := range d.terms {
+			s.postings[t.id] = append(s.postings[t.id], posting{doc: dn, w: t.tf * (bm25K1 + 1) / (t.tf + norm)})
+		}
 		for _, ing := range d.ingredients {
-			for _, t := range ing {
-				if !seen[t] {
-					seen[t] = true
-					s.ingDocs[t] = append(s.ingDocs[t], num)
+			for _, id := range ing {
+				l := s.ingDocs[id]
+				if len(l) == 0 || l[len(l)-1] != dn {
+					s.ingDocs[id] = append(l, dn)
 				}
 			}
 		}
 		for _, k := range d.tagKeys {
-			s.tagDocs[k] = append(s.tagDocs[k], num)
+			s.tagDocs[k] = append(s.tagDocs[k], dn)
 		}
 		for _, tag := range d.Tags {
 			k := normTag(tag)
 			if k == "" {
 				continue
 			}
-			id, ok := s.tagIDs[k]
+			id, ok := tagIDs[k]
 			if !ok {
-				id = len(s.tagNames)
-				s.tagIDs[k] = id
+				id = int32(len(s.tagNames))
+				tagIDs[k] = id
 				s.tagNames = append(s.tagNames, strings.ToLower(strings.TrimSpace(tag)))
 			}
-			s.docTags[n] = append(s.docTags[n], int32(id))
+			s.docTags[num] = append(s.docTags[num], id)
+		}
+		s.docCuisine[num] = -1
+		if d.Cuisine != "" {
+			id, ok := cuisineIDs[d.Cuisine]
+			if !ok {
+				id = int32(len(s.cuisines))
+				cuisineIDs[d.Cuisine] = id
+				s.cuisines = append(s.cuisines, d.Cuisine)
+			}
+			s.docCuisine[num] = id
+		}
+		s.docMinutes[num] = int32(d.Minutes)
+		s.docDiet[num] = d.dietMask
+	}
+	for id, ps := range s.postings {
+		if len(ps) == 0 {
+			continue
+		}
+		s.sorted = append(s.sorted, uint32(id))
+		for _, g := range trigrams(s.vocab[id]) {
+			s.grams[g] = append(s.grams[g], uint32(id))
 		}
 	}
-	// Postings were appended in doc order, so each list is sorted by doc.
-	if len(s.docs) > 0 {
-		s.avgLen = float32(total / float64(len(s.docs)))
-	}
-	s.vocab = make([]string, 0, len(s.postings))
-	for t := range s.postings {
-		s.vocab = append(s.vocab, t)
-	}
-	sort.Strings(s.vocab)
-	for id, t := range s.vocab {
-		for _, g := range trigrams(t) {
-			s.grams[g] = append(s.grams[g], int32(id))
-		}
-	}
+	sort.Slice(s.sorted, func(i, j int) bool { return s.vocab[s.sorted[i]] < s.vocab[s.sorted[j]] })
 	return s
 }
 
@@ -217,27 +302,21 @@ func (s *snapshot) idf(df int) float64 {
 	return math.Log(1 + (n-float64(df)+0.5)/(float64(df)+0.5))
 }
 
-func (s *snapshot) bm25(p posting, idf float64) float64 {
-	d := s.docs[p.doc]
-	tf := float64(p.tf)
-	norm := bm25K1 * (1 - bm25B + bm25B*float64(d.length)/float64(s.avgLen))
-	return idf * tf * (bm25K1 + 1) / (tf + norm)
-}
-
 // Index is the in-process search index. It is safe for concurrent use.
 type Index struct {
 	snap atomic.Pointer[snapshot]
 
 	mu   sync.Mutex // serialises updates
 	docs map[string]*doc
+	dict *dict
 
 	updates atomic.Int64 // snapshots built, for metrics and tests
 }
 
 // New returns an empty index.
 func New() *Index {
-	ix := &Index{docs: map[string]*doc{}}
-	ix.snap.Store(buildSnapshot(ix.docs, 0))
+	ix := &Index{docs: map[string]*doc{}, dict: newDict()}
+	ix.snap.Store(buildSnapshot(ix.docs, ix.dict, 0))
 	return ix
 }
 
@@ -250,14 +329,10 @@ func (ix *Index) Revision() int64 { return ix.snap.Load().revision }
 // Apply adds or replaces recipes, removes deleted ids, and publishes a new
 // snapshot at revision rev.
 func (ix *Index) Apply(upserted []*flavormonk.Recipe, deleted []string, rev int64) {
-	built := make([]*doc, len(upserted))
-	for i, r := range upserted {
-		built[i] = newDoc(r)
-	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	for _, d := range built {
-		ix.docs[d.ID] = d
+	for _, r := range upserted {
+		ix.docs[r.ID] = newDoc(r, ix.dict)
 	}
 	for _, id := range deleted {
 		delete(ix.docs, id)
@@ -265,7 +340,7 @@ func (ix *Index) Apply(upserted []*flavormonk.Recipe, deleted []string, rev int6
 	if cur := ix.snap.Load().revision; rev < cur {
 		rev = cur
 	}
-	ix.snap.Store(buildSnapshot(ix.docs, rev))
+	ix.snap.Store(buildSnapshot(ix.docs, ix.dict, rev))
 	ix.updates.Add(1)
 }
 
@@ -277,6 +352,7 @@ func (ix *Index) Load(ctx context.Context, st flavormonk.Store) error {
 		return err
 	}
 	docs := map[string]*doc{}
+	dc := newDict()
 	after := ""
 	for {
 		page, err := st.Recipes(ctx, after, 500)
@@ -284,7 +360,7 @@ func (ix *Index) Load(ctx context.Context, st flavormonk.Store) error {
 			return err
 		}
 		for _, r := range page {
-			docs[r.ID] = newDoc(r)
+			docs[r.ID] = newDoc(r, dc)
 		}
 		if len(page) < 500 {
 			break
@@ -292,8 +368,8 @@ func (ix *Index) Load(ctx context.Context, st flavormonk.Store) error {
 		after = page[len(page)-1].ID
 	}
 	ix.mu.Lock()
-	ix.docs = docs
-	ix.snap.Store(buildSnapshot(docs, rev))
+	ix.docs, ix.dict = docs, dc
+	ix.snap.Store(buildSnapshot(docs, dc, rev))
 	ix.updates.Add(1)
 	ix.mu.Unlock()
 	return nil

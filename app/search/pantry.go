@@ -1,8 +1,6 @@
 package search
 
 import (
-	"sort"
-
 	flavormonk "github.com/flavormonk/flavormonk/app"
 )
 
@@ -68,9 +66,12 @@ var staples = map[string]bool{
 	"ground": true, "cooking": true, "spray": true, "ice": true, "cold": true, "warm": true, "hot": true,
 }
 
-func isStaple(ing []string) bool {
+func isStaple(ing []uint32, staple map[uint32]bool) bool {
+	if len(staple) == 0 {
+		return false
+	}
 	for _, t := range ing {
-		if !staples[t] {
+		if !staple[t] {
 			return false
 		}
 	}
@@ -94,36 +95,56 @@ func (ix *Index) Pantry(q PantryQuery) (*PantryResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	var have [][]string
+	var have [][]uint32
 	for _, h := range q.Have {
-		if t := tokens(h); len(t) > 0 {
-			have = append(have, t)
+		t := tokens(h)
+		if len(t) == 0 {
+			continue
+		}
+		ids := make([]uint32, 0, len(t))
+		for _, w := range t {
+			if id, ok := s.term(w); ok {
+				ids = append(ids, id)
+			}
+		}
+		if len(ids) == len(t) { // a word nothing has cannot match anything
+			have = append(have, ids)
+		}
+	}
+	staple := map[uint32]bool{}
+	if !q.NoStaples {
+		for w := range staples {
+			if id, ok := s.term(w); ok {
+				staple[id] = true
+			}
 		}
 	}
 	f := compileFilter(s, nil, q.Exclude, q.Tags, q.Diets, q.MaxMinutes)
-	// Candidates: docs with at least one ingredient sharing a word with
-	// something at hand.
-	seen := map[uint32]bool{}
+	// Candidates: docs with an ingredient containing the first word of
+	// something at hand; each is then checked ingredient by ingredient.
+	seen := newBitset(len(s.docs))
 	var cands []cand
 	type detail struct{ have, missing []string }
 	details := map[uint32]detail{}
 	for _, h := range have {
+		if f.empty || int(h[0]) >= len(s.ingDocs) {
+			break
+		}
 		for _, n := range s.ingDocs[h[0]] {
-			if seen[n] {
+			if seen.has(n) {
 				continue
 			}
-			seen[n] = true
+			seen.set(n)
+			if f.any && !f.pass(s, n) {
+				continue
+			}
 			d := s.docs[n]
-			if f.active() && !f.pass(d) {
-				continue
-			}
 			var got, miss []string
 			covered, total := 0, 0
 			for i, ing := range d.ingredients {
-				staple := !q.NoStaples && isStaple(ing)
 				matched := false
 				for _, h := range have {
-					if containsAll(ing, h) {
+					if containsAllIDs(ing, h) {
 						matched = true
 						break
 					}
@@ -133,7 +154,7 @@ func (ix *Index) Pantry(q PantryQuery) (*PantryResult, error) {
 					covered++
 					total++
 					got = append(got, d.ingNames[i])
-				case staple:
+				case isStaple(ing, staple):
 				default:
 					total++
 					miss = append(miss, d.ingNames[i])
@@ -156,9 +177,7 @@ func (ix *Index) Pantry(q PantryQuery) (*PantryResult, error) {
 			after = append(after, c)
 		}
 	}
-	sort.Slice(after, func(i, j int) bool {
-		return before(after[i].score, s.docs[after[i].doc].ID, after[j].score, s.docs[after[j].doc].ID)
-	})
+	after = selectTop(after, limit+1)
 	more := len(after) > limit
 	if more {
 		after = after[:limit]

@@ -103,118 +103,157 @@ func (q *Query) Validate(maxLimit int) error {
 	return nil
 }
 
-// filter is a query's filters compiled against a snapshot.
+// bitset is a set of doc numbers.
+type bitset []uint64
+
+func newBitset(n int) bitset          { return make(bitset, (n+63)/64) }
+func (b bitset) set(i uint32)         { b[i>>6] |= 1 << (i & 63) }
+func (b bitset) has(i uint32) bool    { return b[i>>6]&(1<<(i&63)) != 0 }
+func bitsetOf(n int, l []uint32) bitset {
+	b := newBitset(n)
+	for _, d := range l {
+		b.set(d)
+	}
+	return b
+}
+func (b bitset) and(o bitset) {
+	for i := range b {
+		b[i] &= o[i]
+	}
+}
+func (b bitset) or(o bitset) {
+	for i := range b {
+		b[i] |= o[i]
+	}
+}
+
+// filter is a query's filters compiled against a snapshot: the set-valued
+// ones (tags, ingredients) into bitsets over docs, so checking a doc costs
+// a few bit tests whatever the query.
 type filter struct {
-	include  [][]string
-	exclude  [][]string
-	tags     []string
+	allow    bitset // nil: no set-valued requirement
+	deny     bitset // nil: nothing excluded
 	dietMask uint8
-	maxMin   int
-	empty    bool // a filter no doc can pass (an unknown tag, an include nothing has)
+	maxMin   int32
+	empty    bool // no doc can pass (an unknown tag, an ingredient nothing has)
+	any      bool // any filter at all
+}
+
+// ingredientSet returns the docs having an ingredient that contains every
+// word of want, or nil when a word is not indexed at all.
+func (s *snapshot) ingredientSet(want []string) bitset {
+	ids := make([]uint32, len(want))
+	var shortest []uint32
+	for i, w := range want {
+		id, ok := s.term(w)
+		if !ok || int(id) >= len(s.ingDocs) || len(s.ingDocs[id]) == 0 {
+			return nil
+		}
+		ids[i] = id
+		if shortest == nil || len(s.ingDocs[id]) < len(shortest) {
+			shortest = s.ingDocs[id]
+		}
+	}
+	if len(ids) == 1 {
+		return bitsetOf(len(s.docs), shortest)
+	}
+	b := newBitset(len(s.docs))
+	for _, d := range shortest {
+		if s.docs[d].hasIngredient(ids) {
+			b.set(d)
+		}
+	}
+	return b
 }
 
 func compileFilter(s *snapshot, include, exclude, tags []string, diets []flavormonk.Diet, maxMin int) *filter {
-	f := &filter{maxMin: maxMin}
-	for _, it := range include {
-		if t := tokens(it); len(t) > 0 {
-			f.include = append(f.include, t)
-			for _, x := range t {
-				if len(s.ingDocs[x]) == 0 {
-					f.empty = true
-				}
-			}
+	f := &filter{maxMin: int32(maxMin)}
+	restrict := func(b bitset) {
+		if f.allow == nil {
+			f.allow = b
+		} else {
+			f.allow.and(b)
 		}
 	}
+	for _, it := range include {
+		t := tokens(it)
+		if len(t) == 0 {
+			continue
+		}
+		f.any = true
+		b := s.ingredientSet(t)
+		if b == nil {
+			f.empty = true
+			return f
+		}
+		restrict(b)
+	}
 	for _, it := range exclude {
-		if t := tokens(it); len(t) > 0 {
-			f.exclude = append(f.exclude, t)
+		t := tokens(it)
+		if len(t) == 0 {
+			continue
+		}
+		f.any = true
+		if b := s.ingredientSet(t); b != nil {
+			if f.deny == nil {
+				f.deny = b
+			} else {
+				f.deny.or(b)
+			}
 		}
 	}
 	for _, tag := range tags {
-		if k := normTag(tag); k != "" {
-			f.tags = append(f.tags, k)
-			if len(s.tagDocs[k]) == 0 {
-				f.empty = true
-			}
+		k := normTag(tag)
+		if k == "" {
+			continue
 		}
+		f.any = true
+		l := s.tagDocs[k]
+		if len(l) == 0 {
+			f.empty = true
+			return f
+		}
+		restrict(bitsetOf(len(s.docs), l))
 	}
 	for _, d := range diets {
 		f.dietMask |= dietBit(d)
 	}
+	f.any = f.any || f.dietMask != 0 || f.maxMin > 0
 	return f
 }
 
-func (f *filter) active() bool {
-	return len(f.include)+len(f.exclude)+len(f.tags) > 0 || f.dietMask != 0 || f.maxMin > 0
-}
-
-func (f *filter) pass(d *doc) bool {
-	if f.maxMin > 0 && (d.Minutes == 0 || d.Minutes > f.maxMin) {
-		return false
-	}
-	if d.dietMask&f.dietMask != f.dietMask {
-		return false
-	}
-	for _, t := range f.tags {
-		if !containsStr(d.tagKeys, t) {
+func (f *filter) pass(s *snapshot, n uint32) bool {
+	if f.maxMin > 0 {
+		if m := s.docMinutes[n]; m == 0 || m > f.maxMin {
 			return false
 		}
 	}
-	for _, inc := range f.include {
-		if !d.hasIngredient(inc) {
-			return false
-		}
-	}
-	for _, exc := range f.exclude {
-		if d.hasIngredient(exc) {
-			return false
-		}
-	}
-	return true
-}
-
-// base returns the docs a filter can start from without a text query: the
-// shortest posting list among its required tags and ingredients, or nil
-// for "all docs".
-func (f *filter) base(s *snapshot) []uint32 {
-	var best []uint32
-	found := false
-	consider := func(l []uint32) {
-		if !found || len(l) < len(best) {
-			best, found = l, true
-		}
-	}
-	for _, t := range f.tags {
-		consider(s.tagDocs[t])
-	}
-	for _, inc := range f.include {
-		for _, t := range inc {
-			consider(s.ingDocs[t])
-		}
-	}
-	if !found {
-		return nil
-	}
-	if best == nil {
-		best = []uint32{}
-	}
-	return best
+	return s.docDiet[n]&f.dietMask == f.dietMask &&
+		(f.allow == nil || f.allow.has(n)) &&
+		(f.deny == nil || !f.deny.has(n))
 }
 
 // hasIngredient reports whether one of the doc's ingredients contains all
 // the words of want ("soy sauce" matches "low-sodium soy sauce").
-func (d *doc) hasIngredient(want []string) bool {
+func (d *doc) hasIngredient(want []uint32) bool {
 	for _, ing := range d.ingredients {
-		if containsAll(ing, want) {
+		if containsAllIDs(ing, want) {
 			return true
 		}
 	}
 	return false
 }
 
-func containsAll(have, want []string) bool {
+func containsAllIDs(have, want []uint32) bool {
 	for _, w := range want {
-		if !containsStr(have, w) {
+		found := false
+		for _, h := range have {
+			if h == w {
+				found = true
+				break
+			}
+		}
+		if !found {
 			return false
 		}
 	}
@@ -239,7 +278,7 @@ type scratch struct {
 	group   []uint32
 	cands   []cand
 	tagN    []int32
-	cuisine map[string]int
+	cuisN   []int32
 }
 
 type cand struct {
@@ -252,7 +291,7 @@ var scratchPool sync.Pool
 func getScratch(n int) *scratch {
 	sc, _ := scratchPool.Get().(*scratch)
 	if sc == nil || len(sc.score) < n {
-		sc = &scratch{score: make([]float64, n), best: make([]float64, n), hits: make([]uint8, n), cuisine: map[string]int{}}
+		sc = &scratch{score: make([]float64, n), best: make([]float64, n), hits: make([]uint8, n)}
 	}
 	sc.cands = sc.cands[:0]
 	return sc
@@ -268,7 +307,8 @@ func (ix *Index) Search(q Query) (*Result, error) {
 	if limit == 0 {
 		limit = DefaultLimit
 	}
-	cur, err := decodeCursor(q.Cursor, q.fingerprint())
+	fp := q.fingerprint()
+	cur, err := decodeCursor(q.Cursor, fp)
 	if err != nil {
 		return nil, err
 	}
@@ -281,18 +321,9 @@ func (ix *Index) Search(q Query) (*Result, error) {
 	switch {
 	case f.empty:
 	case len(terms) == 0:
-		base := f.base(s)
-		if base == nil {
-			for n, d := range s.docs {
-				if !f.active() || f.pass(d) {
-					sc.cands = append(sc.cands, cand{uint32(n), 0})
-				}
-			}
-		} else {
-			for _, n := range base {
-				if f.pass(s.docs[n]) {
-					sc.cands = append(sc.cands, cand{n, 0})
-				}
+		for n := range s.docs {
+			if !f.any || f.pass(s, uint32(n)) {
+				sc.cands = append(sc.cands, cand{uint32(n), 0})
 			}
 		}
 	default:
@@ -300,7 +331,7 @@ func (ix *Index) Search(q Query) (*Result, error) {
 	}
 	res.Total = len(sc.cands)
 	s.facets(sc, res)
-	page(sc.cands, cur, limit, s, res, q.fingerprint())
+	page(sc.cands, cur, limit, s, res, fp)
 	return res, nil
 }
 
@@ -327,17 +358,17 @@ func (s *snapshot) score(terms []string, prefix bool, f *filter, sc *scratch, re
 			continue
 		}
 		groups++
-		if exps[0].term != t && exps[0].weight <= fuzzyWeight {
+		if s.vocab[exps[0].id] != t && exps[0].weight <= fuzzyWeight {
 			if res.Corrections == nil {
 				res.Corrections = map[string]string{}
 			}
-			res.Corrections[t] = exps[0].term
+			res.Corrections[t] = s.vocab[exps[0].id]
 		}
 		for _, e := range exps {
-			ps := s.postings[e.term]
+			ps := s.postings[e.id]
 			idf := s.idf(len(ps)) * e.weight
 			for _, p := range ps {
-				v := s.bm25(p, idf)
+				v := idf * float64(p.w)
 				if sc.best[p.doc] == 0 {
 					sc.group = append(sc.group, p.doc)
 				}
@@ -356,17 +387,16 @@ func (s *snapshot) score(terms []string, prefix bool, f *filter, sc *scratch, re
 		}
 		sc.group = sc.group[:0]
 	}
-	unmatched := len(terms) - groups
-	active := f.active()
+	complete := len(terms) == groups
 	for _, d := range sc.touched {
-		if int(sc.hits[d]) == groups && unmatched == 0 && (!active || f.pass(s.docs[d])) {
+		if complete && int(sc.hits[d]) == groups && (!f.any || f.pass(s, d)) {
 			sc.cands = append(sc.cands, cand{d, sc.score[d]})
 		}
 	}
 	if len(sc.cands) == 0 && len(terms) > 1 {
 		relaxed = true
 		for _, d := range sc.touched {
-			if !active || f.pass(s.docs[d]) {
+			if !f.any || f.pass(s, d) {
 				coord := float64(sc.hits[d]) / float64(len(terms))
 				sc.cands = append(sc.cands, cand{d, sc.score[d] * coord})
 			}
@@ -379,61 +409,80 @@ func (s *snapshot) score(terms []string, prefix bool, f *filter, sc *scratch, re
 	return relaxed && len(sc.cands) > 0
 }
 
-// facets counts tags, cuisines and diets over every candidate.
+// facets counts tags, cuisines and diets over every candidate, into
+// arrays indexed by dense ids.
 func (s *snapshot) facets(sc *scratch, res *Result) {
-	if cap(sc.tagN) < len(s.tagNames) {
-		sc.tagN = make([]int32, len(s.tagNames))
-	}
-	tagN := sc.tagN[:len(s.tagNames)]
-	for i := range tagN {
-		tagN[i] = 0
-	}
-	clear(sc.cuisine)
-	var diets [8]int
+	tagN := growZero(&sc.tagN, len(s.tagNames))
+	cuisN := growZero(&sc.cuisN, len(s.cuisines))
+	var masks [256]int32
 	for _, c := range sc.cands {
-		d := s.docs[c.doc]
 		for _, id := range s.docTags[c.doc] {
 			tagN[id]++
 		}
-		if d.Cuisine != "" {
-			sc.cuisine[d.Cuisine]++
+		if id := s.docCuisine[c.doc]; id >= 0 {
+			cuisN[id]++
+		}
+		masks[s.docDiet[c.doc]]++
+	}
+	res.Facets["tag"] = countsToFacets(tagN, s.tagNames)
+	res.Facets["cuisine"] = countsToFacets(cuisN, s.cuisines)
+	var diets [8]int32
+	for m, n := range masks {
+		if n == 0 {
+			continue
 		}
 		for i := range flavormonk.Diets {
-			if d.dietMask&(1<<i) != 0 {
-				diets[i]++
+			if m&(1<<i) != 0 {
+				diets[i] += n
 			}
 		}
 	}
-	var tags []Facet
-	for id, n := range tagN {
-		if n > 0 {
-			tags = append(tags, Facet{s.tagNames[id], int(n)})
-		}
-	}
-	res.Facets["tag"] = topFacets(tags)
-	var cuisines []Facet
-	for v, n := range sc.cuisine {
-		cuisines = append(cuisines, Facet{v, n})
-	}
-	res.Facets["cuisine"] = topFacets(cuisines)
-	var ds []Facet
+	names := make([]string, len(flavormonk.Diets))
 	for i, d := range flavormonk.Diets {
-		if diets[i] > 0 {
-			ds = append(ds, Facet{string(d), diets[i]})
-		}
+		names[i] = string(d)
 	}
-	res.Facets["diet"] = topFacets(ds)
+	res.Facets["diet"] = countsToFacets(diets[:len(names)], names)
 }
 
-func topFacets(fs []Facet) []Facet {
-	sortFacets(fs)
-	if len(fs) > maxFacetValues {
-		fs = fs[:maxFacetValues]
+func growZero(p *[]int32, n int) []int32 {
+	if cap(*p) < n {
+		*p = make([]int32, n)
 	}
-	if fs == nil {
-		fs = []Facet{}
+	b := (*p)[:n]
+	clear(b)
+	return b
+}
+
+// countsToFacets keeps the most frequent values, most frequent first, ties
+// by name, with a bounded selection rather than a full sort.
+func countsToFacets(counts []int32, names []string) []Facet {
+	out := make([]Facet, 0, maxFacetValues)
+	worse := func(a, b Facet) bool { // a ranks below b
+		if a.Count != b.Count {
+			return a.Count < b.Count
+		}
+		return a.Value > b.Value
 	}
-	return fs
+	for id, n := range counts {
+		if n == 0 {
+			continue
+		}
+		f := Facet{names[id], int(n)}
+		if len(out) == maxFacetValues && !worse(out[len(out)-1], f) {
+			continue
+		}
+		i := len(out)
+		if i < maxFacetValues {
+			out = append(out, f)
+		} else {
+			i--
+		}
+		for ; i > 0 && worse(out[i-1], f); i-- {
+			out[i] = out[i-1]
+		}
+		out[i] = f
+	}
+	return out
 }
 
 // cursor is the position after the last hit of a page: results are ordered
@@ -445,19 +494,23 @@ type cursor struct {
 
 // page selects the hits after cur, up to limit, into res.
 func page(cands []cand, cur *cursor, limit int, s *snapshot, res *Result, fp uint64) {
-	after := cands[:0]
-	for _, c := range cands {
-		if cur == nil || before(cur.score, cur.id, c.score, s.docs[c.doc].ID) {
-			after = append(after, c)
+	if cur != nil {
+		after := cands[:0]
+		for _, c := range cands {
+			if before(cur.score, cur.id, c.score, s.docs[c.doc].ID) {
+				after = append(after, c)
+			}
 		}
+		cands = after
 	}
-	top := selectTop(after, limit+1, s)
+	top := selectTop(cands, limit+1)
 	more := len(top) > limit
 	if more {
 		top = top[:limit]
 	}
-	for _, c := range top {
-		res.Hits = append(res.Hits, Hit{Summary: s.docs[c.doc].Summary, Score: round(c.score)})
+	res.Hits = make([]Hit, len(top))
+	for i, c := range top {
+		res.Hits[i] = Hit{Summary: s.docs[c.doc].Summary, Score: round(c.score)}
 	}
 	if more {
 		last := top[len(top)-1]
@@ -473,20 +526,26 @@ func before(s1 float64, id1 string, s2 float64, id2 string) bool {
 	return id1 < id2
 }
 
+// worse reports whether a ranks below b: lower score, or the same score and
+// a later id (doc numbers follow ids).
+func worse(a, b cand) bool {
+	if a.score != b.score {
+		return a.score < b.score
+	}
+	return a.doc > b.doc
+}
+
 // selectTop returns the k best candidates in order, with a bounded heap so
 // a query matching everything costs O(n log k).
-func selectTop(cs []cand, k int, s *snapshot) []cand {
-	less := func(a, b cand) bool { // a ranks worse than b
-		return before(b.score, s.docs[b.doc].ID, a.score, s.docs[a.doc].ID)
-	}
+func selectTop(cs []cand, k int) []cand {
 	h := make([]cand, 0, k)
 	down := func(i int) {
 		for {
 			l, m := 2*i+1, i
-			if l < len(h) && less(h[l], h[m]) {
+			if l < len(h) && worse(h[l], h[m]) {
 				m = l
 			}
-			if r := l + 1; r < len(h) && less(h[r], h[m]) {
+			if r := l + 1; r < len(h) && worse(h[r], h[m]) {
 				m = r
 			}
 			if m == i {
@@ -501,13 +560,13 @@ func selectTop(cs []cand, k int, s *snapshot) []cand {
 			h = append(h, c)
 			for i := len(h) - 1; i > 0; {
 				p := (i - 1) / 2
-				if !less(h[i], h[p]) {
+				if !worse(h[i], h[p]) {
 					break
 				}
 				h[i], h[p] = h[p], h[i]
 				i = p
 			}
-		} else if less(h[0], c) {
+		} else if worse(h[0], c) {
 			h[0] = c
 			down(0)
 		}

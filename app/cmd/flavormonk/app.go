@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -115,6 +116,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.Index.Load(ctx, st); err != nil {
 		return fmt.Errorf("loading the search index: %w", err)
 	}
+	// Loading decoded every recipe once; give that garbage back to the OS
+	// now rather than idling on it.
+	debug.FreeOSMemory()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if m.Server, err = web.New(cfg, st, m.Index, m.Log, reg); err != nil {
