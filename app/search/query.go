@@ -106,9 +106,9 @@ func (q *Query) Validate(maxLimit int) error {
 // bitset is a set of doc numbers.
 type bitset []uint64
 
-func newBitset(n int) bitset          { return make(bitset, (n+63)/64) }
-func (b bitset) set(i uint32)         { b[i>>6] |= 1 << (i & 63) }
-func (b bitset) has(i uint32) bool    { return b[i>>6]&(1<<(i&63)) != 0 }
+func newBitset(n int) bitset       { return make(bitset, (n+63)/64) }
+func (b bitset) set(i uint32)      { b[i>>6] |= 1 << (i & 63) }
+func (b bitset) has(i uint32) bool { return b[i>>6]&(1<<(i&63)) != 0 }
 func bitsetOf(n int, l []uint32) bitset {
 	b := newBitset(n)
 	for _, d := range l {
