@@ -64,6 +64,7 @@ type doc struct {
 	length      float32
 	dietMask    uint8
 	tagKeys     []string // normalised tags, cuisine and category
+	json        []byte   // summaryJSON(&Summary)
 }
 
 // dict interns terms: every distinct term is stored once and known by a
@@ -100,6 +101,7 @@ func newDoc(r *flavormonk.Recipe, dc *dict) *doc {
 	}
 	d.Summary = Summary{ID: r.ID, Name: r.Name, Description: strings.Clone(desc), Minutes: r.Minutes(), Servings: r.Servings,
 		Cuisine: r.Cuisine, Category: r.Category, Tags: r.Tags, Diets: r.Diets, ImageURL: r.ImageURL}
+	d.json = summaryJSON(&d.Summary)
 	var buf []string
 	add := func(text string, w float32) {
 		buf = appendTokens(buf[:0], text)
@@ -179,6 +181,7 @@ type snapshot struct {
 	vocab      []string          // id → term
 	postings   [][]posting       // by term id
 	ingDocs    [][]uint32        // by term id: docs with an ingredient containing it
+	ingLines   [][]uint64        // parallel to ingDocs: which ingredient lines (bit i = line i, 63 = line ≥ 63)
 	tagDocs    map[string][]uint32
 	tagNames   []string  // tag id → display name
 	docTags    [][]int32 // doc → tag ids (tags only, not cuisine/category)
@@ -210,6 +213,7 @@ func buildSnapshot(docs map[string]*doc, dc *dict, rev int64) *snapshot {
 		vocab:      dc.terms[:len(dc.terms):len(dc.terms)],
 		postings:   make([][]posting, len(dc.terms)),
 		ingDocs:    make([][]uint32, len(dc.terms)),
+		ingLines:   make([][]uint64, len(dc.terms)),
 		tagDocs:    map[string][]uint32{},
 		docTags:    make([][]int32, n),
 		docCuisine: make([]int32, n),
@@ -247,11 +251,15 @@ func buildSnapshot(docs map[string]*doc, dc *dict, rev int64) *snapshot {
 		for _, t := range d.terms {
 			s.postings[t.id] = append(s.postings[t.id], posting{doc: dn, w: t.tf * (bm25K1 + 1) / (t.tf + norm)})
 		}
-		for _, ing := range d.ingredients {
+		for line, ing := range d.ingredients {
+			bit := uint64(1) << min(line, 63)
 			for _, id := range ing {
 				l := s.ingDocs[id]
 				if len(l) == 0 || l[len(l)-1] != dn {
 					s.ingDocs[id] = append(l, dn)
+					s.ingLines[id] = append(s.ingLines[id], bit)
+				} else {
+					s.ingLines[id][len(l)-1] |= bit
 				}
 			}
 		}

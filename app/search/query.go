@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"hash/fnv"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -41,6 +42,7 @@ type Query struct {
 type Hit struct {
 	Summary
 	Score float64 `json:"score"`
+	raw   []byte  // the summary's JSON, without its closing brace
 }
 
 // Facet is one value of a facet and how many matching recipes have it.
@@ -140,26 +142,51 @@ type filter struct {
 }
 
 // ingredientSet returns the docs having an ingredient that contains every
-// word of want, or nil when a word is not indexed at all.
+// word of want, or nil when a word is not indexed at all. Each doc's
+// ingredient lines per word are kept as a bit mask, so a phrase ("olive
+// oil") is an intersection of posting lists and masks, with no string work.
 func (s *snapshot) ingredientSet(want []string) bitset {
 	ids := make([]uint32, len(want))
-	var shortest []uint32
+	short := -1
 	for i, w := range want {
 		id, ok := s.term(w)
-		if !ok || int(id) >= len(s.ingDocs) || len(s.ingDocs[id]) == 0 {
+		if !ok || len(s.ingDocs[id]) == 0 {
 			return nil
 		}
 		ids[i] = id
-		if shortest == nil || len(s.ingDocs[id]) < len(shortest) {
-			shortest = s.ingDocs[id]
+		if short < 0 || len(s.ingDocs[id]) < len(s.ingDocs[ids[short]]) {
+			short = i
 		}
 	}
-	if len(ids) == 1 {
-		return bitsetOf(len(s.docs), shortest)
-	}
+	docs := s.ingDocs[ids[short]]
 	b := newBitset(len(s.docs))
-	for _, d := range shortest {
-		if s.docs[d].hasIngredient(ids) {
+	if len(ids) == 1 {
+		for _, d := range docs {
+			b.set(d)
+		}
+		return b
+	}
+	lines := s.ingLines[ids[short]]
+	for k, d := range docs {
+		m := lines[k]
+		for i, id := range ids {
+			if i == short || m == 0 {
+				continue
+			}
+			j, found := slices.BinarySearch(s.ingDocs[id], d)
+			if !found {
+				m = 0
+				break
+			}
+			m &= s.ingLines[id][j]
+		}
+		switch {
+		case m == 0:
+		case m == 1<<63: // only lines past the 63rd can match: check them
+			if s.docs[d].hasIngredient(ids) {
+				b.set(d)
+			}
+		default:
 			b.set(d)
 		}
 	}
@@ -510,7 +537,8 @@ func page(cands []cand, cur *cursor, limit int, s *snapshot, res *Result, fp uin
 	}
 	res.Hits = make([]Hit, len(top))
 	for i, c := range top {
-		res.Hits[i] = Hit{Summary: s.docs[c.doc].Summary, Score: round(c.score)}
+		d := s.docs[c.doc]
+		res.Hits[i] = Hit{Summary: d.Summary, Score: round(c.score), raw: d.json}
 	}
 	if more {
 		last := top[len(top)-1]

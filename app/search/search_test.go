@@ -128,6 +128,18 @@ func TestFilters(t *testing.T) {
 	}
 }
 
+// A phrase must match within one ingredient line, not across lines.
+func TestIncludePhraseWithinOneLine(t *testing.T) {
+	ix := fixture()
+	ix.Apply([]*flavormonk.Recipe{rec("trap", "Trap", 10, nil, nil, "soy milk", "fish sauce", "olive", "vegetable oil")}, nil, 8)
+	for q, want := range map[string][]string{"soy sauce": {"fried-rice"}, "olive oil": {"roast-chicken"}, "fish sauce": {"pad-thai", "trap"}} {
+		r := mustSearch(t, ix, Query{Include: []string{q}})
+		if !reflect.DeepEqual(ids(r), want) {
+			t.Errorf("include %q → %v, want %v", q, ids(r), want)
+		}
+	}
+}
+
 func TestFacets(t *testing.T) {
 	ix := fixture()
 	r := mustSearch(t, ix, Query{Text: "curry"})

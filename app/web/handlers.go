@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -54,8 +55,14 @@ func (s *Server) apiSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, res)
+	buf := jsonBufs.Get().(*[]byte)
+	defer jsonBufs.Put(buf)
+	*buf = append(res.AppendJSON((*buf)[:0]), '\n')
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, *buf)
 }
+
+// jsonBufs recycles the buffers search results are encoded into.
+var jsonBufs = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 // RecipeResponse is a recipe as the API returns it, optionally scaled.
 type RecipeResponse struct {
