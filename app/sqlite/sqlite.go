@@ -28,7 +28,7 @@ var _ flavormonk.Store = (*Store)(nil)
 const (
 	readers      = 4
 	busyTimeout  = 10 * time.Second
-	cacheSizeKiB = 2048 // per connection
+	cacheSizeKiB = 1024 // per connection
 )
 
 // Store is a flavormonk.Store on a SQLite database.
