@@ -60,9 +60,20 @@ url() {
 	echo "postgres://$DBUSER:$pw@127.0.0.1:$PORT/$DBNAME?sslmode=disable"
 }
 
+# running reports whether the cluster's postmaster is alive. A postmaster.pid
+# left by a killed server (a session or CI run ends by killing everything)
+# is removed, so the next start is not fooled by it.
 running() {
-	local bin=$1
-	[[ -f "$PGDATA/PG_VERSION" ]] && as_postgres "$bin/pg_ctl" -D "$PGDATA" status >/dev/null 2>&1
+	local pidfile="$PGDATA/postmaster.pid" pid
+	[[ -f "$PGDATA/PG_VERSION" && -f "$pidfile" ]] || return 1
+	pid=$(head -n 1 "$pidfile" 2>/dev/null || true)
+	if [[ -n "$pid" && "$(cat "/proc/$pid/comm" 2>/dev/null)" == postgres ]] &&
+		! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; then
+		return 0
+	fi
+	log "removing a stale postmaster.pid (pid $pid is gone)"
+	rm -f "$pidfile"
+	return 1
 }
 
 psql_local() {
@@ -113,8 +124,17 @@ EOF
 
 	if ! running "$bin"; then
 		log "starting PostgreSQL on 127.0.0.1:$PORT"
-		as_postgres "$bin/pg_ctl" -D "$PGDATA" -l "$LOG" -w -t 60 start >&2 ||
-			{ tail -n 20 "$LOG" >&2 || true; die "PostgreSQL did not start"; }
+		# A killed server's processes may linger a moment as zombies holding
+		# the socket lock: retry a few times before giving up.
+		local try
+		for try in 1 2 3 4 5; do
+			if as_postgres "$bin/pg_ctl" -D "$PGDATA" -l "$LOG" -w -t 60 start >&2; then
+				break
+			fi
+			[[ $try -eq 5 ]] && { tail -n 20 "$LOG" >&2 || true; die "PostgreSQL did not start"; }
+			sleep 2
+			running "$bin" && break
+		done
 	fi
 
 	local i
