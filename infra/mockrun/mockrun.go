@@ -1,0 +1,183 @@
+// Package mockrun runs the Pulumi program under pulumi.WithMocks and
+// captures every resource it declares, with the options that matter to the
+// phase-change invariants (protect, retainOnDelete, ignoreChanges) and the
+// secret outputs. The offline plan and the tests both use it, so they see
+// exactly what `pulumi up` would be asked to create.
+package mockrun
+
+import (
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Resource is one declared resource.
+type Resource struct {
+	Type           string
+	Name           string
+	URN            string
+	Parent         string
+	Custom         bool
+	Inputs         resource.PropertyMap
+	Protect        bool
+	RetainOnDelete bool
+	IgnoreChanges  []string
+	DependsOn      []string
+	Provider       string
+}
+
+// Capture is what one run declared.
+type Capture struct {
+	mu        sync.Mutex
+	Resources []Resource
+	Outputs   map[string]any // stack outputs, resolved (secrets included, marked in Secret)
+	Secret    map[string]bool
+}
+
+// ByType returns the resources of a type token, e.g. "hcloud:index/server:Server".
+func (c *Capture) ByType(t string) []Resource {
+	var out []Resource
+	for _, r := range c.Resources {
+		if r.Type == t {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Find returns the resource with a type and logical name.
+func (c *Capture) Find(t, name string) (Resource, bool) {
+	for _, r := range c.Resources {
+		if r.Type == t && r.Name == name {
+			return r, true
+		}
+	}
+	return Resource{}, false
+}
+
+type mocks struct{ c *Capture }
+
+func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	r := Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs, Provider: args.Provider}
+	if rpc := args.RegisterRPC; rpc != nil {
+		r.Parent = rpc.GetParent()
+		r.Protect = rpc.GetProtect()
+		r.RetainOnDelete = rpc.GetRetainOnDelete()
+		r.IgnoreChanges = rpc.GetIgnoreChanges()
+		r.DependsOn = rpc.GetDependencies()
+	}
+	r.URN = urn(r)
+	m.c.mu.Lock()
+	m.c.Resources = append(m.c.Resources, r)
+	m.c.mu.Unlock()
+	return args.Name + "-id", fakeOutputs(args.TypeToken, args.Name, args.Inputs), nil
+}
+
+func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	return resource.PropertyMap{}, nil
+}
+
+func urn(r Resource) string {
+	// The real URN also holds the parent type chain; type and name are
+	// what makes a resource the same one across runs of one stack.
+	return fmt.Sprintf("urn:pulumi:stack::flavormonk::%s::%s", r.Type, r.Name)
+}
+
+// fakeIP derives a stable documentation address from a name.
+func fakeIP(name string, private bool) string {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	v := h.Sum32()
+	if private {
+		return fmt.Sprintf("10.42.0.%d", 2+v%250)
+	}
+	return fmt.Sprintf("203.0.113.%d", 1+v%254)
+}
+
+// fakeOutputs adds what the clouds compute (addresses, hosts, URIs) to the
+// inputs, so programs that build on them see realistic values.
+func fakeOutputs(t, name string, in resource.PropertyMap) resource.PropertyMap {
+	out := in.Copy()
+	set := func(k string, v any) {
+		if _, ok := out[resource.PropertyKey(k)]; !ok {
+			out[resource.PropertyKey(k)] = resource.NewPropertyValue(v)
+		}
+	}
+	switch {
+	case strings.HasPrefix(t, "hcloud:index/server:Server"), strings.HasPrefix(t, "digitalocean:index/droplet:Droplet"):
+		set("ipv4Address", fakeIP(name, false))
+		set("ipv6Address", "2001:db8::1")
+		set("ipv4AddressPrivate", fakeIP(name, true))
+		set("urn", "do:droplet:"+name)
+	case strings.HasPrefix(t, "hcloud:index/loadBalancer:LoadBalancer"):
+		set("ipv4", fakeIP(name, false))
+		set("ipv6", "2001:db8::2")
+	case strings.HasPrefix(t, "digitalocean:index/loadBalancer:LoadBalancer"):
+		set("ip", fakeIP(name, false))
+		set("urn", "do:loadbalancer:"+name)
+	case strings.HasPrefix(t, "digitalocean:index/databaseCluster:DatabaseCluster"):
+		host := name + ".db.ondigitalocean.example"
+		set("host", host)
+		set("privateHost", "private-"+host)
+		set("port", 25060)
+		set("user", "doadmin")
+		set("password", "mock-password")
+		set("uri", "postgresql://doadmin:mock-password@"+host+":25060/defaultdb?sslmode=require")
+		set("privateUri", "postgresql://doadmin:mock-password@private-"+host+":25060/defaultdb?sslmode=require")
+		set("urn", "do:dbaas:"+name)
+	case strings.HasPrefix(t, "digitalocean:index/databaseUser:DatabaseUser"):
+		set("password", "mock-user-password")
+	case strings.HasPrefix(t, "hcloud:index/volume:Volume"):
+		set("linuxDevice", "/dev/disk/by-id/scsi-0HC_Volume_"+name)
+	case strings.HasPrefix(t, "digitalocean:index/volume:Volume"):
+		set("urn", "do:volume:"+name)
+	case strings.HasPrefix(t, "digitalocean:index/vpc:Vpc"):
+		set("urn", "do:vpc:"+name)
+	case strings.HasPrefix(t, "random:index/randomPassword:RandomPassword"):
+		set("result", "mock-random-"+name)
+	case strings.HasPrefix(t, "tls:index/privateKey:PrivateKey"):
+		set("privateKeyOpenssh", "mock-private-key")
+		set("publicKeyOpenssh", "ssh-ed25519 AAAAmock")
+	}
+	return out
+}
+
+// Options for Run.
+type Options struct {
+	Project    string            // default "flavormonk"
+	Stack      string            // default "dev"
+	Config     map[string]string // "flavormonk:cloud" → "hetzner"
+	SecretKeys []string          // config keys that are secret
+}
+
+// Run runs program under mocks and returns what it declared, with the
+// stack outputs resolved.
+func Run(program pulumi.RunFunc, o Options) (*Capture, error) {
+	if o.Project == "" {
+		o.Project = "flavormonk"
+	}
+	if o.Stack == "" {
+		o.Stack = "dev"
+	}
+	c := &Capture{Outputs: map[string]any{}, Secret: map[string]bool{}}
+	wrapped := func(ctx *pulumi.Context) error {
+		if err := program(ctx); err != nil {
+			return err
+		}
+		return nil
+	}
+	err := pulumi.RunErr(wrapped, pulumi.WithMocks(o.Project, o.Stack, &mocks{c}), func(info *pulumi.RunInfo) {
+		info.Config = o.Config
+		info.ConfigSecretKeys = o.SecretKeys
+	})
+	if err != nil {
+		return c, err
+	}
+	sort.SliceStable(c.Resources, func(i, j int) bool { return c.Resources[i].URN < c.Resources[j].URN })
+	return c, nil
+}

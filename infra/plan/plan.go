@@ -1,0 +1,430 @@
+// Package plan compiles a stack's configuration into a typed, validated
+// Plan before any resource is declared. Every error names the config key
+// and, for enumerations, the allowed values, so a mistake fails at preview
+// time with a message that says what to fix.
+package plan
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Cloud is where a stack runs.
+type Cloud string
+
+// Phase is a stack's stage of growth; moving to the next is a config change.
+type Phase string
+
+// Clouds and phases.
+const (
+	Hetzner      Cloud = "hetzner"
+	DigitalOcean Cloud = "digitalocean"
+
+	MVP     Phase = "mvp"
+	Upgrade Phase = "upgrade"
+	Scale   Phase = "scale"
+)
+
+// Role is a kind of machine or managed service in a plan.
+type Role string
+
+// Roles. Which exist depends on cloud and phase (see Plan.Roles).
+const (
+	RoleApp    Role = "app"
+	RoleDB     Role = "db"
+	RoleRedis  Role = "redis"
+	RoleChroma Role = "chroma"
+	RoleLB     Role = "lb"
+)
+
+// Namespace is the stack config namespace (the Pulumi project name).
+const Namespace = "flavormonk"
+
+// Plan is a stack's configuration, validated and with every default
+// resolved. The cloud packages declare resources from it and nothing else.
+type Plan struct {
+	Stack string
+	Cloud Cloud
+	Phase Phase
+
+	Region      string // Hetzner location or DigitalOcean region
+	NetworkZone string // Hetzner network zone of the location
+	Domain      string // public host name, "" for none (plain HTTP on the IP)
+	// DNSZone is the DigitalOcean-managed domain the record is created in
+	// (DigitalOcean only); "" means the records to create are output.
+	DNSZone     string
+	ACMEEmail   string
+	AppImage    string
+	ServerImage string
+	AdminCIDRs  []string
+	SSHKeys     []string
+
+	// Sizes per role for this phase, defaults applied.
+	Sizes    map[Role]string
+	AppCount int
+	// Volume sizes in GB.
+	DBVolumeGB     int
+	BackupVolumeGB int
+	ChromaVolumeGB int
+
+	Budget float64 // monthly, in the cloud's currency; 0 = none
+
+	Backup BackupPlan
+
+	// Inference is the app's provider chain; empty means the tier default.
+	Inference []string
+
+	// PrivateCIDR is the stack's private network; SubnetCIDR the part the
+	// machines live in.
+	PrivateCIDR string
+	SubnetCIDR  string
+}
+
+// BackupPlan is where Hetzner database dumps are copied, when configured.
+type BackupPlan struct {
+	S3Endpoint string
+	S3Bucket   string
+	S3Region   string
+	KeepDays   int
+}
+
+// Currency is the currency the cloud bills in.
+func (p *Plan) Currency() string {
+	if p.Cloud == Hetzner {
+		return "EUR"
+	}
+	return "USD"
+}
+
+// Has reports whether the phase includes a role.
+func (p *Plan) Has(r Role) bool {
+	switch r {
+	case RoleApp, RoleDB:
+		return true
+	case RoleRedis, RoleChroma, RoleLB:
+		return p.Phase != MVP
+	}
+	return false
+}
+
+// Roles lists the roles of the plan in a stable order.
+func (p *Plan) Roles() []Role {
+	var out []Role
+	for _, r := range []Role{RoleApp, RoleDB, RoleRedis, RoleChroma, RoleLB} {
+		if p.Has(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TLSAtLoadBalancer reports whether TLS ends at the cloud's load balancer
+// (upgrade and later, with a domain) rather than at Caddy on the VM.
+func (p *Plan) TLSAtLoadBalancer() bool { return p.Phase != MVP && p.Domain != "" }
+
+// Error is a configuration error about one key.
+type Error struct {
+	Key     string
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("config %s:%s: %s", Namespace, e.Key, e.Message) }
+
+// ErrNotYetSupported marks a phase this version cannot deploy.
+var ErrNotYetSupported = errors.New("not yet supported")
+
+func keyErr(key, format string, args ...any) error {
+	return &Error{Key: key, Message: fmt.Sprintf(format, args...)}
+}
+
+func allowedErr(key, value string, allowed []string) error {
+	return keyErr(key, "unknown value %q; allowed: %s", value, strings.Join(allowed, ", "))
+}
+
+// Getter reads one stack config value by key (without the namespace), as
+// the Pulumi config does: structured values arrive as JSON text.
+type Getter func(key string) (string, bool)
+
+// Keys is every config key the program reads, with what it sets; the README
+// table and the unknown-key check come from it.
+var Keys = []struct{ Key, Help string }{
+	{"cloud", "hetzner | digitalocean (required)"},
+	{"phase", "mvp | upgrade | scale (default mvp; scale not yet supported)"},
+	{"region", "Hetzner location (fsn1, nbg1, hel1, ash, hil, sin) or DigitalOcean region (fra1, ams3, lon1, nyc1, nyc3, sfo3, tor1, sgp1, blr1, syd1, atl1); default fsn1 / fra1"},
+	{"domain", "public host name, e.g. recipes.example.com; empty serves plain HTTP on the IP"},
+	{"dnsZone", "DigitalOcean: the DO-managed domain to create the record in (e.g. example.com); otherwise the records to create are output"},
+	{"acmeEmail", "contact e-mail for Let's Encrypt (mvp, TLS at Caddy)"},
+	{"appImage", "the app's container image reference, e.g. ghcr.io/acme/flavormonk:v1.2.0 (required)"},
+	{"serverImage", "OS image: Hetzner debian-12 | debian-13 | ubuntu-24.04; DigitalOcean debian-12-x64 | debian-13-x64 | ubuntu-24-04-x64"},
+	{"adminCidrs", "JSON list of CIDRs allowed to SSH, e.g. [\"203.0.113.7/32\"] (required; never 0.0.0.0/0)"},
+	{"sshPublicKeys", "JSON list of SSH public keys for the admin user (required)"},
+	{"sizes", "JSON per-phase size overrides, e.g. {\"upgrade\": {\"app\": \"cx33\", \"db\": \"cx43\"}}"},
+	{"appCount", "app servers in upgrade (default 2, at least 2)"},
+	{"dbVolumeGb", "database volume size in GB (Hetzner; default 20)"},
+	{"backupVolumeGb", "backup volume size in GB (Hetzner; default 40)"},
+	{"chromaVolumeGb", "vector-store volume size in GB (default 10)"},
+	{"budget", "monthly budget in the cloud's currency (EUR on Hetzner, USD on DigitalOcean); the plan warns when over"},
+	{"backupS3Endpoint", "S3-compatible endpoint URL for copies of the Hetzner database dumps (optional)"},
+	{"backupS3Bucket", "bucket for those copies"},
+	{"backupS3Region", "region of that bucket (default auto)"},
+	{"backupKeepDays", "nightly dumps kept on the backup volume (default 14)"},
+	{"inference", "JSON list overriding the app's provider chain, e.g. [\"offline\"]"},
+	{"privateCidr", "the private network (default 10.42.0.0/16; fixed once created)"},
+	// secrets
+	{"sshPrivateKey", "secret: the private key the program uses to write the app's environment and roll out images over SSH"},
+	{"openaiApiKey", "secret: OpenAI API key for the app"},
+	{"replicateApiToken", "secret: Replicate API token for the app"},
+	{"backupS3AccessKey", "secret: access key for the backup bucket"},
+	{"backupS3SecretKey", "secret: secret key for the backup bucket"},
+	{"tlsCertificate", "secret: PEM certificate to upload to the Hetzner load balancer when the domain is not in Hetzner DNS"},
+	{"tlsPrivateKey", "secret: its PEM private key"},
+}
+
+// SecretKeys are the keys that must be set with `pulumi config set --secret`.
+var SecretKeys = []string{"sshPrivateKey", "openaiApiKey", "replicateApiToken", "backupS3AccessKey", "backupS3SecretKey", "tlsCertificate", "tlsPrivateKey"}
+
+var (
+	imageRef = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
+	hostName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	sshKey   = regexp.MustCompile(`^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]{20,}( .*)?$`)
+)
+
+// Compile reads and validates a stack's configuration into a Plan.
+func Compile(stack string, get Getter) (*Plan, error) {
+	str := func(key, def string) string {
+		if v, ok := get(key); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v)
+		}
+		return def
+	}
+	p := &Plan{Stack: stack, Sizes: map[Role]string{}}
+
+	cloud := str("cloud", "")
+	switch Cloud(cloud) {
+	case Hetzner, DigitalOcean:
+		p.Cloud = Cloud(cloud)
+	case "":
+		return nil, keyErr("cloud", "must be set; allowed: hetzner, digitalocean")
+	default:
+		return nil, allowedErr("cloud", cloud, []string{"hetzner", "digitalocean"})
+	}
+	cat := catalogs[p.Cloud]
+
+	switch ph := Phase(str("phase", "mvp")); ph {
+	case MVP, Upgrade:
+		p.Phase = ph
+	case Scale:
+		return nil, fmt.Errorf("%w: %w", &Error{Key: "phase", Message: "scale is not yet supported by this version of the program (it arrives with the scale-phase issue); use mvp or upgrade"}, ErrNotYetSupported)
+	default:
+		return nil, allowedErr("phase", string(ph), []string{"mvp", "upgrade", "scale"})
+	}
+
+	p.Region = str("region", cat.defaultRegion)
+	zone, ok := cat.regions[p.Region]
+	if !ok {
+		return nil, allowedErr("region", p.Region, sortedKeys(cat.regions))
+	}
+	p.NetworkZone = zone
+
+	p.Domain = strings.ToLower(str("domain", ""))
+	if p.Domain != "" && !hostName.MatchString(p.Domain) {
+		return nil, keyErr("domain", "%q is not a host name like recipes.example.com", p.Domain)
+	}
+	p.DNSZone = strings.ToLower(str("dnsZone", ""))
+	if p.DNSZone != "" {
+		if p.Cloud != DigitalOcean {
+			return nil, keyErr("dnsZone", "is for DigitalOcean DNS only; on Hetzner the records to create are output")
+		}
+		if p.Domain == "" || (p.Domain != p.DNSZone && !strings.HasSuffix(p.Domain, "."+p.DNSZone)) {
+			return nil, keyErr("dnsZone", "%q must be the domain %q or one of its parents", p.DNSZone, p.Domain)
+		}
+	}
+	p.ACMEEmail = str("acmeEmail", "")
+	if p.ACMEEmail != "" && !strings.Contains(p.ACMEEmail, "@") {
+		return nil, keyErr("acmeEmail", "%q is not an e-mail address", p.ACMEEmail)
+	}
+
+	p.AppImage = str("appImage", "")
+	if p.AppImage == "" {
+		return nil, keyErr("appImage", "must be set to the app's image reference, e.g. ghcr.io/acme/flavormonk:v1.2.0 (make image builds and pushes it)")
+	}
+	if !imageRef.MatchString(p.AppImage) {
+		return nil, keyErr("appImage", "%q is not an image reference like registry.example.com/team/flavormonk:v1.2.0", p.AppImage)
+	}
+
+	p.ServerImage = str("serverImage", cat.images[0])
+	if !slices.Contains(cat.images, p.ServerImage) {
+		return nil, allowedErr("serverImage", p.ServerImage, cat.images)
+	}
+
+	var err error
+	if p.AdminCIDRs, err = stringList(get, "adminCidrs"); err != nil {
+		return nil, err
+	}
+	if len(p.AdminCIDRs) == 0 {
+		return nil, keyErr("adminCidrs", "must list the CIDRs allowed to SSH, e.g. [\"203.0.113.7/32\"]")
+	}
+	for i, c := range p.AdminCIDRs {
+		pr, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, keyErr("adminCidrs", "%q is not a CIDR like 203.0.113.7/32", c)
+		}
+		if pr.Bits() == 0 {
+			return nil, keyErr("adminCidrs", "%q would open SSH to the whole internet; list your own addresses", c)
+		}
+		p.AdminCIDRs[i] = pr.Masked().String()
+	}
+	if p.SSHKeys, err = stringList(get, "sshPublicKeys"); err != nil {
+		return nil, err
+	}
+	if len(p.SSHKeys) == 0 {
+		return nil, keyErr("sshPublicKeys", "must list at least one SSH public key")
+	}
+	for _, k := range p.SSHKeys {
+		if !sshKey.MatchString(k) {
+			return nil, keyErr("sshPublicKeys", "%q is not an OpenSSH public key (ssh-ed25519 AAAA…)", truncate(k, 40))
+		}
+	}
+
+	if err := p.resolveSizes(get, cat); err != nil {
+		return nil, err
+	}
+	if p.AppCount, err = intKey(get, "appCount", 2, 2, 20); err != nil {
+		return nil, err
+	}
+	if p.Phase == MVP {
+		p.AppCount = 1
+	}
+	if p.DBVolumeGB, err = intKey(get, "dbVolumeGb", 20, 10, 10000); err != nil {
+		return nil, err
+	}
+	if p.BackupVolumeGB, err = intKey(get, "backupVolumeGb", 40, 10, 10000); err != nil {
+		return nil, err
+	}
+	if p.ChromaVolumeGB, err = intKey(get, "chromaVolumeGb", 10, 10, 10000); err != nil {
+		return nil, err
+	}
+	if b := str("budget", ""); b != "" {
+		if p.Budget, err = strconv.ParseFloat(b, 64); err != nil || p.Budget < 0 {
+			return nil, keyErr("budget", "%q is not a monthly amount like 50 or 120.5 (%s)", b, p.Currency())
+		}
+	}
+
+	p.Backup = BackupPlan{S3Endpoint: str("backupS3Endpoint", ""), S3Bucket: str("backupS3Bucket", ""), S3Region: str("backupS3Region", "auto")}
+	if (p.Backup.S3Endpoint == "") != (p.Backup.S3Bucket == "") {
+		return nil, keyErr("backupS3Bucket", "backupS3Endpoint and backupS3Bucket go together: set both or neither")
+	}
+	if p.Backup.S3Endpoint != "" && !strings.HasPrefix(p.Backup.S3Endpoint, "https://") {
+		return nil, keyErr("backupS3Endpoint", "%q must be an https:// URL", p.Backup.S3Endpoint)
+	}
+	if p.Backup.KeepDays, err = intKey(get, "backupKeepDays", 14, 1, 365); err != nil {
+		return nil, err
+	}
+	if p.Inference, err = stringList(get, "inference"); err != nil {
+		return nil, err
+	}
+
+	p.PrivateCIDR = str("privateCidr", "10.42.0.0/16")
+	pr, err := netip.ParsePrefix(p.PrivateCIDR)
+	if err != nil || !pr.Addr().Is4() || !pr.Addr().IsPrivate() || pr.Bits() > 20 || pr.Bits() < 8 {
+		return nil, keyErr("privateCidr", "%q must be a private IPv4 range between /8 and /20, e.g. 10.42.0.0/16", p.PrivateCIDR)
+	}
+	p.PrivateCIDR = pr.Masked().String()
+	// The machines' subnet: the first /24 of the network.
+	p.SubnetCIDR = netip.PrefixFrom(pr.Masked().Addr(), 24).String()
+	return p, nil
+}
+
+func (p *Plan) resolveSizes(get Getter, cat *catalog) error {
+	for _, r := range p.Roles() {
+		p.Sizes[r] = cat.defaults[p.Phase][r]
+	}
+	raw, ok := get("sizes")
+	if ok && strings.TrimSpace(raw) != "" {
+		var over map[string]map[string]string
+		if err := json.Unmarshal([]byte(raw), &over); err != nil {
+			return keyErr("sizes", "must be JSON like {\"upgrade\": {\"app\": \"%s\"}}: %v", cat.defaults[Upgrade][RoleApp], err)
+		}
+		for ph, roles := range over {
+			if ph != string(MVP) && ph != string(Upgrade) && ph != string(Scale) {
+				return allowedErr("sizes", ph, []string{"mvp", "upgrade", "scale"})
+			}
+			for role, size := range roles {
+				r := Role(role)
+				allowed, known := cat.sizes[r]
+				if !known {
+					return keyErr("sizes", "%s: unknown role %q; allowed: %s", ph, role, strings.Join(roleNames(cat), ", "))
+				}
+				if why, retired := cat.retired[size]; retired {
+					return keyErr("sizes", "%s.%s: %q is retired (%s)", ph, role, size, why)
+				}
+				if !slices.Contains(allowed, size) {
+					return keyErr("sizes", "%s.%s: unknown size %q; allowed: %s", ph, role, size, strings.Join(allowed, ", "))
+				}
+				if Phase(ph) == p.Phase && p.Has(r) {
+					p.Sizes[r] = size
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func stringList(get Getter, key string) ([]string, error) {
+	raw, ok := get(key)
+	if !ok || strings.TrimSpace(raw) == "" {
+		return nil, nil
+	}
+	var out []string
+	if err := json.Unmarshal([]byte(raw), &out); err != nil {
+		return nil, keyErr(key, "must be a JSON list of strings like [\"a\", \"b\"]")
+	}
+	for i := range out {
+		out[i] = strings.TrimSpace(out[i])
+	}
+	return out, nil
+}
+
+func intKey(get Getter, key string, def, min, max int) (int, error) {
+	raw, ok := get(key)
+	if !ok || strings.TrimSpace(raw) == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(raw))
+	if err != nil || n < min || n > max {
+		return 0, keyErr(key, "%q must be a whole number from %d to %d", raw, min, max)
+	}
+	return n, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func roleNames(cat *catalog) []string {
+	var out []string
+	for r := range cat.sizes {
+		out = append(out, string(r))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

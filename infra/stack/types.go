@@ -1,0 +1,60 @@
+package stack
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/flavormonk/flavormonk/infra/cost"
+	"github.com/flavormonk/flavormonk/infra/plan"
+)
+
+// Cloud declares one cloud's resources for a plan. Each cloud package
+// (hetzner, digitalocean) implements it; Run picks one by plan.Cloud.
+type Cloud interface {
+	Deploy(ctx *pulumi.Context, p *plan.Plan, in *Inputs) (*Result, error)
+}
+
+// Inputs are values the program makes before any cloud resource: generated
+// passwords and the stack's secrets. All are secret outputs.
+type Inputs struct {
+	DBPassword    pulumi.StringOutput // the app's Postgres role (Hetzner self-managed db)
+	RedisPassword pulumi.StringOutput // Hetzner Redis requirepass
+	SSHPrivateKey pulumi.StringOutput // for the remote commands; empty when not configured
+}
+
+// Host is a machine the program configures over SSH after boot.
+type Host struct {
+	Name      string
+	Role      plan.Role
+	PublicIP  pulumi.StringOutput
+	PrivateIP pulumi.StringOutput
+	// Resource is the server/droplet, for DependsOn.
+	Resource pulumi.Resource
+}
+
+// Result is what a cloud's Deploy declared, for the shared steps (the app's
+// environment and rollout, outputs, cost).
+type Result struct {
+	AppHosts []Host
+	// DBHost is the self-managed database server (Hetzner), nil for managed.
+	DBHost *Host
+	// RedisHost is the self-managed Redis server (Hetzner upgrade), nil otherwise.
+	RedisHost *Host
+
+	// AppURL is where users reach the app.
+	AppURL pulumi.StringOutput
+	// PublicIPs of everything reachable from the internet (LB or app hosts).
+	PublicIPs pulumi.StringArrayOutput
+	// DNSRecords lists records the operator must create, when the program
+	// does not manage the domain's DNS ("name TYPE value").
+	DNSRecords pulumi.StringArrayOutput
+
+	PostgresURL    pulumi.StringOutput // secret
+	RedisAddrs     pulumi.StringArrayOutput
+	RedisTLS       bool
+	RedisPassword  pulumi.StringOutput // secret; managed Valkey's or Inputs.RedisPassword
+	ChromaURL      pulumi.StringOutput
+	TrustedProxies pulumi.StringArrayOutput // LB private address range, or nil
+
+	// Items are what the phase costs, for the cost package.
+	Items []cost.Item
+}
