@@ -155,6 +155,9 @@ func Default(t Tier) (*Config, error) {
 	}
 	c := &Config{Tier: t}
 	for _, v := range schema {
+		if v.Name == "FLAVORMONK_TIER" {
+			continue // the tier is the argument, not a default
+		}
 		if err := v.set(c, v.defaultFor(t)); err != nil {
 			return nil, fmt.Errorf("config: default of %s for tier %s: %w", v.Name, t, err)
 		}

@@ -195,7 +195,7 @@ func TestEnvRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(c, back) {
+			if !reflect.DeepEqual(c, back) || back.Tier != tier {
 				t.Fatalf("round trip differs:\n%+v\n%+v", c, back)
 			}
 		})

@@ -1,0 +1,88 @@
+package stack
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/flavormonk/flavormonk/infra/plan"
+)
+
+// AdminUser is the sudo user cloud-init creates on every machine.
+const AdminUser = "flavormonk"
+
+func connection(h Host, in *Inputs) remote.ConnectionArgs {
+	return remote.ConnectionArgs{
+		Host:           h.PublicIP,
+		User:           pulumi.String(AdminUser),
+		PrivateKey:     in.SSHPrivateKey,
+		DialErrorLimit: pulumi.Int(30), // machines are still booting on the first run
+		PerDialTimeout: pulumi.Int(10),
+	}
+}
+
+// rollout delivers secrets over SSH — never in user data, which any process
+// on a VM can read from the metadata service — and rolls the app image out
+// one server at a time, each waiting for /readyz before the next starts.
+// Changing the image or the environment re-runs it; no server is replaced.
+func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pulumi.StringOutput) error {
+	var deps []pulumi.Resource
+	if h := res.DBHost; h != nil {
+		// The db host's setup script creates or updates the app's role and
+		// database from the password on stdin.
+		cmd, err := remote.NewCommand(ctx, "db-setup", &remote.CommandArgs{
+			Connection: connection(*h, in),
+			Create:     pulumi.String("sudo /usr/local/sbin/flavormonk-db-setup"),
+			Stdin:      in.DBPassword,
+			Triggers:   pulumi.Array{in.DBPassword.ApplyT(envHash)},
+		}, pulumi.DependsOn([]pulumi.Resource{h.Resource}))
+		if err != nil {
+			return err
+		}
+		deps = append(deps, cmd)
+		if p.Backup.S3Endpoint != "" {
+			backupEnv := pulumi.Map{"access": secretConfig(ctx, "backupS3AccessKey"), "secret": secretConfig(ctx, "backupS3SecretKey")}.
+				ToMapOutput().ApplyT(func(v map[string]any) string {
+				return fmt.Sprintf("S3_ENDPOINT=%s\nS3_BUCKET=%s\nS3_REGION=%s\nS3_ACCESS_KEY_ID=%s\nS3_SECRET_ACCESS_KEY=%s\n",
+					p.Backup.S3Endpoint, p.Backup.S3Bucket, p.Backup.S3Region, str(v["access"]), str(v["secret"]))
+			}).(pulumi.StringOutput)
+			if _, err := remote.NewCommand(ctx, "db-backup-env", &remote.CommandArgs{
+				Connection: connection(*h, in),
+				Create:     pulumi.String("sudo install -D -m 0600 -o root -g root /dev/stdin /etc/flavormonk/backup.env"),
+				Stdin:      pulumi.ToSecret(backupEnv).(pulumi.StringOutput),
+				Triggers:   pulumi.Array{backupEnv.ApplyT(envHash)},
+			}, pulumi.DependsOn([]pulumi.Resource{h.Resource})); err != nil {
+				return err
+			}
+		}
+	}
+	if h := res.RedisHost; h != nil {
+		conf := in.RedisPassword.ApplyT(func(pw string) string { return "requirepass " + pw + "\n" }).(pulumi.StringOutput)
+		cmd, err := remote.NewCommand(ctx, "redis-setup", &remote.CommandArgs{
+			Connection: connection(*h, in),
+			Create:     pulumi.String("sudo install -m 0640 -o root -g redis /dev/stdin /etc/redis/flavormonk-secret.conf && sudo systemctl restart redis-server"),
+			Stdin:      pulumi.ToSecret(conf).(pulumi.StringOutput),
+			Triggers:   pulumi.Array{conf.ApplyT(envHash)},
+		}, pulumi.DependsOn([]pulumi.Resource{h.Resource}))
+		if err != nil {
+			return err
+		}
+		deps = append(deps, cmd)
+	}
+	prev := deps
+	for _, h := range res.AppHosts {
+		cmd, err := remote.NewCommand(ctx, "deploy-"+h.Name, &remote.CommandArgs{
+			Connection: connection(h, in),
+			// The environment arrives on stdin and lands in a root-only file.
+			Create:   pulumi.Sprintf("sudo install -D -m 0600 -o root -g root /dev/stdin /etc/flavormonk/env && sudo /usr/local/sbin/flavormonk-deploy %s", p.AppImage),
+			Stdin:    env,
+			Triggers: pulumi.Array{pulumi.String(p.AppImage), env.ApplyT(envHash)},
+		}, pulumi.DependsOn(append([]pulumi.Resource{h.Resource}, prev...)))
+		if err != nil {
+			return err
+		}
+		prev = []pulumi.Resource{cmd} // one server at a time
+	}
+	return nil
+}

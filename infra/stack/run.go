@@ -1,0 +1,231 @@
+// Package stack is the Pulumi program: stack config → typed plan → one
+// cloud's resources → the app's environment and rollout → outputs and cost.
+// main.go is only pulumi.Run(stack.Run), so the offline plan and the tests
+// run this very program under mocks.
+package stack
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/flavormonk/flavormonk/infra/cost"
+	"github.com/flavormonk/flavormonk/infra/plan"
+)
+
+// Clouds maps each cloud to its implementation. Filled by main (and the
+// offline plan) so this package does not import both heavy SDKs itself.
+type Clouds map[plan.Cloud]Cloud
+
+// Hooks let the offline plan and tests observe a run.
+type Hooks struct {
+	// Plan is called with the compiled plan.
+	Plan func(*plan.Plan)
+	// Estimate is called with the cost estimate.
+	Estimate func(*cost.Estimate)
+	// Output is called with each stack output once resolved, and whether it is secret.
+	Output func(name string, value any, secret bool)
+	// AppEnv is called with the rendered app environment of the phase.
+	AppEnv func(env []string)
+}
+
+// Program returns the Pulumi program for the given clouds.
+func Program(clouds Clouds, hooks *Hooks) pulumi.RunFunc {
+	if hooks == nil {
+		hooks = &Hooks{}
+	}
+	return func(ctx *pulumi.Context) error { return run(ctx, clouds, hooks) }
+}
+
+func configGetter(ctx *pulumi.Context) plan.Getter {
+	return func(key string) (string, bool) { return ctx.GetConfig(plan.Namespace + ":" + key) }
+}
+
+// checkSecrets refuses secrets given as plain config (invariant 4).
+func checkSecrets(ctx *pulumi.Context) error {
+	for _, k := range plan.SecretKeys {
+		full := plan.Namespace + ":" + k
+		if _, ok := ctx.GetConfig(full); ok && !ctx.IsConfigSecret(full) {
+			return &plan.Error{Key: k, Message: "is a secret but is stored in plain config; set it with `pulumi config set --secret " + k + "`"}
+		}
+	}
+	return nil
+}
+
+func secretConfig(ctx *pulumi.Context, key string) pulumi.StringOutput {
+	if v, ok := ctx.GetConfig(plan.Namespace + ":" + key); ok {
+		return pulumi.ToSecret(pulumi.String(v)).(pulumi.StringOutput)
+	}
+	return pulumi.ToSecret(pulumi.String("")).(pulumi.StringOutput)
+}
+
+func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
+	if err := checkSecrets(ctx); err != nil {
+		return err
+	}
+	p, err := plan.Compile(ctx.Stack(), configGetter(ctx))
+	if err != nil {
+		return err
+	}
+	if hooks.Plan != nil {
+		hooks.Plan(p)
+	}
+	cloud, ok := clouds[p.Cloud]
+	if !ok {
+		return fmt.Errorf("cloud %s is not wired into this program", p.Cloud)
+	}
+	if _, ok := ctx.GetConfig(plan.Namespace + ":sshPrivateKey"); !ok {
+		return &plan.Error{Key: "sshPrivateKey", Message: "must be set (as a secret): the program writes the app's environment and rolls out images over SSH"}
+	}
+
+	// Generated credentials: stable across phases (their names never
+	// depend on the phase), kept as secrets in the state.
+	dbPW, err := random.NewRandomPassword(ctx, "db-password", &random.RandomPasswordArgs{Length: pulumi.Int(32), Special: pulumi.Bool(false)})
+	if err != nil {
+		return err
+	}
+	redisPW, err := random.NewRandomPassword(ctx, "redis-password", &random.RandomPasswordArgs{Length: pulumi.Int(32), Special: pulumi.Bool(false)})
+	if err != nil {
+		return err
+	}
+	in := &Inputs{
+		DBPassword:    pulumi.ToSecret(dbPW.Result).(pulumi.StringOutput),
+		RedisPassword: pulumi.ToSecret(redisPW.Result).(pulumi.StringOutput),
+		SSHPrivateKey: secretConfig(ctx, "sshPrivateKey"),
+	}
+	res, err := cloud.Deploy(ctx, p, in)
+	if err != nil {
+		return err
+	}
+
+	env := appEnv(ctx, p, res, hooks)
+	if err := rollout(ctx, p, res, in, env); err != nil {
+		return err
+	}
+
+	est, err := cost.Snapshot().Price(ctx.Context(), string(p.Cloud), p.Region, res.Items)
+	if err != nil {
+		return fmt.Errorf("pricing the plan: %w", err)
+	}
+	if hooks.Estimate != nil {
+		hooks.Estimate(est)
+	}
+	exports := map[string]pulumi.Output{
+		"appUrl":      res.AppURL,
+		"publicIps":   res.PublicIPs,
+		"phase":       pulumi.String(string(p.Phase)).ToStringOutput(),
+		"cloud":       pulumi.String(string(p.Cloud)).ToStringOutput(),
+		"region":      pulumi.String(p.Region).ToStringOutput(),
+		"monthlyCost": pulumi.String(fmt.Sprintf("%.2f %s (%s)", est.Total, est.Currency, sources(est))).ToStringOutput(),
+		"dnsRecords":  res.DNSRecords,
+		"databaseUrl": res.PostgresURL,
+		"appEnv":      env,
+	}
+	if p.Domain == "" {
+		exports["note"] = pulumi.String("no domain configured: the app is served over plain HTTP on the public IP").ToStringOutput()
+	}
+	for name, o := range exports {
+		if o == nil {
+			continue
+		}
+		ctx.Export(name, o)
+		if hooks.Output != nil {
+			name, o := name, o
+			secret := pulumi.IsSecret(o)
+			o.ApplyT(func(v any) any { hooks.Output(name, v, secret); return v })
+		}
+	}
+	return nil
+}
+
+func sources(e *cost.Estimate) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, l := range e.Lines {
+		if !seen[l.Source] {
+			seen[l.Source] = true
+			out = append(out, l.Source)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
+// appEnv renders the phase's app environment through the app's own config
+// package once every address and password is known. A configuration the
+// app would reject fails the run here, at preview.
+func appEnv(ctx *pulumi.Context, p *plan.Plan, res *Result, hooks *Hooks) pulumi.StringOutput {
+	openai := secretConfig(ctx, "openaiApiKey")
+	replicate := secretConfig(ctx, "replicateApiToken")
+	redisAddrs := res.RedisAddrs
+	if redisAddrs == (pulumi.StringArrayOutput{}) {
+		redisAddrs = pulumi.StringArray{}.ToStringArrayOutput()
+	}
+	trusted := res.TrustedProxies
+	if trusted == (pulumi.StringArrayOutput{}) {
+		trusted = pulumi.StringArray{}.ToStringArrayOutput()
+	}
+	chroma := res.ChromaURL
+	if chroma == (pulumi.StringOutput{}) {
+		chroma = pulumi.String("").ToStringOutput()
+	}
+	redisPW := res.RedisPassword
+	if redisPW == (pulumi.StringOutput{}) {
+		redisPW = pulumi.String("").ToStringOutput()
+	}
+	// Named, not positional: each value is looked up by what it is.
+	inputs := pulumi.Map{
+		"postgres": res.PostgresURL, "redisAddrs": redisAddrs, "redisPassword": redisPW,
+		"chroma": chroma, "openai": openai, "replicate": replicate, "trusted": trusted,
+	}
+	out := inputs.ToMapOutput().ApplyT(func(v map[string]any) (string, error) {
+		in := plan.AppInputs{
+			PostgresURL:    str(v["postgres"]),
+			RedisAddrs:     strs(v["redisAddrs"]),
+			RedisPassword:  str(v["redisPassword"]),
+			RedisTLS:       res.RedisTLS,
+			ChromaURL:      str(v["chroma"]),
+			OpenAIKey:      str(v["openai"]),
+			ReplicateToken: str(v["replicate"]),
+			TrustedProxies: strs(v["trusted"]),
+		}
+		c, err := p.AppConfig(in)
+		if err != nil {
+			return "", err
+		}
+		lines := c.Env()
+		if hooks.AppEnv != nil {
+			hooks.AppEnv(lines)
+		}
+		return strings.Join(lines, "\n") + "\n", nil
+	}).(pulumi.StringOutput)
+	return pulumi.ToSecret(out).(pulumi.StringOutput)
+}
+
+// envHash identifies an environment without revealing it, for triggers.
+func envHash(env string) string {
+	s := sha256.Sum256([]byte(env))
+	return hex.EncodeToString(s[:8])
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func strs(v any) []string {
+	switch l := v.(type) {
+	case []string:
+		return l
+	case []any:
+		out := make([]string, 0, len(l))
+		for _, x := range l {
+			out = append(out, str(x))
+		}
+		return out
+	}
+	return nil
+}
