@@ -41,7 +41,9 @@ test: fmt-check vet services
 	cd app && FLAVORMONK_TEST_POSTGRES_URL=$$(../scripts/postgres.sh url) \
 		FLAVORMONK_TEST_REQUIRE_SERVICES=1 \
 		go test -count=1 -timeout 30m ./...
-	cd infra && go test -count=1 ./...
+	cd infra && FLAVORMONK_TEST_POSTGRES_URL=$$(../scripts/postgres.sh url) \
+		FLAVORMONK_TEST_REQUIRE_SERVICES=1 \
+		go test -count=1 -timeout 20m ./...
 
 test-short:
 	cd app && go test -short ./...
@@ -60,8 +62,14 @@ bench:
 image:
 	KO_DOCKER_REPO="$(KO_DOCKER_REPO)" VERSION="$(VERSION)" PLATFORMS="$(PLATFORMS)" scripts/image.sh
 
-plan preview up:
-	@echo "make $@: the Pulumi program (infra/) is not implemented yet; nothing to $@ for STACK=$(STACK)" >&2; exit 1
+# plan: offline, under mocks, no credentials: make plan STACK=dev [PHASE=upgrade] [CLOUD=digitalocean] [TO=upgrade]
+plan:
+	cd infra && go run ./cmd/plan -dir .. -stack $(STACK) $(if $(PHASE),-phase $(PHASE)) $(if $(CLOUD),-cloud $(CLOUD)) $(if $(TO),-to $(TO))
+
+# preview/up: the real Pulumi CLI, for people who have it and the cloud tokens.
+preview up:
+	@command -v pulumi >/dev/null || { echo "make $@ needs the Pulumi CLI (https://www.pulumi.com/docs/install/); make plan works offline" >&2; exit 1; }
+	pulumi $@ --stack $(STACK)
 
 rehearse:
 	@echo "make rehearse: not implemented yet (upgrade/scale tiers come with their own issue)" >&2; exit 1

@@ -1,14 +1,12 @@
-// Command infra will be the Pulumi program that runs Flavor Monk on Hetzner
-// or DigitalOcean. It is not built yet (see the infra issue); until then it
-// says so instead of pretending to deploy anything.
+// Command infra is the Pulumi program that runs Flavor Monk on Hetzner or
+// DigitalOcean; see the README for its stack config keys.
 package main
 
 import (
-	"fmt"
-	"os"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/flavormonk/flavormonk/infra/stack"
+	"github.com/flavormonk/flavormonk/infra/wiring"
 )
 
-func main() {
-	fmt.Fprintln(os.Stderr, "infra: the Pulumi program is not implemented yet; nothing was planned or deployed")
-	os.Exit(1)
-}
+func main() { pulumi.Run(stack.Program(wiring.Clouds(), nil)) }

@@ -9,6 +9,7 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then need+=(postgresql
 if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then need+=(chromium); fi
 if ! command -v runuser >/dev/null 2>&1; then need+=(util-linux); fi
 if ! [ -f /etc/ssl/certs/ca-certificates.crt ]; then need+=(ca-certificates); fi
+if ! command -v cloud-init >/dev/null 2>&1 || ! { command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ]; }; then need+=(cloud-init nftables); fi
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -16,7 +16,7 @@ import (
 	"math"
 	"sort"
 	"strings"
-	"text/tabwriter"
+	"unicode/utf8"
 )
 
 // Currency is an ISO 4217 code.
@@ -99,21 +99,29 @@ func (e *Estimate) Table(w io.Writer) {
 		note = ", net of VAT"
 	}
 	fmt.Fprintf(w, "Monthly cost: %s %s (%s%s)\n", cloudTitle(e.Cloud), e.Region, e.Currency, note)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "ROLE\tKIND\tQTY\tUNIT/MO\tMONTHLY\t SOURCE\t")
+	rows := [][]string{{"ROLE", "KIND", "QTY", "UNIT/MO", "MONTHLY", "SOURCE"}}
 	for _, l := range e.Lines {
 		qty := fmt.Sprintf("%d", l.Count)
 		unit := money(l.UnitMonthly)
 		if l.GB > 0 {
-			qty = fmt.Sprintf("%d×%dGB", l.Count, l.GB)
+			qty = fmt.Sprintf("%d x %dGB", l.Count, l.GB)
 			unit = fmt.Sprintf("%.4f/GB", l.UnitMonthly)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t %s\t\n", l.Role, l.Kind, qty, unit, money(l.Monthly), l.Source)
+		rows = append(rows, []string{l.Role, l.Kind, qty, unit, money(l.Monthly), l.Source})
 	}
-	fmt.Fprintf(tw, "TOTAL\t\t\t\t%s\t %s\t\n", money(e.Total), e.Currency)
-	_ = tw.Flush()
-	// tabwriter right-aligns every cell; strip the leading padding of the
-	// first column is not possible with one writer, so rows stay aligned as a block.
+	rows = append(rows, []string{"TOTAL", "", "", "", money(e.Total), string(e.Currency)})
+	width := make([]int, 6)
+	for _, r := range rows {
+		for i, c := range r {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	for _, r := range rows {
+		// role, kind left-aligned; numbers right-aligned; source left-aligned.
+		line := fmt.Sprintf("%-*s  %-*s  %*s  %*s  %*s  %s",
+			width[0], r[0], width[1], r[1], width[2], r[2], width[3], r[3], width[4], r[4], r[5])
+		fmt.Fprintln(w, strings.TrimRight(line, " "))
+	}
 	if e.Budget > 0 {
 		if e.Over(e.Budget) {
 			fmt.Fprintf(w, "Budget: %s %s — OVER by %s %s\n", money(e.Budget), e.Currency, money(e.Total-e.Budget), e.Currency)

@@ -82,10 +82,24 @@ func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 	return resource.PropertyMap{}, nil
 }
 
+// urn builds the resource's URN as the engine does: the qualified type is
+// the parent's qualified type and this type joined by "$" (children of the
+// root stack have none), so moving a resource to another parent changes its
+// URN — which `pulumi up` treats as a delete and a create.
 func urn(r Resource) string {
-	// The real URN also holds the parent type chain; type and name are
-	// what makes a resource the same one across runs of one stack.
-	return fmt.Sprintf("urn:pulumi:stack::flavormonk::%s::%s", r.Type, r.Name)
+	qt := r.Type
+	if pq := qualifiedType(r.Parent); pq != "" && pq != "pulumi:pulumi:Stack" {
+		qt = pq + "$" + r.Type
+	}
+	return fmt.Sprintf("urn:pulumi:stack::flavormonk::%s::%s", qt, r.Name)
+}
+
+func qualifiedType(u string) string {
+	parts := strings.Split(u, "::")
+	if len(parts) < 4 {
+		return ""
+	}
+	return parts[len(parts)-2]
 }
 
 // fakeIP derives a stable documentation address from a name.

@@ -28,10 +28,9 @@ func (p *Plan) AppConfig(in AppInputs) (*appconfig.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every address; the hosts' nftables and the cloud firewalls admit 8080
+	// from the private network only (Caddy on the VM proxies to loopback).
 	c.Addr = ":8080"
-	if p.Phase == MVP {
-		c.Addr = "127.0.0.1:8080" // Caddy in front on the same VM
-	}
 	c.MetricsAddr = "127.0.0.1:9090"
 	if p.Domain != "" {
 		c.BaseURL = "https://" + p.Domain

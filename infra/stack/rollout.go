@@ -12,6 +12,10 @@ import (
 // AdminUser is the sudo user cloud-init creates on every machine.
 const AdminUser = "flavormonk"
 
+// booted waits for the first boot to finish and fails when cloud-init
+// reported an error, so nothing is configured on a half-set-up machine.
+const booted = "sudo cloud-init status --wait >/dev/null || { sudo cloud-init status --long >&2; exit 1; }; "
+
 func connection(h Host, in *Inputs) remote.ConnectionArgs {
 	return remote.ConnectionArgs{
 		Host:           h.PublicIP,
@@ -33,7 +37,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 		// database from the password on stdin.
 		cmd, err := remote.NewCommand(ctx, "db-setup", &remote.CommandArgs{
 			Connection: connection(*h, in),
-			Create:     pulumi.String("sudo /usr/local/sbin/flavormonk-db-setup"),
+			Create:     pulumi.String(booted + "sudo /usr/local/sbin/flavormonk-db-setup"),
 			Stdin:      in.DBPassword,
 			Triggers:   pulumi.Array{in.DBPassword.ApplyT(envHash)},
 		}, pulumi.DependsOn([]pulumi.Resource{h.Resource}))
@@ -49,7 +53,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			}).(pulumi.StringOutput)
 			if _, err := remote.NewCommand(ctx, "db-backup-env", &remote.CommandArgs{
 				Connection: connection(*h, in),
-				Create:     pulumi.String("sudo install -D -m 0600 -o root -g root /dev/stdin /etc/flavormonk/backup.env"),
+				Create:     pulumi.String(booted + "sudo install -D -m 0600 -o root -g root /dev/stdin /etc/flavormonk/backup.env"),
 				Stdin:      pulumi.ToSecret(backupEnv).(pulumi.StringOutput),
 				Triggers:   pulumi.Array{backupEnv.ApplyT(envHash)},
 			}, pulumi.DependsOn([]pulumi.Resource{h.Resource})); err != nil {
@@ -61,7 +65,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 		conf := in.RedisPassword.ApplyT(func(pw string) string { return "requirepass " + pw + "\n" }).(pulumi.StringOutput)
 		cmd, err := remote.NewCommand(ctx, "redis-setup", &remote.CommandArgs{
 			Connection: connection(*h, in),
-			Create:     pulumi.String("sudo install -m 0640 -o root -g redis /dev/stdin /etc/redis/flavormonk-secret.conf && sudo systemctl restart redis-server"),
+			Create:     pulumi.String(booted + "sudo install -m 0640 -o root -g redis /dev/stdin /etc/redis/flavormonk-secret.conf && sudo systemctl restart redis-server"),
 			Stdin:      pulumi.ToSecret(conf).(pulumi.StringOutput),
 			Triggers:   pulumi.Array{conf.ApplyT(envHash)},
 		}, pulumi.DependsOn([]pulumi.Resource{h.Resource}))
@@ -75,7 +79,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 		cmd, err := remote.NewCommand(ctx, "deploy-"+h.Name, &remote.CommandArgs{
 			Connection: connection(h, in),
 			// The environment arrives on stdin and lands in a root-only file.
-			Create:   pulumi.Sprintf("sudo install -D -m 0600 -o root -g root /dev/stdin /etc/flavormonk/env && sudo /usr/local/sbin/flavormonk-deploy %s", p.AppImage),
+			Create:   pulumi.Sprintf(booted+"sudo install -D -m 0600 -o root -g root /dev/stdin /etc/flavormonk/env && sudo /usr/local/sbin/flavormonk-deploy %s", p.AppImage),
 			Stdin:    env,
 			Triggers: pulumi.Array{pulumi.String(p.AppImage), env.ApplyT(envHash)},
 		}, pulumi.DependsOn(append([]pulumi.Resource{h.Resource}, prev...)))

@@ -19,11 +19,10 @@ import (
 // A type here is checked on every phase change.
 var Stateful = map[string][]string{
 	// Hetzner: the db server holds Postgres; volumes hold the data and dumps.
-	"hcloud:index/server:Server":                     {"image", "location", "datacenter", "sshKeys", "userData", "placementGroupId"},
-	"hcloud:index/volume:Volume":                     {"location", "serverId"},
-	"hcloud:index/network:Network":                   {"ipRange"},
-	"hcloud:index/networkSubnet:NetworkSubnet":       {"networkId", "ipRange", "networkZone", "type"},
-	"hcloud:index/volumeAttachment:VolumeAttachment": {"serverId", "volumeId"},
+	"hcloud:index/server:Server":               {"image", "location", "datacenter", "sshKeys", "userData", "placementGroupId"},
+	"hcloud:index/volume:Volume":               {"location", "serverId"},
+	"hcloud:index/network:Network":             {"ipRange"},
+	"hcloud:index/networkSubnet:NetworkSubnet": {"networkId", "ipRange", "networkZone", "type"},
 	// DigitalOcean: the managed database, the vector-store volume, the VPC
 	// the database lives in, and the project.
 	"digitalocean:index/databaseCluster:DatabaseCluster": {"name", "engine", "region", "privateNetworkUuid", "projectId"},
@@ -36,6 +35,8 @@ var Stateful = map[string][]string{
 // the ones that hold data.
 var statefulNames = map[string][]string{
 	"hcloud:index/server:Server": {"db"},
+	// "cache" (managed Valkey) is a cache, never the only copy of anything.
+	"digitalocean:index/databaseCluster:DatabaseCluster": {"db"},
 }
 
 func isStateful(r mockrun.Resource) bool {

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// The committed stacks plan offline, in every cloud × phase combination,
+// and the transition check passes both ways.
+func TestPlanCommittedStacks(t *testing.T) {
+	cases := [][]string{
+		{"-stack", "dev"},
+		{"-stack", "prod"},
+		{"-stack", "dev", "-phase", "upgrade"},
+		{"-stack", "prod", "-phase", "mvp"},
+		{"-stack", "dev", "-cloud", "digitalocean"},
+		{"-stack", "prod", "-cloud", "hetzner", "-phase", "upgrade"},
+		{"-stack", "dev", "-to", "upgrade"},
+		{"-stack", "prod", "-to", "mvp"},
+	}
+	for _, args := range cases {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			var out, errb bytes.Buffer
+			if err := run(append([]string{"-dir", "../../.."}, args...), &out, &errb); err != nil {
+				t.Fatalf("%v\n%s%s", err, out.String(), errb.String())
+			}
+			s := out.String()
+			for _, want := range []string{"monthly cost:", "TOTAL", "appUrl:", "databaseUrl: [secret]", "appEnv: [secret]"} {
+				if !strings.Contains(s, want) {
+					t.Errorf("output lacks %q", want)
+				}
+			}
+			if strings.Contains(s, "EUR") && strings.Contains(s, "USD") {
+				t.Error("EUR and USD in one plan")
+			}
+			if strings.Contains(strings.Join(args, " "), "-to") && strings.Count(s, "stateful resources: all kept") != 2 {
+				t.Errorf("transition check not passed both ways:\n%s", s)
+			}
+		})
+	}
+}
+
+func TestPlanRefusesScaleAndBadConfig(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := run([]string{"-dir", "../../..", "-stack", "dev", "-phase", "scale"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "not yet supported") {
+		t.Fatalf("scale: %v", err)
+	}
+	err = run([]string{"-dir", "../../..", "-stack", "nope"}, &out, &errb)
+	if err == nil {
+		t.Fatal("missing stack file accepted")
+	}
+}

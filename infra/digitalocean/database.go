@@ -1,0 +1,166 @@
+package digitalocean
+
+import (
+	"fmt"
+	"net/url"
+
+	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/flavormonk/flavormonk/infra/plan"
+)
+
+// Names of the app's Postgres database and role.
+const (
+	DatabaseName = "flavormonk"
+	DatabaseUser = "flavormonk"
+)
+
+// Postgres is the managed Postgres cluster, the app's database and role,
+// and the database firewall.
+type Postgres struct {
+	pulumi.ResourceState
+
+	Cluster *digitalocean.DatabaseCluster
+	// URL is the app's connection string on the private host, TLS required (secret).
+	URL pulumi.StringOutput
+}
+
+type postgresArgs struct {
+	Plan    *plan.Plan
+	Names   names
+	Network *Network
+	Access  *Access
+}
+
+func newPostgres(ctx *pulumi.Context, name string, args *postgresArgs) (*Postgres, error) {
+	c := &Postgres{}
+	if err := ctx.RegisterComponentResource("flavormonk:digitalocean:Postgres", name, c); err != nil {
+		return nil, err
+	}
+	p := args.Plan
+	var err error
+	// Invariant 1 and 2: logical name, cluster name, engine, VPC and project
+	// never depend on the phase; only size (an in-place resize) does.
+	c.Cluster, err = digitalocean.NewDatabaseCluster(ctx, "db", &digitalocean.DatabaseClusterArgs{
+		Name:               pulumi.String(args.Names.of("pg")),
+		Engine:             pulumi.String("pg"),
+		Version:            pulumi.String("16"),
+		Size:               pulumi.String(p.Sizes[plan.RoleDB]),
+		NodeCount:          pulumi.Int(1),
+		Region:             pulumi.String(p.Region),
+		PrivateNetworkUuid: args.Network.VPC.ID(),
+		ProjectId:          args.Network.Project.ID(),
+	}, pulumi.Parent(c), pulumi.Protect(true))
+	if err != nil {
+		return nil, err
+	}
+	db, err := digitalocean.NewDatabaseDb(ctx, DatabaseName, &digitalocean.DatabaseDbArgs{
+		ClusterId: c.Cluster.ID(),
+		Name:      pulumi.String(DatabaseName),
+	}, pulumi.Parent(c), pulumi.Protect(true)) // dropping it drops the data
+	if err != nil {
+		return nil, err
+	}
+	user, err := digitalocean.NewDatabaseUser(ctx, DatabaseUser, &digitalocean.DatabaseUserArgs{
+		ClusterId: c.Cluster.ID(),
+		Name:      pulumi.String(DatabaseUser),
+	}, pulumi.Parent(c))
+	if err != nil {
+		return nil, err
+	}
+	// Invariant 3: only the app's droplets reach the database.
+	if _, err := digitalocean.NewDatabaseFirewall(ctx, "db-firewall", &digitalocean.DatabaseFirewallArgs{
+		ClusterId: c.Cluster.ID(),
+		Rules:     tagRule(args.Access.AppTag),
+	}, pulumi.Parent(c)); err != nil {
+		return nil, err
+	}
+
+	u := pulumi.All(user.Name, user.Password, c.Cluster.PrivateHost, c.Cluster.Port, db.Name).ApplyT(func(v []any) string {
+		return postgresURL(postgresURLArgs{User: v[0].(string), Password: v[1].(string), Host: v[2].(string), Port: v[3].(int), Database: v[4].(string)})
+	}).(pulumi.StringOutput)
+	c.URL = pulumi.ToSecret(u).(pulumi.StringOutput)
+
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"clusterId": c.Cluster.ID(), "privateHost": c.Cluster.PrivateHost}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+type postgresURLArgs struct {
+	User, Password, Host, Database string
+	Port                           int
+}
+
+// postgresURL is the app's connection string; DigitalOcean's managed
+// Postgres accepts TLS connections only.
+func postgresURL(a postgresURLArgs) string {
+	return (&url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(a.User, a.Password),
+		Host:     fmt.Sprintf("%s:%d", a.Host, a.Port),
+		Path:     "/" + a.Database,
+		RawQuery: "sslmode=require",
+	}).String()
+}
+
+// tagRule is a database firewall admitting the droplets with a tag.
+func tagRule(tag *digitalocean.Tag) digitalocean.DatabaseFirewallRuleArray {
+	return digitalocean.DatabaseFirewallRuleArray{
+		digitalocean.DatabaseFirewallRuleArgs{Type: pulumi.String("tag"), Value: tag.Name},
+	}
+}
+
+// Valkey is the managed Valkey cluster (the app's Redis) and its firewall.
+type Valkey struct {
+	pulumi.ResourceState
+
+	Cluster *digitalocean.DatabaseCluster
+	// Addr is "privateHost:port"; the cluster accepts TLS only.
+	Addr pulumi.StringOutput
+	// Password is the cluster's default user's password (secret).
+	Password pulumi.StringOutput
+}
+
+type valkeyArgs struct {
+	Plan    *plan.Plan
+	Names   names
+	Network *Network
+	Access  *Access
+}
+
+func newValkey(ctx *pulumi.Context, name string, args *valkeyArgs) (*Valkey, error) {
+	c := &Valkey{}
+	if err := ctx.RegisterComponentResource("flavormonk:digitalocean:Valkey", name, c); err != nil {
+		return nil, err
+	}
+	p := args.Plan
+	var err error
+	c.Cluster, err = digitalocean.NewDatabaseCluster(ctx, "cache", &digitalocean.DatabaseClusterArgs{
+		Name:               pulumi.String(args.Names.of("valkey")),
+		Engine:             pulumi.String("valkey"),
+		Version:            pulumi.String("8"),
+		Size:               pulumi.String(p.Sizes[plan.RoleRedis]),
+		NodeCount:          pulumi.Int(1),
+		Region:             pulumi.String(p.Region),
+		PrivateNetworkUuid: args.Network.VPC.ID(),
+		ProjectId:          args.Network.Project.ID(),
+		EvictionPolicy:     pulumi.String("allkeys_lru"),
+	}, pulumi.Parent(c)) // a cache, never the only copy: moving back to mvp may remove it
+	if err != nil {
+		return nil, err
+	}
+	if _, err := digitalocean.NewDatabaseFirewall(ctx, "cache-firewall", &digitalocean.DatabaseFirewallArgs{
+		ClusterId: c.Cluster.ID(),
+		Rules:     tagRule(args.Access.AppTag),
+	}, pulumi.Parent(c)); err != nil {
+		return nil, err
+	}
+	c.Addr = pulumi.Sprintf("%s:%d", c.Cluster.PrivateHost, c.Cluster.Port)
+	c.Password = pulumi.ToSecret(c.Cluster.Password).(pulumi.StringOutput)
+	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"clusterId": c.Cluster.ID(), "addr": c.Addr}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}

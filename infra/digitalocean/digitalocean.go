@@ -1,0 +1,205 @@
+// Package digitalocean declares Flavor Monk's resources on DigitalOcean for
+// the mvp and upgrade phases, behind stack.Cloud.
+//
+// Everything that holds data or that data depends on exists from mvp on and
+// never changes its logical name or its replacement-forcing inputs with the
+// phase: the Project and the VPC (adding either later would replace the
+// database), and the managed Postgres cluster "db". The upgrade phase adds
+// app droplets behind a load balancer, managed Valkey, and a Chroma droplet
+// with a protected volume. Moving back to mvp removes what upgrade added;
+// the protected Valkey cluster and Chroma volume make Pulumi refuse that
+// until an operator unprotects them on purpose.
+package digitalocean
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/flavormonk/flavormonk/infra/cloudinit"
+	"github.com/flavormonk/flavormonk/infra/cost"
+	"github.com/flavormonk/flavormonk/infra/plan"
+	"github.com/flavormonk/flavormonk/infra/stack"
+)
+
+// Ports the program opens between machines.
+const (
+	AppPort    = cloudinit.AppPort    // the app container, behind the load balancer (upgrade)
+	ChromaPort = cloudinit.ChromaPort // the Chroma server, private network only
+)
+
+// Cloud is the DigitalOcean implementation of stack.Cloud.
+type Cloud struct{}
+
+var _ stack.Cloud = Cloud{}
+
+// Deploy declares the plan's resources on DigitalOcean.
+func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack.Result, error) {
+	if p.Cloud != plan.DigitalOcean {
+		return nil, &plan.Error{Key: "cloud", Message: fmt.Sprintf("the digitalocean package cannot deploy cloud %q", p.Cloud)}
+	}
+	if p.Phase != plan.MVP && p.Phase != plan.Upgrade {
+		return nil, &plan.Error{Key: "phase", Message: fmt.Sprintf("%q is not supported on DigitalOcean by this version; allowed: mvp, upgrade", p.Phase)}
+	}
+	if p.TLSAtLoadBalancer() && p.DNSZone == "" {
+		return nil, &plan.Error{Key: "dnsZone", Message: fmt.Sprintf(
+			"in upgrade TLS ends at the DigitalOcean load balancer with a Let's Encrypt certificate, which DigitalOcean issues only for domains in its own DNS: "+
+				"set dnsZone to the DigitalOcean-managed domain that holds %q, or unset domain to serve plain HTTP", p.Domain)}
+	}
+	n := newNames(p.Stack)
+
+	net, err := newNetwork(ctx, "network", &networkArgs{Plan: p, Names: n})
+	if err != nil {
+		return nil, err
+	}
+	acc, err := newAccess(ctx, "access", &accessArgs{Plan: p, Names: n})
+	if err != nil {
+		return nil, err
+	}
+
+	var lb *LoadBalancer
+	if p.Has(plan.RoleLB) {
+		if lb, err = newLoadBalancer(ctx, "lb", &loadBalancerArgs{Plan: p, Names: n, Network: net, Access: acc}); err != nil {
+			return nil, err
+		}
+	}
+	app, err := newAppTier(ctx, "app", &appTierArgs{Plan: p, Names: n, Network: net, Access: acc, LoadBalancer: lb})
+	if err != nil {
+		return nil, err
+	}
+	pg, err := newPostgres(ctx, "postgres", &postgresArgs{Plan: p, Names: n, Network: net, Access: acc})
+	if err != nil {
+		return nil, err
+	}
+	var cache *Valkey
+	if p.Has(plan.RoleRedis) {
+		if cache, err = newValkey(ctx, "valkey", &valkeyArgs{Plan: p, Names: n, Network: net, Access: acc}); err != nil {
+			return nil, err
+		}
+	}
+	chroma, err := newChroma(ctx, "chroma", &chromaArgs{Plan: p, Names: n, Network: net, Access: acc})
+	if err != nil {
+		return nil, err
+	}
+
+	// Droplets and volumes join the project here; the database clusters and
+	// the load balancer name it themselves (projectId).
+	members := pulumi.StringArray{}
+	for _, d := range app.Droplets {
+		members = append(members, d.DropletUrn)
+	}
+	members = append(members, chroma.Volume.VolumeUrn)
+	if chroma.Droplet != nil {
+		members = append(members, chroma.Droplet.DropletUrn)
+	}
+	if err := net.assign(ctx, members); err != nil {
+		return nil, err
+	}
+
+	// Where users arrive: the load balancer (upgrade) or app-1 (mvp).
+	entry := app.Droplets[0].Ipv4Address
+	if lb != nil {
+		entry = lb.LB.Ip
+	}
+	dns, err := newDNS(ctx, "dns", &dnsArgs{Plan: p, Target: entry})
+	if err != nil {
+		return nil, err
+	}
+
+	res := &stack.Result{
+		DNSRecords:  dns.ToCreate,
+		PostgresURL: pg.URL,
+		Items:       costItems(p),
+	}
+	for i, d := range app.Droplets {
+		res.AppHosts = append(res.AppHosts, stack.Host{
+			Name:      appName(i),
+			Role:      plan.RoleApp,
+			PublicIP:  d.Ipv4Address,
+			PrivateIP: d.Ipv4AddressPrivate,
+			Resource:  d,
+		})
+	}
+	switch {
+	case p.Domain != "" && (p.Phase == plan.MVP || p.TLSAtLoadBalancer()):
+		res.AppURL = pulumi.String("https://" + p.Domain).ToStringOutput()
+	default:
+		res.AppURL = pulumi.Sprintf("http://%s", entry)
+	}
+	res.PublicIPs = pulumi.StringArray{entry}.ToStringArrayOutput()
+	if lb != nil {
+		// The load balancer reaches the droplets over the VPC.
+		res.TrustedProxies = pulumi.StringArray{pulumi.String(p.PrivateCIDR)}.ToStringArrayOutput()
+	} else {
+		// Caddy on the droplet proxies to the app over loopback.
+		res.TrustedProxies = pulumi.StringArray{pulumi.String("127.0.0.1/32")}.ToStringArrayOutput()
+	}
+	if cache != nil {
+		res.RedisAddrs = pulumi.StringArray{cache.Addr}.ToStringArrayOutput()
+		res.RedisTLS = true
+		res.RedisPassword = cache.Password
+	}
+	if chroma != nil {
+		res.ChromaURL = chroma.URL
+	}
+	return res, nil
+}
+
+// costItems is what the phase costs, for the cost package.
+func costItems(p *plan.Plan) []cost.Item {
+	items := []cost.Item{
+		{Role: "app", Kind: p.Sizes[plan.RoleApp], Count: p.AppCount},
+		{Role: "managed-postgres", Kind: p.Sizes[plan.RoleDB], Count: 1},
+	}
+	if p.Has(plan.RoleRedis) {
+		items = append(items, cost.Item{Role: "managed-valkey", Kind: p.Sizes[plan.RoleRedis], Count: 1})
+	}
+	if p.Has(plan.RoleLB) {
+		items = append(items, cost.Item{Role: "lb", Kind: p.Sizes[plan.RoleLB], Count: lbNodes(p.Sizes[plan.RoleLB])})
+	}
+	items = append(items, cost.Item{Role: "volume:chroma-data", Kind: "volume", Count: 1, GB: p.ChromaVolumeGB})
+	if p.Has(plan.RoleChroma) {
+		items = append(items, cost.Item{Role: "chroma", Kind: p.Sizes[plan.RoleChroma], Count: 1})
+	}
+	return items
+}
+
+// lbNodes is how many load balancer nodes a legacy size slug stands for;
+// DigitalOcean bills per node.
+func lbNodes(size string) int {
+	switch size {
+	case "lb-medium":
+		return 3
+	case "lb-large":
+		return 6
+	}
+	return 1
+}
+
+// names derives the cloud-side names of a stack's resources. They depend
+// on the stack only, never on the phase.
+type names struct{ prefix string }
+
+var notNameChar = regexp.MustCompile(`[^a-z0-9-]+`)
+
+func newNames(stackName string) names {
+	s := strings.Trim(notNameChar.ReplaceAllString(strings.ToLower(stackName), "-"), "-")
+	if s == "" {
+		s = "stack"
+	}
+	return names{prefix: "flavormonk-" + s}
+}
+
+// of returns the cloud-side name for a part, e.g. "flavormonk-prod-app".
+func (n names) of(part string) string {
+	if part == "" {
+		return n.prefix
+	}
+	return n.prefix + "-" + part
+}
+
+// appName is the logical (and host) name of the i-th app droplet, from 0:
+// "app-1" keeps its identity in every phase.
+func appName(i int) string { return fmt.Sprintf("app-%d", i+1) }

@@ -1,0 +1,225 @@
+// Package hetzner declares a Flavor Monk stack on Hetzner Cloud for the mvp
+// and upgrade phases (DESIGN.md, phase table and invariants).
+//
+// What it declares, by component (all children parented to their component):
+//
+//	network  (flavormonk:hetzner:Network)      hcloud Network "network" + NetworkSubnet "subnet"
+//	access   (flavormonk:hetzner:Access)       SshKey "ssh-<hash of the key>" per key,
+//	                                           Firewall "fw-app", Firewall "fw-data"
+//	db       (flavormonk:hetzner:Database)     Server "db" (protected), Volume "db-data" and
+//	                                           "db-backup" (protected, retained) with separate
+//	                                           VolumeAttachments
+//	app      (flavormonk:hetzner:App)          Server "app-1" … "app-N"
+//	redis    (flavormonk:hetzner:Cache)        Server "redis"                       (upgrade)
+//	chroma   (flavormonk:hetzner:VectorStore)  Server "chroma", Volume "chroma-data" (upgrade)
+//	lb       (flavormonk:hetzner:LoadBalancer) LoadBalancer "lb", its network, targets,
+//	                                           service and certificate             (upgrade)
+//
+// Phase changes keep every stateful resource (invariants 1 and 2): logical
+// names never depend on the phase, servers ignore later changes to user
+// data, SSH keys and image, volumes are attached by separate attachments,
+// and the db server and every data volume are protected (volumes are also
+// retained on delete). Servers keep their disk size when resized
+// (keepDisk), so a stack can go back from upgrade to mvp's smaller types.
+//
+// Hetzner DNS is not managed here: Result.DNSRecords lists the records to
+// create. Secrets never reach user data (invariant 4); the shared rollout
+// step writes them over SSH.
+package hetzner
+
+import (
+	"fmt"
+	"hash/fnv"
+	"net/url"
+	"strconv"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/flavormonk/flavormonk/infra/cost"
+	"github.com/flavormonk/flavormonk/infra/plan"
+	"github.com/flavormonk/flavormonk/infra/stack"
+)
+
+// Cloud implements stack.Cloud on Hetzner Cloud.
+//
+// TLS at the load balancer (upgrade with a domain) uses a Hetzner managed
+// certificate by default, which Hetzner can only issue when the domain's
+// zone is in Hetzner DNS (in the same project). When the stack has the
+// secrets tlsCertificate and tlsPrivateKey, that certificate is uploaded
+// instead and the zone may live anywhere.
+type Cloud struct{}
+
+var _ stack.Cloud = Cloud{}
+
+// Ports the machines serve on the private network.
+const (
+	appPort      = 8080
+	postgresPort = 5432
+	redisPort    = 6379
+	chromaPort   = 8000
+)
+
+// Database name and role the db server's setup script creates.
+const (
+	dbName = "flavormonk"
+	dbUser = "flavormonk"
+)
+
+// Deploy declares the plan's resources.
+func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack.Result, error) {
+	if p.Cloud != plan.Hetzner {
+		return nil, fmt.Errorf("hetzner: asked to deploy a %s plan", p.Cloud)
+	}
+	if p.Phase != plan.MVP && p.Phase != plan.Upgrade {
+		return nil, fmt.Errorf("hetzner: phase %s: %w (supported: mvp, upgrade)", p.Phase, plan.ErrNotYetSupported)
+	}
+	l, err := newLayout(p)
+	if err != nil {
+		return nil, err
+	}
+	tls, err := uploadedTLSFromConfig(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	d := &deployer{ctx: ctx, p: p, l: l, n: newNames(p), in: in}
+
+	if d.net, err = newNetwork(ctx, "network", networkArgs{Plan: p, Names: d.n}); err != nil {
+		return nil, err
+	}
+	if d.access, err = newAccess(ctx, "access", accessArgs{Plan: p, Names: d.n}); err != nil {
+		return nil, err
+	}
+	db, err := d.newDatabase("db")
+	if err != nil {
+		return nil, err
+	}
+	app, err := d.newApp("app")
+	if err != nil {
+		return nil, err
+	}
+	res := &stack.Result{
+		AppHosts: app.Hosts,
+		DBHost:   &db.Host,
+		PostgresURL: pulumi.ToSecret(pulumi.All(db.Host.PrivateIP, in.DBPassword).ApplyT(func(v []any) string {
+			// Postgres is reached over the private network only (the db
+			// server's nftables admit the app range alone and Hetzner's
+			// network is not routed to the internet), so no TLS here.
+			u := url.URL{
+				Scheme:   "postgres",
+				User:     url.UserPassword(dbUser, v[1].(string)),
+				Host:     fmt.Sprintf("%s:%d", v[0].(string), postgresPort),
+				Path:     "/" + dbName,
+				RawQuery: "sslmode=require",
+			}
+			return u.String()
+		})).(pulumi.StringOutput),
+		DNSRecords: pulumi.StringArray{}.ToStringArrayOutput(),
+	}
+	appServers := len(app.Hosts)
+	servers := appServers + 1
+	res.Items = []cost.Item{
+		{Role: string(plan.RoleApp), Kind: p.Sizes[plan.RoleApp], Count: appServers},
+		{Role: string(plan.RoleDB), Kind: p.Sizes[plan.RoleDB], Count: 1},
+		{Role: "volume:db-data", Kind: "volume", Count: 1, GB: p.DBVolumeGB},
+		{Role: "volume:db-backup", Kind: "volume", Count: 1, GB: p.BackupVolumeGB},
+	}
+
+	var publicV4, publicV6 pulumi.StringOutput
+	if p.Phase == plan.MVP {
+		if _, err := d.newChroma("chroma", false); err != nil {
+			return nil, err
+		}
+		res.Items = append(res.Items, cost.Item{Role: "volume:chroma-data", Kind: "volume", Count: 1, GB: p.ChromaVolumeGB})
+		publicV4, publicV6 = app.Servers[0].Ipv4Address, app.Servers[0].Ipv6Address
+		res.TrustedProxies = pulumi.ToStringArray([]string{"127.0.0.1/32"}).ToStringArrayOutput() // Caddy on the VM
+	} else {
+		redis, err := d.newRedis("redis")
+		if err != nil {
+			return nil, err
+		}
+		chroma, err := d.newChroma("chroma", true)
+		if err != nil {
+			return nil, err
+		}
+		lb, err := d.newLoadBalancer("lb", lbArgs{Targets: app.Servers, TLS: tls})
+		if err != nil {
+			return nil, err
+		}
+		publicV4, publicV6 = lb.LB.Ipv4, lb.LB.Ipv6
+		res.RedisHost = &redis.Host
+		res.RedisAddrs = pulumi.StringArray{pulumi.Sprintf("%s:%d", redis.Host.PrivateIP, redisPort)}.ToStringArrayOutput()
+		res.RedisPassword = in.RedisPassword
+		res.ChromaURL = pulumi.Sprintf("http://%s:%d", chroma.Host.PrivateIP, chromaPort)
+		// The load balancer reaches the apps from its private address,
+		// which lies in the subnet.
+		res.TrustedProxies = pulumi.ToStringArray([]string{p.SubnetCIDR}).ToStringArrayOutput()
+		servers += 2
+		res.Items = append(res.Items,
+			cost.Item{Role: string(plan.RoleRedis), Kind: p.Sizes[plan.RoleRedis], Count: 1},
+			cost.Item{Role: string(plan.RoleChroma), Kind: p.Sizes[plan.RoleChroma], Count: 1},
+			cost.Item{Role: "volume:chroma-data", Kind: "volume", Count: 1, GB: p.ChromaVolumeGB},
+			cost.Item{Role: string(plan.RoleLB), Kind: p.Sizes[plan.RoleLB], Count: 1},
+		)
+		if lb.Certificate {
+			res.Items = append(res.Items, cost.Item{Role: "certificate", Kind: "certificate", Count: 1})
+		}
+	}
+	res.PublicIPs = pulumi.StringArray{publicV4}.ToStringArrayOutput()
+	if p.Domain != "" {
+		res.AppURL = pulumi.String("https://" + p.Domain).ToStringOutput()
+		res.DNSRecords = pulumi.StringArray{
+			pulumi.Sprintf("%s A %s", p.Domain, publicV4),
+			pulumi.Sprintf("%s AAAA %s", p.Domain, publicV6),
+		}.ToStringArrayOutput()
+	} else {
+		// No domain: plain HTTP on the public address (the stack's "note"
+		// output says so).
+		res.AppURL = pulumi.Sprintf("http://%s", publicV4)
+	}
+	res.Items = append(res.Items,
+		// Every server has a primary IPv4 (egress for packages and images;
+		// inbound only as the firewalls allow); Hetzner bills it apart.
+		cost.Item{Role: "ipv4", Kind: "primary-ipv4", Count: servers},
+		cost.Item{Role: "network", Kind: "network", Count: 1},
+		cost.Item{Role: "firewall", Kind: "firewall", Count: 2},
+		cost.Item{Role: "ssh-key", Kind: "ssh-key", Count: max(1, len(p.SSHKeys))},
+	)
+	return res, nil
+}
+
+// deployer carries what every component needs while declaring a stack.
+type deployer struct {
+	ctx    *pulumi.Context
+	p      *plan.Plan
+	l      *layout
+	n      names
+	in     *stack.Inputs
+	net    *network
+	access *access
+}
+
+// intID converts a resource's Pulumi ID to the integer the hcloud API and
+// provider use for references (hcloud IDs are always numeric). Under
+// Pulumi's mocks IDs are made-up strings ("db-id"): those map to a stable
+// stand-in number so the offline plan can run; a real non-numeric ID is an
+// error.
+func intID(ctx *pulumi.Context, id pulumi.IDOutput) pulumi.IntOutput {
+	mocks := ctx.RunningWithMocks()
+	return id.ApplyT(func(v pulumi.ID) (int, error) {
+		n, err := strconv.Atoi(string(v))
+		if err == nil {
+			return n, nil
+		}
+		if mocks {
+			h := fnv.New32a()
+			h.Write([]byte(v))
+			return int(h.Sum32() & 0x7fffffff), nil
+		}
+		return 0, fmt.Errorf("hetzner: resource id %q is not numeric", v)
+	}).(pulumi.IntOutput)
+}
+
+// component registers a component resource of this package.
+func component(ctx *pulumi.Context, kind, name string, c pulumi.ComponentResource, opts ...pulumi.ResourceOption) error {
+	return ctx.RegisterComponentResource("flavormonk:hetzner:"+kind, name, c, opts...)
+}

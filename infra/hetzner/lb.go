@@ -1,0 +1,181 @@
+package hetzner
+
+import (
+	"fmt"
+
+	"github.com/pulumi/pulumi-hcloud/sdk/go/hcloud"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+
+	"github.com/flavormonk/flavormonk/infra/plan"
+)
+
+// Config keys (secrets) of a certificate to upload to the load balancer.
+const (
+	keyTLSCertificate = "tlsCertificate"
+	keyTLSPrivateKey  = "tlsPrivateKey"
+)
+
+// UploadedTLS is a certificate and key (PEM) to upload to the load
+// balancer instead of asking Hetzner for a managed certificate. Both are
+// secret outputs.
+type UploadedTLS struct {
+	Certificate pulumi.StringOutput
+	PrivateKey  pulumi.StringOutput
+}
+
+// uploadedTLSFromConfig reads the stack's tlsCertificate/tlsPrivateKey
+// secrets: both or neither. Neither means a Hetzner managed certificate.
+func uploadedTLSFromConfig(ctx *pulumi.Context, p *plan.Plan) (*UploadedTLS, error) {
+	get := func(key string) (string, bool) {
+		v, ok := ctx.GetConfig(plan.Namespace + ":" + key)
+		return v, ok && v != ""
+	}
+	cert, hasCert := get(keyTLSCertificate)
+	key, hasKey := get(keyTLSPrivateKey)
+	switch {
+	case !hasCert && !hasKey:
+		return nil, nil
+	case !hasCert:
+		return nil, &plan.Error{Key: keyTLSCertificate, Message: "must be set (as a secret) together with tlsPrivateKey, or unset both to use a Hetzner managed certificate"}
+	case !hasKey:
+		return nil, &plan.Error{Key: keyTLSPrivateKey, Message: "must be set (as a secret) together with tlsCertificate, or unset both to use a Hetzner managed certificate"}
+	}
+	if p.Domain == "" {
+		return nil, &plan.Error{Key: keyTLSCertificate, Message: "is set but no domain is: set domain to the name the certificate is for"}
+	}
+	return &UploadedTLS{
+		Certificate: pulumi.ToSecret(pulumi.String(cert)).(pulumi.StringOutput),
+		PrivateKey:  pulumi.ToSecret(pulumi.String(key)).(pulumi.StringOutput),
+	}, nil
+}
+
+// loadBalancer fronts the app servers from upgrade on. It joins the
+// private network and reaches each app server on its private address, port
+// 8080, health-checking /readyz. With a domain, TLS ends here (HTTPS 443,
+// HTTP 80 redirects); without one it serves plain HTTP on 80.
+type loadBalancer struct {
+	pulumi.ResourceState
+
+	LB *hcloud.LoadBalancer
+	// Certificate reports whether a certificate resource was declared.
+	Certificate bool
+}
+
+type lbArgs struct {
+	Targets []*hcloud.Server
+	TLS     *UploadedTLS // nil: Hetzner managed certificate
+}
+
+func (d *deployer) newLoadBalancer(name string, a lbArgs) (*loadBalancer, error) {
+	ctx, p := d.ctx, d.p
+	c := &loadBalancer{}
+	if err := component(ctx, "LoadBalancer", name, c); err != nil {
+		return nil, err
+	}
+	var err error
+	c.LB, err = hcloud.NewLoadBalancer(ctx, "lb", &hcloud.LoadBalancerArgs{
+		Name:             pulumi.String(d.n.physical("lb")),
+		LoadBalancerType: pulumi.String(p.Sizes[plan.RoleLB]),
+		Location:         pulumi.String(p.Region),
+		Algorithm:        hcloud.LoadBalancerAlgorithmArgs{Type: pulumi.String("round_robin")},
+		Labels:           pulumi.ToStringMap(d.n.labels(string(plan.RoleLB))),
+	}, pulumi.Parent(c))
+	if err != nil {
+		return nil, err
+	}
+	lbID := intID(ctx, c.LB.ID())
+	attached, err := hcloud.NewLoadBalancerNetwork(ctx, "lb-network", &hcloud.LoadBalancerNetworkArgs{
+		LoadBalancerId:        lbID,
+		NetworkId:             d.net.NetworkID,
+		Ip:                    pulumi.String(d.l.lb.String()),
+		EnablePublicInterface: pulumi.Bool(true),
+	}, pulumi.Parent(c), pulumi.DependsOn([]pulumi.Resource{d.net.Subnet}))
+	if err != nil {
+		return nil, err
+	}
+	for i, srv := range a.Targets {
+		if _, err := hcloud.NewLoadBalancerTarget(ctx, fmt.Sprintf("lb-target-app-%d", i+1), &hcloud.LoadBalancerTargetArgs{
+			LoadBalancerId: lbID,
+			Type:           pulumi.String("server"),
+			ServerId:       intID(ctx, srv.ID()),
+			UsePrivateIp:   pulumi.Bool(true),
+		}, pulumi.Parent(c), pulumi.DependsOn([]pulumi.Resource{attached})); err != nil {
+			return nil, err
+		}
+	}
+
+	health := hcloud.LoadBalancerServiceHealthCheckArgs{
+		Protocol: pulumi.String("http"),
+		Port:     pulumi.Int(appPort),
+		Interval: pulumi.Int(10),
+		Timeout:  pulumi.Int(5),
+		Retries:  pulumi.Int(3),
+		Http: hcloud.LoadBalancerServiceHealthCheckHttpArgs{
+			Path: pulumi.String("/readyz"),
+			// /readyz answers 503 only when the store is unreachable.
+			StatusCodes: pulumi.ToStringArray([]string{"2??"}),
+		},
+	}
+	svc := &hcloud.LoadBalancerServiceArgs{
+		LoadBalancerId:  c.LB.ID().ToStringOutput(),
+		DestinationPort: pulumi.Int(appPort),
+		HealthCheck:     health,
+	}
+	svcName := "lb-http"
+	if p.Domain != "" {
+		certID, err := d.certificate(c, a.TLS)
+		if err != nil {
+			return nil, err
+		}
+		c.Certificate = true
+		svcName = "lb-https"
+		svc.Protocol = pulumi.String("https")
+		svc.ListenPort = pulumi.Int(443)
+		svc.Http = hcloud.LoadBalancerServiceHttpArgs{
+			Certificates: pulumi.IntArray{certID},
+			// Port 80 answers with a redirect to HTTPS.
+			RedirectHttp: pulumi.Bool(true),
+		}
+	} else {
+		// No domain: plain HTTP (the stack's note output says so).
+		svc.Protocol = pulumi.String("http")
+		svc.ListenPort = pulumi.Int(80)
+	}
+	if _, err := hcloud.NewLoadBalancerService(ctx, svcName, svc, pulumi.Parent(c), pulumi.DependsOn([]pulumi.Resource{attached})); err != nil {
+		return nil, err
+	}
+	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
+		"ipv4":      c.LB.Ipv4,
+		"ipv6":      c.LB.Ipv6,
+		"privateIp": pulumi.String(d.l.lb.String()),
+	})
+}
+
+// certificate declares the load balancer's certificate for p.Domain: an
+// uploaded one when the stack has tlsCertificate/tlsPrivateKey, otherwise
+// a Hetzner managed certificate (Let's Encrypt, DNS-01 by Hetzner — works
+// only when the domain's zone is in Hetzner DNS of the same project; we
+// cannot check that from here, so it is the documented default).
+func (d *deployer) certificate(parent pulumi.Resource, tls *UploadedTLS) (pulumi.IntOutput, error) {
+	if tls != nil {
+		cert, err := hcloud.NewUploadedCertificate(d.ctx, "lb-certificate", &hcloud.UploadedCertificateArgs{
+			Name:        pulumi.String(d.n.physical("uploaded-cert")),
+			Certificate: tls.Certificate,
+			PrivateKey:  tls.PrivateKey,
+			Labels:      pulumi.ToStringMap(d.n.labels(string(plan.RoleLB))),
+		}, pulumi.Parent(parent))
+		if err != nil {
+			return pulumi.IntOutput{}, err
+		}
+		return intID(d.ctx, cert.ID()), nil
+	}
+	cert, err := hcloud.NewManagedCertificate(d.ctx, "lb-certificate", &hcloud.ManagedCertificateArgs{
+		Name:        pulumi.String(d.n.physical("managed-cert")),
+		DomainNames: pulumi.ToStringArray([]string{d.p.Domain}),
+		Labels:      pulumi.ToStringMap(d.n.labels(string(plan.RoleLB))),
+	}, pulumi.Parent(parent))
+	if err != nil {
+		return pulumi.IntOutput{}, err
+	}
+	return intID(d.ctx, cert.ID()), nil
+}
