@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
@@ -74,6 +75,9 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 	if hooks.Plan != nil {
 		hooks.Plan(p)
 	}
+	if err := preflight(ctx, p); err != nil {
+		return err
+	}
 	cloud, ok := clouds[p.Cloud]
 	if !ok {
 		return fmt.Errorf("cloud %s is not wired into this program", p.Cloud)
@@ -132,12 +136,13 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 		if o == nil {
 			continue
 		}
-		ctx.Export(name, o)
 		if hooks.Output != nil {
-			name, o := name, o
-			secret := pulumi.IsSecret(o)
-			o.ApplyT(func(v any) any { hooks.Output(name, v, secret); return v })
+			// Export the observed output itself, so the run waits for the
+			// hook before it ends (secretness carries through ApplyT).
+			name, secret := name, pulumi.IsSecret(o)
+			o = o.ApplyT(func(v any) any { hooks.Output(name, v, secret); return v })
 		}
+		ctx.Export(name, o)
 	}
 	return nil
 }
@@ -226,6 +231,31 @@ func strs(v any) []string {
 			out = append(out, str(x))
 		}
 		return out
+	}
+	return nil
+}
+
+// preflight checks, with the cloud's token, that the plan's server types or
+// sizes exist, are offered in the region and are not deprecated — before
+// anything is created. Without a token (the offline plan, tests) it is
+// skipped; the plan's own catalog check still ran.
+func preflight(ctx *pulumi.Context, p *plan.Plan) error {
+	token := func(key, env string) string {
+		if v, ok := ctx.GetConfig(key); ok {
+			return v
+		}
+		return os.Getenv(env)
+	}
+	hc, do := token("hcloud:token", "HCLOUD_TOKEN"), token("digitalocean:token", "DIGITALOCEAN_TOKEN")
+	if (p.Cloud == plan.Hetzner && hc == "") || (p.Cloud == plan.DigitalOcean && do == "") {
+		return nil
+	}
+	var kinds []string
+	for _, r := range p.Roles() {
+		kinds = append(kinds, p.Sizes[r])
+	}
+	if err := cost.Preflight(ctx.Context(), hc, do, string(p.Cloud), p.Region, kinds); err != nil {
+		return fmt.Errorf("preflight (config flavormonk:sizes / region): %w", err)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"gopkg.in/yaml.v3"
@@ -156,10 +157,13 @@ func preview(stackName string, cfg map[string]string, secrets []string, w io.Wri
 	var est *cost.Estimate
 	outputs := map[string]string{}
 	var secretOut []string
+	var mu sync.Mutex // outputs resolve on their own goroutines
 	hooks := &stack.Hooks{
 		Plan:     func(x *plan.Plan) { p = x },
 		Estimate: func(e *cost.Estimate) { est = e },
 		Output: func(name string, v any, secret bool) {
+			mu.Lock()
+			defer mu.Unlock()
 			if secret {
 				secretOut = append(secretOut, name)
 				outputs[name] = "[secret]"
