@@ -42,7 +42,32 @@ type Store struct {
 
 // Open opens (creating if need be) the SQLite database at path, or a private
 // in-memory one for ":memory:", and applies pending migrations.
+//
+// Several processes may open a new file at once (instances starting
+// together): switching it to WAL can then fail with SQLITE_BUSY without
+// waiting on the busy timeout, so opening is retried for a few seconds.
 func Open(ctx context.Context, path string) (*Store, error) {
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		var s *Store
+		if s, err = open(ctx, path); err == nil || !isBusy(err) {
+			return s, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(25*(attempt+1)) * time.Millisecond):
+		}
+	}
+	return nil, err
+}
+
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
+}
+
+func open(ctx context.Context, path string) (*Store, error) {
 	if path == "" {
 		return nil, flavormonk.Errorf(flavormonk.EINVALID, "sqlite: no database path")
 	}
