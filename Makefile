@@ -36,9 +36,13 @@ fmt-check:
 services:
 	scripts/deps.sh
 	scripts/postgres.sh start >/dev/null
+	scripts/redis.sh start >/dev/null
+	scripts/chroma.sh start >/dev/null
 
 test: fmt-check vet services
 	cd app && FLAVORMONK_TEST_POSTGRES_URL=$$(../scripts/postgres.sh url) \
+		FLAVORMONK_TEST_REDIS_URL=$$(../scripts/redis.sh url) \
+		FLAVORMONK_TEST_CHROMA_URL=$$(../scripts/chroma.sh url) \
 		FLAVORMONK_TEST_REQUIRE_SERVICES=1 \
 		go test -count=1 -timeout 30m ./...
 	cd infra && FLAVORMONK_TEST_POSTGRES_URL=$$(../scripts/postgres.sh url) \
@@ -71,8 +75,10 @@ preview up:
 	@command -v pulumi >/dev/null || { echo "make $@ needs the Pulumi CLI (https://www.pulumi.com/docs/install/); make plan works offline" >&2; exit 1; }
 	pulumi $@ --stack $(STACK)
 
+# rehearse: the app with a phase's backends on real local services, a load with
+# Redis and ChromaDB stopped midway, and a report: make rehearse PHASE=upgrade
 rehearse:
-	@echo "make rehearse: not implemented yet (upgrade/scale tiers come with their own issue)" >&2; exit 1
+	scripts/rehearse.sh $(or $(PHASE),upgrade)
 
 clean:
 	rm -rf .bin .data

@@ -39,8 +39,13 @@ fi
 mkdir -p bench-results
 if [[ "${BENCH_GO:-1}" != 0 ]]; then
 	log "Go benchmarks of the search index (10,000 synthetic recipes)"
-	(cd app && go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./search/) |
+	(cd app && go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./search/ ./cache/ ./embed/ ./chromem/) |
 		tee bench-results/go-bench.txt
+	log "cached vs uncached search (in-process handler, same run; target speedup >= 3)"
+	(cd app && go test -run '^$' -bench SearchCache -benchtime 5x ./web/) | tee -a bench-results/go-bench.txt
+	log "Redis and ChromaDB backends (real local servers)"
+	(cd app && FLAVORMONK_TEST_REDIS_URL=$(../scripts/redis.sh start) FLAVORMONK_TEST_CHROMA_URL=$(../scripts/chroma.sh start) \
+		sh -c "go test -run '^\$' -bench . ./redis/ && go test -run '^\$' -bench . -benchtime 1x ./chroma/") | tee -a bench-results/go-bench.txt
 fi
 
 log "HTTP load test"

@@ -51,6 +51,7 @@ const (
 	EmbedOpenAI = "openai"
 	EmbedOllama = "ollama"
 
+	CacheNone   = "none"
 	CacheMemory = "memory"
 	CacheRedis  = "redis"
 

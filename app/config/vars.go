@@ -296,7 +296,7 @@ var schema = []*Var{
 	with(secret("FLAVORMONK_EMBED_API_KEY", "embeddings API key (defaults to OPENAI_API_KEY)", func(c *Config) *string { return &c.EmbedAPIKey }), "", nil),
 	with(integer("FLAVORMONK_EMBED_DIMENSIONS", "embedding dimension (0: the model's own)", 0, 8192, func(c *Config) *int { return &c.EmbedDimensions }), "0", nil),
 
-	with(enum("FLAVORMONK_CACHE", "cache: memory (in-process) or redis", []string{CacheMemory, CacheRedis}, func(c *Config) *string { return &c.CacheBackend }), CacheMemory, map[Tier]string{TierUpgrade: CacheRedis, TierScale: CacheRedis}),
+	with(enum("FLAVORMONK_CACHE", "result cache: memory (in-process), redis (shared by replicas) or none", []string{CacheMemory, CacheRedis, CacheNone}, func(c *Config) *string { return &c.CacheBackend }), CacheMemory, map[Tier]string{TierUpgrade: CacheRedis, TierScale: CacheRedis}),
 	with(duration("FLAVORMONK_CACHE_TTL", "lifetime of cached results", time.Second, 7*24*time.Hour, func(c *Config) *time.Duration { return &c.CacheTTL }), "10m", nil),
 	with(integer("FLAVORMONK_CACHE_MAX_ENTRIES", "entries kept by the in-memory cache", 0, 10_000_000, func(c *Config) *int { return &c.CacheMaxEntries }), "10000", nil),
 	with(enum("FLAVORMONK_REDIS_MODE", "Redis topology", []string{RedisSingle, RedisCluster, RedisSentinel}, func(c *Config) *string { return &c.RedisMode }), RedisSingle, nil),

@@ -61,6 +61,13 @@ func (r *Result) AppendJSON(b []byte) []byte {
 	if r.Relaxed {
 		b = append(b, `,"relaxed":true`...)
 	}
+	if r.Mode != "" {
+		b = append(b, `,"mode":`...)
+		b = appendString(b, r.Mode)
+	}
+	if r.Degraded {
+		b = append(b, `,"degraded":true`...)
+	}
 	return append(b, '}')
 }
 

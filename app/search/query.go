@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -63,6 +64,11 @@ type Result struct {
 	// Relaxed is set when no recipe matched every word, and the results
 	// match only some of them.
 	Relaxed bool `json:"relaxed,omitempty"`
+	// Mode is "lexical" or "hybrid" (lexical and vector ranks fused).
+	Mode string `json:"mode,omitempty"`
+	// Degraded is set when the vector part was wanted but failed or was too
+	// slow, so the results are lexical only.
+	Degraded bool `json:"degraded,omitempty"`
 }
 
 // Validate checks a query's bounds. Errors are EINVALID with the field named
@@ -325,7 +331,24 @@ func getScratch(n int) *scratch {
 }
 
 // Search runs a query against the current snapshot.
-func (ix *Index) Search(q Query) (*Result, error) {
+func (ix *Index) Search(q Query) (*Result, error) { return ix.search(q, nil) }
+
+// rrfK is reciprocal rank fusion's constant: a document ranked r by one
+// list contributes 1/(rrfK+r).
+const rrfK = 60
+
+// SearchHybrid runs a query and fuses its lexical ranking with the vector
+// index's nearest neighbours (best first) by reciprocal rank fusion. Vector
+// hits that match no query word still count if they pass the filters; facets
+// and totals cover the fused set.
+func (ix *Index) SearchHybrid(q Query, vec []flavormonk.VectorHit) (*Result, error) {
+	if vec == nil {
+		vec = []flavormonk.VectorHit{}
+	}
+	return ix.search(q, vec)
+}
+
+func (ix *Index) search(q Query, vec []flavormonk.VectorHit) (*Result, error) {
 	if err := q.Validate(MaxLimit); err != nil {
 		return nil, err
 	}
@@ -335,6 +358,9 @@ func (ix *Index) Search(q Query) (*Result, error) {
 		limit = DefaultLimit
 	}
 	fp := q.fingerprint()
+	if vec != nil {
+		fp ^= 0x9e3779b97f4a7c15 // hybrid cursors are not lexical ones
+	}
 	cur, err := decodeCursor(q.Cursor, fp)
 	if err != nil {
 		return nil, err
@@ -356,10 +382,49 @@ func (ix *Index) Search(q Query) (*Result, error) {
 	default:
 		res.Relaxed = s.score(terms, q.Prefix, f, sc, res)
 	}
+	res.Mode = "lexical"
+	if vec != nil && len(terms) > 0 && !f.empty {
+		res.Mode = "hybrid"
+		sc.cands = s.fuse(sc.cands, vec, f)
+	}
 	res.Total = len(sc.cands)
 	s.facets(sc, res)
 	page(sc.cands, cur, limit, s, res, fp)
 	return res, nil
+}
+
+// fuse replaces lexical scores by reciprocal-rank-fusion scores of the
+// lexical and vector rankings, adding vector hits that pass the filters.
+func (s *snapshot) fuse(cands []cand, vec []flavormonk.VectorHit, f *filter) []cand {
+	ranked := append([]cand(nil), cands...)
+	sort.Slice(ranked, func(i, j int) bool { return worse(ranked[j], ranked[i]) })
+	fused := make(map[uint32]float64, len(ranked)+len(vec))
+	for r, c := range ranked {
+		fused[c.doc] = 1 / float64(rrfK+r+1)
+	}
+	r := 0
+	for _, h := range vec {
+		n, ok := s.docNum(h.ID)
+		if !ok || (f.any && !f.pass(s, n)) {
+			continue
+		}
+		r++
+		fused[n] += 1 / float64(rrfK+r)
+	}
+	out := cands[:0]
+	for n, sc := range fused {
+		out = append(out, cand{n, round(sc * 1000)})
+	}
+	return out
+}
+
+// docNum finds a doc by id (docs are sorted by id).
+func (s *snapshot) docNum(id string) (uint32, bool) {
+	i := sort.Search(len(s.docs), func(i int) bool { return s.docs[i].ID >= id })
+	if i < len(s.docs) && s.docs[i].ID == id {
+		return uint32(i), true
+	}
+	return 0, false
 }
 
 func uniqueTerms(ts []string) []string {

@@ -284,6 +284,11 @@ func TestTokens(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("tokens = %v", got)
 	}
+	for in, want := range map[string]string{"chickpeas": "chickpea", "bananas": "banana", "tortillas": "tortilla", "hummus": "hummus", "couscous": "couscous", "peas": "pea"} {
+		if got := tokens(in); len(got) != 1 || got[0] != want {
+			t.Errorf("tokens(%q) = %v, want %s", in, got, want)
+		}
+	}
 	if d := editDistance("chiken", "chicken", 2); d != 1 {
 		t.Fatalf("distance %d", d)
 	}
@@ -309,4 +314,49 @@ func FuzzSearch(f *testing.F) {
 			t.Fatalf("hits %d total %d", len(r.Hits), r.Total)
 		}
 	})
+}
+
+func TestHybridFusion(t *testing.T) {
+	ix := fixture()
+	// The vector side ranks the chickpea curry first and knows a recipe
+	// matching no query word (tomato soup); filters still apply.
+	vec := []flavormonk.VectorHit{{ID: "chickpea-curry", Score: 0.9}, {ID: "tomato-soup", Score: 0.8}, {ID: "unknown", Score: 0.7}}
+	r, err := ix.SearchHybrid(Query{Text: "curry"}, vec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Mode != "hybrid" || r.Total != 3 || r.Hits[0].ID != "chickpea-curry" {
+		t.Fatalf("hybrid: mode %s total %d hits %v", r.Mode, r.Total, ids(r))
+	}
+	r, _ = ix.SearchHybrid(Query{Text: "curry", Diets: vegan}, vec)
+	if !reflect.DeepEqual(ids(r), []string{"chickpea-curry"}) {
+		t.Fatalf("filtered hybrid: %v", ids(r))
+	}
+	// Pages of a hybrid search cover the fused set once.
+	seen := map[string]bool{}
+	q := Query{Text: "curry", Limit: 1}
+	for i := 0; i < 5; i++ {
+		r, err := ix.SearchHybrid(q, vec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range r.Hits {
+			if seen[h.ID] {
+				t.Fatalf("%s twice", h.ID)
+			}
+			seen[h.ID] = true
+		}
+		if r.NextCursor == "" {
+			break
+		}
+		q.Cursor = r.NextCursor
+	}
+	if len(seen) != 3 {
+		t.Fatalf("paged %v", seen)
+	}
+	// A lexical cursor is not a hybrid one.
+	lex, _ := ix.Search(Query{Text: "curry", Limit: 1})
+	if _, err := ix.SearchHybrid(Query{Text: "curry", Limit: 1, Cursor: lex.NextCursor}, vec); err == nil {
+		t.Fatal("lexical cursor accepted by hybrid search")
+	}
 }

@@ -27,6 +27,18 @@ func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	checks := map[string]string{"store": "ok", "search_index": "ok"}
+	if s.vectors != nil {
+		checks["vector_index"] = "ok"
+		if err := s.vectors.Ping(ctx); err != nil {
+			checks["vector_index"] = "degraded"
+		}
+	}
+	if s.cache != nil {
+		checks["cache"] = "ok"
+		if err := s.cache.c.Ping(ctx); err != nil {
+			checks["cache"] = "degraded"
+		}
+	}
 	status := http.StatusOK
 	if err := s.store.Ping(ctx); err != nil {
 		checks["store"] = "down"
@@ -51,7 +63,14 @@ func (s *Server) apiSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := s.index.Search(q)
+	if s.cache != nil {
+		body, err := s.cache.search(c.Request().Context(), q)
+		if err != nil {
+			return err
+		}
+		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body)
+	}
+	res, err := s.runSearch(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}

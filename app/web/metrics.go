@@ -10,8 +10,11 @@ import (
 )
 
 type metrics struct {
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	requests  *prometheus.CounterVec
+	latency   *prometheus.HistogramVec
+	fallbacks *prometheus.CounterVec
+	backend   *prometheus.HistogramVec
+	cache     *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, ix *search.Index) (*metrics, error) {
@@ -36,6 +39,16 @@ func newMetrics(reg prometheus.Registerer, ix *search.Index) (*metrics, error) {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	var err error
+	if m.fallbacks, m.backend, err = vectorMetrics(reg); err != nil {
+		return nil, err
+	}
+	m.cache = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "flavormonk_cache_requests_total", Help: "Search-result cache lookups by result (hit, miss); hit ratio = hit / (hit + miss).",
+	}, []string{"result"})
+	if err := reg.Register(m.cache); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

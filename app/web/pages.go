@@ -130,7 +130,7 @@ func (s *Server) searchPage(c echo.Context) error {
 	if q.Limit == 0 {
 		q.Limit = 24
 	}
-	res, err := s.index.Search(q)
+	res, err := s.runSearch(c.Request().Context(), q)
 	if err != nil {
 		_, d := resolve(err)
 		data["Error"] = d

@@ -36,6 +36,10 @@ type Server struct {
 
 	// ready is set once the index is loaded; /readyz answers 503 before.
 	ready atomic.Bool
+
+	vectors       Vectors
+	vectorTimeout time.Duration
+	cache         *searchCache
 }
 
 // New builds the server and its routes.
@@ -71,18 +75,10 @@ func New(cfg *config.Config, store flavormonk.Store, index *search.Index, log *s
 	}))
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024, Skipper: isStream}))
 	if cfg.RateLimit > 0 {
-		e.Use(middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-			Skipper: func(c echo.Context) bool { return isProbe(c) },
-			Store: middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-				Rate: rate.Limit(float64(cfg.RateLimit) / 60), Burst: max(cfg.RateLimit/6, 10), ExpiresIn: 3 * time.Minute,
-			}),
-			IdentifierExtractor: func(c echo.Context) (string, error) { return c.RealIP(), nil },
-			ErrorHandler:        func(echo.Context, error) error { return echo.ErrForbidden },
-			DenyHandler: func(c echo.Context, _ string, _ error) error {
-				c.Response().Header().Set("Retry-After", "10")
-				return flavormonk.Errorf(flavormonk.ERATELIMIT, "too many requests from your address; retry in a few seconds")
-			},
-		}))
+		local := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
+			Rate: rate.Limit(float64(cfg.RateLimit) / 60), Burst: max(cfg.RateLimit/6, 10), ExpiresIn: 3 * time.Minute,
+		})
+		e.Use(s.rateLimit(local))
 	}
 	e.Use(s.deadline)
 	e.Use(etag)

@@ -19,6 +19,7 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/indexer"
 	"github.com/flavormonk/flavormonk/app/postgres"
 	"github.com/flavormonk/flavormonk/app/recipes"
 	"github.com/flavormonk/flavormonk/app/search"
@@ -32,9 +33,11 @@ type Main struct {
 	Config *config.Config
 	Log    *slog.Logger
 
-	Store  flavormonk.Store
-	Index  *search.Index
-	Server *web.Server
+	Store   flavormonk.Store
+	Index   *search.Index
+	Server  *web.Server
+	Cache   flavormonk.Cache
+	Vectors *indexer.Indexer // nil without a vector index
 
 	started  time.Time
 	http     *http.Server
@@ -63,15 +66,6 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 // checkBackends refuses configured backends that this version does not
 // have, at start-up and by name, rather than running without them.
 func checkBackends(cfg *config.Config) error {
-	if cfg.SearchMode != config.SearchLexical {
-		return config.NotImplemented("FLAVORMONK_SEARCH", cfg.SearchMode)
-	}
-	if cfg.VectorBackend != config.VectorNone {
-		return config.NotImplemented("FLAVORMONK_VECTOR", cfg.VectorBackend)
-	}
-	if cfg.CacheBackend != config.CacheMemory {
-		return config.NotImplemented("FLAVORMONK_CACHE", cfg.CacheBackend)
-	}
 	for _, p := range cfg.InferenceChain {
 		if p != config.ProviderOffline {
 			return config.NotImplemented("FLAVORMONK_INFERENCE", p)
@@ -116,6 +110,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.Index.Load(ctx, st); err != nil {
 		return fmt.Errorf("loading the search index: %w", err)
 	}
+	if err := m.openBackends(ctx); err != nil {
+		return err
+	}
 	// Loading decoded every recipe once; give that garbage back to the OS
 	// now rather than idling on it.
 	debug.FreeOSMemory()
@@ -123,6 +120,12 @@ func (m *Main) Open(ctx context.Context) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if m.Server, err = web.New(cfg, st, m.Index, m.Log, reg); err != nil {
 		return err
+	}
+	if m.Cache != nil {
+		m.Server.UseCache(m.Cache, cfg.CacheTTL)
+	}
+	if m.Vectors != nil && cfg.SearchMode == config.SearchHybrid {
+		m.Server.UseVectors(m.Vectors, vectorTimeout)
 	}
 	if m.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return flavormonk.FieldErrorf(flavormonk.EINVALID, "FLAVORMONK_ADDR", "cannot listen on %s: %v", cfg.Addr, err)
@@ -181,6 +184,13 @@ func (m *Main) Run(ctx context.Context) error {
 		defer m.bg.Done()
 		m.Index.Follow(bgctx, m.Store, m.Config.IndexPoll, m.notify, m.Log)
 	}()
+	if m.Vectors != nil {
+		m.bg.Add(1)
+		go func() {
+			defer m.bg.Done()
+			m.Vectors.Follow(bgctx, m.Config.IndexPoll)
+		}()
+	}
 	go func() {
 		defer m.bg.Done()
 		m.expireVisitors(bgctx)
@@ -241,6 +251,12 @@ func (m *Main) Close() error {
 	}
 	if m.mln != nil {
 		m.mln.Close()
+	}
+	if m.Vectors != nil {
+		m.Vectors.Index.Close()
+	}
+	if m.Cache != nil {
+		m.Cache.Close()
 	}
 	if m.Store != nil {
 		return m.Store.Close()

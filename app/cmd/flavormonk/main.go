@@ -19,6 +19,8 @@ const usage = `Flavor Monk: recipes you can cook tonight.
 Usage:
   flavormonk [serve]              serve the site and API (default)
   flavormonk import PATH|URL...   import schema.org Recipe JSON-LD from files, folders or web pages
+  flavormonk index [export|import FILE]
+                                  embed changed recipes into the vector index; move embeddings as a file
   flavormonk migrate              apply database migrations and exit
   flavormonk config [-vars]       print the effective configuration, secrets redacted
                                   (-vars: every variable, its allowed values and defaults per tier)
@@ -79,7 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, usage)
 		return nil
 	case "index":
-		return flavormonk.Errorf(flavormonk.ENOTIMPLEMENTED, "the index command (vector embeddings) is not implemented yet in this version")
+		return runIndex(ctx, args, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return usageError{fmt.Sprintf("unknown command %q", cmd)}

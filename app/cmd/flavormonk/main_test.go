@@ -500,9 +500,8 @@ func TestClientIPAndRateLimit(t *testing.T) {
 
 func TestNotImplementedBackends(t *testing.T) {
 	for _, env := range []map[string]string{
-		{"FLAVORMONK_CACHE": "redis", "FLAVORMONK_REDIS_ADDRS": "127.0.0.1:6379"},
-		{"FLAVORMONK_VECTOR": "embedded"},
 		{"FLAVORMONK_INFERENCE": "openai", "OPENAI_API_KEY": "sk-x"},
+		{"FLAVORMONK_INFERENCE": "offline,replicate", "REPLICATE_API_TOKEN": "r8-x"},
 	} {
 		cfg := testConfig(t, env)
 		m := NewMain(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -154,13 +154,13 @@ func startApp(ctx context.Context, bin string, settings map[string]string) (*pro
 		return nil, 0, err
 	}
 	env := map[string]string{
-		"FLAVORMONK_TIER":              "local",
-		"FLAVORMONK_ADDR":              fmt.Sprintf("127.0.0.1:%d", port),
-		"FLAVORMONK_METRICS_ADDR":      fmt.Sprintf("127.0.0.1:%d", mport),
-		"FLAVORMONK_RATE_LIMIT":        "0",
-		"FLAVORMONK_SEED":              "false",
-		"FLAVORMONK_LOG_LEVEL":         "warn",
-		"FLAVORMONK_CACHE_MAX_ENTRIES": "0", // no result cache
+		"FLAVORMONK_TIER":         "local",
+		"FLAVORMONK_ADDR":         fmt.Sprintf("127.0.0.1:%d", port),
+		"FLAVORMONK_METRICS_ADDR": fmt.Sprintf("127.0.0.1:%d", mport),
+		"FLAVORMONK_RATE_LIMIT":   "0",
+		"FLAVORMONK_SEED":         "false",
+		"FLAVORMONK_LOG_LEVEL":    "warn",
+		"FLAVORMONK_CACHE":        "none", // no result cache (nor request coalescing)
 	}
 	for k, v := range settings {
 		env[k] = v
