@@ -45,7 +45,7 @@ if [[ "${BENCH_GO:-1}" != 0 ]]; then
 	(cd app && go test -run '^$' -bench SearchCache -benchtime 5x ./web/) | tee -a bench-results/go-bench.txt
 	log "Redis and ChromaDB backends (real local servers)"
 	(cd app && FLAVORMONK_TEST_REDIS_URL=$(../scripts/redis.sh start) FLAVORMONK_TEST_CHROMA_URL=$(../scripts/chroma.sh start) \
-		sh -c "go test -run '^\$' -bench . ./redis/ && go test -run '^\$' -bench . -benchtime 1x ./chroma/") | tee -a bench-results/go-bench.txt
+		sh -c "go test -run '^\$' -bench . ./redis/ && go test -run '^\$' -bench . -benchtime 2000x ./chroma/") | tee -a bench-results/go-bench.txt
 fi
 
 log "HTTP load test"
