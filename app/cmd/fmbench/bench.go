@@ -341,7 +341,7 @@ func (b *bench) measureStore(ctx context.Context, res *Results, store string, ap
 		return fmt.Errorf("%s app: %w", store, err)
 	}
 	if app.exited() {
-		return fmt.Errorf("%s: flavormonk exited under load (%v): %s", store, app.err, app.log)
+		return fmt.Errorf("%s: flavormonk exited under load (%v): %s", store, app.Err, app.Log)
 	}
 	rr.AfterLoad, _, _ = memory(app.pid())
 	res.IdleRSS = append(res.IdleRSS, rr)
@@ -358,7 +358,7 @@ func (b *bench) measureStore(ctx context.Context, res *Results, store string, ap
 	res.Runs = append(res.Runs, run)
 	if !run.Clean {
 		logf("%s: errors under load: app %d errors, %d non-2xx; trivial %d errors, %d non-2xx; app log: %s",
-			store, ar.Errors, ar.BadStatus, tr.Errors, tr.BadStatus, app.log)
+			store, ar.Errors, ar.BadStatus, tr.Errors, tr.BadStatus, app.Log)
 	}
 	return nil
 }

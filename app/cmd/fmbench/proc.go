@@ -5,127 +5,39 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
+	"github.com/flavormonk/flavormonk/app/internal/subproc"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 )
 
 // proc is a server subprocess.
 type proc struct {
-	name string
-	cmd  *exec.Cmd
+	*subproc.Proc
 	addr string // 127.0.0.1:port
-	log  *tailBuffer
-	done chan struct{}
-	err  error
 }
-
-// tailBuffer keeps the last bytes written to it, for error reports.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > 16<<10 {
-		t.buf = append([]byte(nil), t.buf[len(t.buf)-8<<10:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.TrimSpace(string(t.buf))
-}
-
-var (
-	procsMu sync.Mutex
-	procs   = map[*proc]bool{}
-)
 
 func start(name string, cmd *exec.Cmd) (*proc, error) {
-	p := &proc{name: name, cmd: cmd, log: &tailBuffer{}, done: make(chan struct{})}
-	if cmd.Stderr == nil {
-		cmd.Stderr = p.log
+	p, err := subproc.Start(name, cmd, "")
+	if err != nil {
+		return nil, err
 	}
-	if cmd.Stdout == nil {
-		cmd.Stdout = p.log
-	}
-	// The child dies with fmbench, even on SIGKILL.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", name, err)
-	}
-	procsMu.Lock()
-	procs[p] = true
-	procsMu.Unlock()
-	go func() {
-		p.err = cmd.Wait()
-		close(p.done)
-	}()
-	return p, nil
+	return &proc{Proc: p}, nil
 }
 
-func (p *proc) pid() int { return p.cmd.Process.Pid }
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
+func (p *proc) pid() int     { return p.Pid() }
+func (p *proc) exited() bool { return p.Exited() }
 
 // stop ends the process: SIGTERM, then SIGKILL after a grace period.
-func (p *proc) stop() {
-	procsMu.Lock()
-	delete(procs, p)
-	procsMu.Unlock()
-	if p.exited() {
-		return
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(3 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
+func (p *proc) stop() { p.Stop(3 * time.Second) }
 
-func stopAll() {
-	procsMu.Lock()
-	var ps []*proc
-	for p := range procs {
-		ps = append(ps, p)
-	}
-	procsMu.Unlock()
-	for _, p := range ps {
-		p.stop()
-	}
-}
+func stopAll() { subproc.StopAll(3 * time.Second) }
 
-// freePort picks a free loopback port.
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+func freePort() (int, error) { return subproc.FreePort() }
 
 // appEnv is the environment of a `flavormonk serve`: the caller's, less
 // any FLAVORMONK_ setting, plus the bench's.
@@ -210,7 +122,7 @@ func startTrivial(ctx context.Context) (*proc, error) {
 	case a, ok := <-line:
 		if !ok || a == "" {
 			p.stop()
-			return nil, fmt.Errorf("the trivial server did not start: %s", p.log)
+			return nil, fmt.Errorf("the trivial server did not start: %s", p.Log)
 		}
 		p.addr = a
 	case <-time.After(10 * time.Second):
@@ -233,7 +145,7 @@ func waitReady(ctx context.Context, p *proc, url string, t0 time.Time) (time.Dur
 	deadline := t0.Add(60 * time.Second)
 	for {
 		if p.exited() {
-			return 0, fmt.Errorf("%s exited before it was ready (%v): %s", p.name, p.err, p.log)
+			return 0, fmt.Errorf("%s exited before it was ready (%v): %s", p.Name, p.Err, p.Log)
 		}
 		resp, err := probe.Get(url)
 		if err == nil {
@@ -243,7 +155,7 @@ func waitReady(ctx context.Context, p *proc, url string, t0 time.Time) (time.Dur
 			}
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("%s not ready after 60s: %s", p.name, p.log)
+			return 0, fmt.Errorf("%s not ready after 60s: %s", p.Name, p.Log)
 		}
 		select {
 		case <-ctx.Done():

@@ -383,7 +383,7 @@ func (r *rehearsal) freshness(ctx context.Context) error {
 			return err
 		}
 		if res.has(name) {
-			return fmt.Errorf("%q already found through %s before the import", name, p.name)
+			return fmt.Errorf("%q already found through %s before the import", name, p.Name)
 		}
 	}
 	if _, err := runCmd(ctx, time.Minute, "flavormonk import", r.command(nil, "import", file), filepath.Join(r.work, "import.log")); err != nil {
@@ -415,21 +415,21 @@ func (r *rehearsal) freshness(ctx context.Context) error {
 	}
 	last := len(r.reps) - 1
 	r.rep.Freshness = found[last]
-	r.rep.FreshVia = r.reps[last].name
+	r.rep.FreshVia = r.reps[last].Name
 	var parts []string
 	for i, p := range r.reps {
 		if found[i] > 0 {
-			parts = append(parts, fmt.Sprintf("%s after %.2f s", p.name, found[i].Seconds()))
+			parts = append(parts, fmt.Sprintf("%s after %.2f s", p.Name, found[i].Seconds()))
 		} else {
-			parts = append(parts, fmt.Sprintf("%s: NOT FOUND within %s", p.name, 3*r.opt.maxFresh))
+			parts = append(parts, fmt.Sprintf("%s: NOT FOUND within %s", p.Name, 3*r.opt.maxFresh))
 		}
 	}
 	r.rep.FreshDetail = fmt.Sprintf("%q imported with the CLI under replica A's settings; found through %s", name, strings.Join(parts, ", "))
 	switch {
 	case found[last] == 0:
-		return fmt.Errorf("the imported recipe was not found through replica %s within %s", r.reps[last].name, 3*r.opt.maxFresh)
+		return fmt.Errorf("the imported recipe was not found through replica %s within %s", r.reps[last].Name, 3*r.opt.maxFresh)
 	case found[last] > r.opt.maxFresh:
-		return fmt.Errorf("the imported recipe took %.1f s to be found through replica %s (limit %s)", found[last].Seconds(), r.reps[last].name, r.opt.maxFresh)
+		return fmt.Errorf("the imported recipe took %.1f s to be found through replica %s (limit %s)", found[last].Seconds(), r.reps[last].Name, r.opt.maxFresh)
 	}
 	return nil
 }
@@ -465,7 +465,7 @@ func (r *rehearsal) load(ctx context.Context, base string) error {
 	for _, p := range r.reps {
 		m, err := scrape(p.metricsAddr, families...)
 		if err != nil {
-			r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("metrics of %s before the load: %v", p.name, err))
+			r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("metrics of %s before the load: %v", p.Name, err))
 		}
 		before = append(before, m)
 	}
@@ -504,7 +504,7 @@ func (r *rehearsal) load(ctx context.Context, base string) error {
 	for _, p := range r.reps {
 		m, err := scrape(p.metricsAddr, families...)
 		if err != nil {
-			r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("metrics of %s after the load: %v", p.name, err))
+			r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("metrics of %s after the load: %v", p.Name, err))
 		}
 		after = append(after, m)
 	}
@@ -517,7 +517,7 @@ func (r *rehearsal) load(ctx context.Context, base string) error {
 				n += v - before[i]["flavormonk_http_requests_total"][l]
 			}
 		}
-		r.rep.PerReplica = append(r.rep.PerReplica, fmt.Sprintf("%s %.0f", p.name, n))
+		r.rep.PerReplica = append(r.rep.PerReplica, fmt.Sprintf("%s %.0f", p.Name, n))
 	}
 	if r.proxy != nil {
 		r.rep.ProxyErrors = r.proxy.errors.Load()

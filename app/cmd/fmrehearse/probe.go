@@ -71,7 +71,7 @@ func watchReady(ctx context.Context, reps []*proc, cur func() window, every time
 				s, _, _ := readyState("http://" + r.addr)
 				w := cur()
 				rw.mu.Lock()
-				rw.counts[w][r.name+": "+s]++
+				rw.counts[w][r.Name+": "+s]++
 				rw.mu.Unlock()
 			}
 		}()

@@ -86,13 +86,13 @@ func smoke(base string, reps []*proc, hybrid bool) []check {
 				ok = false
 			}
 		}
-		add("readyz "+r.name, ok, "%s (checks %v)", s, checks)
+		add("readyz "+r.Name, ok, "%s (checks %v)", s, checks)
 
 		code, _, b, err := get("http://" + r.metricsAddr + "/metrics")
 		n := strings.Count(string(b), "\nflavormonk_")
-		add("metrics "+r.name, err == nil && code == 200 && n > 0, "private %s/metrics: %d, %d flavormonk_ samples%s", r.metricsAddr, code, n, errText(err))
+		add("metrics "+r.Name, err == nil && code == 200 && n > 0, "private %s/metrics: %d, %d flavormonk_ samples%s", r.metricsAddr, code, n, errText(err))
 		code, _, _, err = get("http://" + r.addr + "/metrics")
-		add("no public metrics "+r.name, err == nil && code != 200, "public /metrics: %d%s", code, errText(err))
+		add("no public metrics "+r.Name, err == nil && code != 200, "public /metrics: %d%s", code, errText(err))
 	}
 
 	res, code, err := search(base, "chicken")
