@@ -21,6 +21,8 @@ Usage:
   flavormonk import PATH|URL...   import schema.org Recipe JSON-LD from files, folders or web pages
   flavormonk index [export|import FILE]
                                   embed changed recipes into the vector index; move embeddings as a file
+  flavormonk users invite|create-admin EMAIL|grant EMAIL PLAN
+                                  closed-beta invites, the first admin, plans granted by hand
   flavormonk migrate              apply database migrations and exit
   flavormonk config [-vars]       print the effective configuration, secrets redacted
                                   (-vars: every variable, its allowed values and defaults per tier)
@@ -70,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args, stderr)
 	case "import":
 		return runImport(ctx, args, stdout, stderr)
+	case "users":
+		return runUsers(ctx, args, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args, stderr)
 	case "config":

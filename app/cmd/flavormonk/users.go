@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"golang.org/x/term"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/auth"
+	"github.com/flavormonk/flavormonk/app/config"
+)
+
+const usersUsage = `Usage: flavormonk users invite                 create a closed-beta invite code (printed once)
+       flavormonk users create-admin EMAIL      create an admin; the password is read from stdin
+       flavormonk users grant EMAIL PLAN         give a user a plan (free, chef)
+`
+
+// stdin is where create-admin reads the password; tests replace it.
+var stdin io.Reader = os.Stdin
+
+func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flags("users", stderr, usersUsage)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		fs.Usage()
+		return usageError{"users needs a subcommand: invite, create-admin or grant"}
+	}
+	cfg, err := config.FromEnv()
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	acc, ok := st.(flavormonk.AccountStore)
+	if !ok {
+		return flavormonk.Errorf(flavormonk.ENOTIMPLEMENTED, "the %s store does not keep accounts yet", cfg.StoreDriver)
+	}
+	switch {
+	case rest[0] == "invite" && len(rest) == 1:
+		code, hash := auth.NewToken("inv_")
+		if err := acc.CreateInvite(ctx, hash, 0); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, code)
+		return nil
+	case rest[0] == "create-admin" && len(rest) == 2:
+		email, err := auth.NormalizeEmail(rest[1])
+		if err != nil {
+			return err
+		}
+		pw, err := readPassword(stderr)
+		if err != nil {
+			return err
+		}
+		if err := auth.CheckPassword(pw); err != nil {
+			return err
+		}
+		hash, err := auth.NewHasher(auth.DefaultParams, 1).Hash(ctx, pw)
+		if err != nil {
+			return err
+		}
+		u := &flavormonk.User{Email: email, PasswordHash: hash, Role: flavormonk.RoleAdmin, Plan: flavormonk.PlanFree}
+		if err := acc.CreateUser(ctx, u, ""); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "admin %s created (id %d)\n", u.Email, u.ID)
+		return nil
+	case rest[0] == "grant" && len(rest) == 3:
+		email, err := auth.NormalizeEmail(rest[1])
+		if err != nil {
+			return err
+		}
+		plan := strings.ToLower(rest[2])
+		if plan != flavormonk.PlanFree && plan != flavormonk.PlanChef {
+			return flavormonk.FieldErrorf(flavormonk.EINVALID, "PLAN", "unknown plan %q; allowed: %s, %s", rest[2], flavormonk.PlanFree, flavormonk.PlanChef)
+		}
+		u, err := acc.UserByEmail(ctx, email)
+		if err != nil {
+			return err
+		}
+		if err := acc.SetGrant(ctx, &flavormonk.Grant{UserID: u.ID, Plan: plan, Source: "admin", Active: true}); err != nil {
+			return err
+		}
+		if err := acc.SetPlan(ctx, u.ID, plan); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s now has the %s plan\n", u.Email, plan)
+		return nil
+	}
+	fs.Usage()
+	return usageError{fmt.Sprintf("unknown users command %q", strings.Join(rest, " "))}
+}
+
+// readPassword reads one line: without echo on a terminal, plainly from a pipe.
+func readPassword(stderr io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(stderr, "password: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stderr)
+		return string(b), err
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
