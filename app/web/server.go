@@ -40,6 +40,8 @@ type Server struct {
 	vectors       Vectors
 	vectorTimeout time.Duration
 	cache         *searchCache
+
+	acc *accounts // nil until UseAccounts
 }
 
 // New builds the server and its routes.

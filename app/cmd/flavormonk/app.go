@@ -121,6 +121,9 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Server, err = web.New(cfg, st, m.Index, m.Log, reg); err != nil {
 		return err
 	}
+	if acc, ok := st.(flavormonk.AccountStore); ok {
+		m.Server.UseAccounts(acc)
+	}
 	if m.Cache != nil {
 		m.Server.UseCache(m.Cache, cfg.CacheTTL)
 	}

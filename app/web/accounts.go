@@ -1,0 +1,582 @@
+package web
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/auth"
+)
+
+// EUNAUTHORIZED is a missing, invalid or revoked credential (401).
+const EUNAUTHORIZED = "unauthorized"
+
+func init() { statusOf[EUNAUTHORIZED] = http.StatusUnauthorized }
+
+const (
+	sessionCookie   = "fm_session"
+	csrfCookie      = "fm_csrf"
+	sessionAbsolute = 30 * 24 * time.Hour
+	sessionIdle     = 7 * 24 * time.Hour
+	maxNoteLen      = 2000
+	maxTokenName    = 100
+)
+
+type accounts struct {
+	store    flavormonk.AccountStore
+	hasher   *auth.Hasher
+	throttle *auth.Throttle
+}
+
+// UseAccounts turns on sign-up, log-in, sessions, API tokens and
+// favourites. Browsers authenticate with the fm_session cookie; the API
+// only with `Authorization: Bearer fm_…` tokens.
+func (s *Server) UseAccounts(acc flavormonk.AccountStore) {
+	s.acc = &accounts{
+		store:    acc,
+		hasher:   auth.NewHasher(auth.DefaultParams, 2),
+		throttle: auth.NewThrottle(5, 20, 15*time.Minute, 15*time.Minute, nil),
+	}
+	// pages.go loads the public pages; the account pages are added here.
+	for _, name := range []string{"signup", "login", "account"} {
+		t := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
+		s.pages.byName[name] = t
+	}
+	e := s.Echo
+	e.Use(s.authenticate)
+	html := []echo.MiddlewareFunc{noStore}
+	post := []echo.MiddlewareFunc{noStore, s.checkCSRF}
+	e.GET("/signup", s.signupPage, html...)
+	e.POST("/signup", s.signup, post...)
+	e.GET("/login", s.loginPage, html...)
+	e.POST("/login", s.login, post...)
+	e.POST("/logout", s.logout, post...)
+	e.GET("/account", s.accountPage, html...)
+	e.POST("/account/tokens", s.createToken, post...)
+	e.POST("/account/tokens/:tid/revoke", s.revokeToken, post...)
+	e.GET("/recipes/:id/favourite", s.favouritePage, html...)
+	e.POST("/recipes/:id/favourite", s.toggleFavourite, post...)
+	// Favourites over the API need the "read" scope, for listing and for
+	// changing them alike.
+	e.GET("/api/v1/favourites", s.apiFavourites, noStore, needScope(flavormonk.ScopeRead))
+	e.PUT("/api/v1/favourites/:id", s.apiSetFavourite, noStore, needScope(flavormonk.ScopeRead))
+	e.DELETE("/api/v1/favourites/:id", s.apiDeleteFavourite, noStore, needScope(flavormonk.ScopeRead))
+}
+
+func noStore(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
+
+func randomSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func currentUser(c echo.Context) *flavormonk.User {
+	u, _ := c.Get("user").(*flavormonk.User)
+	return u
+}
+
+func currentSession(c echo.Context) *flavormonk.Session {
+	ss, _ := c.Get("session").(*flavormonk.Session)
+	return ss
+}
+
+func unauthorized(c echo.Context, format string, args ...any) error {
+	c.Response().Header().Set("WWW-Authenticate", `Bearer realm="flavormonk"`)
+	return flavormonk.Errorf(EUNAUTHORIZED, format, args...)
+}
+
+// authenticate loads the user: from a bearer token on the API (a bad token
+// is refused, never served as anonymous), from the session cookie on pages.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		ctx := req.Context()
+		if strings.HasPrefix(req.URL.Path, "/api/") {
+			h := req.Header.Get("Authorization")
+			if h == "" {
+				return next(c)
+			}
+			scheme, tok, ok := strings.Cut(h, " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") {
+				return unauthorized(c, "use Authorization: Bearer with an API token")
+			}
+			tok = strings.TrimSpace(tok)
+			if !strings.HasPrefix(tok, auth.APITokenPrefix) || len(tok) > 128 {
+				return unauthorized(c, "the API token is malformed")
+			}
+			t, err := s.acc.store.APIToken(ctx, auth.HashToken(tok))
+			if err != nil {
+				if flavormonk.ErrorCode(err) == flavormonk.ENOTFOUND {
+					return unauthorized(c, "the API token is not valid")
+				}
+				return err
+			}
+			if t.RevokedAt != nil {
+				return unauthorized(c, "the API token has been revoked")
+			}
+			u, err := s.acc.store.User(ctx, t.UserID)
+			if err != nil {
+				if flavormonk.ErrorCode(err) == flavormonk.ENOTFOUND {
+					return unauthorized(c, "the API token is not valid")
+				}
+				return err
+			}
+			now := time.Now()
+			if t.LastUsed == nil || now.Sub(*t.LastUsed) > time.Minute {
+				if err := s.acc.store.TouchAPIToken(ctx, t.ID, now); err != nil {
+					s.log.WarnContext(ctx, "api token touch failed", "err", err)
+				}
+			}
+			c.Set("user", u)
+			c.Set("token", t)
+			return next(c)
+		}
+		ck, err := c.Cookie(sessionCookie)
+		if err != nil || ck.Value == "" || len(ck.Value) > 128 {
+			return next(c)
+		}
+		hash := auth.HashToken(ck.Value)
+		ss, err := s.acc.store.Session(ctx, hash)
+		if err != nil {
+			if flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
+				return err
+			}
+			s.clearCookie(c, sessionCookie)
+			return next(c)
+		}
+		now := time.Now()
+		if !now.Before(ss.ExpiresAt) || now.Sub(ss.SeenAt) > sessionIdle {
+			_ = s.acc.store.DeleteSession(ctx, hash)
+			s.clearCookie(c, sessionCookie)
+			return next(c)
+		}
+		u, err := s.acc.store.User(ctx, ss.UserID)
+		if err != nil {
+			if flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
+				return err
+			}
+			s.clearCookie(c, sessionCookie)
+			return next(c)
+		}
+		if now.Sub(ss.SeenAt) > time.Minute {
+			if err := s.acc.store.TouchSession(ctx, hash, now); err != nil {
+				s.log.WarnContext(ctx, "session touch failed", "err", err)
+			}
+		}
+		c.Set("user", u)
+		c.Set("session", ss)
+		c.Set("session_hash", hash)
+		return next(c)
+	}
+}
+
+// needScope refuses a bearer token without the scope (403) and an
+// anonymous caller (401).
+func needScope(scope string) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			t, _ := c.Get("token").(*flavormonk.APIToken)
+			if t == nil {
+				return unauthorized(c, "this endpoint needs an API token (Authorization: Bearer fm_…)")
+			}
+			if !slices.Contains(t.Scopes, scope) {
+				return flavormonk.Errorf(flavormonk.EFORBIDDEN, "the API token lacks the %q scope", scope)
+			}
+			return next(c)
+		}
+	}
+}
+
+func (s *Server) clearCookie(c echo.Context, name string) {
+	c.SetCookie(&http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.cfg.SecureCookies})
+}
+
+// csrfSecret is the logged-in session's secret, or for anonymous forms a
+// random secret kept in the fm_csrf cookie (created when create is set).
+func (s *Server) csrfSecret(c echo.Context, create bool) string {
+	if ss := currentSession(c); ss != nil {
+		return ss.CSRF
+	}
+	if ck, err := c.Cookie(csrfCookie); err == nil && len(ck.Value) >= 32 && len(ck.Value) <= 128 {
+		return ck.Value
+	}
+	if !create {
+		return ""
+	}
+	v := randomSecret()
+	c.SetCookie(&http.Cookie{Name: csrfCookie, Value: v, Path: "/", MaxAge: 24 * 3600,
+		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
+	// Later reads in this request see the new cookie.
+	c.Request().AddCookie(&http.Cookie{Name: csrfCookie, Value: v})
+	return v
+}
+
+func (s *Server) csrfToken(c echo.Context) string { return auth.CSRFToken(s.csrfSecret(c, true)) }
+
+// checkCSRF guards state-changing forms: a same-origin Origin (when sent)
+// and a valid csrf token.
+func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		if o := req.Header.Get("Origin"); o != "" {
+			u, err := url.Parse(o)
+			if err != nil || o == "null" || !strings.EqualFold(u.Host, req.Host) {
+				return flavormonk.Errorf(flavormonk.EFORBIDDEN, "cross-origin form posts are refused")
+			}
+		}
+		secret := s.csrfSecret(c, false)
+		if !auth.CheckCSRF(secret, c.FormValue("csrf")) {
+			return flavormonk.Errorf(flavormonk.EFORBIDDEN, "the form expired or did not come from this site; reload the page and try again")
+		}
+		return next(c)
+	}
+}
+
+// newSession always issues a fresh token: an earlier session cookie is
+// deleted, never reused (no session fixation).
+func (s *Server) newSession(c echo.Context, u *flavormonk.User) error {
+	ctx := c.Request().Context()
+	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" && len(ck.Value) <= 128 {
+		_ = s.acc.store.DeleteSession(ctx, auth.HashToken(ck.Value))
+	}
+	tok, hash := auth.NewToken("s_")
+	now := time.Now()
+	ss := &flavormonk.Session{TokenHash: hash, UserID: u.ID, CSRF: randomSecret(), CreatedAt: now, SeenAt: now, ExpiresAt: now.Add(sessionAbsolute)}
+	if err := s.acc.store.CreateSession(ctx, ss); err != nil {
+		return err
+	}
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: tok, Path: "/", Expires: ss.ExpiresAt, MaxAge: int(sessionAbsolute / time.Second),
+		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
+	s.clearCookie(c, csrfCookie)
+	return nil
+}
+
+// formError re-renders a form with the error, under the error's status.
+func (s *Server) formError(c echo.Context, page string, err error, data map[string]any) error {
+	status, detail := resolve(err)
+	if status >= 500 {
+		return err
+	}
+	c.Set("error_code", detail.Code)
+	var rl *auth.RateLimitError
+	if errors.As(err, &rl) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(rl.RetryAfter/time.Second)))
+	}
+	data["Error"] = detail.Message
+	data["CSRF"] = s.csrfToken(c)
+	return s.render(c, status, page, data)
+}
+
+func (s *Server) signupPage(c echo.Context) error {
+	return s.render(c, http.StatusOK, "signup", map[string]any{"Title": "Sign up", "CSRF": s.csrfToken(c), "Invite": c.QueryParam("invite")})
+}
+
+func (s *Server) loginPage(c echo.Context) error {
+	return s.render(c, http.StatusOK, "login", map[string]any{"Title": "Log in", "CSRF": s.csrfToken(c)})
+}
+
+func (s *Server) signup(c echo.Context) error {
+	data := map[string]any{"Title": "Sign up"}
+	email, err := auth.NormalizeEmail(c.FormValue("email"))
+	if err != nil {
+		return s.formError(c, "signup", err, data)
+	}
+	data["Email"] = email
+	pw := c.FormValue("password")
+	if err := auth.CheckPassword(pw); err != nil {
+		return s.formError(c, "signup", err, data)
+	}
+	invite := strings.TrimSpace(c.FormValue("invite"))
+	inviteHash := ""
+	if invite != "" {
+		if len(invite) > 128 || !utf8.ValidString(invite) {
+			return s.formError(c, "signup", flavormonk.FieldErrorf(flavormonk.EINVALID, "invite", "the invite code is not valid"), data)
+		}
+		inviteHash = auth.HashToken(invite)
+	}
+	ctx := c.Request().Context()
+	hash, err := s.acc.hasher.Hash(ctx, pw)
+	if err != nil {
+		return s.formError(c, "signup", err, data)
+	}
+	u := &flavormonk.User{Email: email, PasswordHash: hash, Role: flavormonk.RoleCustomer, Plan: flavormonk.PlanFree}
+	if err := s.acc.store.CreateUser(ctx, u, inviteHash); err != nil {
+		if flavormonk.ErrorCode(err) == flavormonk.ECONFLICT {
+			err = flavormonk.FieldErrorf(flavormonk.ECONFLICT, "email", "an account with this email exists already; log in instead")
+		}
+		return s.formError(c, "signup", err, data)
+	}
+	if err := s.newSession(c, u); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/account")
+}
+
+var errBadCredentials = flavormonk.Errorf(EUNAUTHORIZED, "email or password is wrong")
+
+func (s *Server) login(c echo.Context) error {
+	data := map[string]any{"Title": "Log in"}
+	ctx := c.Request().Context()
+	raw := c.FormValue("email")
+	pw := c.FormValue("password")
+	ip := c.RealIP()
+	key, nerr := auth.NormalizeEmail(raw)
+	if nerr != nil {
+		key = strings.ToLower(strings.TrimSpace(raw)) // throttled (hashed when long) all the same
+	}
+	data["Email"] = key
+	if err := s.acc.throttle.Allow(key, ip); err != nil {
+		return s.formError(c, "login", err, data)
+	}
+	fail := func() error {
+		s.acc.throttle.Fail(key, ip)
+		return s.formError(c, "login", errBadCredentials, data)
+	}
+	if nerr != nil || len(pw) > 4*auth.MaxPasswordLen || !utf8.ValidString(pw) {
+		return fail()
+	}
+	u, err := s.acc.store.UserByEmail(ctx, key)
+	if err != nil {
+		if flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
+			return err
+		}
+		if err := s.acc.hasher.VerifyDummy(ctx, pw); err != nil {
+			return s.formError(c, "login", err, data)
+		}
+		return fail()
+	}
+	ok, rehash, err := s.acc.hasher.Verify(ctx, pw, u.PasswordHash)
+	if err != nil && !errors.Is(err, auth.ErrMalformedHash) {
+		return s.formError(c, "login", err, data) // busy
+	}
+	if err != nil || !ok {
+		return fail()
+	}
+	s.acc.throttle.Succeed(key, ip)
+	if rehash {
+		if h, err := s.acc.hasher.Hash(ctx, pw); err == nil {
+			if err := s.acc.store.SetPasswordHash(ctx, u.ID, h); err != nil {
+				s.log.WarnContext(ctx, "rehash failed", "err", err)
+			}
+		}
+	}
+	if err := s.newSession(c, u); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/account")
+}
+
+func (s *Server) logout(c echo.Context) error {
+	if h, ok := c.Get("session_hash").(string); ok {
+		if err := s.acc.store.DeleteSession(c.Request().Context(), h); err != nil && flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
+			return err
+		}
+	}
+	s.clearCookie(c, sessionCookie)
+	return c.Redirect(http.StatusSeeOther, "/")
+}
+
+func (s *Server) accountData(c echo.Context, u *flavormonk.User) (map[string]any, error) {
+	ctx := c.Request().Context()
+	favs, err := s.acc.store.Favourites(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	type favView struct {
+		*flavormonk.Favourite
+		Name string
+	}
+	views := make([]favView, len(favs))
+	for i, f := range favs {
+		views[i] = favView{Favourite: f, Name: f.RecipeID}
+		if r, err := s.store.Recipe(ctx, f.RecipeID); err == nil {
+			views[i].Name = r.Name
+		}
+	}
+	toks, err := s.acc.store.APITokens(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Title": "Your account", "User": u, "Favourites": views, "Tokens": toks, "CSRF": s.csrfToken(c)}, nil
+}
+
+func (s *Server) accountPage(c echo.Context) error {
+	u := currentUser(c)
+	if u == nil {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	data, err := s.accountData(c, u)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "account", data)
+}
+
+func (s *Server) createToken(c echo.Context) error {
+	u := currentUser(c)
+	if u == nil {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	name := strings.TrimSpace(c.FormValue("name"))
+	if name == "" || len(name) > maxTokenName || !utf8.ValidString(name) {
+		return flavormonk.FieldErrorf(flavormonk.EINVALID, "name", "give the token a name of 1 to %d characters", maxTokenName)
+	}
+	form, err := c.FormParams()
+	if err != nil {
+		return flavormonk.Errorf(flavormonk.EINVALID, "the form is malformed")
+	}
+	var scopes []string
+	for _, sc := range form["scope"] {
+		if sc != flavormonk.ScopeRead && sc != flavormonk.ScopeAsk {
+			return flavormonk.FieldErrorf(flavormonk.EINVALID, "scope", "unknown scope %q; allowed: read, ask", sc)
+		}
+		if !slices.Contains(scopes, sc) {
+			scopes = append(scopes, sc)
+		}
+	}
+	if len(scopes) == 0 {
+		return flavormonk.FieldErrorf(flavormonk.EINVALID, "scope", "choose at least one scope")
+	}
+	tok, hash := auth.NewToken(auth.APITokenPrefix)
+	t := &flavormonk.APIToken{UserID: u.ID, Name: name, Hash: hash, Prefix: tok[:len(auth.APITokenPrefix)+6], Scopes: scopes}
+	if err := s.acc.store.CreateAPIToken(c.Request().Context(), t); err != nil {
+		return err
+	}
+	data, err := s.accountData(c, u)
+	if err != nil {
+		return err
+	}
+	data["NewToken"] = tok
+	return s.render(c, http.StatusCreated, "account", data)
+}
+
+func (s *Server) revokeToken(c echo.Context) error {
+	u := currentUser(c)
+	if u == nil {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	id, err := strconv.ParseInt(c.Param("tid"), 10, 64)
+	if err != nil || id <= 0 {
+		return flavormonk.Errorf(flavormonk.ENOTFOUND, "no such token")
+	}
+	if err := s.acc.store.RevokeAPIToken(c.Request().Context(), u.ID, id); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/account")
+}
+
+func (s *Server) isFavourite(c echo.Context, userID int64, recipeID string) (*flavormonk.Favourite, error) {
+	favs, err := s.acc.store.Favourites(c.Request().Context(), userID)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range favs {
+		if f.RecipeID == recipeID {
+			return f, nil
+		}
+	}
+	return nil, nil
+}
+
+// favouritePage confirms adding or removing a favourite (the recipe page
+// links here; the form carries the CSRF token).
+func (s *Server) favouritePage(c echo.Context) error {
+	u := currentUser(c)
+	if u == nil {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	r, err := s.loadRecipe(c)
+	if err != nil {
+		return err
+	}
+	f, err := s.isFavourite(c, u.ID, r.ID)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "account", map[string]any{"Title": "Favourite", "User": u, "Confirm": r, "IsFavourite": f != nil, "CSRF": s.csrfToken(c)})
+}
+
+func (s *Server) toggleFavourite(c echo.Context) error {
+	u := currentUser(c)
+	if u == nil {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	id := c.Param("id")
+	if len(id) > 200 || !utf8.ValidString(id) {
+		return flavormonk.Errorf(flavormonk.ENOTFOUND, "no such recipe")
+	}
+	ctx := c.Request().Context()
+	f, err := s.isFavourite(c, u.ID, id)
+	if err != nil {
+		return err
+	}
+	if f != nil {
+		err = s.acc.store.DeleteFavourite(ctx, u.ID, id)
+	} else {
+		err = s.acc.store.SetFavourite(ctx, u.ID, id, "")
+	}
+	if err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/recipes/"+url.PathEscape(id))
+}
+
+func (s *Server) apiFavourites(c echo.Context) error {
+	favs, err := s.acc.store.Favourites(c.Request().Context(), currentUser(c).ID)
+	if err != nil {
+		return err
+	}
+	if favs == nil {
+		favs = []*flavormonk.Favourite{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"favourites": favs})
+}
+
+func (s *Server) apiSetFavourite(c echo.Context) error {
+	var body struct {
+		Note string `json:"note"`
+	}
+	if c.Request().ContentLength != 0 {
+		if err := c.Bind(&body); err != nil {
+			return flavormonk.Errorf(flavormonk.EINVALID, "the body must be JSON like {\"note\": \"…\"}")
+		}
+	}
+	if !utf8.ValidString(body.Note) || utf8.RuneCountInString(body.Note) > maxNoteLen {
+		return flavormonk.FieldErrorf(flavormonk.EINVALID, "note", "must be valid text of at most %d characters", maxNoteLen)
+	}
+	id := c.Param("id")
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	if err := s.acc.store.SetFavourite(ctx, u.ID, id, body.Note); err != nil {
+		return err
+	}
+	f, err := s.isFavourite(c, u.ID, id)
+	if err != nil || f == nil {
+		return c.NoContent(http.StatusNoContent)
+	}
+	return c.JSON(http.StatusOK, f)
+}
+
+func (s *Server) apiDeleteFavourite(c echo.Context) error {
+	if err := s.acc.store.DeleteFavourite(c.Request().Context(), currentUser(c).ID, c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

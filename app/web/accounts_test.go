@@ -1,0 +1,499 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/auth"
+	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/search"
+	"github.com/flavormonk/flavormonk/app/sqlite"
+	"github.com/flavormonk/flavormonk/app/synth"
+)
+
+type accEnv struct {
+	srv     *httptest.Server
+	st      *sqlite.Store
+	recipes []*flavormonk.Recipe
+}
+
+func newAccEnv(t *testing.T) *accEnv {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fm.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	recipes := synth.Generate(5, 1)
+	if _, err := st.UpsertRecipes(ctx, recipes); err != nil {
+		t.Fatal(err)
+	}
+	ix := search.New()
+	if err := ix.Load(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Parse(func(string) (string, bool) { return "", false }, os.ReadFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RateLimit, cfg.SecureCookies = 0, false
+	s, err := New(cfg, st, ix, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.UseAccounts(st)
+	s.SetReady(true)
+	srv := httptest.NewServer(s.Echo)
+	t.Cleanup(srv.Close)
+	return &accEnv{srv: srv, st: st, recipes: recipes}
+}
+
+type browser struct {
+	t   *testing.T
+	env *accEnv
+	c   *http.Client
+}
+
+func (e *accEnv) browser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, env: e, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+type resp struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (b *browser) do(method, path string, body io.Reader, hdr map[string]string) resp {
+	b.t.Helper()
+	req, err := http.NewRequest(method, b.env.srv.URL+path, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/html")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	bs, _ := io.ReadAll(res.Body)
+	return resp{res.StatusCode, res.Header, string(bs)}
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func (b *browser) csrf(path string) string {
+	b.t.Helper()
+	r := b.do("GET", path, nil, nil)
+	m := csrfRE.FindStringSubmatch(r.body)
+	if m == nil {
+		b.t.Fatalf("GET %s: %d, no csrf token in %s", path, r.status, r.body)
+	}
+	return m[1]
+}
+
+// post submits a form; csrf "" fetches one from page first.
+func (b *browser) post(path, page string, form url.Values, hdr map[string]string) resp {
+	b.t.Helper()
+	if form.Get("csrf") == "" && page != "" {
+		form.Set("csrf", b.csrf(page))
+	}
+	h := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	for k, v := range hdr {
+		h[k] = v
+	}
+	return b.do("POST", path, strings.NewReader(form.Encode()), h)
+}
+
+func (b *browser) cookie(name string) string {
+	u, _ := url.Parse(b.env.srv.URL)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+const pw = "correct horse battery"
+
+func (b *browser) signup(email string) resp {
+	b.t.Helper()
+	return b.post("/signup", "/signup", url.Values{"email": {email}, "password": {pw}}, nil)
+}
+
+func (b *browser) login(email, password string) resp {
+	b.t.Helper()
+	return b.post("/login", "/login", url.Values{"email": {email}, "password": {password}}, nil)
+}
+
+func (e *accEnv) users(t *testing.T) int {
+	n, err := e.st.CountUsers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestAccountsFlow(t *testing.T) {
+	env := newAccEnv(t)
+	b := env.browser(t)
+	if r := b.signup("Cook@Example.com"); r.status != http.StatusSeeOther {
+		t.Fatalf("signup: %d %s", r.status, r.body)
+	}
+	s1 := b.cookie(sessionCookie)
+	if s1 == "" {
+		t.Fatal("no session after signup")
+	}
+	id := env.recipes[0].ID
+	// The recipe page links to a confirm form carrying the CSRF token.
+	if r := b.do("GET", "/recipes/"+id, nil, nil); !strings.Contains(r.body, "/recipes/"+id+"/favourite") {
+		t.Fatalf("recipe page lacks the favourite button: %d", r.status)
+	}
+	if r := b.post("/recipes/"+id+"/favourite", "/recipes/"+id+"/favourite", url.Values{}, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("favourite: %d %s", r.status, r.body)
+	}
+	if r := b.post("/logout", "/account", url.Values{}, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("logout: %d %s", r.status, r.body)
+	}
+	if r := b.do("GET", "/account", nil, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("account after logout: %d", r.status)
+	}
+	// The old session is gone from the store, even replayed by hand.
+	old := env.browser(t)
+	u, _ := url.Parse(env.srv.URL)
+	old.c.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: s1}})
+	if r := old.do("GET", "/account", nil, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("replayed logged-out session: %d", r.status)
+	}
+	if r := b.login("cook@example.com", pw); r.status != http.StatusSeeOther {
+		t.Fatalf("login: %d %s", r.status, r.body)
+	}
+	r := b.do("GET", "/account", nil, nil)
+	if r.status != 200 || !strings.Contains(r.body, "/recipes/"+id) {
+		t.Fatalf("account after login lacks the favourite: %d %s", r.status, r.body)
+	}
+	if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("account page Cache-Control %q", cc)
+	}
+}
+
+func TestSessionFixation(t *testing.T) {
+	env := newAccEnv(t)
+	env.browser(t).signup("a@example.com")
+	b := env.browser(t)
+	u, _ := url.Parse(env.srv.URL)
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: "s_planted-by-attacker"}})
+	if r := b.login("a@example.com", pw); r.status != http.StatusSeeOther {
+		t.Fatalf("login: %d %s", r.status, r.body)
+	}
+	s1 := b.cookie(sessionCookie)
+	if s1 == "" || s1 == "s_planted-by-attacker" {
+		t.Fatalf("session not rotated: %q", s1)
+	}
+	if r := b.login("a@example.com", pw); r.status != http.StatusSeeOther {
+		t.Fatalf("login again: %d", r.status)
+	}
+	s2 := b.cookie(sessionCookie)
+	if s2 == s1 {
+		t.Fatal("second login reused the session")
+	}
+	// The session from before the second login is deleted.
+	old := env.browser(t)
+	old.c.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: s1}})
+	if r := old.do("GET", "/account", nil, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("pre-login session still works: %d", r.status)
+	}
+}
+
+func TestCSRF(t *testing.T) {
+	env := newAccEnv(t)
+	b := env.browser(t)
+	before := env.users(t)
+	r := b.post("/signup", "", url.Values{"email": {"x@example.com"}, "password": {pw}}, nil)
+	if r.status != http.StatusForbidden || !strings.Contains(r.body, "forbidden") && !strings.Contains(r.body, "did not come from this site") {
+		t.Fatalf("signup without csrf: %d %s", r.status, r.body)
+	}
+	tok := b.csrf("/signup")
+	r = b.post("/signup", "", url.Values{"csrf": {tok}, "email": {"x@example.com"}, "password": {pw}}, map[string]string{"Origin": "https://evil.example"})
+	if r.status != http.StatusForbidden {
+		t.Fatalf("cross-origin signup: %d", r.status)
+	}
+	if env.users(t) != before {
+		t.Fatal("a refused sign-up stored a user")
+	}
+	// A token from another browser's secret is refused too.
+	other := env.browser(t)
+	r = other.post("/signup", "", url.Values{"csrf": {tok}, "email": {"x@example.com"}, "password": {pw}}, nil)
+	if r.status != http.StatusForbidden {
+		t.Fatalf("foreign csrf token: %d", r.status)
+	}
+	// Logged in: log-out and favourites need the session's token.
+	if r := b.signup("y@example.com"); r.status != http.StatusSeeOther {
+		t.Fatalf("signup: %d %s", r.status, r.body)
+	}
+	r = b.post("/logout", "", url.Values{}, nil)
+	if r.status != http.StatusForbidden {
+		t.Fatalf("logout without csrf: %d", r.status)
+	}
+	r = b.post("/recipes/"+env.recipes[0].ID+"/favourite", "", url.Values{"csrf": {tok}}, nil)
+	if r.status != http.StatusForbidden {
+		t.Fatalf("favourite with the anonymous token: %d", r.status)
+	}
+	// JSON errors for a non-HTML client.
+	req, _ := http.NewRequest("POST", env.srv.URL+"/logout", nil)
+	res, err := b.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var eb ErrorBody
+	_ = json.NewDecoder(res.Body).Decode(&eb)
+	res.Body.Close()
+	if res.StatusCode != 403 || eb.Error.Code != flavormonk.EFORBIDDEN {
+		t.Fatalf("JSON csrf error: %d %+v", res.StatusCode, eb)
+	}
+}
+
+func TestLoginThrottle(t *testing.T) {
+	env := newAccEnv(t)
+	env.browser(t).signup("victim@example.com")
+	b := env.browser(t)
+	for i := 0; i < 5; i++ {
+		r := b.login("victim@example.com", "wrong password!")
+		if r.status != http.StatusUnauthorized || !strings.Contains(r.body, "email or password is wrong") {
+			t.Fatalf("attempt %d: %d %s", i, r.status, r.body)
+		}
+	}
+	r := b.login("victim@example.com", pw)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("after 5 failures: %d retry-after %q", r.status, r.header.Get("Retry-After"))
+	}
+	// Unknown accounts answer the same as wrong passwords.
+	r = b.login("nobody@example.com", "wrong password!")
+	if r.status != http.StatusUnauthorized || !strings.Contains(r.body, "email or password is wrong") {
+		t.Fatalf("unknown email: %d", r.status)
+	}
+	// 20 failures from one IP across accounts lock the IP (6 so far).
+	for i := 0; i < 14; i++ {
+		r = b.login(fmt.Sprintf("u%d@example.com", i), "wrong password!")
+		if r.status != http.StatusUnauthorized {
+			t.Fatalf("ip attempt %d: %d", i, r.status)
+		}
+	}
+	r = b.login("fresh@example.com", "wrong password!")
+	if r.status != http.StatusTooManyRequests {
+		t.Fatalf("after 20 failures from the IP: %d", r.status)
+	}
+	// A spoofed X-Forwarded-For (no trusted proxies) does not escape it.
+	r = b.post("/login", "/login", url.Values{"email": {"fresh2@example.com"}, "password": {"wrong password!"}},
+		map[string]string{"X-Forwarded-For": "203.0.113.9"})
+	if r.status != http.StatusTooManyRequests {
+		t.Fatalf("spoofed X-Forwarded-For: %d", r.status)
+	}
+}
+
+func TestBadSignups(t *testing.T) {
+	env := newAccEnv(t)
+	b := env.browser(t)
+	if r := b.signup("Dup@Example.com"); r.status != http.StatusSeeOther {
+		t.Fatalf("signup: %d", r.status)
+	}
+	before := env.users(t)
+	for name, tc := range map[string]struct {
+		email, password string
+		status          int
+	}{
+		"overlong email": {strings.Repeat("a", 10<<10) + "@example.com", pw, 400},
+		"invalid utf-8":  {"bad\xff@example.com", pw, 400},
+		"bad password":   {"ok@example.com", "bad\xffpassword-long", 400},
+		"short password": {"ok@example.com", "short", 400},
+		"duplicate case": {"  dUP@example.COM ", pw, 409},
+		"not an email":   {"not-an-email", pw, 400},
+	} {
+		r := env.browser(t).post("/signup", "/signup", url.Values{"email": {tc.email}, "password": {tc.password}}, nil)
+		if r.status != tc.status || !strings.Contains(r.body, `class="error"`) {
+			t.Errorf("%s: %d, want %d", name, r.status, tc.status)
+		}
+	}
+	if r := env.browser(t).post("/signup", "/signup", url.Values{"email": {"inv@example.com"}, "password": {pw}, "invite": {"inv_nope"}}, nil); r.status != 400 {
+		t.Errorf("unknown invite: %d", r.status)
+	}
+	if n := env.users(t); n != before {
+		t.Fatalf("users %d → %d", before, n)
+	}
+}
+
+var tokenRE = regexp.MustCompile(`<code id="new-token">(fm_[^<]+)</code>`)
+
+func (b *browser) newToken(name string, scopes ...string) string {
+	b.t.Helper()
+	r := b.post("/account/tokens", "/account", url.Values{"name": {name}, "scope": scopes}, nil)
+	m := tokenRE.FindStringSubmatch(r.body)
+	if r.status != http.StatusCreated || m == nil {
+		b.t.Fatalf("create token: %d %s", r.status, r.body)
+	}
+	return m[1]
+}
+
+func api(t *testing.T, env *accEnv, method, path, token, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, env.srv.URL+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	bs, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(bs)
+}
+
+func TestAPITokensAndFavourites(t *testing.T) {
+	env := newAccEnv(t)
+	alice, bob := env.browser(t), env.browser(t)
+	alice.signup("alice@example.com")
+	bob.signup("bob@example.com")
+	aTok := alice.newToken("laptop", "read")
+	askOnly := alice.newToken("bot", "ask")
+	bTok := bob.newToken("bob", "read", "ask")
+	id := env.recipes[1].ID
+
+	if st, body := api(t, env, "PUT", "/api/v1/favourites/"+id, aTok, `{"note":"double the garlic"}`); st != 200 || !strings.Contains(body, "double the garlic") {
+		t.Fatalf("put favourite: %d %s", st, body)
+	}
+	if st, body := api(t, env, "GET", "/api/v1/favourites", aTok, ""); st != 200 || !strings.Contains(body, id) {
+		t.Fatalf("list: %d %s", st, body)
+	}
+	// Bob sees none of Alice's favourites and cannot delete hers.
+	if st, body := api(t, env, "GET", "/api/v1/favourites", bTok, ""); st != 200 || strings.Contains(body, id) {
+		t.Fatalf("bob's list: %d %s", st, body)
+	}
+	if st, _ := api(t, env, "DELETE", "/api/v1/favourites/"+id, bTok, ""); st != 404 {
+		t.Fatalf("bob deleting alice's favourite: %d", st)
+	}
+	if st, body := api(t, env, "GET", "/api/v1/favourites", aTok, ""); st != 200 || !strings.Contains(body, id) {
+		t.Fatalf("alice lost her favourite: %d %s", st, body)
+	}
+	// Unknown recipe.
+	if st, _ := api(t, env, "PUT", "/api/v1/favourites/no-such-recipe", aTok, `{}`); st != 404 {
+		t.Fatalf("unknown recipe: %d", st)
+	}
+	// Out of scope, anonymous, malformed, unknown.
+	for name, tc := range map[string]struct {
+		method, path, token string
+		status              int
+	}{
+		"ask-only token":      {"GET", "/api/v1/favourites", askOnly, 403},
+		"anonymous":           {"GET", "/api/v1/favourites", "", 401},
+		"malformed":           {"GET", "/api/v1/recipes", "nonsense", 401},
+		"unknown":             {"GET", "/api/v1/recipes", "fm_" + strings.Repeat("A", 43), 401},
+		"anonymous search ok": {"GET", "/api/v1/recipes", "", 200},
+		"token search ok":     {"GET", "/api/v1/recipes", askOnly, 200},
+	} {
+		if st, body := api(t, env, tc.method, tc.path, tc.token, ""); st != tc.status {
+			t.Errorf("%s: %d, want %d: %s", name, st, tc.status, body)
+		}
+	}
+	// Revoke: the token is refused everywhere, never served anonymously.
+	r := alice.do("GET", "/account", nil, nil)
+	m := regexp.MustCompile(`/account/tokens/(\d+)/revoke`).FindStringSubmatch(r.body)
+	if m == nil {
+		t.Fatalf("no revoke form: %s", r.body)
+	}
+	// Bob cannot revoke Alice's token.
+	if r := bob.post("/account/tokens/"+m[1]+"/revoke", "/account", url.Values{}, nil); r.status != 404 {
+		t.Fatalf("bob revoking alice's token: %d", r.status)
+	}
+	revoked := 0
+	for _, tid := range regexp.MustCompile(`/account/tokens/(\d+)/revoke`).FindAllStringSubmatch(r.body, -1) {
+		if r := alice.post("/account/tokens/"+tid[1]+"/revoke", "/account", url.Values{}, nil); r.status != http.StatusSeeOther {
+			t.Fatalf("revoke: %d %s", r.status, r.body)
+		}
+		revoked++
+	}
+	if revoked != 2 {
+		t.Fatalf("revoked %d tokens", revoked)
+	}
+	for _, p := range []string{"/api/v1/favourites", "/api/v1/recipes"} {
+		if st, _ := api(t, env, "GET", p, aTok, ""); st != 401 {
+			t.Errorf("revoked token on %s: %d", p, st)
+		}
+	}
+	if st, _ := api(t, env, "DELETE", "/api/v1/favourites/"+id, bTok, ""); st != 404 {
+		t.Fatal("bob still cannot delete")
+	}
+}
+
+func TestSessionExpiryAndRehash(t *testing.T) {
+	env := newAccEnv(t)
+	ctx := context.Background()
+	weak := auth.NewHasher(auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}, 1)
+	h, err := weak.Hash(ctx, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &flavormonk.User{Email: "old@example.com", PasswordHash: h, Role: flavormonk.RoleCustomer, Plan: flavormonk.PlanFree}
+	if err := env.st.CreateUser(ctx, u, ""); err != nil {
+		t.Fatal(err)
+	}
+	b := env.browser(t)
+	if r := b.login("old@example.com", pw); r.status != http.StatusSeeOther {
+		t.Fatalf("login: %d %s", r.status, r.body)
+	}
+	got, err := env.st.User(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.PasswordHash == h || !strings.Contains(got.PasswordHash, "m=19456,t=2,p=1") {
+		t.Fatalf("not rehashed: %s", got.PasswordHash)
+	}
+	// Idle and absolute expiry.
+	now := time.Now()
+	for name, ss := range map[string]*flavormonk.Session{
+		"idle":     {UserID: u.ID, CSRF: "x", CreatedAt: now.Add(-8 * 24 * time.Hour), SeenAt: now.Add(-8 * 24 * time.Hour), ExpiresAt: now.Add(time.Hour)},
+		"absolute": {UserID: u.ID, CSRF: "x", CreatedAt: now.Add(-31 * 24 * time.Hour), SeenAt: now, ExpiresAt: now.Add(-time.Minute)},
+		"fresh":    {UserID: u.ID, CSRF: "x", CreatedAt: now, SeenAt: now, ExpiresAt: now.Add(time.Hour)},
+	} {
+		tok, hash := auth.NewToken("s_")
+		ss.TokenHash = hash
+		if err := env.st.CreateSession(ctx, ss); err != nil {
+			t.Fatal(err)
+		}
+		c := env.browser(t)
+		base, _ := url.Parse(env.srv.URL)
+		c.c.Jar.SetCookies(base, []*http.Cookie{{Name: sessionCookie, Value: tok}})
+		want := http.StatusSeeOther
+		if name == "fresh" {
+			want = http.StatusOK
+		}
+		if r := c.do("GET", "/account", nil, nil); r.status != want {
+			t.Errorf("%s session: %d, want %d", name, r.status, want)
+		}
+	}
+}
