@@ -144,6 +144,12 @@ type Config struct {
 	ReplicateAPIToken string // secret
 	ReplicateModel    string
 
+	// Accounts
+	InviteOnly       bool
+	GumroadProductID string
+	GumroadURL       string
+	GumroadPlan      string
+
 	// Import
 	ImportMaxBytes int64
 	ImportTimeout  time.Duration

@@ -324,6 +324,10 @@ var schema = []*Var{
 	alias(with(secret("FLAVORMONK_REPLICATE_API_TOKEN", "Replicate API token", func(c *Config) *string { return &c.ReplicateAPIToken }), "", nil), "REPLICATE_API_TOKEN"),
 	with(str("FLAVORMONK_REPLICATE_MODEL", "Replicate model (owner/name)", func(c *Config) *string { return &c.ReplicateModel }), "meta/meta-llama-3-70b-instruct", nil),
 
+	with(boolean("FLAVORMONK_INVITE_ONLY", "sign-up needs an invite code (closed beta)", func(c *Config) *bool { return &c.InviteOnly }), "false", nil),
+	with(str("FLAVORMONK_GUMROAD_PRODUCT_ID", "Gumroad product whose licence keys unlock the assistant (empty: licences off)", func(c *Config) *string { return &c.GumroadProductID }), "", nil),
+	with(httpURL("FLAVORMONK_GUMROAD_URL", "Gumroad API base URL", func(c *Config) *string { return &c.GumroadURL }), "https://api.gumroad.com", nil),
+	with(enum("FLAVORMONK_GUMROAD_PLAN", "plan a valid licence grants", []string{"chef"}, func(c *Config) *string { return &c.GumroadPlan }), "chef", nil),
 	with(bytesize("FLAVORMONK_IMPORT_MAX_BYTES", "largest file or page an import reads", 1024, 1<<30, func(c *Config) *int64 { return &c.ImportMaxBytes }), "5242880", nil),
 	with(duration("FLAVORMONK_IMPORT_TIMEOUT", "time limit of one URL import", time.Second, 10*time.Minute, func(c *Config) *time.Duration { return &c.ImportTimeout }), "20s", nil),
 }
