@@ -2,7 +2,9 @@ package web
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"html/template"
 	"net/http"
@@ -10,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -17,6 +20,7 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/auth"
+	"github.com/flavormonk/flavormonk/app/gumroad"
 )
 
 // EUNAUTHORIZED is a missing, invalid or revoked credential (401).
@@ -31,12 +35,73 @@ const (
 	sessionIdle     = 7 * 24 * time.Hour
 	maxNoteLen      = 2000
 	maxTokenName    = 100
+	signupsPerHour  = 10
 )
 
 type accounts struct {
 	store    flavormonk.AccountStore
 	hasher   *auth.Hasher
 	throttle *auth.Throttle
+	signups  *signupLimiter
+	gumroad  *gumroad.Client // nil: licences off
+	plan     string          // the plan a valid licence grants
+}
+
+// signupLimiter allows at most limit sign-ups per client IP in a sliding
+// window. It is in memory: each replica counts on its own.
+type signupLimiter struct {
+	mu     sync.Mutex
+	limit  int
+	window time.Duration
+	now    func() time.Time
+	byIP   map[string][]time.Time
+	swept  time.Time
+}
+
+func newSignupLimiter(limit int, window time.Duration) *signupLimiter {
+	return &signupLimiter{limit: limit, window: window, now: time.Now, byIP: map[string][]time.Time{}}
+}
+
+// recent returns the ip's sign-ups inside the window; mu must be held.
+func (l *signupLimiter) recent(ip string, now time.Time) []time.Time {
+	ts := l.byIP[ip]
+	i := 0
+	for i < len(ts) && now.Sub(ts[i]) >= l.window {
+		i++
+	}
+	ts = ts[i:]
+	if len(ts) == 0 {
+		delete(l.byIP, ip)
+	} else {
+		l.byIP[ip] = ts
+	}
+	return ts
+}
+
+// Allow returns ERATELIMIT and when to retry once ip has used its sign-ups.
+func (l *signupLimiter) Allow(ip string) (time.Duration, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if now.Sub(l.swept) > l.window {
+		for k := range l.byIP {
+			l.recent(k, now)
+		}
+		l.swept = now
+	}
+	ts := l.recent(ip, now)
+	if len(ts) >= l.limit {
+		retry := max(l.window-now.Sub(ts[0]), time.Second).Round(time.Second)
+		return retry, flavormonk.Errorf(flavormonk.ERATELIMIT, "too many sign-ups from your network; try again in %s", retry)
+	}
+	return 0, nil
+}
+
+// Add counts a sign-up from ip.
+func (l *signupLimiter) Add(ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.byIP[ip] = append(l.recent(ip, l.now()), l.now())
 }
 
 // UseAccounts turns on sign-up, log-in, sessions, API tokens and
@@ -47,6 +112,11 @@ func (s *Server) UseAccounts(acc flavormonk.AccountStore) {
 		store:    acc,
 		hasher:   auth.NewHasher(auth.DefaultParams, 2),
 		throttle: auth.NewThrottle(5, 20, 15*time.Minute, 15*time.Minute, nil),
+		signups:  newSignupLimiter(signupsPerHour, time.Hour),
+		plan:     s.cfg.GumroadPlan,
+	}
+	if s.cfg.GumroadProductID != "" {
+		s.acc.gumroad = &gumroad.Client{BaseURL: s.cfg.GumroadURL, ProductID: s.cfg.GumroadProductID}
 	}
 	// pages.go loads the public pages; the account pages are added here.
 	for _, name := range []string{"signup", "login", "account"} {
@@ -65,6 +135,12 @@ func (s *Server) UseAccounts(acc flavormonk.AccountStore) {
 	e.GET("/account", s.accountPage, html...)
 	e.POST("/account/tokens", s.createToken, post...)
 	e.POST("/account/tokens/:tid/revoke", s.revokeToken, post...)
+	e.POST("/account/password", s.changePassword, post...)
+	e.POST("/account/delete", s.deleteAccount, post...)
+	e.GET("/account/export", s.exportAccount, html...)
+	if s.acc.gumroad != nil {
+		e.POST("/account/license", s.unlockLicense, post...)
+	}
 	e.GET("/recipes/:id/favourite", s.favouritePage, html...)
 	e.POST("/recipes/:id/favourite", s.toggleFavourite, post...)
 	// Favourites over the API need the "read" scope, for listing and for
@@ -285,7 +361,7 @@ func (s *Server) formError(c echo.Context, page string, err error, data map[stri
 }
 
 func (s *Server) signupPage(c echo.Context) error {
-	return s.render(c, http.StatusOK, "signup", map[string]any{"Title": "Sign up", "CSRF": s.csrfToken(c), "Invite": c.QueryParam("invite")})
+	return s.render(c, http.StatusOK, "signup", map[string]any{"Title": "Sign up", "CSRF": s.csrfToken(c), "Invite": c.QueryParam("invite"), "InviteOnly": s.cfg.InviteOnly})
 }
 
 func (s *Server) loginPage(c echo.Context) error {
@@ -293,7 +369,12 @@ func (s *Server) loginPage(c echo.Context) error {
 }
 
 func (s *Server) signup(c echo.Context) error {
-	data := map[string]any{"Title": "Sign up"}
+	data := map[string]any{"Title": "Sign up", "InviteOnly": s.cfg.InviteOnly}
+	ip := c.RealIP()
+	if retry, err := s.acc.signups.Allow(ip); err != nil {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
+		return s.formError(c, "signup", err, data)
+	}
 	email, err := auth.NormalizeEmail(c.FormValue("email"))
 	if err != nil {
 		return s.formError(c, "signup", err, data)
@@ -310,6 +391,10 @@ func (s *Server) signup(c echo.Context) error {
 			return s.formError(c, "signup", flavormonk.FieldErrorf(flavormonk.EINVALID, "invite", "the invite code is not valid"), data)
 		}
 		inviteHash = auth.HashToken(invite)
+		data["Invite"] = invite
+	} else if s.cfg.InviteOnly {
+		return s.formError(c, "signup", flavormonk.FieldErrorf(flavormonk.EINVALID, "invite",
+			"sign-up is by invitation only for now; enter the invite code you were sent"), data)
 	}
 	ctx := c.Request().Context()
 	hash, err := s.acc.hasher.Hash(ctx, pw)
@@ -323,6 +408,7 @@ func (s *Server) signup(c echo.Context) error {
 		}
 		return s.formError(c, "signup", err, data)
 	}
+	s.acc.signups.Add(ip)
 	if err := s.newSession(c, u); err != nil {
 		return err
 	}
@@ -414,7 +500,12 @@ func (s *Server) accountData(c echo.Context, u *flavormonk.User) (map[string]any
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"Title": "Your account", "User": u, "Favourites": views, "Tokens": toks, "CSRF": s.csrfToken(c)}, nil
+	grants, err := s.acc.store.Grants(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Title": "Your account", "User": u, "Favourites": views, "Tokens": toks, "Grants": grants,
+		"Licenses": s.acc.gumroad != nil, "CSRF": s.csrfToken(c)}, nil
 }
 
 func (s *Server) accountPage(c echo.Context) error {
@@ -579,4 +670,184 @@ func (s *Server) apiDeleteFavourite(c echo.Context) error {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
+}
+
+// accountError re-renders the account page with err.
+func (s *Server) accountError(c echo.Context, u *flavormonk.User, err error) error {
+	if status, _ := resolve(err); status >= 500 {
+		return err
+	}
+	data, derr := s.accountData(c, u)
+	if derr != nil {
+		return derr
+	}
+	return s.formError(c, "account", err, data)
+}
+
+// accountNotice renders the account page with a notice.
+func (s *Server) accountNotice(c echo.Context, u *flavormonk.User, notice string) error {
+	data, err := s.accountData(c, u)
+	if err != nil {
+		return err
+	}
+	data["Notice"] = notice
+	return s.render(c, http.StatusOK, "account", data)
+}
+
+// checkCurrentPassword verifies the logged-in user's password, throttled
+// like log-in so a stolen session cannot guess it.
+func (s *Server) checkCurrentPassword(c echo.Context, u *flavormonk.User, field, pw string) error {
+	ip := c.RealIP()
+	if err := s.acc.throttle.Allow(u.Email, ip); err != nil {
+		return err
+	}
+	wrong := flavormonk.FieldErrorf(flavormonk.EINVALID, field, "the current password is wrong")
+	if pw == "" || len(pw) > 4*auth.MaxPasswordLen || !utf8.ValidString(pw) {
+		s.acc.throttle.Fail(u.Email, ip)
+		return wrong
+	}
+	ok, _, err := s.acc.hasher.Verify(c.Request().Context(), pw, u.PasswordHash)
+	if err != nil && !errors.Is(err, auth.ErrMalformedHash) {
+		return err // busy
+	}
+	if err != nil || !ok {
+		s.acc.throttle.Fail(u.Email, ip)
+		return wrong
+	}
+	return nil
+}
+
+// changePassword sets a new password and logs out every other session of
+// the user; the current one stays.
+func (s *Server) changePassword(c echo.Context) error {
+	u := currentUser(c)
+	ss := currentSession(c)
+	hash, _ := c.Get("session_hash").(string)
+	if u == nil || ss == nil || hash == "" {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	if err := s.checkCurrentPassword(c, u, "current_password", c.FormValue("current_password")); err != nil {
+		return s.accountError(c, u, err)
+	}
+	pw := c.FormValue("new_password")
+	if err := auth.CheckPassword(pw); err != nil {
+		return s.accountError(c, u, err)
+	}
+	ctx := c.Request().Context()
+	h, err := s.acc.hasher.Hash(ctx, pw)
+	if err != nil {
+		return s.accountError(c, u, err)
+	}
+	if err := s.acc.store.SetPasswordHash(ctx, u.ID, h); err != nil {
+		return err
+	}
+	u.PasswordHash = h
+	if err := s.acc.store.DeleteUserSessions(ctx, u.ID); err != nil {
+		return err
+	}
+	keep := *ss
+	keep.TokenHash = hash
+	if err := s.acc.store.CreateSession(ctx, &keep); err != nil {
+		return err
+	}
+	return s.accountNotice(c, u, "Your password was changed; your other sessions were logged out.")
+}
+
+// deleteAccount removes the user and all their data after the password is
+// confirmed.
+func (s *Server) deleteAccount(c echo.Context) error {
+	u := currentUser(c)
+	if u == nil {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	if err := s.checkCurrentPassword(c, u, "password", c.FormValue("password")); err != nil {
+		return s.accountError(c, u, err)
+	}
+	if err := s.acc.store.DeleteUser(c.Request().Context(), u.ID); err != nil {
+		return err
+	}
+	s.clearCookie(c, sessionCookie)
+	return c.Redirect(http.StatusSeeOther, "/")
+}
+
+// accountExport is the JSON download of a user's data. The types' JSON
+// tags leave out password, token and licence key hashes.
+type accountExport struct {
+	ExportedAt time.Time               `json:"exported_at"`
+	User       *flavormonk.User        `json:"user"`
+	Favourites []*flavormonk.Favourite `json:"favourites"`
+	APITokens  []*flavormonk.APIToken  `json:"api_tokens"`
+	Grants     []*flavormonk.Grant     `json:"grants"`
+}
+
+func (s *Server) exportAccount(c echo.Context) error {
+	u := currentUser(c)
+	if u == nil {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	ctx := c.Request().Context()
+	x := accountExport{ExportedAt: time.Now().UTC(), User: u,
+		Favourites: []*flavormonk.Favourite{}, APITokens: []*flavormonk.APIToken{}, Grants: []*flavormonk.Grant{}}
+	favs, err := s.acc.store.Favourites(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	toks, err := s.acc.store.APITokens(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	grants, err := s.acc.store.Grants(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	x.Favourites = append(x.Favourites, favs...)
+	x.APITokens = append(x.APITokens, toks...)
+	x.Grants = append(x.Grants, grants...)
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="flavormonk-account.json"`)
+	return c.JSONPretty(http.StatusOK, x, "  ")
+}
+
+func licenseKeyHash(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// unlockLicense verifies a Gumroad licence key and records the grant; an
+// active licence unlocks the plan it maps to. Registered only when a
+// Gumroad product is configured.
+func (s *Server) unlockLicense(c echo.Context) error {
+	u := currentUser(c)
+	if u == nil {
+		return c.Redirect(http.StatusSeeOther, "/login")
+	}
+	key, err := gumroad.CheckKey(c.FormValue("license_key"))
+	if err != nil {
+		return s.accountError(c, u, err)
+	}
+	ctx := c.Request().Context()
+	lic, err := s.acc.gumroad.Verify(ctx, key)
+	if err != nil {
+		if flavormonk.ErrorCode(err) == flavormonk.EINVALID {
+			err = flavormonk.FieldErrorf(flavormonk.EINVALID, "license_key", "the licence key is not valid for this product; check it against your Gumroad receipt")
+		} else if flavormonk.ErrorCode(err) == flavormonk.EUNAVAILABLE {
+			s.log.WarnContext(ctx, "licence verification failed", "err", err)
+			c.Response().Header().Set("Retry-After", "60")
+		}
+		return s.accountError(c, u, err)
+	}
+	now := time.Now().UTC()
+	g := &flavormonk.Grant{UserID: u.ID, Plan: s.acc.plan, Source: "gumroad", LicenseKey: licenseKeyHash(key),
+		Active: lic.Active(), CheckedAt: now}
+	if err := s.acc.store.SetGrant(ctx, g); err != nil {
+		return err
+	}
+	if !g.Active {
+		return s.accountError(c, u, flavormonk.FieldErrorf(flavormonk.EFORBIDDEN, "license_key",
+			"this licence is no longer active (refunded, disputed, charged back or cancelled), so it cannot unlock the %s plan", s.acc.plan))
+	}
+	if err := s.acc.store.SetPlan(ctx, u.ID, s.acc.plan); err != nil {
+		return err
+	}
+	u.Plan = s.acc.plan
+	return s.accountNotice(c, u, "Your licence is verified: the "+s.acc.plan+" plan is unlocked.")
 }

@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -33,7 +36,7 @@ type accEnv struct {
 	recipes []*flavormonk.Recipe
 }
 
-func newAccEnv(t *testing.T) *accEnv {
+func newAccEnv(t *testing.T, opts ...func(*config.Config)) *accEnv {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fm.db"))
@@ -54,6 +57,9 @@ func newAccEnv(t *testing.T) *accEnv {
 		t.Fatal(err)
 	}
 	cfg.RateLimit, cfg.SecureCookies = 0, false
+	for _, o := range opts {
+		o(cfg)
+	}
 	s, err := New(cfg, st, ix, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
@@ -495,5 +501,329 @@ func TestSessionExpiryAndRehash(t *testing.T) {
 		if r := c.do("GET", "/account", nil, nil); r.status != want {
 			t.Errorf("%s session: %d, want %d", name, r.status, want)
 		}
+	}
+}
+
+const (
+	gumProduct = "prod_flavormonk_chef"
+	gumGoodKey = "ABCD1234-EF567890-12345678-9ABCDEF0"
+)
+
+// fakeGumroad speaks Gumroad's licence verification protocol (shapes as in
+// app/gumroad's tests); down makes it answer 503.
+type fakeGumroad struct {
+	mu       sync.Mutex
+	requests int
+	down     bool
+	licences map[string]string
+}
+
+func (f *fakeGumroad) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests++
+	if f.down {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	if r.Method != http.MethodPost || r.URL.Path != "/v2/licenses/verify" || r.ParseForm() != nil {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	p, ok := f.licences[r.PostForm.Get("license_key")]
+	if !ok || r.PostForm.Get("product_id") != gumProduct {
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"success":false,"message":"That license does not exist for the provided product."}`)
+		return
+	}
+	fmt.Fprintf(w, `{"success":true,"uses":0,"purchase":%s}`, p)
+}
+
+func gumPurchase(refunded, disputed, chargebacked bool) string {
+	return fmt.Sprintf(`{"seller_id":"s1","product_id":"%s","product_name":"Flavor Monk Chef",
+		"permalink":"flavormonk","email":"buyer@example.com","price":900,"currency":"usd",
+		"quantity":1,"sale_id":"sale_123","sale_timestamp":"2026-01-01T00:00:00Z",
+		"variants":"(Monthly)","refunded":%t,"disputed":%t,"dispute_won":false,
+		"chargebacked":%t,"subscription_id":"sub_1","subscription_cancelled_at":null,
+		"subscription_ended_at":null,"subscription_failed_at":null,"test":false}`, gumProduct, refunded, disputed, chargebacked)
+}
+
+func (e *accEnv) user(t *testing.T, email string) *flavormonk.User {
+	t.Helper()
+	u, err := e.st.UserByEmail(context.Background(), email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func (e *accEnv) grants(t *testing.T, email string) []*flavormonk.Grant {
+	t.Helper()
+	g, err := e.st.Grants(context.Background(), e.user(t, email).ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+func TestInviteOnly(t *testing.T) {
+	env := newAccEnv(t, func(c *config.Config) { c.InviteOnly = true })
+	if r := env.browser(t).do("GET", "/signup", nil, nil); !strings.Contains(r.body, `name="invite" value="" required`) {
+		t.Errorf("invite field not required on the form: %s", r.body)
+	}
+	for name, invite := range map[string]string{"none": "", "unknown": "inv_nope", "too long": strings.Repeat("x", 300)} {
+		r := env.browser(t).post("/signup", "/signup", url.Values{"email": {"a@example.com"}, "password": {pw}, "invite": {invite}}, nil)
+		if r.status != 400 || !strings.Contains(r.body, `class="error"`) {
+			t.Errorf("%s: %d", name, r.status)
+		}
+		if name == "none" && !strings.Contains(r.body, "invitation only") {
+			t.Errorf("no clear message: %s", r.body)
+		}
+	}
+	if n := env.users(t); n != 0 {
+		t.Fatalf("%d users stored", n)
+	}
+	if err := env.st.CreateInvite(context.Background(), auth.HashToken("inv_good"), 0); err != nil {
+		t.Fatal(err)
+	}
+	r := env.browser(t).post("/signup", "/signup", url.Values{"email": {"a@example.com"}, "password": {pw}, "invite": {"inv_good"}}, nil)
+	if r.status != http.StatusSeeOther || env.users(t) != 1 {
+		t.Fatalf("signup with invite: %d %s", r.status, r.body)
+	}
+	// The invite is used up.
+	r = env.browser(t).post("/signup", "/signup", url.Values{"email": {"b@example.com"}, "password": {pw}, "invite": {"inv_good"}}, nil)
+	if r.status != 400 || env.users(t) != 1 {
+		t.Fatalf("reused invite: %d", r.status)
+	}
+}
+
+func TestSignupRateLimit(t *testing.T) {
+	env := newAccEnv(t)
+	for i := range signupsPerHour {
+		if r := env.browser(t).signup(fmt.Sprintf("u%d@example.com", i)); r.status != http.StatusSeeOther {
+			t.Fatalf("signup %d: %d", i, r.status)
+		}
+	}
+	r := env.browser(t).signup("over@example.com")
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "too many sign-ups") {
+		t.Fatalf("11th signup: %d %v", r.status, r.header)
+	}
+	if n := env.users(t); n != signupsPerHour {
+		t.Fatalf("%d users", n)
+	}
+	l := newSignupLimiter(2, time.Hour)
+	now := time.Now()
+	l.now = func() time.Time { return now }
+	l.Add("a")
+	l.Add("a")
+	if _, err := l.Allow("a"); err == nil {
+		t.Fatal("limit not applied")
+	}
+	if _, err := l.Allow("b"); err != nil {
+		t.Fatal("other ip limited")
+	}
+	now = now.Add(time.Hour + time.Second)
+	if _, err := l.Allow("a"); err != nil {
+		t.Fatal("window did not slide")
+	}
+}
+
+func TestLicenseUnlock(t *testing.T) {
+	fake := &fakeGumroad{licences: map[string]string{
+		gumGoodKey:   gumPurchase(false, false, false),
+		"REFUNDED-1": gumPurchase(true, false, false),
+		"DISPUTED-1": gumPurchase(false, true, false),
+		"CHARGEBACK": gumPurchase(false, false, true),
+	}}
+	gs := httptest.NewServer(fake)
+	t.Cleanup(gs.Close)
+	env := newAccEnv(t, func(c *config.Config) { c.GumroadProductID, c.GumroadURL = gumProduct, gs.URL })
+	b := env.browser(t)
+	b.signup("buyer@example.com")
+	if r := b.do("GET", "/account", nil, nil); !strings.Contains(r.body, `action="/account/license"`) {
+		t.Fatal("no licence form")
+	}
+	unlock := func(key string) resp {
+		return b.post("/account/license", "/account", url.Values{"license_key": {key}}, nil)
+	}
+	// Without CSRF.
+	if r := b.post("/account/license", "", url.Values{"license_key": {gumGoodKey}}, nil); r.status != 403 {
+		t.Errorf("no csrf: %d", r.status)
+	}
+	// A 10 KB key: 400, Gumroad not asked.
+	if r := unlock(strings.Repeat("K", 10<<10)); r.status != 400 || fake.requests != 0 {
+		t.Errorf("10 KB key: %d, %d requests", r.status, fake.requests)
+	}
+	if r := unlock("NOPE-NOPE"); r.status != 400 || !strings.Contains(r.body, "the licence key is not valid") {
+		t.Errorf("invalid key: %d %s", r.status, r.body)
+	}
+	fake.down = true
+	if r := unlock(gumGoodKey); r.status != 503 || !strings.Contains(r.body, "try again") {
+		t.Errorf("gumroad down: %d %s", r.status, r.body)
+	}
+	fake.down = false
+	if g := env.grants(t, "buyer@example.com"); len(g) != 0 || env.user(t, "buyer@example.com").Plan != flavormonk.PlanFree {
+		t.Fatalf("stored after failures: %+v", g)
+	}
+	for _, key := range []string{"REFUNDED-1", "DISPUTED-1", "CHARGEBACK"} {
+		if r := unlock(key); r.status != 403 || !strings.Contains(r.body, "no longer active") {
+			t.Errorf("%s: %d %s", key, r.status, r.body)
+		}
+	}
+	g := env.grants(t, "buyer@example.com")
+	if len(g) != 3 || env.user(t, "buyer@example.com").Plan != flavormonk.PlanFree {
+		t.Fatalf("inactive grants: %d, plan %s", len(g), env.user(t, "buyer@example.com").Plan)
+	}
+	for _, x := range g {
+		if x.Active || x.Source != "gumroad" {
+			t.Errorf("grant %+v", x)
+		}
+	}
+	if r := unlock("  " + gumGoodKey + " "); r.status != 200 || !strings.Contains(r.body, "unlocked") {
+		t.Fatalf("valid key: %d %s", r.status, r.body)
+	}
+	if p := env.user(t, "buyer@example.com").Plan; p != flavormonk.PlanChef {
+		t.Fatalf("plan %s", p)
+	}
+	sum := sha256.Sum256([]byte(gumGoodKey))
+	var found bool
+	for _, x := range env.grants(t, "buyer@example.com") {
+		if x.LicenseKey == hex.EncodeToString(sum[:]) {
+			found = true
+			if !x.Active || x.Plan != flavormonk.PlanChef || time.Since(x.CheckedAt) > time.Minute {
+				t.Errorf("grant %+v", x)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no grant for the key's hash")
+	}
+}
+
+func TestLicensesOff(t *testing.T) {
+	env := newAccEnv(t)
+	b := env.browser(t)
+	b.signup("a@example.com")
+	if r := b.do("GET", "/account", nil, nil); strings.Contains(r.body, "/account/license") {
+		t.Error("licence form shown with licences off")
+	}
+	if r := b.post("/account/license", "/account", url.Values{"license_key": {gumGoodKey}}, nil); r.status != 404 {
+		t.Errorf("route: %d", r.status)
+	}
+}
+
+func TestPasswordChange(t *testing.T) {
+	env := newAccEnv(t)
+	b := env.browser(t)
+	b.signup("pw@example.com")
+	other := env.browser(t)
+	if r := other.login("pw@example.com", pw); r.status != http.StatusSeeOther {
+		t.Fatal(r.status)
+	}
+	change := func(cur, next string) resp {
+		return b.post("/account/password", "/account", url.Values{"current_password": {cur}, "new_password": {next}}, nil)
+	}
+	if r := change("wrong password!!", "a brand new password"); r.status != 400 || !strings.Contains(r.body, "current password is wrong") {
+		t.Errorf("wrong current: %d", r.status)
+	}
+	if r := change(pw, "short"); r.status != 400 {
+		t.Errorf("short new: %d", r.status)
+	}
+	if r := b.post("/account/password", "", url.Values{"csrf": {"x"}, "current_password": {pw}, "new_password": {"a brand new password"}}, nil); r.status != 403 {
+		t.Errorf("bad csrf: %d", r.status)
+	}
+	if r := change(pw, "a brand new password"); r.status != 200 || !strings.Contains(r.body, "password was changed") {
+		t.Fatalf("change: %d %s", r.status, r.body)
+	}
+	if r := b.do("GET", "/account", nil, nil); r.status != 200 || !strings.Contains(r.body, "pw@example.com") {
+		t.Errorf("current session lost: %d", r.status)
+	}
+	if r := other.do("GET", "/account", nil, nil); r.status != http.StatusSeeOther {
+		t.Errorf("other session kept: %d", r.status)
+	}
+	if r := env.browser(t).login("pw@example.com", pw); r.status == http.StatusSeeOther {
+		t.Error("old password still works")
+	}
+	if r := env.browser(t).login("pw@example.com", "a brand new password"); r.status != http.StatusSeeOther {
+		t.Errorf("new password: %d", r.status)
+	}
+}
+
+func TestDeleteAndExport(t *testing.T) {
+	env := newAccEnv(t, func(c *config.Config) { c.GumroadProductID = gumProduct })
+	b := env.browser(t)
+	b.signup("del@example.com")
+	keep := env.browser(t)
+	keep.signup("keep@example.com")
+	rid := env.recipes[0].ID
+	if r := b.post("/recipes/"+rid+"/favourite", "/recipes/"+rid+"/favourite", url.Values{}, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("favourite: %d", r.status)
+	}
+	b.newToken("laptop", "read")
+	u := env.user(t, "del@example.com")
+	ctx := context.Background()
+	if err := env.st.SetGrant(ctx, &flavormonk.Grant{UserID: u.ID, Plan: flavormonk.PlanChef, Source: "gumroad", LicenseKey: "deadbeefkeyhash", Active: true, CheckedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+
+	if r := env.browser(t).do("GET", "/account/export", nil, nil); r.status != http.StatusSeeOther {
+		t.Errorf("anonymous export: %d", r.status)
+	}
+	r := b.do("GET", "/account/export", nil, nil)
+	if r.status != 200 || !strings.Contains(r.header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("export: %d %v", r.status, r.header)
+	}
+	var x struct {
+		User       map[string]any   `json:"user"`
+		Favourites []map[string]any `json:"favourites"`
+		APITokens  []map[string]any `json:"api_tokens"`
+		Grants     []map[string]any `json:"grants"`
+	}
+	if err := json.Unmarshal([]byte(r.body), &x); err != nil {
+		t.Fatal(err)
+	}
+	if x.User["email"] != "del@example.com" || len(x.Favourites) != 1 || len(x.APITokens) != 1 || len(x.Grants) != 1 {
+		t.Fatalf("export: %s", r.body)
+	}
+	for _, secret := range []string{u.PasswordHash, "argon2id", "deadbeefkeyhash", `"hash"`, "password"} {
+		if strings.Contains(r.body, secret) {
+			t.Errorf("export leaks %q", secret)
+		}
+	}
+
+	del := func(password string) resp {
+		return b.post("/account/delete", "/account", url.Values{"password": {password}}, nil)
+	}
+	if r := del("wrong password!!"); r.status != 400 {
+		t.Errorf("wrong password: %d", r.status)
+	}
+	if r := b.post("/account/delete", "", url.Values{"password": {pw}}, nil); r.status != 403 {
+		t.Errorf("no csrf: %d", r.status)
+	}
+	if env.users(t) != 2 {
+		t.Fatal("deleted without confirmation")
+	}
+	r = del(pw)
+	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/" || b.cookie(sessionCookie) != "" {
+		t.Fatalf("delete: %d %v", r.status, r.header)
+	}
+	if env.users(t) != 1 {
+		t.Fatal("user not deleted")
+	}
+	if _, err := env.st.UserByEmail(ctx, "del@example.com"); flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
+		t.Fatalf("user: %v", err)
+	}
+	for _, f := range []func() (int, error){
+		func() (int, error) { v, err := env.st.Favourites(ctx, u.ID); return len(v), err },
+		func() (int, error) { v, err := env.st.APITokens(ctx, u.ID); return len(v), err },
+		func() (int, error) { v, err := env.st.Grants(ctx, u.ID); return len(v), err },
+	} {
+		if n, err := f(); err != nil || n != 0 {
+			t.Errorf("left behind: %d %v", n, err)
+		}
+	}
+	if r := keep.do("GET", "/account", nil, nil); r.status != 200 {
+		t.Errorf("other user affected: %d", r.status)
 	}
 }
