@@ -19,9 +19,7 @@ var _ flavormonk.AccountStore = (*Store)(nil)
 
 // Limits on account fields (the same as the sqlite package's).
 const (
-	maxEmailBytes = 254
-	maxNoteBytes  = 2000
-	maxTextBytes  = 1024 // names, hashes, prefixes, CSRF secrets
+	maxTextBytes = 1024 // names, hashes, prefixes, CSRF secrets
 )
 
 func pgCode(err error) string {
@@ -34,63 +32,6 @@ func pgCode(err error) string {
 
 func isUnique(err error) bool     { return pgCode(err) == "23505" }
 func isForeignKey(err error) bool { return pgCode(err) == "23503" }
-
-// normEmail is how emails are stored and looked up.
-func normEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
-
-func checkText(field, v string, max int, required bool) error {
-	switch {
-	case required && v == "":
-		return flavormonk.FieldErrorf(flavormonk.EINVALID, field, "%s is required", field)
-	case len(v) > max:
-		return flavormonk.FieldErrorf(flavormonk.EINVALID, field, "%s is longer than %d bytes", field, max)
-	case !utf8.ValidString(v):
-		return flavormonk.FieldErrorf(flavormonk.EINVALID, field, "%s is not valid UTF-8", field)
-	case strings.ContainsRune(v, 0):
-		return flavormonk.FieldErrorf(flavormonk.EINVALID, field, "%s contains a NUL character", field)
-	}
-	return nil
-}
-
-func checkEmail(email string) error {
-	if err := checkText("email", email, maxEmailBytes, true); err != nil {
-		return err
-	}
-	if at := strings.IndexByte(email, '@'); at <= 0 || at == len(email)-1 || strings.ContainsAny(email, " \t\r\n") {
-		return flavormonk.FieldErrorf(flavormonk.EINVALID, "email", "%q is not an email address", email)
-	}
-	return nil
-}
-
-func checkRole(role string) error {
-	if role != flavormonk.RoleAdmin && role != flavormonk.RoleCustomer {
-		return flavormonk.FieldErrorf(flavormonk.EINVALID, "role", "unknown role %q", role)
-	}
-	return nil
-}
-
-func checkPlan(plan string) error {
-	if plan != flavormonk.PlanFree && plan != flavormonk.PlanChef {
-		return flavormonk.FieldErrorf(flavormonk.EINVALID, "plan", "unknown plan %q", plan)
-	}
-	return nil
-}
-
-func checkScopes(scopes []string) error {
-	for _, sc := range scopes {
-		if sc != flavormonk.ScopeRead && sc != flavormonk.ScopeAsk {
-			return flavormonk.FieldErrorf(flavormonk.EINVALID, "scopes", "unknown scope %q", sc)
-		}
-	}
-	return nil
-}
-
-func splitScopes(s string) []string {
-	if s == "" {
-		return []string{}
-	}
-	return strings.Split(s, ",")
-}
 
 // firstError returns the first error of errors.Join's result.
 func firstError(err error) error {
@@ -120,14 +61,6 @@ func utcPtr(t *time.Time) *time.Time {
 	return &v
 }
 
-func userNotFound(id int64) error {
-	return flavormonk.Errorf(flavormonk.ENOTFOUND, "user %d not found", id)
-}
-
-func errEmailTaken() error {
-	return flavormonk.FieldErrorf(flavormonk.ECONFLICT, "email", "an account with this email exists")
-}
-
 func affected(tag pgconn.CommandTag, notFound error) error {
 	if tag.RowsAffected() == 0 {
 		return notFound
@@ -142,7 +75,7 @@ func (s *Store) CreateUser(ctx context.Context, u *flavormonk.User, inviteHash s
 	if u == nil {
 		return flavormonk.Errorf(flavormonk.EINVALID, "user is missing")
 	}
-	email := normEmail(u.Email)
+	email := storekit.NormEmail(u.Email)
 	role, plan := u.Role, u.Plan
 	if role == "" {
 		role = flavormonk.RoleCustomer
@@ -150,8 +83,8 @@ func (s *Store) CreateUser(ctx context.Context, u *flavormonk.User, inviteHash s
 	if plan == "" {
 		plan = flavormonk.PlanFree
 	}
-	if err := errors.Join(checkEmail(email), checkText("password_hash", u.PasswordHash, maxTextBytes, false),
-		checkRole(role), checkPlan(plan), checkText("invite", inviteHash, maxTextBytes, false)); err != nil {
+	if err := errors.Join(storekit.CheckEmail(email), storekit.CheckText("password_hash", u.PasswordHash, maxTextBytes, false),
+		storekit.CheckRole(role), storekit.CheckPlan(plan), storekit.CheckText("invite", inviteHash, maxTextBytes, false)); err != nil {
 		return firstError(err)
 	}
 	now := storekit.Now()
@@ -171,7 +104,7 @@ func (s *Store) CreateUser(ctx context.Context, u *flavormonk.User, inviteHash s
 		err := tx.QueryRow(ctx, `INSERT INTO users (email, password_hash, role, plan, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`, email, u.PasswordHash, role, plan, now).Scan(&id)
 		if isUnique(err) {
-			return errEmailTaken()
+			return storekit.ErrEmailTaken()
 		}
 		if err != nil {
 			return err
@@ -206,12 +139,12 @@ func (s *Store) userWhere(ctx context.Context, where string, arg any, notFound e
 
 // User returns the user with id, or ENOTFOUND.
 func (s *Store) User(ctx context.Context, id int64) (*flavormonk.User, error) {
-	return s.userWhere(ctx, `id = $1`, id, userNotFound(id))
+	return s.userWhere(ctx, `id = $1`, id, storekit.UserNotFound(id))
 }
 
 // UserByEmail returns the user with the (normalised) email, or ENOTFOUND.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*flavormonk.User, error) {
-	e := normEmail(email)
+	e := storekit.NormEmail(email)
 	if !utf8.ValidString(e) || strings.ContainsRune(e, 0) {
 		return nil, flavormonk.Errorf(flavormonk.ENOTFOUND, "no account with this email")
 	}
@@ -232,12 +165,12 @@ func (s *Store) setUserColumn(ctx context.Context, id int64, column, value strin
 	if err != nil {
 		return fmt.Errorf("postgres: set %s: %w", column, err)
 	}
-	return affected(tag, userNotFound(id))
+	return affected(tag, storekit.UserNotFound(id))
 }
 
 // SetPasswordHash replaces the user's password hash.
 func (s *Store) SetPasswordHash(ctx context.Context, id int64, hash string) error {
-	if err := checkText("password_hash", hash, maxTextBytes, true); err != nil {
+	if err := storekit.CheckText("password_hash", hash, maxTextBytes, true); err != nil {
 		return err
 	}
 	return s.setUserColumn(ctx, id, "password_hash", hash)
@@ -245,7 +178,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, id int64, hash string) erro
 
 // SetRole changes the user's role.
 func (s *Store) SetRole(ctx context.Context, id int64, role string) error {
-	if err := checkRole(role); err != nil {
+	if err := storekit.CheckRole(role); err != nil {
 		return err
 	}
 	return s.setUserColumn(ctx, id, "role", role)
@@ -253,7 +186,7 @@ func (s *Store) SetRole(ctx context.Context, id int64, role string) error {
 
 // SetPlan changes the user's plan.
 func (s *Store) SetPlan(ctx context.Context, id int64, plan string) error {
-	if err := checkPlan(plan); err != nil {
+	if err := storekit.CheckPlan(plan); err != nil {
 		return err
 	}
 	return s.setUserColumn(ctx, id, "plan", plan)
@@ -265,12 +198,12 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 	if err != nil {
 		return fmt.Errorf("postgres: delete user: %w", err)
 	}
-	return affected(tag, userNotFound(id))
+	return affected(tag, storekit.UserNotFound(id))
 }
 
 // CreateInvite stores an unused invite; createdBy 0 means no user (the CLI).
 func (s *Store) CreateInvite(ctx context.Context, codeHash string, createdBy int64) error {
-	if err := checkText("invite", codeHash, maxTextBytes, true); err != nil {
+	if err := storekit.CheckText("invite", codeHash, maxTextBytes, true); err != nil {
 		return err
 	}
 	var by *int64
@@ -283,7 +216,7 @@ func (s *Store) CreateInvite(ctx context.Context, codeHash string, createdBy int
 	case isUnique(err):
 		return flavormonk.Errorf(flavormonk.ECONFLICT, "the invite exists")
 	case isForeignKey(err):
-		return userNotFound(createdBy)
+		return storekit.UserNotFound(createdBy)
 	case err != nil:
 		return fmt.Errorf("postgres: create invite: %w", err)
 	}
@@ -297,8 +230,8 @@ func (s *Store) CreateSession(ctx context.Context, sess *flavormonk.Session) err
 	if sess == nil {
 		return flavormonk.Errorf(flavormonk.EINVALID, "session is missing")
 	}
-	if err := errors.Join(checkText("token_hash", sess.TokenHash, maxTextBytes, true),
-		checkText("csrf", sess.CSRF, maxTextBytes, false)); err != nil {
+	if err := errors.Join(storekit.CheckText("token_hash", sess.TokenHash, maxTextBytes, true),
+		storekit.CheckText("csrf", sess.CSRF, maxTextBytes, false)); err != nil {
 		return firstError(err)
 	}
 	if sess.ExpiresAt.IsZero() {
@@ -318,7 +251,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *flavormonk.Session) err
 	case isUnique(err):
 		return flavormonk.Errorf(flavormonk.ECONFLICT, "the session exists")
 	case isForeignKey(err):
-		return userNotFound(sess.UserID)
+		return storekit.UserNotFound(sess.UserID)
 	case err != nil:
 		return fmt.Errorf("postgres: create session: %w", err)
 	}
@@ -326,19 +259,17 @@ func (s *Store) CreateSession(ctx context.Context, sess *flavormonk.Session) err
 	return nil
 }
 
-func sessionNotFound() error { return flavormonk.Errorf(flavormonk.ENOTFOUND, "session not found") }
-
 // Session returns the session with the token hash, or ENOTFOUND. It does
 // not check ExpiresAt: the caller does.
 func (s *Store) Session(ctx context.Context, tokenHash string) (*flavormonk.Session, error) {
-	if checkText("token_hash", tokenHash, maxTextBytes, true) != nil {
-		return nil, sessionNotFound()
+	if storekit.CheckText("token_hash", tokenHash, maxTextBytes, true) != nil {
+		return nil, storekit.SessionNotFound()
 	}
 	sess := flavormonk.Session{TokenHash: tokenHash}
 	err := s.pool.QueryRow(ctx, `SELECT user_id, csrf, created_at, seen_at, expires_at FROM sessions WHERE token_hash = $1`, tokenHash).
 		Scan(&sess.UserID, &sess.CSRF, &sess.CreatedAt, &sess.SeenAt, &sess.ExpiresAt)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, sessionNotFound()
+		return nil, storekit.SessionNotFound()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("postgres: session: %w", err)
@@ -353,7 +284,7 @@ func (s *Store) TouchSession(ctx context.Context, tokenHash string, seen time.Ti
 	if err != nil {
 		return fmt.Errorf("postgres: touch session: %w", err)
 	}
-	return affected(tag, sessionNotFound())
+	return affected(tag, storekit.SessionNotFound())
 }
 
 // DeleteSession removes a session; ENOTFOUND when there is none.
@@ -362,7 +293,7 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 	if err != nil {
 		return fmt.Errorf("postgres: delete session: %w", err)
 	}
-	return affected(tag, sessionNotFound())
+	return affected(tag, storekit.SessionNotFound())
 }
 
 // DeleteUserSessions removes every session of the user (none is no error).
@@ -380,8 +311,8 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *flavormonk.APIToken) erro
 	if t == nil {
 		return flavormonk.Errorf(flavormonk.EINVALID, "token is missing")
 	}
-	if err := errors.Join(checkText("name", t.Name, 200, true), checkText("hash", t.Hash, maxTextBytes, true),
-		checkText("prefix", t.Prefix, maxTextBytes, false), checkScopes(t.Scopes)); err != nil {
+	if err := errors.Join(storekit.CheckText("name", t.Name, 200, true), storekit.CheckText("hash", t.Hash, maxTextBytes, true),
+		storekit.CheckText("prefix", t.Prefix, maxTextBytes, false), storekit.CheckScopes(t.Scopes)); err != nil {
 		return firstError(err)
 	}
 	scopes := slices.Clone(t.Scopes)
@@ -397,7 +328,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *flavormonk.APIToken) erro
 	case isUnique(err):
 		return flavormonk.Errorf(flavormonk.ECONFLICT, "the token exists")
 	case isForeignKey(err):
-		return userNotFound(t.UserID)
+		return storekit.UserNotFound(t.UserID)
 	case err != nil:
 		return fmt.Errorf("postgres: create api token: %w", err)
 	}
@@ -413,7 +344,7 @@ func scanToken(row pgx.CollectableRow) (*flavormonk.APIToken, error) {
 	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &t.Prefix, &scopes, &t.CreatedAt, &t.LastUsed, &t.RevokedAt); err != nil {
 		return nil, err
 	}
-	t.Scopes, t.CreatedAt = splitScopes(scopes), t.CreatedAt.UTC()
+	t.Scopes, t.CreatedAt = storekit.SplitScopes(scopes), t.CreatedAt.UTC()
 	t.LastUsed, t.RevokedAt = utcPtr(t.LastUsed), utcPtr(t.RevokedAt)
 	return &t, nil
 }
@@ -421,7 +352,7 @@ func scanToken(row pgx.CollectableRow) (*flavormonk.APIToken, error) {
 // APIToken returns the token with the hash, revoked or not, or ENOTFOUND.
 func (s *Store) APIToken(ctx context.Context, hash string) (*flavormonk.APIToken, error) {
 	notFound := flavormonk.Errorf(flavormonk.ENOTFOUND, "API token not found")
-	if checkText("hash", hash, maxTextBytes, true) != nil {
+	if storekit.CheckText("hash", hash, maxTextBytes, true) != nil {
 		return nil, notFound
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = $1`, hash)
@@ -454,10 +385,6 @@ func (s *Store) APITokens(ctx context.Context, userID int64) ([]*flavormonk.APIT
 	return ts, nil
 }
 
-func tokenNotFound(id int64) error {
-	return flavormonk.Errorf(flavormonk.ENOTFOUND, "API token %d not found", id)
-}
-
 // RevokeAPIToken revokes the user's token id; a token of another user is
 // ENOTFOUND. Revoking twice keeps the first time.
 func (s *Store) RevokeAPIToken(ctx context.Context, userID, id int64) error {
@@ -466,7 +393,7 @@ func (s *Store) RevokeAPIToken(ctx context.Context, userID, id int64) error {
 	if err != nil {
 		return fmt.Errorf("postgres: revoke api token: %w", err)
 	}
-	return affected(tag, tokenNotFound(id))
+	return affected(tag, storekit.TokenNotFound(id))
 }
 
 // TouchAPIToken records when the token was last used.
@@ -475,7 +402,7 @@ func (s *Store) TouchAPIToken(ctx context.Context, id int64, used time.Time) err
 	if err != nil {
 		return fmt.Errorf("postgres: touch api token: %w", err)
 	}
-	return affected(tag, tokenNotFound(id))
+	return affected(tag, storekit.TokenNotFound(id))
 }
 
 // ---- favourites ----
@@ -483,11 +410,11 @@ func (s *Store) TouchAPIToken(ctx context.Context, id int64, used time.Time) err
 // SetFavourite adds a favourite or updates its note. The foreign key to
 // recipes makes it race-free against a concurrent DeleteRecipe.
 func (s *Store) SetFavourite(ctx context.Context, userID int64, recipeID, note string) error {
-	if err := checkText("note", note, maxNoteBytes, false); err != nil {
+	if err := storekit.CheckText("note", note, storekit.MaxNoteBytes, false); err != nil {
 		return err
 	}
 	recipeNotFound := flavormonk.Errorf(flavormonk.ENOTFOUND, "recipe %q not found", recipeID)
-	if checkText("recipe_id", recipeID, maxTextBytes, true) != nil {
+	if storekit.CheckText("recipe_id", recipeID, maxTextBytes, true) != nil {
 		return recipeNotFound
 	}
 	now := storekit.Now()
@@ -497,7 +424,7 @@ func (s *Store) SetFavourite(ctx context.Context, userID int64, recipeID, note s
 	if isForeignKey(err) {
 		var e *pgconn.PgError
 		if errors.As(err, &e) && e.ConstraintName == "favourites_user_id_fkey" {
-			return userNotFound(userID)
+			return storekit.UserNotFound(userID)
 		}
 		return recipeNotFound
 	}
@@ -548,8 +475,8 @@ func (s *Store) SetGrant(ctx context.Context, g *flavormonk.Grant) error {
 	if g == nil {
 		return flavormonk.Errorf(flavormonk.EINVALID, "grant is missing")
 	}
-	if err := errors.Join(checkPlan(g.Plan), checkText("source", g.Source, 100, true),
-		checkText("license_key", g.LicenseKey, maxTextBytes, false)); err != nil {
+	if err := errors.Join(storekit.CheckPlan(g.Plan), storekit.CheckText("source", g.Source, 100, true),
+		storekit.CheckText("license_key", g.LicenseKey, maxTextBytes, false)); err != nil {
 		return firstError(err)
 	}
 	var checked *time.Time
@@ -564,7 +491,7 @@ func (s *Store) SetGrant(ctx context.Context, g *flavormonk.Grant) error {
 			checked_at = excluded.checked_at
 		RETURNING created_at`, g.UserID, g.Plan, g.Source, g.LicenseKey, g.Active, checked, storekit.Now()).Scan(&created)
 	if isForeignKey(err) {
-		return userNotFound(g.UserID)
+		return storekit.UserNotFound(g.UserID)
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: set grant: %w", err)

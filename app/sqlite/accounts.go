@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/internal/storekit"
@@ -20,9 +19,7 @@ var _ flavormonk.AccountStore = (*Store)(nil)
 
 // Limits on account fields.
 const (
-	maxEmailBytes = 254
-	maxNoteBytes  = 2000
-	maxTextBytes  = 1024 // names, hashes, prefixes, CSRF secrets
+	maxTextBytes = 1024 // names, hashes, prefixes, CSRF secrets
 )
 
 // sqliteCode returns the extended result code of a SQLite error, or 0.
@@ -41,63 +38,6 @@ func isUnique(err error) bool {
 
 func isForeignKey(err error) bool { return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY }
 
-// normEmail is how emails are stored and looked up.
-func normEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
-
-func checkText(field, v string, max int, required bool) error {
-	switch {
-	case required && v == "":
-		return flavormonk.FieldErrorf(flavormonk.EINVALID, field, "%s is required", field)
-	case len(v) > max:
-		return flavormonk.FieldErrorf(flavormonk.EINVALID, field, "%s is longer than %d bytes", field, max)
-	case !utf8.ValidString(v):
-		return flavormonk.FieldErrorf(flavormonk.EINVALID, field, "%s is not valid UTF-8", field)
-	case strings.ContainsRune(v, 0):
-		return flavormonk.FieldErrorf(flavormonk.EINVALID, field, "%s contains a NUL character", field)
-	}
-	return nil
-}
-
-func checkEmail(email string) error {
-	if err := checkText("email", email, maxEmailBytes, true); err != nil {
-		return err
-	}
-	if at := strings.IndexByte(email, '@'); at <= 0 || at == len(email)-1 || strings.ContainsAny(email, " \t\r\n") {
-		return flavormonk.FieldErrorf(flavormonk.EINVALID, "email", "%q is not an email address", email)
-	}
-	return nil
-}
-
-func checkRole(role string) error {
-	if role != flavormonk.RoleAdmin && role != flavormonk.RoleCustomer {
-		return flavormonk.FieldErrorf(flavormonk.EINVALID, "role", "unknown role %q", role)
-	}
-	return nil
-}
-
-func checkPlan(plan string) error {
-	if plan != flavormonk.PlanFree && plan != flavormonk.PlanChef {
-		return flavormonk.FieldErrorf(flavormonk.EINVALID, "plan", "unknown plan %q", plan)
-	}
-	return nil
-}
-
-func checkScopes(scopes []string) error {
-	for _, sc := range scopes {
-		if sc != flavormonk.ScopeRead && sc != flavormonk.ScopeAsk {
-			return flavormonk.FieldErrorf(flavormonk.EINVALID, "scopes", "unknown scope %q", sc)
-		}
-	}
-	return nil
-}
-
-func splitScopes(s string) []string {
-	if s == "" {
-		return []string{}
-	}
-	return strings.Split(s, ",")
-}
-
 func micros(t time.Time) int64 { return t.UTC().Truncate(time.Microsecond).UnixMicro() }
 
 func nullMicros(t *time.Time) any {
@@ -113,14 +53,6 @@ func fromNullMicros(v sql.NullInt64) *time.Time {
 	}
 	t := fromMicros(v.Int64)
 	return &t
-}
-
-func userNotFound(id int64) error {
-	return flavormonk.Errorf(flavormonk.ENOTFOUND, "user %d not found", id)
-}
-
-func errEmailTaken() error {
-	return flavormonk.FieldErrorf(flavormonk.ECONFLICT, "email", "an account with this email exists")
 }
 
 // affected turns "no row changed" into err.
@@ -142,7 +74,7 @@ func (s *Store) CreateUser(ctx context.Context, u *flavormonk.User, inviteHash s
 	if u == nil {
 		return flavormonk.Errorf(flavormonk.EINVALID, "user is missing")
 	}
-	email := normEmail(u.Email)
+	email := storekit.NormEmail(u.Email)
 	role, plan := u.Role, u.Plan
 	if role == "" {
 		role = flavormonk.RoleCustomer
@@ -150,8 +82,8 @@ func (s *Store) CreateUser(ctx context.Context, u *flavormonk.User, inviteHash s
 	if plan == "" {
 		plan = flavormonk.PlanFree
 	}
-	if err := errors.Join(checkEmail(email), checkText("password_hash", u.PasswordHash, maxTextBytes, false),
-		checkRole(role), checkPlan(plan)); err != nil {
+	if err := errors.Join(storekit.CheckEmail(email), storekit.CheckText("password_hash", u.PasswordHash, maxTextBytes, false),
+		storekit.CheckRole(role), storekit.CheckPlan(plan)); err != nil {
 		return firstError(err)
 	}
 	ts := storekit.Now()
@@ -174,7 +106,7 @@ func (s *Store) CreateUser(ctx context.Context, u *flavormonk.User, inviteHash s
 	err = tx.QueryRowContext(ctx, `INSERT INTO users (email, password_hash, role, plan, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, email, u.PasswordHash, role, plan, ts.UnixMicro(), ts.UnixMicro()).Scan(&id)
 	if isUnique(err) {
-		return errEmailTaken()
+		return storekit.ErrEmailTaken()
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: create user: %w", err)
@@ -221,12 +153,12 @@ func (s *Store) userWhere(ctx context.Context, where string, arg any, notFound e
 
 // User returns the user with id, or ENOTFOUND.
 func (s *Store) User(ctx context.Context, id int64) (*flavormonk.User, error) {
-	return s.userWhere(ctx, `id = ?`, id, userNotFound(id))
+	return s.userWhere(ctx, `id = ?`, id, storekit.UserNotFound(id))
 }
 
 // UserByEmail returns the user with the (normalised) email, or ENOTFOUND.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*flavormonk.User, error) {
-	return s.userWhere(ctx, `email = ?`, normEmail(email), flavormonk.Errorf(flavormonk.ENOTFOUND, "no account with this email"))
+	return s.userWhere(ctx, `email = ?`, storekit.NormEmail(email), flavormonk.Errorf(flavormonk.ENOTFOUND, "no account with this email"))
 }
 
 // CountUsers counts the users.
@@ -243,7 +175,7 @@ func (s *Store) setUserColumn(ctx context.Context, id int64, column, value strin
 	if err != nil {
 		return fmt.Errorf("sqlite: set %s: %w", column, err)
 	}
-	if err := affected(res, userNotFound(id)); err != nil {
+	if err := affected(res, storekit.UserNotFound(id)); err != nil {
 		return err
 	}
 	return nil
@@ -251,7 +183,7 @@ func (s *Store) setUserColumn(ctx context.Context, id int64, column, value strin
 
 // SetPasswordHash replaces the user's password hash.
 func (s *Store) SetPasswordHash(ctx context.Context, id int64, hash string) error {
-	if err := checkText("password_hash", hash, maxTextBytes, true); err != nil {
+	if err := storekit.CheckText("password_hash", hash, maxTextBytes, true); err != nil {
 		return err
 	}
 	return s.setUserColumn(ctx, id, "password_hash", hash)
@@ -259,7 +191,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, id int64, hash string) erro
 
 // SetRole changes the user's role.
 func (s *Store) SetRole(ctx context.Context, id int64, role string) error {
-	if err := checkRole(role); err != nil {
+	if err := storekit.CheckRole(role); err != nil {
 		return err
 	}
 	return s.setUserColumn(ctx, id, "role", role)
@@ -267,7 +199,7 @@ func (s *Store) SetRole(ctx context.Context, id int64, role string) error {
 
 // SetPlan changes the user's plan.
 func (s *Store) SetPlan(ctx context.Context, id int64, plan string) error {
-	if err := checkPlan(plan); err != nil {
+	if err := storekit.CheckPlan(plan); err != nil {
 		return err
 	}
 	return s.setUserColumn(ctx, id, "plan", plan)
@@ -279,12 +211,12 @@ func (s *Store) DeleteUser(ctx context.Context, id int64) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: delete user: %w", err)
 	}
-	return affected(res, userNotFound(id))
+	return affected(res, storekit.UserNotFound(id))
 }
 
 // CreateInvite stores an unused invite; createdBy 0 means no user (the CLI).
 func (s *Store) CreateInvite(ctx context.Context, codeHash string, createdBy int64) error {
-	if err := checkText("invite", codeHash, maxTextBytes, true); err != nil {
+	if err := storekit.CheckText("invite", codeHash, maxTextBytes, true); err != nil {
 		return err
 	}
 	var by any
@@ -297,7 +229,7 @@ func (s *Store) CreateInvite(ctx context.Context, codeHash string, createdBy int
 	case isUnique(err):
 		return flavormonk.Errorf(flavormonk.ECONFLICT, "the invite exists")
 	case isForeignKey(err):
-		return userNotFound(createdBy)
+		return storekit.UserNotFound(createdBy)
 	case err != nil:
 		return fmt.Errorf("sqlite: create invite: %w", err)
 	}
@@ -311,8 +243,8 @@ func (s *Store) CreateSession(ctx context.Context, sess *flavormonk.Session) err
 	if sess == nil {
 		return flavormonk.Errorf(flavormonk.EINVALID, "session is missing")
 	}
-	if err := errors.Join(checkText("token_hash", sess.TokenHash, maxTextBytes, true),
-		checkText("csrf", sess.CSRF, maxTextBytes, false)); err != nil {
+	if err := errors.Join(storekit.CheckText("token_hash", sess.TokenHash, maxTextBytes, true),
+		storekit.CheckText("csrf", sess.CSRF, maxTextBytes, false)); err != nil {
 		return firstError(err)
 	}
 	if sess.ExpiresAt.IsZero() {
@@ -332,7 +264,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *flavormonk.Session) err
 	case isUnique(err):
 		return flavormonk.Errorf(flavormonk.ECONFLICT, "the session exists")
 	case isForeignKey(err):
-		return userNotFound(sess.UserID)
+		return storekit.UserNotFound(sess.UserID)
 	case err != nil:
 		return fmt.Errorf("sqlite: create session: %w", err)
 	}
@@ -340,8 +272,6 @@ func (s *Store) CreateSession(ctx context.Context, sess *flavormonk.Session) err
 	sess.ExpiresAt = fromMicros(micros(sess.ExpiresAt))
 	return nil
 }
-
-func sessionNotFound() error { return flavormonk.Errorf(flavormonk.ENOTFOUND, "session not found") }
 
 // Session returns the session with the token hash, or ENOTFOUND. It does
 // not check ExpiresAt: the caller does.
@@ -351,7 +281,7 @@ func (s *Store) Session(ctx context.Context, tokenHash string) (*flavormonk.Sess
 	err := s.r.QueryRowContext(ctx, `SELECT user_id, csrf, created_at, seen_at, expires_at FROM sessions WHERE token_hash = ?`, tokenHash).
 		Scan(&sess.UserID, &sess.CSRF, &created, &seen, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, sessionNotFound()
+		return nil, storekit.SessionNotFound()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: session: %w", err)
@@ -366,7 +296,7 @@ func (s *Store) TouchSession(ctx context.Context, tokenHash string, seen time.Ti
 	if err != nil {
 		return fmt.Errorf("sqlite: touch session: %w", err)
 	}
-	return affected(res, sessionNotFound())
+	return affected(res, storekit.SessionNotFound())
 }
 
 // DeleteSession removes a session; ENOTFOUND when there is none.
@@ -375,7 +305,7 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: delete session: %w", err)
 	}
-	return affected(res, sessionNotFound())
+	return affected(res, storekit.SessionNotFound())
 }
 
 // DeleteUserSessions removes every session of the user (none is no error).
@@ -393,8 +323,8 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *flavormonk.APIToken) erro
 	if t == nil {
 		return flavormonk.Errorf(flavormonk.EINVALID, "token is missing")
 	}
-	if err := errors.Join(checkText("name", t.Name, 200, true), checkText("hash", t.Hash, maxTextBytes, true),
-		checkText("prefix", t.Prefix, maxTextBytes, false), checkScopes(t.Scopes)); err != nil {
+	if err := errors.Join(storekit.CheckText("name", t.Name, 200, true), storekit.CheckText("hash", t.Hash, maxTextBytes, true),
+		storekit.CheckText("prefix", t.Prefix, maxTextBytes, false), storekit.CheckScopes(t.Scopes)); err != nil {
 		return firstError(err)
 	}
 	scopes := slices.Clone(t.Scopes)
@@ -410,7 +340,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *flavormonk.APIToken) erro
 	case isUnique(err):
 		return flavormonk.Errorf(flavormonk.ECONFLICT, "the token exists")
 	case isForeignKey(err):
-		return userNotFound(t.UserID)
+		return storekit.UserNotFound(t.UserID)
 	case err != nil:
 		return fmt.Errorf("sqlite: create api token: %w", err)
 	}
@@ -428,7 +358,7 @@ func scanToken(sc interface{ Scan(...any) error }) (*flavormonk.APIToken, error)
 	if err := sc.Scan(&t.ID, &t.UserID, &t.Name, &t.Hash, &t.Prefix, &scopes, &created, &used, &revoked); err != nil {
 		return nil, err
 	}
-	t.Scopes, t.CreatedAt = splitScopes(scopes), fromMicros(created)
+	t.Scopes, t.CreatedAt = storekit.SplitScopes(scopes), fromMicros(created)
 	t.LastUsed, t.RevokedAt = fromNullMicros(used), fromNullMicros(revoked)
 	return &t, nil
 }
@@ -466,10 +396,6 @@ func (s *Store) APITokens(ctx context.Context, userID int64) ([]*flavormonk.APIT
 	return ts, nil
 }
 
-func tokenNotFound(id int64) error {
-	return flavormonk.Errorf(flavormonk.ENOTFOUND, "API token %d not found", id)
-}
-
 // RevokeAPIToken revokes the user's token id; a token of another user is
 // ENOTFOUND. Revoking twice keeps the first time.
 func (s *Store) RevokeAPIToken(ctx context.Context, userID, id int64) error {
@@ -478,7 +404,7 @@ func (s *Store) RevokeAPIToken(ctx context.Context, userID, id int64) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: revoke api token: %w", err)
 	}
-	return affected(res, tokenNotFound(id))
+	return affected(res, storekit.TokenNotFound(id))
 }
 
 // TouchAPIToken records when the token was last used.
@@ -487,14 +413,14 @@ func (s *Store) TouchAPIToken(ctx context.Context, id int64, used time.Time) err
 	if err != nil {
 		return fmt.Errorf("sqlite: touch api token: %w", err)
 	}
-	return affected(res, tokenNotFound(id))
+	return affected(res, storekit.TokenNotFound(id))
 }
 
 // ---- favourites ----
 
 // SetFavourite adds a favourite or updates its note.
 func (s *Store) SetFavourite(ctx context.Context, userID int64, recipeID, note string) error {
-	if err := checkText("note", note, maxNoteBytes, false); err != nil {
+	if err := storekit.CheckText("note", note, storekit.MaxNoteBytes, false); err != nil {
 		return err
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -514,7 +440,7 @@ func (s *Store) SetFavourite(ctx context.Context, userID int64, recipeID, note s
 		ON CONFLICT (user_id, recipe_id) DO UPDATE SET note = excluded.note, updated_at = excluded.updated_at`,
 		userID, recipeID, note, ts, ts)
 	if isForeignKey(err) {
-		return userNotFound(userID)
+		return storekit.UserNotFound(userID)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: set favourite: %w", err)
@@ -566,8 +492,8 @@ func (s *Store) SetGrant(ctx context.Context, g *flavormonk.Grant) error {
 	if g == nil {
 		return flavormonk.Errorf(flavormonk.EINVALID, "grant is missing")
 	}
-	if err := errors.Join(checkPlan(g.Plan), checkText("source", g.Source, 100, true),
-		checkText("license_key", g.LicenseKey, maxTextBytes, false)); err != nil {
+	if err := errors.Join(storekit.CheckPlan(g.Plan), storekit.CheckText("source", g.Source, 100, true),
+		storekit.CheckText("license_key", g.LicenseKey, maxTextBytes, false)); err != nil {
 		return firstError(err)
 	}
 	var checked any
@@ -581,7 +507,7 @@ func (s *Store) SetGrant(ctx context.Context, g *flavormonk.Grant) error {
 			checked_at = excluded.checked_at
 		RETURNING created_at`, g.UserID, g.Plan, g.Source, g.LicenseKey, g.Active, checked, storekit.Now().UnixMicro()).Scan(&created)
 	if isForeignKey(err) {
-		return userNotFound(g.UserID)
+		return storekit.UserNotFound(g.UserID)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: set grant: %w", err)
