@@ -15,18 +15,8 @@ func TestBrowserAccountFavourite(t *testing.T) {
 	}
 	m := startMain(t, testConfig(t, nil))
 	ctx := browser(t)
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(sel))
-		must(err)
-		return v
-	}
+	must := func(err error) { t.Helper(); mustOK(t, err) }
+	text := func(sel string) string { t.Helper(); return textOf(t, ctx, sel) }
 	const email, password = "cook@example.com", "a long enough password"
 	must(chromedp.Do(ctx,
 		chromedp.Navigate(m.URL()+"/signup"),

@@ -61,18 +61,8 @@ func TestBrowserSearchOpenScale(t *testing.T) {
 	m := startMain(t, testConfig(t, nil))
 	ctx := browser(t)
 
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(sel))
-		must(err)
-		return v
-	}
+	must := func(err error) { t.Helper(); mustOK(t, err) }
+	text := func(sel string) string { t.Helper(); return textOf(t, ctx, sel) }
 	location := func() string {
 		t.Helper()
 		v, err := chromedp.Run(ctx, chromedp.Location())
@@ -138,4 +128,19 @@ func TestBrowserSearchOpenScale(t *testing.T) {
 		}
 	}
 	t.Logf("searched %q (%s), opened %q, %s → %s at %d servings", "chicken", count, name, before, after, base+2)
+}
+
+func mustOK(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// textOf returns the visible text of the first element matching sel.
+func textOf(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Text(sel))
+	mustOK(t, err)
+	return v
 }
