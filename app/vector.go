@@ -10,7 +10,7 @@ import (
 type Embedder interface {
 	// Embed returns one vector per text, each of Dimensions() floats.
 	Embed(ctx context.Context, texts []string) ([][]float32, error)
-	// Model names the model, e.g. "local-hash-v1" or "openai/text-embedding-3-small";
+	// Model names the model, e.g. "local-hash-v2" or "openai/text-embedding-3-small";
 	// vector indexes record it and refuse queries from another model.
 	Model() string
 	Dimensions() int

@@ -85,17 +85,9 @@ func (c *Coalescer) cacheError(op, key string, err error) {
 //
 // Every caller gets its own copy of the value.
 func (c *Coalescer) Do(ctx context.Context, key string, ttl time.Duration, fill func(ctx context.Context) ([]byte, error)) ([]byte, bool, error) {
-	return c.do(ctx, key, ttl, fill, true)
-}
-
-// do is Do; without useCache it only coalesces (the cache is not usable
-// for this key).
-func (c *Coalescer) do(ctx context.Context, key string, ttl time.Duration, fill func(ctx context.Context) ([]byte, error), useCache bool) ([]byte, bool, error) {
-	if useCache {
-		if v, ok := c.get(ctx, key); ok {
-			c.hits.Add(1)
-			return v, true, nil
-		}
+	if v, ok := c.get(ctx, key); ok {
+		c.hits.Add(1)
+		return v, true, nil
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, false, err
@@ -103,11 +95,7 @@ func (c *Coalescer) do(ctx context.Context, key string, ttl time.Duration, fill 
 	c.misses.Add(1)
 
 	var leader atomic.Bool
-	flightKey := key
-	if !useCache {
-		flightKey = "\x00nocache\x00" + key
-	}
-	ch := c.group.DoChan(flightKey, func() (v any, err error) {
+	ch := c.group.DoChan(key, func() (v any, err error) {
 		leader.Store(true)
 		defer func() {
 			if p := recover(); p != nil {
@@ -119,10 +107,8 @@ func (c *Coalescer) do(ctx context.Context, key string, ttl time.Duration, fill 
 		fctx, cancel := detach(ctx)
 		defer cancel()
 		// Another flight may have filled the key between our Get and now.
-		if useCache {
-			if v, ok := c.get(fctx, key); ok {
-				return flight{value: v, cached: true}, nil
-			}
+		if v, ok := c.get(fctx, key); ok {
+			return flight{value: v, cached: true}, nil
 		}
 		c.fills.Add(1)
 		val, err := fill(fctx)
@@ -130,10 +116,8 @@ func (c *Coalescer) do(ctx context.Context, key string, ttl time.Duration, fill 
 			c.fillErrors.Add(1)
 			return nil, err
 		}
-		if useCache {
-			if err := c.cache.Set(fctx, key, val, ttl); err != nil {
-				c.cacheError("set", key, err)
-			}
+		if err := c.cache.Set(fctx, key, val, ttl); err != nil {
+			c.cacheError("set", key, err)
 		}
 		return flight{value: val}, nil
 	})

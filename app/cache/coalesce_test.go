@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/cache"
 	"github.com/flavormonk/flavormonk/app/cachetest"
 )
@@ -234,97 +233,5 @@ func TestCoalescerFillPanic(t *testing.T) {
 	_, _, err := co.Do(context.Background(), "k", time.Minute, func(context.Context) ([]byte, error) { panic("bug") })
 	if err == nil {
 		t.Fatal("a panicking fill returned no error")
-	}
-}
-
-func TestVersionedInvalidate(t *testing.T) {
-	ctx := context.Background()
-	mem := cache.NewMemory(1000)
-	// Two replicas: separate Namespace values over one shared cache.
-	a, b := cache.Versioned(mem, "search"), cache.Versioned(mem, "search")
-	ka, err := a.Key(ctx, "q=soup")
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := b.Key(ctx, "q=soup")
-	if ka != kb {
-		t.Fatalf("replicas resolve different keys: %q, %q", ka, kb)
-	}
-	g0, _ := a.Generation(ctx)
-	if g0 < 1<<32 {
-		t.Fatalf("first generation %d is small: a lost generation could revive old keys", g0)
-	}
-	if err := mem.Set(ctx, ka, []byte("old"), time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	g1, err := b.Invalidate(ctx)
-	if err != nil || g1 != g0+1 {
-		t.Fatalf("Invalidate = %d, %v; want %d", g1, err, g0+1)
-	}
-	ka2, _ := a.Key(ctx, "q=soup")
-	if ka2 == ka {
-		t.Fatalf("key unchanged after Invalidate: %q", ka2)
-	}
-	if _, ok, _ := mem.Get(ctx, ka2); ok {
-		t.Fatal("old value visible after Invalidate")
-	}
-	other := cache.Versioned(mem, "pages")
-	kp, _ := other.Key(ctx, "q=soup")
-	if kp == ka2 {
-		t.Fatal("namespaces share keys")
-	}
-
-	// The generation is lost (evicted / Redis restarted): it comes back
-	// random, not as a small number, also through Invalidate.
-	if err := mem.Delete(ctx, "search:gen"); err != nil {
-		t.Fatal(err)
-	}
-	g2, err := a.Invalidate(ctx)
-	if err != nil || g2 < 1<<32 {
-		t.Fatalf("Invalidate on a lost generation = %d, %v", g2, err)
-	}
-}
-
-func TestDoVersioned(t *testing.T) {
-	ctx := context.Background()
-	mem := cache.NewMemory(1000)
-	ns := cache.Versioned(mem, "search")
-	co := cache.NewCoalescer(mem, nil)
-	n := 0
-	fill := func(context.Context) ([]byte, error) { n++; return []byte{byte('0' + n)}, nil }
-	v, hit, _ := co.DoVersioned(ctx, ns, "q", time.Minute, fill)
-	if hit || string(v) != "1" {
-		t.Fatalf("first = %q, %v", v, hit)
-	}
-	v, hit, _ = co.DoVersioned(ctx, ns, "q", time.Minute, fill)
-	if !hit || string(v) != "1" {
-		t.Fatalf("second = %q, %v", v, hit)
-	}
-	if _, err := ns.Invalidate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	v, hit, _ = co.DoVersioned(ctx, ns, "q", time.Minute, fill)
-	if hit || string(v) != "2" {
-		t.Fatalf("after Invalidate = %q, %v; want a fresh fill", v, hit)
-	}
-
-	// Cache down: served by fill, nothing cached.
-	dco := cache.NewCoalescer(&cachetest.Down{}, nil)
-	v, hit, err := dco.DoVersioned(ctx, cache.Versioned(&cachetest.Down{}, "search"), "q", time.Minute, fill)
-	if err != nil || hit || string(v) != "3" {
-		t.Fatalf("DoVersioned with the cache down = %q, %v, %v", v, hit, err)
-	}
-	if dco.Stats().Errors == 0 {
-		t.Fatal("the generation error was not counted")
-	}
-}
-
-func TestVersionedDown(t *testing.T) {
-	ns := cache.Versioned(&cachetest.Down{}, "x")
-	if _, err := ns.Key(context.Background(), "k"); flavormonk.ErrorCode(err) != flavormonk.EUNAVAILABLE {
-		t.Fatalf("Key with the cache down: %v", err)
-	}
-	if _, err := ns.Invalidate(context.Background()); err == nil {
-		t.Fatal("Invalidate with the cache down succeeded")
 	}
 }

@@ -1,7 +1,7 @@
 // Package cache holds the in-process flavormonk.Cache (an LRU with per-entry
-// TTLs), request coalescing against cache stampedes (Coalescer), and
-// generation-numbered namespaces that invalidate a whole family of keys at
-// once without scanning (Versioned).
+// TTLs) and request coalescing against cache stampedes (Coalescer). Callers
+// invalidate by putting a version in their keys (the web layer uses the
+// search index's revision).
 package cache
 
 import (

@@ -41,7 +41,7 @@
 //
 // RecipeText builds the text embedded for a recipe (name, cuisine, category,
 // diets, tags, ingredient items, description, the first steps; at most
-// MaxRecipeText bytes), and RecipeHash hashes it together with the model
-// name, so `flavormonk index` re-embeds exactly the recipes whose text or
-// model changed.
+// MaxRecipeText bytes); the indexer hashes it together with the model name
+// (indexer.Hash), so `flavormonk index` re-embeds exactly the recipes whose
+// text or model changed.
 package embed

@@ -2,6 +2,7 @@ package embed
 
 import (
 	"context"
+	"github.com/flavormonk/flavormonk/app/internal/textnorm"
 	"math"
 	"strings"
 	"sync"
@@ -14,9 +15,10 @@ import (
 )
 
 // LocalModel and LocalDimensions identify the local embedder's vectors.
-// Changing anything that changes its output requires a new model name.
+// Changing anything that changes its output requires a new model name
+// (v2: plurals in "-as" — chickpeas, tortillas — stem like search's).
 const (
-	LocalModel      = "local-hash-v1"
+	LocalModel      = "local-hash-v2"
 	LocalDimensions = 384
 )
 
@@ -147,7 +149,7 @@ func (s *scratch) embed(text string) []float32 {
 			prev = ""
 			continue
 		}
-		w = stem(w)
+		w = textnorm.Stem(w)
 		pw := positionWeight(p)
 		p++
 		s.add(fnvString(seedWord, w)<<2|0, pw)
@@ -299,24 +301,4 @@ var stopWords = map[string]bool{
 	"into": true, "is": true, "it": true, "its": true, "my": true, "your": true, "our": true,
 	"de": true, "la": true, "le": true, "el": true, "y": true, "recipe": true, "be": true,
 	"until": true, "then": true, "this": true, "that": true, "as": true, "about": true,
-}
-
-// stem reduces English plurals: "tomatoes" → "tomato", "berries" → "berry".
-func stem(w string) string {
-	n := len(w)
-	switch {
-	case n < 4:
-		return w
-	case strings.HasSuffix(w, "ies") && n > 4:
-		return w[:n-3] + "y"
-	case strings.HasSuffix(w, "oes"):
-		return w[:n-2]
-	case strings.HasSuffix(w, "sses"), strings.HasSuffix(w, "shes"), strings.HasSuffix(w, "ches"), strings.HasSuffix(w, "xes"):
-		return w[:n-2]
-	case strings.HasSuffix(w, "ss"), strings.HasSuffix(w, "us"), strings.HasSuffix(w, "is"), strings.HasSuffix(w, "as"):
-		return w
-	case w[n-1] == 's':
-		return w[:n-1]
-	}
-	return w
 }

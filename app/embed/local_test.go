@@ -42,7 +42,7 @@ func embedAll(t testing.TB, e flavormonk.Embedder, texts ...string) [][]float32 
 
 func TestLocalShape(t *testing.T) {
 	l := NewLocal()
-	if l.Model() != "local-hash-v1" || l.Dimensions() != 384 {
+	if l.Model() != "local-hash-v2" || l.Dimensions() != 384 {
 		t.Fatalf("Model, Dimensions = %s, %d", l.Model(), l.Dimensions())
 	}
 	vs := embedAll(t, l, "Chicken tikka masala", "", "!!! ---", strings.Repeat("butter ", 100000))
@@ -86,7 +86,7 @@ func TestLocalDeterministic(t *testing.T) {
 		binary.Write(h, binary.LittleEndian, int32(math.Round(float64(x)*1e4)))
 	}
 	if got := hex.EncodeToString(h.Sum(nil))[:16]; got != goldenLocal {
-		t.Errorf("local-hash-v1 output changed: digest %s, want %s; bump LocalModel", got, goldenLocal)
+		t.Errorf("local-hash-v2 output changed: digest %s, want %s; bump LocalModel", got, goldenLocal)
 	}
 }
 
@@ -274,4 +274,19 @@ func BenchmarkLocalRecipes(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "recipes/s")
+}
+
+// The embedder stems words as lexical search does: a plural and its
+// singular are the same feature.
+func TestLocalStemsLikeSearch(t *testing.T) {
+	l := NewLocal()
+	v, err := l.Embed(context.Background(), []string{"chickpeas tortillas", "chickpea tortilla"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range v[0] {
+		if v[0][i] != v[1][i] {
+			t.Fatalf("plural and singular embed differently at %d", i)
+		}
+	}
 }

@@ -8,7 +8,7 @@ import (
 // New returns the embedder cfg.EmbedProvider names:
 //
 //   - local: NewLocal (FLAVORMONK_EMBED_MODEL and _DIMENSIONS must be unset,
-//     or name local-hash-v1 and 384).
+//     or name local-hash-v2 and 384).
 //   - openai: FLAVORMONK_EMBED_BASE_URL, else OPENAI_BASE_URL; the key
 //     FLAVORMONK_EMBED_API_KEY, else OPENAI_API_KEY; FLAVORMONK_EMBED_MODEL
 //     (text-embedding-3-small by default) and FLAVORMONK_EMBED_DIMENSIONS.

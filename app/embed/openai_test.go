@@ -460,7 +460,7 @@ func TestNew(t *testing.T) {
 		errField  string
 		wantError bool
 	}{
-		{"local", config.Config{EmbedProvider: config.EmbedLocal}, "local-hash-v1", "", false},
+		{"local", config.Config{EmbedProvider: config.EmbedLocal}, "local-hash-v2", "", false},
 		{"local with another model", config.Config{EmbedProvider: config.EmbedLocal, EmbedModel: "x"}, "", "FLAVORMONK_EMBED_MODEL", true},
 		{"local with dims", config.Config{EmbedProvider: config.EmbedLocal, EmbedDimensions: 100}, "", "FLAVORMONK_EMBED_DIMENSIONS", true},
 		{"openai", config.Config{EmbedProvider: config.EmbedOpenAI, OpenAIAPIKey: "k", OpenAIBaseURL: srv.URL + "/v1"}, "openai/text-embedding-3-small", "", false},

@@ -1,8 +1,6 @@
 package embed
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"strings"
 	"unicode/utf8"
 
@@ -81,20 +79,4 @@ func truncate(s string, n int) string {
 		s = s[:i]
 	}
 	return s
-}
-
-// RecipeHash is the content hash recorded with a recipe's vector: a hash of
-// RecipeText and the embedding model's name, so a recipe is re-embedded when
-// either changes.
-func RecipeHash(r *flavormonk.Recipe, model string) string {
-	return TextHash(RecipeText(r), model)
-}
-
-// TextHash hashes an embedded text together with the model that embeds it.
-func TextHash(text, model string) string {
-	h := sha256.New()
-	h.Write([]byte(model))
-	h.Write([]byte{0})
-	h.Write([]byte(text))
-	return hex.EncodeToString(h.Sum(nil)[:16])
 }

@@ -5,7 +5,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"golang.org/x/text/unicode/norm"
+	"github.com/flavormonk/flavormonk/app/internal/textnorm"
 )
 
 // maxTokenLen caps a token's length: nothing in a recipe is longer, and it
@@ -28,7 +28,7 @@ func tokens(text string) []string {
 
 func appendTokens(out []string, text string) []string {
 	if !isASCII(text) {
-		text = foldAccents(text)
+		text = textnorm.FoldAccents(text)
 	}
 	start := -1
 	for i := 0; i <= len(text); i++ {
@@ -72,28 +72,7 @@ func term(w string) string {
 	if stopWords[w] {
 		return ""
 	}
-	return stem(w)
-}
-
-// stem reduces English plurals, the only inflection that matters much for
-// recipe search ("tomatoes" → "tomato", "berries" → "berry").
-func stem(w string) string {
-	n := len(w)
-	switch {
-	case n < 4:
-		return w
-	case strings.HasSuffix(w, "ies") && n > 4:
-		return w[:n-3] + "y"
-	case strings.HasSuffix(w, "oes"):
-		return w[:n-2]
-	case strings.HasSuffix(w, "sses"), strings.HasSuffix(w, "shes"), strings.HasSuffix(w, "ches"), strings.HasSuffix(w, "xes"):
-		return w[:n-2]
-	case strings.HasSuffix(w, "ss"), strings.HasSuffix(w, "us"), strings.HasSuffix(w, "is"):
-		return w
-	case w[n-1] == 's':
-		return w[:n-1]
-	}
-	return w
+	return textnorm.Stem(w)
 }
 
 func isASCII(s string) bool {
@@ -103,19 +82,6 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-func foldAccents(s string) string {
-	s = strings.ToValidUTF8(s, " ")
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range norm.NFKD.String(s) {
-		if unicode.Is(unicode.Mn, r) {
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 // normTag is how tags, cuisines and categories are compared.

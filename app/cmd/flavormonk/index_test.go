@@ -57,12 +57,12 @@ func TestIndexCommand(t *testing.T) {
 	}
 	// A file made with another model is refused, naming both.
 	b, _ := os.ReadFile(file)
-	bad := strings.Replace(string(b), "local-hash-v1", "openai/text-embedding-3-small", 1)
+	bad := strings.Replace(string(b), "local-hash-v2", "openai/text-embedding-3-small", 1)
 	if err := os.WriteFile(file, []byte(bad), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	err := run(ctx, []string{"index", "import", file}, &out, &errb)
-	if err == nil || !strings.Contains(err.Error(), "text-embedding-3-small") || !strings.Contains(err.Error(), "local-hash-v1") {
+	if err == nil || !strings.Contains(err.Error(), "text-embedding-3-small") || !strings.Contains(err.Error(), "local-hash-v2") {
 		t.Fatalf("foreign model: %v", err)
 	}
 	t.Setenv("FLAVORMONK_VECTOR", "none")
