@@ -16,6 +16,8 @@ const (
 	EUNAVAILABLE    = "unavailable"     // a dependency is down; try again
 	ENOTIMPLEMENTED = "not_implemented" // a configured backend is not built yet
 	ERATELIMIT      = "rate_limited"
+	EQUOTA          = "quota_exceeded"   // the caller's plan allowance for this period is used up
+	EBUDGET         = "budget_exhausted" // the service's spending budget for this period is used up
 	ETIMEOUT        = "timeout"
 	EINTERNAL       = "internal"
 )

@@ -19,6 +19,8 @@ var statusOf = map[string]int{
 	flavormonk.EUNAVAILABLE:    http.StatusServiceUnavailable,
 	flavormonk.ENOTIMPLEMENTED: http.StatusNotImplemented,
 	flavormonk.ERATELIMIT:      http.StatusTooManyRequests,
+	flavormonk.EQUOTA:          http.StatusTooManyRequests,
+	flavormonk.EBUDGET:         http.StatusTooManyRequests,
 	flavormonk.ETIMEOUT:        http.StatusGatewayTimeout,
 	flavormonk.EINTERNAL:       http.StatusInternalServerError,
 }
