@@ -9,18 +9,17 @@ package openai
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	goopenai "github.com/sashabaranov/go-openai"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/inference/providerhttp"
 	"github.com/flavormonk/flavormonk/app/tokens"
 )
 
@@ -35,9 +34,6 @@ const (
 // assistant turn (ChatRequest.Continue).
 const ContinuePrompt = "Your previous answer was cut off. Continue it exactly where it stopped, " +
 	"mid-sentence if need be, without repeating any of it and without any preamble."
-
-// MaxResponseBytes caps what one call reads from the server.
-const MaxResponseBytes = 16 << 20
 
 // Provider streams chat completions from one model at one base URL.
 type Provider struct {
@@ -64,18 +60,10 @@ func New(name, baseURL, apiKey, model string, hc *http.Client) (*Provider, error
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, flavormonk.Errorf(flavormonk.EINVALID, "%s: base URL %q is not an http(s) URL", name, redactURL(baseURL))
 	}
-	if hc == nil {
-		hc = &http.Client{}
-	}
-	base := hc.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	wrapped := *hc
-	wrapped.Transport = &transport{base: base}
+	wrapped := providerhttp.Client(hc, false)
 	cfg := goopenai.DefaultConfig(apiKey)
 	cfg.BaseURL = strings.TrimRight(baseURL, "/")
-	cfg.HTTPClient = &wrapped
+	cfg.HTTPClient = wrapped
 	return &Provider{name: name, model: model, key: apiKey, client: goopenai.NewClientWithConfig(cfg)}, nil
 }
 
@@ -153,8 +141,8 @@ func (p *Provider) Stream(ctx context.Context, req flavormonk.ChatRequest, emit 
 		cr.Messages[i] = goopenai.ChatCompletionMessage{Role: m.Role, Content: m.Content}
 	}
 
-	capt := &capture{}
-	stream, err := p.client.CreateChatCompletionStream(context.WithValue(ctx, captureKey{}, capt), cr)
+	capt := &providerhttp.Capture{}
+	stream, err := p.client.CreateChatCompletionStream(providerhttp.WithCapture(ctx, capt), cr)
 	if err != nil {
 		var u flavormonk.Usage
 		if ctx.Err() != nil {
@@ -193,6 +181,10 @@ func (p *Provider) Stream(ctx context.Context, req flavormonk.ChatRequest, emit 
 			if err := emit(c.Delta.Content); err != nil {
 				return p.estimate(msgs, out.String()), err
 			}
+			if ctx.Err() != nil {
+				// Stop now rather than at the next read: chunks may be buffered.
+				return p.estimate(msgs, out.String()), p.fail(ctx, capt, ctx.Err())
+			}
 		}
 	}
 	if usage == nil || (usage.PromptTokens == 0 && usage.CompletionTokens == 0) {
@@ -219,7 +211,7 @@ func (p *Provider) estimate(msgs []flavormonk.Message, out string) flavormonk.Us
 
 // fail maps an error of go-openai or the transport to *ProviderError, with
 // the API key scrubbed from its text.
-func (p *Provider) fail(ctx context.Context, capt *capture, err error) error {
+func (p *Provider) fail(ctx context.Context, capt *providerhttp.Capture, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return &flavormonk.ProviderError{Provider: p.name, Retryable: errors.Is(cerr, context.DeadlineExceeded), Err: cerr}
 	}
@@ -239,7 +231,7 @@ func (p *Provider) fail(ctx context.Context, capt *capture, err error) error {
 		pe.Status = reqErr.HTTPStatusCode
 		msg = "unexpected response"
 		if b := strings.TrimSpace(string(reqErr.Body)); b != "" {
-			msg += ": " + truncate(b, 200)
+			msg += ": " + providerhttp.Truncate(b, 200)
 		}
 	default:
 		var ue *url.Error
@@ -251,11 +243,11 @@ func (p *Provider) fail(ctx context.Context, capt *capture, err error) error {
 			msg = "malformed stream chunk: " + msg
 		}
 	}
-	if pe.Status != 0 && pe.Status == capt.status {
-		pe.RetryAfter = ParseRetryAfter(capt.retryAfter, time.Now())
+	if pe.Status != 0 && pe.Status == capt.Status {
+		pe.RetryAfter = providerhttp.ParseRetryAfter(capt.RetryAfter, time.Now())
 	}
-	pe.Retryable = Retryable(pe.Status)
-	pe.Err = errors.New(redact(msg, p.key))
+	pe.Retryable = providerhttp.Retryable(pe.Status)
+	pe.Err = errors.New(providerhttp.Redact(msg, p.key))
 	return pe
 }
 
@@ -264,52 +256,6 @@ func isMalformed(err error) bool {
 		errors.Is(err, goopenai.ErrTooManyEmptyStreamMessages)
 }
 
-// Retryable reports whether a failure with HTTP status (0: transport, broken
-// stream) may succeed if tried again: 408, 409, 429 and 5xx; 4xx answers
-// about the request itself are final.
-func Retryable(status int) bool {
-	return status == 0 || status == http.StatusRequestTimeout || status == http.StatusConflict ||
-		status == http.StatusTooManyRequests || status >= 500
-}
-
-// ParseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date
-// (relative to now). Absent, malformed or past: 0. Capped at one hour.
-func ParseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if n, err := strconv.ParseFloat(v, 64); err == nil {
-		if n <= 0 || math.IsNaN(n) {
-			return 0
-		}
-		if n > 3600 {
-			n = 3600
-		}
-		d = time.Duration(n * float64(time.Second))
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	if d <= 0 {
-		return 0
-	}
-	return min(d, time.Hour)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return strings.ToValidUTF8(s[:n], "") + "…"
-}
-
-func redact(s, key string) string {
-	if key == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, key, "[redacted]")
-}
 
 func redactURL(s string) string {
 	u, err := url.Parse(s)
@@ -318,49 +264,3 @@ func redactURL(s string) string {
 	}
 	return u.Redacted()
 }
-
-// captureKey marks the context of one call whose response status and
-// Retry-After the transport records: go-openai's errors do not keep the
-// response headers.
-type captureKey struct{}
-
-type capture struct {
-	status     int
-	retryAfter string
-}
-
-type transport struct{ base http.RoundTripper }
-
-func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(r)
-	if err != nil {
-		return resp, err
-	}
-	if c, ok := r.Context().Value(captureKey{}).(*capture); ok {
-		c.status = resp.StatusCode
-		c.retryAfter = resp.Header.Get("Retry-After")
-	}
-	resp.Body = &limitedBody{rc: resp.Body, left: MaxResponseBytes}
-	return resp, nil
-}
-
-type limitedBody struct {
-	rc   io.ReadCloser
-	left int64
-}
-
-var errTooLarge = fmt.Errorf("response larger than %d bytes", MaxResponseBytes)
-
-func (b *limitedBody) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		return 0, errTooLarge
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.rc.Read(p)
-	b.left -= int64(n)
-	return n, err
-}
-
-func (b *limitedBody) Close() error { return b.rc.Close() }

@@ -127,10 +127,15 @@ func (s *Server) SetTiming(t script.Timing) {
 	s.mu.Unlock()
 }
 
-// SetUsage overrides the usage the server reports.
-func (s *Server) SetUsage(f func(req Request, sent string) (in, out int)) {
+// SetUsage makes the server report fixed token counts; (0, 0) goes back
+// to the default counts.
+func (s *Server) SetUsage(in, out int) {
 	s.mu.Lock()
-	s.opts.Usage = f
+	if in == 0 && out == 0 {
+		s.opts.Usage = nil
+	} else {
+		s.opts.Usage = func(Request, string) (int, int) { return in, out }
+	}
 	s.mu.Unlock()
 }
 
@@ -145,6 +150,20 @@ func (s *Server) Requests() []Request { return s.requests.All() }
 
 // LastRequest returns the newest request received.
 func (s *Server) LastRequest() (Request, bool) { return s.requests.Last() }
+
+// LastPrompt is the newest request's messages as text, one
+// "role: content" per line.
+func (s *Server) LastPrompt() string {
+	r, _ := s.requests.Last()
+	var b strings.Builder
+	for _, m := range r.Messages {
+		b.WriteString(m.Role)
+		b.WriteString(": ")
+		b.WriteString(m.Content)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
 
 func (s *Server) options() Options {
 	s.mu.RLock()
