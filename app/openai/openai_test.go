@@ -46,8 +46,8 @@ func harness(name string, dialect openaitest.Dialect, model, key string) provide
 		},
 	}
 	if key != "" {
-		h.NewBadKey = func(t *testing.T) (providertest.Server, flavormonk.Provider) {
-			return newProvider(t, "sk-wrong-key-FLAVORMONK-98765")
+		h.NewBadKey = func(t *testing.T, badKey string) (providertest.Server, flavormonk.Provider) {
+			return newProvider(t, badKey)
 		}
 	}
 	return h

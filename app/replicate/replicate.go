@@ -178,6 +178,7 @@ func (p *Provider) Stream(ctx context.Context, req flavormonk.ChatRequest, emit 
 		return call.abandon(p.fail(ctx, capt, err))
 	}
 	defer resp.Body.Close()
+	call.body = resp.Body
 	if resp.StatusCode != http.StatusOK {
 		return call.abandon(&flavormonk.ProviderError{Provider: Name, Status: resp.StatusCode, Retryable: providerhttp.Retryable(resp.StatusCode),
 			RetryAfter: providerhttp.ParseRetryAfter(capt.RetryAfter, time.Now()), Err: errors.New("stream refused")})
@@ -243,6 +244,7 @@ type call struct {
 	id       string
 	rendered string
 	out      strings.Builder
+	body     io.Closer // the stream, closed first when abandoning
 }
 
 // finish reads the finished prediction's metrics for the usage, and returns
@@ -258,12 +260,17 @@ func (c *call) finish(err error) (flavormonk.Usage, error) {
 // abandon cancels the prediction of a call that ends early, so that it
 // stops running and billing, and returns its usage (estimated) with err.
 func (c *call) abandon(err error) (flavormonk.Usage, error) {
+	if c.body != nil {
+		_ = c.body.Close()
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), cancelTimeout)
 	defer cancel()
 	pred, cerr := c.p.client.CancelPrediction(ctx, c.id)
 	if cerr != nil {
 		return c.p.estimate(c.rendered, c.out.String(), 0), err
 	}
+	// A prediction that had already succeeded is billed in full, and its
+	// metrics say so exactly.
 	u := c.p.usage(pred, c.rendered, c.out.String())
 	if pred.Status != replicatego.Succeeded {
 		// Metrics of a cancelled prediction count what it did, not what we

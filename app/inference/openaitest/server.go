@@ -436,18 +436,19 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, opts Options, re
 	}
 	if req.IncludeUsage {
 		in, out := s.usage(opts, req, sent.String())
+		// Counted before it is sent, so that a client never holds usage
+		// the counters lack.
+		s.counters.Reported(in, out, 0)
 		if !write([]choice{}, &usage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out}) {
 			gone()
 			return
 		}
-		s.counters.Reported(in, out, 0)
 	}
+	s.counters.Completed()
 	if _, err := io.WriteString(w, "data: [DONE]\n\n"); err != nil {
-		gone()
 		return
 	}
 	_ = rc.Flush()
-	s.counters.Completed()
 }
 
 func (s *Server) usage(opts Options, req Request, sent string) (in, out int) {
@@ -465,6 +466,8 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, opts Options, 
 	}
 	text := strings.Join(pieces, "")
 	in, out := s.usage(opts, req, text)
+	s.counters.Reported(in, out, 0)
+	s.counters.Completed()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"id": "chatcmpl-" + strconv.FormatInt(s.seq.Add(1), 36), "object": "chat.completion",
@@ -473,6 +476,4 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, opts Options, 
 			"message": map[string]any{"role": flavormonk.RoleAssistant, "content": text}}},
 		"usage": usage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out},
 	})
-	s.counters.Reported(in, out, 0)
-	s.counters.Completed()
 }

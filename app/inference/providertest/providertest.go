@@ -38,9 +38,10 @@ type Harness struct {
 	// New starts a server and returns it with a provider that calls it
 	// with Key. The suite closes the server.
 	New func(t *testing.T) (Server, flavormonk.Provider)
-	// NewBadKey, when set, returns a server and a provider whose key the
-	// server refuses (and quotes in its error body).
-	NewBadKey func(t *testing.T) (Server, flavormonk.Provider)
+	// NewBadKey, when set, returns a server that wants Key and a provider
+	// that calls it with badKey, which the server refuses and quotes in its
+	// error body.
+	NewBadKey func(t *testing.T, badKey string) (Server, flavormonk.Provider)
 	// Key is the API key the provider was given.
 	Key string
 	// Cancels: the provider cancels its remote job when a call ends early
@@ -257,6 +258,9 @@ func Run(t *testing.T, h Harness) {
 	brokenStream := func(kind script.Kind) func(t *testing.T) {
 		return func(t *testing.T) {
 			s, p := start(t)
+			// Paced, so that a remote job is still running when the stream
+			// breaks (else it is billed in full, and metered so).
+			s.SetTiming(script.Timing{Interval: 5 * time.Millisecond})
 			s.Inject(script.Fault{Kind: kind, After: 4})
 			var rec recorder
 			u, err := p.Stream(context.Background(), Request(), rec.emit)
@@ -404,11 +408,14 @@ func Run(t *testing.T, h Harness) {
 		if h.NewBadKey == nil {
 			t.Skip("the provider takes no key")
 		}
-		s, p := h.NewBadKey(t)
+		s, p := h.NewBadKey(t, WrongKey)
 		t.Cleanup(s.Close)
 		_, err := p.Stream(context.Background(), Request(), (&recorder{}).emit)
 		if pe := providerError(t, err); pe.Status != 401 || pe.Retryable {
 			t.Errorf("got %+v, want 401, not retryable", pe)
+		}
+		if err != nil && strings.Contains(err.Error(), WrongKey) {
+			t.Errorf("the API key is in the error: %v", err)
 		}
 	})
 
@@ -451,5 +458,8 @@ func Run(t *testing.T, h Harness) {
 		}
 	})
 }
+
+// WrongKey is the key of NewBadKey's provider.
+const WrongKey = "sk-wrong-key-FLAVORMONK-9876543210"
 
 const http1123 = "Mon, 02 Jan 2006 15:04:05 GMT"

@@ -552,8 +552,8 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, id string) 
 			case "canceled":
 				_ = writeEvent(w, "done", "", `{"reason":"canceled"}`)
 			default:
-				_ = writeEvent(w, "done", "", "{}")
 				s.counters.Completed()
+				_ = writeEvent(w, "done", "", "{}")
 			}
 			_ = rc.Flush()
 			return
