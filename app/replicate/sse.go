@@ -33,6 +33,8 @@ type sseReader struct {
 	r       *bufio.Reader
 	pending bool // a line of an event not yet dispatched was read
 	lastCR  bool // the previous line ended in CR: a following LF is part of it
+	line    []byte
+	data    []byte
 }
 
 func newSSEReader(r io.Reader) *sseReader {
@@ -41,9 +43,10 @@ func newSSEReader(r io.Reader) *sseReader {
 
 // readLine returns the next line without its terminator, at most maxEvent
 // bytes. io.EOF: the stream ended (a last line with no terminator is
-// dropped, as the standard says).
+// dropped, as the standard says). The line is valid until the next call.
 func (d *sseReader) readLine() ([]byte, error) {
-	var line []byte
+	line := d.line[:0]
+	defer func() { d.line = line[:0] }()
 	for {
 		b, err := d.r.ReadByte()
 		if err != nil {
@@ -73,7 +76,12 @@ func (d *sseReader) readLine() ([]byte, error) {
 // or io.ErrUnexpectedEOF when the stream ended inside an event.
 func (d *sseReader) Next() (event, error) {
 	var ev event
-	var data []byte
+	data := d.data[:0]
+	defer func() {
+		if cap(data) <= 64<<10 {
+			d.data = data[:0]
+		}
+	}()
 	hasData := false
 	for {
 		line, err := d.readLine()
@@ -110,7 +118,11 @@ func (d *sseReader) Next() (event, error) {
 		}
 		switch string(field) {
 		case "event":
-			ev.Type = string(value)
+			if string(value) == "output" {
+				ev.Type = "output"
+			} else {
+				ev.Type = string(value)
+			}
 		case "data":
 			if hasData {
 				data = append(data, '\n')
