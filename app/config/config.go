@@ -143,6 +143,7 @@ type Config struct {
 	OllamaModel       string
 	ReplicateAPIToken string // secret
 	ReplicateModel    string
+	ReplicateBaseURL  string
 
 	// Accounts
 	InviteOnly       bool

@@ -256,7 +256,6 @@ func isMalformed(err error) bool {
 		errors.Is(err, goopenai.ErrTooManyEmptyStreamMessages)
 }
 
-
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {

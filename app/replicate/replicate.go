@@ -329,7 +329,6 @@ func (p *Provider) fail(ctx context.Context, capt *providerhttp.Capture, err err
 	return pe
 }
 
-
 type noBackoff struct{}
 
 func (noBackoff) NextDelay(int) time.Duration { return 0 }
