@@ -18,7 +18,8 @@ import (
 
 // Options tune a Router. Zero values take the defaults in brackets.
 type Options struct {
-	// Retries per provider on retryable failures before any text was sent [2].
+	// Retries per provider on retryable failures before any text was sent
+	// (0: none; the config default is 2).
 	Retries int
 	// Backoff is the first retry's base delay, doubled each retry, with
 	// full jitter [250ms]. MaxBackoff caps it, and a Retry-After longer

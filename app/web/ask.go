@@ -19,7 +19,6 @@ import (
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/assistant"
 	"github.com/flavormonk/flavormonk/app/auth"
-	"github.com/flavormonk/flavormonk/app/search"
 )
 
 // heartbeatEvery keeps idle answer streams alive through load balancers
@@ -48,76 +47,14 @@ func (s *Server) pageTemplate(name string) (*template.Template, error) {
 	return template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 }
 
-// Retriever returns the assistant's retrieval over this server's search:
-// recipes must match lexically; with vectors on, the hybrid ranking orders
-// them.
-func (s *Server) Retriever() assistant.Retriever { return retriever{s} }
-
-type retriever struct{ s *Server }
-
-func (r retriever) Recipe(ctx context.Context, id string) (*flavormonk.Recipe, error) {
-	return r.s.store.Recipe(ctx, id)
-}
-
-func (r retriever) Retrieve(ctx context.Context, text string, k int) ([]*flavormonk.Recipe, error) {
-	if strings.TrimSpace(text) == "" {
-		return nil, nil
+// Retriever returns the assistant's retrieval over this server's search
+// (hybrid ordering when vectors are on).
+func (s *Server) Retriever() assistant.Retriever {
+	r := assistant.SearchRetriever{Index: s.index, Load: s.store.Recipe}
+	if s.vectors != nil {
+		r.Hybrid = s.runSearch
 	}
-	q := search.Query{Text: text, Limit: search.MaxLimit}
-	lex, err := r.s.index.Search(q)
-	if err != nil {
-		// A question is not a search box: words the index refuses mean no match.
-		if flavormonk.ErrorCode(err) == flavormonk.EINVALID {
-			return nil, nil
-		}
-		return nil, err
-	}
-	if len(lex.Hits) == 0 || (lex.Relaxed && !r.anyExact(text)) {
-		return nil, nil
-	}
-	hits := lex.Hits
-	if r.s.vectors != nil {
-		if res, err := r.s.runSearch(ctx, q); err == nil && !res.Degraded {
-			matched := map[string]bool{}
-			for _, h := range lex.Hits {
-				matched[h.ID] = true
-			}
-			hits = hits[:0:0]
-			for _, h := range res.Hits {
-				if matched[h.ID] {
-					hits = append(hits, h)
-				}
-			}
-		}
-	}
-	var out []*flavormonk.Recipe
-	for _, h := range hits {
-		if len(out) == k {
-			break
-		}
-		rec, err := r.s.store.Recipe(ctx, h.ID)
-		if err != nil {
-			if flavormonk.ErrorCode(err) == flavormonk.ENOTFOUND {
-				continue // deleted since the index saw it
-			}
-			return nil, err
-		}
-		out = append(out, rec)
-	}
-	return out, nil
-}
-
-// anyExact reports whether some word of text matches a recipe as written,
-// not only through a typo correction: a relaxed match on corrections alone
-// ("build a spaceship" → "built") is no evidence the collection has it.
-func (r retriever) anyExact(text string) bool {
-	for _, w := range strings.Fields(text) {
-		res, err := r.s.index.Search(search.Query{Text: w, Limit: 1})
-		if err == nil && len(res.Hits) > 0 && len(res.Corrections) == 0 {
-			return true
-		}
-	}
-	return false
+	return r
 }
 
 // askBody is the request of POST /api/v1/ask.
