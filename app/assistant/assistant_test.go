@@ -222,8 +222,10 @@ type bookMeter struct {
 	deny  error
 }
 
-func (b *bookMeter) Worst(_, _ string, in, out int) int64        { return int64(in + 4*out) }
-func (b *bookMeter) Cost(_, _ string, u flavormonk.Usage) int64 { return int64(u.InputTokens + 4*u.OutputTokens) }
+func (b *bookMeter) Worst(_, _ string, in, out int) int64 { return int64(in + 4*out) }
+func (b *bookMeter) Cost(_, _ string, u flavormonk.Usage) int64 {
+	return int64(u.InputTokens + 4*u.OutputTokens)
+}
 func (b *bookMeter) Reserve(_ context.Context, w Who, worst int64) (Reservation, error) {
 	if b.deny != nil {
 		return nil, b.deny

@@ -120,7 +120,7 @@ func TestFailoverBeforeFirstTokenIsInvisible(t *testing.T) {
 }
 
 func TestRetryHonoursRetryAfter(t *testing.T) {
-	a := &scripted{name: "a", steps: []step{{err: perr(429, true, 2 * time.Second)}, {tokens: []string{"fine"}}}}
+	a := &scripted{name: "a", steps: []step{{err: perr(429, true, 2*time.Second)}, {tokens: []string{"fine"}}}}
 	r, c := newRouter(t, Options{Retries: 2}, a)
 	text, res, err := collect(r, context.Background())
 	if err != nil || text != "fine" || res.Provider != "a" {
