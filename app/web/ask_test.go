@@ -348,3 +348,47 @@ func TestAskAuth(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenAPIDocumentsEveryAPIRoute: each /api/ route the server answers is
+// in openapi.json with its method, and nothing documented is missing.
+func TestOpenAPIDocumentsEveryAPIRoute(t *testing.T) {
+	env := newAskEnv(t, 0)
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPIDoc, &doc); err != nil {
+		t.Fatal(err)
+	}
+	served := map[string]bool{}
+	for _, r := range env.s.Echo.Routes() {
+		if !strings.HasPrefix(r.Path, "/api/") || r.Path == "/api/v1/openapi.json" {
+			continue
+		}
+		p := echoPathToOpenAPI(r.Path)
+		m := strings.ToLower(r.Method)
+		served[m+" "+p] = true
+		if _, ok := doc.Paths[p][m]; !ok {
+			t.Errorf("%s %s is served but not in openapi.json", r.Method, p)
+		}
+	}
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			if m == "parameters" || !strings.HasPrefix(p, "/api/") {
+				continue
+			}
+			if !served[m+" "+p] {
+				t.Errorf("openapi.json documents %s %s, which is not served", m, p)
+			}
+		}
+	}
+}
+
+func echoPathToOpenAPI(p string) string {
+	parts := strings.Split(p, "/")
+	for i, s := range parts {
+		if strings.HasPrefix(s, ":") {
+			parts[i] = "{" + s[1:] + "}"
+		}
+	}
+	return strings.Join(parts, "/")
+}
