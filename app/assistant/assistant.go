@@ -133,6 +133,11 @@ type Options struct {
 	HistoryTTL   time.Duration
 	// CacheTTL keeps exact-match answers; 0 turns the answer cache off.
 	CacheTTL time.Duration
+	// SemanticThreshold turns on the semantic answer cache: a question
+	// whose embedding (by Embedder) is at least this similar to an earlier
+	// one with the same retrieved recipes gets its answer; 0 turns it off.
+	SemanticThreshold float64
+	Embedder          flavormonk.Embedder
 	// RecipeURL makes a citation's link [/recipes/ID].
 	RecipeURL func(id string) string
 	Log       *slog.Logger
@@ -173,12 +178,17 @@ type Assistant struct {
 	cache    flavormonk.Cache // nil: no answer cache and no history
 	meter    Meter            // nil: nothing is priced or limited
 	metrics  *Metrics
+	semantic *semanticCache // nil: off
 }
 
 // New returns an assistant. cache and meter may be nil.
 func New(opts Options, r Retriever, rt *router.Router, cache flavormonk.Cache, meter Meter, m *Metrics) *Assistant {
 	opts.defaults()
-	return &Assistant{opts: opts, retrieve: r, router: rt, cache: cache, meter: meter, metrics: m}
+	a := &Assistant{opts: opts, retrieve: r, router: rt, cache: cache, meter: meter, metrics: m}
+	if cache != nil && opts.CacheTTL > 0 {
+		a.semantic = newSemanticCache(opts.Embedder, opts.SemanticThreshold)
+	}
+	return a
 }
 
 // Turn is one question and answer of a conversation.
@@ -209,6 +219,9 @@ type Call struct {
 	messages     []flavormonk.Message
 	cacheKey     string
 	cached       *cachedAnswer
+	semantic     bool      // cached came from a similar question
+	qvec         []float32 // the question's embedding, for the semantic cache
+	sourcesSig   string
 	reservation  Reservation
 	started      time.Time
 }
@@ -265,12 +278,19 @@ func (a *Assistant) Prepare(ctx context.Context, req Request) (*Call, error) {
 	}
 	c.messages = buildMessages(q, in, c.sources, c.history)
 	if a.cache != nil && a.opts.CacheTTL > 0 && len(c.history) == 0 {
-		c.cacheKey = a.answerKey(q, recipes)
-		if b, ok, err := a.cache.Get(ctx, c.cacheKey); err == nil && ok {
-			var ca cachedAnswer
-			if json.Unmarshal(b, &ca) == nil && ca.Text != "" {
-				c.cached = &ca
-				return c, nil
+		c.cacheKey, c.sourcesSig = a.answerKey(q, recipes)
+		if ca := a.cachedAnswer(ctx, c.cacheKey); ca != nil {
+			c.cached = ca
+			return c, nil
+		}
+		if a.semantic != nil && !personalised(q) {
+			if c.qvec = a.semantic.embed(ctx, q); c.qvec != nil {
+				if key, _, ok := a.semantic.lookup(c.qvec, c.sourcesSig); ok {
+					if ca := a.cachedAnswer(ctx, key); ca != nil {
+						c.cached, c.semantic = ca, true
+						return c, nil
+					}
+				}
 			}
 		}
 	}
@@ -293,14 +313,28 @@ func (a *Assistant) Prepare(ctx context.Context, req Request) (*Call, error) {
 
 // answerKey identifies an answer: the normalised question, the retrieved
 // recipes (by id and content, so an edited recipe is a new key) and the
-// provider chain.
-func (a *Assistant) answerKey(q string, recipes []*flavormonk.Recipe) string {
+// provider chain. sig is the recipes-and-chain part alone.
+func (a *Assistant) answerKey(q string, recipes []*flavormonk.Recipe) (key, sig string) {
 	h := sha256.New()
-	h.Write([]byte("v1\x00" + Normalize(q) + "\x00" + a.router.String() + "\x00"))
+	h.Write([]byte("v1\x00" + a.router.String() + "\x00"))
 	for _, r := range recipes {
 		h.Write([]byte(r.ID + "=" + r.ContentHash() + "\x00"))
 	}
-	return "ask:answer:" + hex.EncodeToString(h.Sum(nil))
+	sig = hex.EncodeToString(h.Sum(nil))
+	h.Write([]byte(Normalize(q)))
+	return "ask:answer:" + hex.EncodeToString(h.Sum(nil)), sig
+}
+
+func (a *Assistant) cachedAnswer(ctx context.Context, key string) *cachedAnswer {
+	b, ok, err := a.cache.Get(ctx, key)
+	if err != nil || !ok {
+		return nil
+	}
+	var ca cachedAnswer
+	if json.Unmarshal(b, &ca) != nil || ca.Text == "" {
+		return nil
+	}
+	return &ca
 }
 
 func newID() string {
@@ -384,6 +418,9 @@ func (c *Call) Run(ctx context.Context, emit func(Event) error) error {
 		return emit(Event{Kind: EventDone, Done: done})
 	case c.cached != nil:
 		done.Provider, done.Model, done.CacheHit = "cache", c.cached.Model, true
+		if c.semantic {
+			done.Provider = "semantic-cache"
+		}
 		done.Providers = []string{c.cached.Provider}
 		if err := send(c.cached.Text); err != nil {
 			return err
@@ -434,6 +471,8 @@ func (c *Call) Run(ctx context.Context, emit func(Event) error) error {
 		b, _ := json.Marshal(cachedAnswer{Text: res.Text, Provider: res.Provider, Model: res.Model})
 		if err := a.cache.Set(context.WithoutCancel(ctx), c.cacheKey, b, a.opts.CacheTTL); err != nil {
 			a.opts.Log.WarnContext(ctx, "answer not cached", "err", err)
+		} else if c.qvec != nil {
+			a.semantic.add(c.qvec, c.sourcesSig, c.cacheKey)
 		}
 	}
 	c.finish(ctx, res.Text, nil)

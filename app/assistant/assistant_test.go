@@ -6,9 +6,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/cache"
+	"github.com/flavormonk/flavormonk/app/embed"
 	"github.com/flavormonk/flavormonk/app/offline"
 	"github.com/flavormonk/flavormonk/app/recipes"
 	"github.com/flavormonk/flavormonk/app/router"
@@ -371,4 +373,25 @@ func FuzzCheckQuestion(f *testing.F) {
 		_ = retrievalText(q)
 		_ = Normalize(q)
 	})
+}
+
+func TestSemanticCacheIsConservative(t *testing.T) {
+	m := &echoModel{answer: "Roast it [1]."}
+	rt, _ := router.New(router.Options{}, m)
+	a := New(Options{CacheTTL: time.Minute, SemanticThreshold: 0.95, Embedder: embed.NewLocal()}, newRetriever(t), rt, cache.NewMemory(100), nil, nil)
+	ask(t, a, Request{Question: "how long to roast chicken", Who: Who{Visitor: "v1"}})
+	r := ask(t, a, Request{Question: "Roast chicken: how long, to?", Who: Who{Visitor: "v2"}})
+	if m.calls() != 1 || !r.done.CacheHit || r.done.Provider != "semantic-cache" {
+		t.Fatalf("a reworded question was not served from the semantic cache: calls %d done %+v", m.calls(), r.done)
+	}
+	// About the asker: never from the cache.
+	ask(t, a, Request{Question: "how long to roast chicken, my oven", Who: Who{Visitor: "v2"}})
+	if m.calls() != 2 {
+		t.Fatal("a personal question was answered from the semantic cache")
+	}
+	// Near in wording, other recipes: never from the cache.
+	ask(t, a, Request{Question: "how long to roast lamb", Who: Who{Visitor: "v2"}})
+	if m.calls() != 3 {
+		t.Fatal("a question about other recipes was answered from the semantic cache")
+	}
 }

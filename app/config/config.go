@@ -138,6 +138,7 @@ type Config struct {
 	AskMaxTokens         int
 	AskHistoryTurns      int
 	AnswerCacheTTL       time.Duration
+	SemanticCache        float64
 	OpenAIAPIKey         string // secret
 	OpenAIBaseURL        string
 	OpenAIModel          string

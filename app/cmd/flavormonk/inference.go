@@ -6,6 +6,7 @@ import (
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/assistant"
 	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/embed"
 	"github.com/flavormonk/flavormonk/app/offline"
 	"github.com/flavormonk/flavormonk/app/router"
 )
@@ -44,11 +45,18 @@ func (m *Main) newAssistant(reg prometheus.Registerer) (*assistant.Assistant, er
 		return nil, err
 	}
 	m.Log.Info("assistant providers", "chain", rt.String())
-	return assistant.New(assistant.Options{
-		MaxTokens:    cfg.AskMaxTokens,
-		Timeout:      cfg.InferenceTimeout,
-		HistoryTurns: cfg.AskHistoryTurns,
-		CacheTTL:     cfg.AnswerCacheTTL,
-		Log:          m.Log,
-	}, m.Server.Retriever(), rt, m.Cache, nil, met), nil
+	opts := assistant.Options{
+		MaxTokens:         cfg.AskMaxTokens,
+		Timeout:           cfg.InferenceTimeout,
+		HistoryTurns:      cfg.AskHistoryTurns,
+		CacheTTL:          cfg.AnswerCacheTTL,
+		SemanticThreshold: cfg.SemanticCache,
+		Log:               m.Log,
+	}
+	if cfg.SemanticCache > 0 {
+		if opts.Embedder, err = embed.New(cfg); err != nil {
+			return nil, err
+		}
+	}
+	return assistant.New(opts, m.Server.Retriever(), rt, m.Cache, nil, met), nil
 }
