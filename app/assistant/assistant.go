@@ -191,6 +191,9 @@ func New(opts Options, r Retriever, rt *router.Router, cache flavormonk.Cache, m
 	return a
 }
 
+// ProviderStates reports each provider's breaker: closed, open or half-open.
+func (a *Assistant) ProviderStates() map[string]string { return a.router.State() }
+
 // Turn is one question and answer of a conversation.
 type Turn struct {
 	Question string   `json:"q"`
