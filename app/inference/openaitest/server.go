@@ -459,8 +459,22 @@ func (s *Server) usage(opts Options, req Request, sent string) (in, out int) {
 }
 
 // complete answers a request without stream: true in one JSON object.
+// Hang waits for the client to leave; Cut, Malformed and StreamError close
+// the connection with no answer.
 func (s *Server) complete(w http.ResponseWriter, r *http.Request, opts Options, req Request, pieces []string, finish string, fault script.Fault) {
-	if !script.Sleep(r.Context(), script.FirstDelay(fault, opts.Timing)) {
+	delay := script.FirstDelay(fault, opts.Timing)
+	switch fault.Kind {
+	case script.Hang:
+		delay = 24 * time.Hour
+	case script.Cut, script.Malformed, script.StreamError:
+		panic(http.ErrAbortHandler)
+	}
+	select {
+	case <-s.stop:
+		return
+	default:
+	}
+	if !script.Sleep(r.Context(), delay) {
 		s.counters.ClientGone()
 		return
 	}

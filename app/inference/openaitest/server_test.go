@@ -138,6 +138,32 @@ func TestNonStreaming(t *testing.T) {
 	}
 }
 
+func TestNonStreamingFaults(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	s.Inject(script.Fault{Kind: script.Cut, Times: 1})
+	req, _ := http.NewRequest(http.MethodPost, s.URL()+"/chat/completions", strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"x"}]}`))
+	if resp, err := s.Client().Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a cut answer came through: %d", resp.StatusCode)
+	}
+	s.Inject(script.Fault{Kind: script.Hang, Times: 1})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	req, _ = http.NewRequestWithContext(ctx, http.MethodPost, s.URL()+"/chat/completions", strings.NewReader(`{"model":"m","messages":[{"role":"user","content":"x"}]}`))
+	if resp, err := s.Client().Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("a hung server answered: %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Stats().ClientGone < 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server never saw the client leave: %+v", s.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestRejects(t *testing.T) {
 	s := New(Options{APIKey: "right", Models: []string{"gpt-4o"}})
 	defer s.Close()
