@@ -125,13 +125,18 @@ func (p *Provider) Stream(ctx context.Context, req flavormonk.ChatRequest, emit 
 		// default (1); the smallest float keeps the caller's 0.
 		Temperature: float32(req.Temperature),
 	}
-	if cr.Temperature == 0 {
+	reasoning := isReasoningModel(p.model)
+	switch {
+	case reasoning:
+		// Reasoning models refuse any temperature but their own.
+		cr.Temperature = 0
+	case cr.Temperature == 0:
 		cr.Temperature = math.SmallestNonzeroFloat32
 	}
 	if req.MaxTokens > 0 {
 		// OpenAI's newer models take only max_completion_tokens; compatible
 		// servers (vLLM, Ollama) know max_tokens.
-		if p.name == NameOpenAI {
+		if p.name == NameOpenAI || reasoning {
 			cr.MaxCompletionTokens = req.MaxTokens
 		} else {
 			cr.MaxTokens = req.MaxTokens
@@ -216,6 +221,14 @@ func (p *Provider) fail(ctx context.Context, capt *providerhttp.Capture, err err
 		return &flavormonk.ProviderError{Provider: p.name, Retryable: errors.Is(cerr, context.DeadlineExceeded), Err: cerr}
 	}
 	pe := &flavormonk.ProviderError{Provider: p.name}
+	for _, local := range refused {
+		if errors.Is(err, local) {
+			// go-openai refused the request before sending it: sending it
+			// again will not help.
+			pe.Err = errors.New("request refused: " + err.Error())
+			return pe
+		}
+	}
 	var apiErr *goopenai.APIError
 	var reqErr *goopenai.RequestError
 	var msg string
@@ -249,6 +262,25 @@ func (p *Provider) fail(ctx context.Context, capt *providerhttp.Capture, err err
 	pe.Retryable = providerhttp.Retryable(pe.Status)
 	pe.Err = errors.New(providerhttp.Redact(msg, p.key))
 	return pe
+}
+
+// refused are go-openai's errors about a request it will not send.
+var refused = []error{
+	goopenai.ErrChatCompletionInvalidModel, goopenai.ErrReasoningModelMaxTokensDeprecated,
+	goopenai.ErrReasoningModelLimitationsLogprobs, goopenai.ErrReasoningModelLimitationsOther,
+	goopenai.ErrReasoningEffortUnsupported, goopenai.ErrReasoningSamplingUnsupported,
+	goopenai.ErrReasoningToolsRequireResponses,
+}
+
+// isReasoningModel reports whether model is of OpenAI's reasoning families,
+// whose temperature is fixed and which take only max_completion_tokens.
+func isReasoningModel(model string) bool {
+	for _, prefix := range []string{"o1", "o3", "o4", "gpt-5", "gpt-6"} {
+		if strings.HasPrefix(model, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func isMalformed(err error) bool {

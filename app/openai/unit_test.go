@@ -1,10 +1,13 @@
 package openai_test
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/inference/openaitest"
 	"github.com/flavormonk/flavormonk/app/openai"
 )
 
@@ -61,5 +64,50 @@ func TestMessagesContinueKeepsCallersSlice(t *testing.T) {
 	}
 	if len(openai.Messages(flavormonk.ChatRequest{Messages: msgs})) != 2 {
 		t.Error("no Continue: the messages as they are")
+	}
+}
+
+func TestReasoningModels(t *testing.T) {
+	for _, model := range []string{"o3-mini", "gpt-5-mini", "o1"} {
+		srv := openaitest.New(openaitest.Options{Answer: "Bake it."})
+		p, err := openai.New(openai.NameCompatible, srv.URL(), testKey, model, srv.Client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got strings.Builder
+		_, err = p.Stream(context.Background(), flavormonk.ChatRequest{
+			Messages: []flavormonk.Message{{Role: "user", Content: "x"}}, Temperature: 0.2, MaxTokens: 50,
+		}, func(s string) error { got.WriteString(s); return nil })
+		if err != nil || got.String() != "Bake it." {
+			t.Errorf("%s: %v, %q", model, err, got.String())
+		}
+		r, _ := srv.LastRequest()
+		if r.Temperature != nil || r.MaxTokens != 50 {
+			t.Errorf("%s: sent temperature %v, max tokens %d", model, r.Temperature, r.MaxTokens)
+		}
+		srv.Close()
+	}
+}
+
+func TestTemperatureZeroIsSent(t *testing.T) {
+	srv := openaitest.New(openaitest.Options{})
+	defer srv.Close()
+	p, _ := openai.New(openai.NameOpenAI, srv.URL(), testKey, "gpt-4o-mini", srv.Client())
+	if _, err := p.Stream(context.Background(), flavormonk.ChatRequest{Messages: []flavormonk.Message{{Role: "user", Content: "x"}}},
+		func(string) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := srv.LastRequest(); r.Temperature == nil || *r.Temperature > 1e-6 {
+		t.Errorf("temperature %v, want 0 sent, not the server's default", r.Temperature)
+	}
+}
+
+func TestRefusedLocallyIsNotRetryable(t *testing.T) {
+	p, _ := openai.New(openai.NameOpenAI, "http://127.0.0.1:9/v1", testKey, "code-davinci-002", nil)
+	_, err := p.Stream(context.Background(), flavormonk.ChatRequest{Messages: []flavormonk.Message{{Role: "user", Content: "x"}}},
+		func(string) error { return nil })
+	var pe *flavormonk.ProviderError
+	if !errors.As(err, &pe) || pe.Retryable || pe.Status != 0 {
+		t.Fatalf("err %v: want a non-retryable ProviderError", err)
 	}
 }

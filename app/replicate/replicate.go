@@ -250,7 +250,10 @@ type call struct {
 // finish reads the finished prediction's metrics for the usage, and returns
 // it with err.
 func (c *call) finish(err error) (flavormonk.Usage, error) {
-	pred, gerr := c.p.client.GetPrediction(c.ctx, c.id)
+	// The answer is complete: its metering outlives a context that ends now.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.ctx), cancelTimeout)
+	defer cancel()
+	pred, gerr := c.p.client.GetPrediction(ctx, c.id)
 	if gerr != nil {
 		return c.p.estimate(c.rendered, c.out.String(), 0), err
 	}
