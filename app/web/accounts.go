@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -41,14 +42,16 @@ const (
 type accounts struct {
 	store    flavormonk.AccountStore
 	hasher   *auth.Hasher
-	throttle *auth.Throttle
+	throttle *auth.SharedThrottle
 	signups  *signupLimiter
 	gumroad  *gumroad.Client // nil: licences off
 	plan     string          // the plan a valid licence grants
 }
 
-// signupLimiter allows at most limit sign-ups per client IP in a sliding
-// window. It is in memory: each replica counts on its own.
+// signupLimiter allows at most limit sign-ups per client IP per window.
+// With a shared cache (Redis) the count is kept there, in fixed windows, so
+// replicas count together; each replica also keeps a sliding window in
+// memory, which decides alone when the cache is absent or failing.
 type signupLimiter struct {
 	mu     sync.Mutex
 	limit  int
@@ -56,6 +59,9 @@ type signupLimiter struct {
 	now    func() time.Time
 	byIP   map[string][]time.Time
 	swept  time.Time
+
+	cache    func() flavormonk.Cache // nil or returning nil: memory only
+	fallback func(err error)
 }
 
 func newSignupLimiter(limit int, window time.Duration) *signupLimiter {
@@ -78,10 +84,34 @@ func (l *signupLimiter) recent(ip string, now time.Time) []time.Time {
 	return ts
 }
 
+func (l *signupLimiter) sharedCache() flavormonk.Cache {
+	if l.cache == nil {
+		return nil
+	}
+	return l.cache()
+}
+
+// sharedKey is the ip's counter in the current fixed window, and when that
+// window ends.
+func (l *signupLimiter) sharedKey(ip string, now time.Time) (string, time.Time) {
+	w := now.UnixMilli() / l.window.Milliseconds()
+	end := time.UnixMilli((w + 1) * l.window.Milliseconds())
+	return "signups:" + auth.HashKey(ip) + ":" + strconv.FormatInt(w, 10), end
+}
+
+func (l *signupLimiter) failed(err error) {
+	if l.fallback != nil {
+		l.fallback(err)
+	}
+}
+
+func errTooManySignups(retry time.Duration) error {
+	return flavormonk.Errorf(flavormonk.ERATELIMIT, "too many sign-ups from your network; try again in %s", retry)
+}
+
 // Allow returns ERATELIMIT and when to retry once ip has used its sign-ups.
-func (l *signupLimiter) Allow(ip string) (time.Duration, error) {
+func (l *signupLimiter) Allow(ctx context.Context, ip string) (time.Duration, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	now := l.now()
 	if now.Sub(l.swept) > l.window {
 		for k := range l.byIP {
@@ -92,16 +122,52 @@ func (l *signupLimiter) Allow(ip string) (time.Duration, error) {
 	ts := l.recent(ip, now)
 	if len(ts) >= l.limit {
 		retry := max(l.window-now.Sub(ts[0]), time.Second).Round(time.Second)
-		return retry, flavormonk.Errorf(flavormonk.ERATELIMIT, "too many sign-ups from your network; try again in %s", retry)
+		l.mu.Unlock()
+		return retry, errTooManySignups(retry)
+	}
+	l.mu.Unlock()
+	c := l.sharedCache()
+	if c == nil {
+		return 0, nil
+	}
+	key, end := l.sharedKey(ip, now)
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	v, ok, err := c.Get(cctx, key)
+	if err != nil {
+		l.failed(err)
+		return 0, nil // the memory count has decided
+	}
+	if n, perr := strconv.Atoi(string(v)); ok && perr == nil && n >= l.limit {
+		retry := max(end.Sub(now), time.Second).Round(time.Second)
+		return retry, errTooManySignups(retry)
 	}
 	return 0, nil
 }
 
 // Add counts a sign-up from ip.
-func (l *signupLimiter) Add(ip string) {
+func (l *signupLimiter) Add(ctx context.Context, ip string) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.byIP[ip] = append(l.recent(ip, l.now()), l.now())
+	now := l.now()
+	l.byIP[ip] = append(l.recent(ip, now), now)
+	l.mu.Unlock()
+	if c := l.sharedCache(); c != nil {
+		key, end := l.sharedKey(ip, now)
+		cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		if _, err := c.Incr(cctx, key, end.Sub(now)+time.Minute); err != nil {
+			l.failed(err)
+		}
+	}
+}
+
+// sharedCache is the cache replicas share for limits: the tier's cache
+// (Redis, or memory on a single instance), nil without one.
+func (s *Server) sharedCache() flavormonk.Cache {
+	if s.cache == nil {
+		return nil
+	}
+	return s.cache.c
 }
 
 // UseAccounts turns on sign-up, log-in, sessions, API tokens and
@@ -111,10 +177,13 @@ func (s *Server) UseAccounts(acc flavormonk.AccountStore) {
 	s.acc = &accounts{
 		store:    acc,
 		hasher:   auth.NewHasher(auth.DefaultParams, 2),
-		throttle: auth.NewThrottle(5, 20, 15*time.Minute, 15*time.Minute, nil),
+		throttle: auth.NewSharedThrottle(auth.NewThrottle(5, 20, 15*time.Minute, 15*time.Minute, nil), s.sharedCache),
 		signups:  newSignupLimiter(signupsPerHour, time.Hour),
 		plan:     s.cfg.GumroadPlan,
 	}
+	s.acc.throttle.Fallback = func(op string, err error) { s.metrics.fallbacks.WithLabelValues("login_throttle").Inc() }
+	s.acc.signups.cache = s.sharedCache
+	s.acc.signups.fallback = func(error) { s.metrics.fallbacks.WithLabelValues("signup_limit").Inc() }
 	if s.cfg.GumroadProductID != "" {
 		s.acc.gumroad = &gumroad.Client{BaseURL: s.cfg.GumroadURL, ProductID: s.cfg.GumroadProductID}
 	}
@@ -371,7 +440,7 @@ func (s *Server) loginPage(c echo.Context) error {
 func (s *Server) signup(c echo.Context) error {
 	data := map[string]any{"Title": "Sign up", "InviteOnly": s.cfg.InviteOnly}
 	ip := c.RealIP()
-	if retry, err := s.acc.signups.Allow(ip); err != nil {
+	if retry, err := s.acc.signups.Allow(c.Request().Context(), ip); err != nil {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
 		return s.formError(c, "signup", err, data)
 	}
@@ -408,7 +477,7 @@ func (s *Server) signup(c echo.Context) error {
 		}
 		return s.formError(c, "signup", err, data)
 	}
-	s.acc.signups.Add(ip)
+	s.acc.signups.Add(ctx, ip)
 	if err := s.newSession(c, u); err != nil {
 		return err
 	}
@@ -428,11 +497,11 @@ func (s *Server) login(c echo.Context) error {
 		key = strings.ToLower(strings.TrimSpace(raw)) // throttled (hashed when long) all the same
 	}
 	data["Email"] = key
-	if err := s.acc.throttle.Allow(key, ip); err != nil {
+	if err := s.acc.throttle.Allow(ctx, key, ip); err != nil {
 		return s.formError(c, "login", err, data)
 	}
 	fail := func() error {
-		s.acc.throttle.Fail(key, ip)
+		s.acc.throttle.Fail(ctx, key, ip)
 		return s.formError(c, "login", errBadCredentials, data)
 	}
 	if nerr != nil || len(pw) > 4*auth.MaxPasswordLen || !utf8.ValidString(pw) {
@@ -455,7 +524,7 @@ func (s *Server) login(c echo.Context) error {
 	if err != nil || !ok {
 		return fail()
 	}
-	s.acc.throttle.Succeed(key, ip)
+	s.acc.throttle.Succeed(ctx, key, ip)
 	if rehash {
 		if h, err := s.acc.hasher.Hash(ctx, pw); err == nil {
 			if err := s.acc.store.SetPasswordHash(ctx, u.ID, h); err != nil {
@@ -698,20 +767,21 @@ func (s *Server) accountNotice(c echo.Context, u *flavormonk.User, notice string
 // like log-in so a stolen session cannot guess it.
 func (s *Server) checkCurrentPassword(c echo.Context, u *flavormonk.User, field, pw string) error {
 	ip := c.RealIP()
-	if err := s.acc.throttle.Allow(u.Email, ip); err != nil {
+	ctx := c.Request().Context()
+	if err := s.acc.throttle.Allow(ctx, u.Email, ip); err != nil {
 		return err
 	}
 	wrong := flavormonk.FieldErrorf(flavormonk.EINVALID, field, "the current password is wrong")
 	if pw == "" || len(pw) > 4*auth.MaxPasswordLen || !utf8.ValidString(pw) {
-		s.acc.throttle.Fail(u.Email, ip)
+		s.acc.throttle.Fail(ctx, u.Email, ip)
 		return wrong
 	}
-	ok, _, err := s.acc.hasher.Verify(c.Request().Context(), pw, u.PasswordHash)
+	ok, _, err := s.acc.hasher.Verify(ctx, pw, u.PasswordHash)
 	if err != nil && !errors.Is(err, auth.ErrMalformedHash) {
 		return err // busy
 	}
 	if err != nil || !ok {
-		s.acc.throttle.Fail(u.Email, ip)
+		s.acc.throttle.Fail(ctx, u.Email, ip)
 		return wrong
 	}
 	return nil

@@ -34,6 +34,7 @@ type accEnv struct {
 	srv     *httptest.Server
 	st      *sqlite.Store
 	recipes []*flavormonk.Recipe
+	server  *Server
 }
 
 func newAccEnv(t *testing.T, opts ...func(*config.Config)) *accEnv {
@@ -68,7 +69,7 @@ func newAccEnv(t *testing.T, opts ...func(*config.Config)) *accEnv {
 	s.SetReady(true)
 	srv := httptest.NewServer(s.Echo)
 	t.Cleanup(srv.Close)
-	return &accEnv{srv: srv, st: st, recipes: recipes}
+	return &accEnv{srv: srv, st: st, recipes: recipes, server: s}
 }
 
 type browser struct {
@@ -615,16 +616,17 @@ func TestSignupRateLimit(t *testing.T) {
 	l := newSignupLimiter(2, time.Hour)
 	now := time.Now()
 	l.now = func() time.Time { return now }
-	l.Add("a")
-	l.Add("a")
-	if _, err := l.Allow("a"); err == nil {
+	ctx := context.Background()
+	l.Add(ctx, "a")
+	l.Add(ctx, "a")
+	if _, err := l.Allow(ctx, "a"); err == nil {
 		t.Fatal("limit not applied")
 	}
-	if _, err := l.Allow("b"); err != nil {
+	if _, err := l.Allow(ctx, "b"); err != nil {
 		t.Fatal("other ip limited")
 	}
 	now = now.Add(time.Hour + time.Second)
-	if _, err := l.Allow("a"); err != nil {
+	if _, err := l.Allow(ctx, "a"); err != nil {
 		t.Fatal("window did not slide")
 	}
 }
