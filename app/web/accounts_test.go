@@ -701,6 +701,20 @@ func TestLicenseUnlock(t *testing.T) {
 	if !found {
 		t.Fatal("no grant for the key's hash")
 	}
+	// The same key cannot unlock a second account.
+	other := env.browser(t)
+	other.signup("friend@example.com")
+	r := other.post("/account/license", "/account", url.Values{"license_key": {gumGoodKey}}, nil)
+	if r.status != http.StatusConflict || !strings.Contains(r.body, "already unlocks another account") {
+		t.Fatalf("a key granted to another user: %d %s", r.status, r.body)
+	}
+	if p := env.user(t, "friend@example.com").Plan; p != flavormonk.PlanFree || len(env.grants(t, "friend@example.com")) != 0 {
+		t.Fatalf("second account: plan %s, grants %v", p, env.grants(t, "friend@example.com"))
+	}
+	// Its owner can enter it again.
+	if r := unlock(gumGoodKey); r.status != 200 {
+		t.Fatalf("owner re-entering the key: %d", r.status)
+	}
 }
 
 func TestLicensesOff(t *testing.T) {
