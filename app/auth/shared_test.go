@@ -151,4 +151,3 @@ func TestSharedThrottleLockBounded(t *testing.T) {
 		t.Fatalf("lock from a fast clock: %v", err)
 	}
 }
-

@@ -3,9 +3,7 @@ package web
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"html/template"
 	"net/http"
@@ -46,6 +44,7 @@ type accounts struct {
 	signups  *signupLimiter
 	gumroad  *gumroad.Client // nil: licences off
 	plan     string          // the plan a valid licence grants
+	recheck  *gumroad.Rechecker
 }
 
 // signupLimiter allows at most limit sign-ups per client IP per window.
@@ -186,6 +185,14 @@ func (s *Server) UseAccounts(acc flavormonk.AccountStore) {
 	s.acc.signups.fallback = func(error) { s.metrics.fallbacks.WithLabelValues("signup_limit").Inc() }
 	if s.cfg.GumroadProductID != "" {
 		s.acc.gumroad = &gumroad.Client{BaseURL: s.cfg.GumroadURL, ProductID: s.cfg.GumroadProductID}
+		rc, why, err := gumroad.NewRechecker(s.cfg, acc, s.log)
+		switch {
+		case err != nil:
+			s.log.Error("licence re-checks are off", "err", err)
+		case rc == nil:
+			s.log.Warn("licence re-checks are off: " + why)
+		}
+		s.acc.recheck = rc
 	}
 	// pages.go loads the public pages; the account pages are added here.
 	for _, name := range []string{"signup", "login", "account"} {
@@ -877,9 +884,17 @@ func (s *Server) exportAccount(c echo.Context) error {
 	return c.JSONPretty(http.StatusOK, x, "  ")
 }
 
-func licenseKeyHash(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
+// LicenseRechecker is what re-checks stored licences on a schedule (its
+// Run), or nil when re-checks are off (no Gumroad product or no
+// FLAVORMONK_LICENSE_SECRET).
+func (s *Server) LicenseRechecker() *gumroad.Rechecker {
+	if s.acc == nil || s.acc.recheck == nil {
+		return nil
+	}
+	if s.acc.recheck.Lock == nil {
+		s.acc.recheck.Lock = s.sharedCache()
+	}
+	return s.acc.recheck
 }
 
 // unlockLicense verifies a Gumroad licence key and records the grant; an
@@ -906,8 +921,11 @@ func (s *Server) unlockLicense(c echo.Context) error {
 		return s.accountError(c, u, err)
 	}
 	now := time.Now().UTC()
-	g := &flavormonk.Grant{UserID: u.ID, Plan: s.acc.plan, Source: "gumroad", LicenseKey: licenseKeyHash(key),
+	g := &flavormonk.Grant{UserID: u.ID, Plan: s.acc.plan, Source: "gumroad", LicenseKey: gumroad.KeyHash(key),
 		Active: lic.Active(), CheckedAt: now}
+	if s.acc.recheck != nil {
+		g.Sealed = s.acc.recheck.Seal(key)
+	}
 	if err := s.acc.store.SetGrant(ctx, g); err != nil {
 		return err
 	}

@@ -843,3 +843,41 @@ func TestDeleteAndExport(t *testing.T) {
 		t.Errorf("other user affected: %d", r.status)
 	}
 }
+
+// With FLAVORMONK_LICENSE_SECRET the key is stored sealed, and a re-check
+// after a refund takes the plan back.
+func TestLicenseSealedAndRechecked(t *testing.T) {
+	fake := &fakeGumroad{licences: map[string]string{gumGoodKey: gumPurchase(false, false, false)}}
+	gs := httptest.NewServer(fake)
+	t.Cleanup(gs.Close)
+	env := newAccEnv(t, func(c *config.Config) {
+		c.GumroadProductID, c.GumroadURL, c.LicenseSecret = gumProduct, gs.URL, "web-test-licence-secret-0123456789abcdef"
+	})
+	b := env.browser(t)
+	b.signup("buyer@example.com")
+	if r := b.post("/account/license", "/account", url.Values{"license_key": {gumGoodKey}}, nil); r.status != 200 {
+		t.Fatalf("unlock: %d", r.status)
+	}
+	g := env.grants(t, "buyer@example.com")
+	if len(g) != 1 || len(g[0].Sealed) == 0 || strings.Contains(string(g[0].Sealed), gumGoodKey[:8]) {
+		t.Fatalf("grant not sealed: %+v", g)
+	}
+	rc := env.server.LicenseRechecker()
+	if rc == nil {
+		t.Fatal("no rechecker with a secret and a product")
+	}
+	fake.mu.Lock()
+	fake.licences[gumGoodKey] = gumPurchase(true, false, false)
+	fake.mu.Unlock()
+	rep, err := rc.Recheck(context.Background(), time.Now().Add(time.Second))
+	if err != nil || rep.Revoked != 1 {
+		t.Fatalf("recheck: %+v %v", rep, err)
+	}
+	if p := env.user(t, "buyer@example.com").Plan; p != flavormonk.PlanFree {
+		t.Fatalf("plan after a refund: %s", p)
+	}
+	// Without a secret there is no rechecker (and a warning at start-up).
+	if newAccEnv(t, func(c *config.Config) { c.GumroadProductID, c.GumroadURL = gumProduct, gs.URL }).server.LicenseRechecker() != nil {
+		t.Fatal("a rechecker without a secret")
+	}
+}
