@@ -305,7 +305,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		hash := auth.HashToken(ck.Value)
-		ss, err := s.acc.store.Session(ctx, hash)
+		ss, err := s.loadSession(ctx, hash)
 		if err != nil {
 			if flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
 				return err
@@ -315,7 +315,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		now := time.Now()
 		if !now.Before(ss.ExpiresAt) || now.Sub(ss.SeenAt) > sessionIdle {
-			_ = s.acc.store.DeleteSession(ctx, hash)
+			_ = s.deleteSession(ctx, hash)
 			s.clearCookie(c, sessionCookie)
 			return next(c)
 		}
@@ -328,7 +328,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if now.Sub(ss.SeenAt) > time.Minute {
-			if err := s.acc.store.TouchSession(ctx, hash, now); err != nil {
+			if err := s.touchSession(ctx, ss, now); err != nil {
 				s.log.WarnContext(ctx, "session touch failed", "err", err)
 			}
 		}
@@ -406,7 +406,7 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) newSession(c echo.Context, u *flavormonk.User) error {
 	ctx := c.Request().Context()
 	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" && len(ck.Value) <= 128 {
-		_ = s.acc.store.DeleteSession(ctx, auth.HashToken(ck.Value))
+		_ = s.deleteSession(ctx, auth.HashToken(ck.Value))
 	}
 	tok, hash := auth.NewToken("s_")
 	now := time.Now()
@@ -547,7 +547,7 @@ func (s *Server) login(c echo.Context) error {
 
 func (s *Server) logout(c echo.Context) error {
 	if h, ok := c.Get("session_hash").(string); ok {
-		if err := s.acc.store.DeleteSession(c.Request().Context(), h); err != nil && flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
+		if err := s.deleteSession(c.Request().Context(), h); err != nil && flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
 			return err
 		}
 	}
@@ -819,9 +819,14 @@ func (s *Server) changePassword(c echo.Context) error {
 		return err
 	}
 	u.PasswordHash = h
+	hashes, err := s.userSessionHashes(ctx, u.ID)
+	if err != nil {
+		return err
+	}
 	if err := s.acc.store.DeleteUserSessions(ctx, u.ID); err != nil {
 		return err
 	}
+	s.forgetSessions(ctx, hashes...)
 	keep := *ss
 	keep.TokenHash = hash
 	if err := s.acc.store.CreateSession(ctx, &keep); err != nil {
@@ -840,9 +845,15 @@ func (s *Server) deleteAccount(c echo.Context) error {
 	if err := s.checkCurrentPassword(c, u, "password", c.FormValue("password")); err != nil {
 		return s.accountError(c, u, err)
 	}
-	if err := s.acc.store.DeleteUser(c.Request().Context(), u.ID); err != nil {
+	ctx := c.Request().Context()
+	hashes, err := s.userSessionHashes(ctx, u.ID)
+	if err != nil {
 		return err
 	}
+	if err := s.acc.store.DeleteUser(ctx, u.ID); err != nil {
+		return err
+	}
+	s.forgetSessions(ctx, hashes...)
 	s.clearCookie(c, sessionCookie)
 	return c.Redirect(http.StatusSeeOther, "/")
 }

@@ -63,6 +63,12 @@ func redisCache(t *testing.T, rawURL string) *redis.Cache {
 // as replicas behind a load balancer. Requests come through a trusted
 // proxy (loopback), so X-Forwarded-For names the client.
 func replicas(t *testing.T, n int, c flavormonk.Cache, opts ...func(*config.Config)) []*accEnv {
+	return replicasWith(t, n, c, nil, opts...)
+}
+
+// replicasWith is replicas with the account store wrapped by wrap (nil:
+// as is), e.g. to count the store's session reads.
+func replicasWith(t *testing.T, n int, c flavormonk.Cache, wrap func(flavormonk.AccountStore) flavormonk.AccountStore, opts ...func(*config.Config)) []*accEnv {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fm.db"))
@@ -100,7 +106,11 @@ func replicas(t *testing.T, n int, c flavormonk.Cache, opts ...func(*config.Conf
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.UseAccounts(st)
+		var acc flavormonk.AccountStore = st
+		if wrap != nil {
+			acc = wrap(st)
+		}
+		s.UseAccounts(acc)
 		if c != nil {
 			s.UseCache(c, time.Minute)
 		}
