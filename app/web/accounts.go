@@ -488,6 +488,7 @@ func (s *Server) signup(c echo.Context) error {
 	if err := s.newSession(c, u); err != nil {
 		return err
 	}
+	s.claimVisitor(c, u)
 	return c.Redirect(http.StatusSeeOther, "/account")
 }
 
@@ -542,6 +543,7 @@ func (s *Server) login(c echo.Context) error {
 	if err := s.newSession(c, u); err != nil {
 		return err
 	}
+	s.claimVisitor(c, u)
 	return c.Redirect(http.StatusSeeOther, "/account")
 }
 
@@ -552,7 +554,41 @@ func (s *Server) logout(c echo.Context) error {
 		}
 	}
 	s.clearCookie(c, sessionCookie)
+	// The visitor session was the user's: whoever browses next starts a
+	// new one, and sees nothing keyed to it (assistant history).
+	s.clearCookie(c, visitorCookie)
 	return c.Redirect(http.StatusSeeOther, "/")
+}
+
+// claimVisitor links the browser's anonymous visitor session to the user
+// who signed up or logged in from it, so what is keyed to the visitor id
+// (assistant conversations and usage) is attributed to them. A browser
+// without one, or with one that belongs to another user, gets a new one.
+// Failures are logged: they never stop a sign-up or log-in.
+func (s *Server) claimVisitor(c echo.Context, u *flavormonk.User) {
+	ctx := c.Request().Context()
+	if ck, err := c.Cookie(visitorCookie); err == nil && ck.Value != "" && len(ck.Value) <= 128 {
+		err := s.acc.store.LinkVisitor(ctx, ck.Value, u.ID)
+		switch code := flavormonk.ErrorCode(err); {
+		case err == nil:
+			return
+		case code == flavormonk.ENOTFOUND || code == flavormonk.ECONFLICT:
+			// expired, or another user's: start a new one below
+		default:
+			s.log.WarnContext(ctx, "linking the visitor session failed", "err", err)
+			return
+		}
+	}
+	v, err := s.store.CreateVisitor(ctx)
+	if err == nil {
+		err = s.acc.store.LinkVisitor(ctx, v.ID, u.ID)
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "creating a visitor session for the user failed", "err", err)
+		return
+	}
+	c.SetCookie(&http.Cookie{Name: visitorCookie, Value: v.ID, Path: "/", MaxAge: 180 * 24 * 3600,
+		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
 }
 
 func (s *Server) accountData(c echo.Context, u *flavormonk.User) (map[string]any, error) {
@@ -866,6 +902,7 @@ type accountExport struct {
 	Favourites []*flavormonk.Favourite `json:"favourites"`
 	APITokens  []*flavormonk.APIToken  `json:"api_tokens"`
 	Grants     []*flavormonk.Grant     `json:"grants"`
+	Visitors   []string                `json:"visitor_sessions"` // anonymous sessions linked to the account
 }
 
 func (s *Server) exportAccount(c echo.Context) error {
@@ -891,6 +928,9 @@ func (s *Server) exportAccount(c echo.Context) error {
 	x.Favourites = append(x.Favourites, favs...)
 	x.APITokens = append(x.APITokens, toks...)
 	x.Grants = append(x.Grants, grants...)
+	if x.Visitors, err = s.acc.store.UserVisitors(ctx, u.ID); err != nil {
+		return err
+	}
 	c.Response().Header().Set("Content-Disposition", `attachment; filename="flavormonk-account.json"`)
 	return c.JSONPretty(http.StatusOK, x, "  ")
 }

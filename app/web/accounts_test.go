@@ -881,3 +881,67 @@ func TestLicenseSealedAndRechecked(t *testing.T) {
 		t.Fatal("a rechecker without a secret")
 	}
 }
+
+// The anonymous visitor session carries over on sign-up and log-in: it is
+// linked to the user (what is keyed to it becomes theirs); logging out
+// starts a new, unlinked one for whoever browses next.
+func TestVisitorCarriesOver(t *testing.T) {
+	env := newAccEnv(t)
+	ctx := context.Background()
+	b := env.browser(t)
+	b.do("GET", "/", nil, nil)
+	anon := b.cookie(visitorCookie)
+	if anon == "" {
+		t.Fatal("no visitor cookie")
+	}
+	if r := b.signup("visitor@example.com"); r.status != http.StatusSeeOther {
+		t.Fatalf("signup: %d", r.status)
+	}
+	u := env.user(t, "visitor@example.com")
+	vs, err := env.st.UserVisitors(ctx, u.ID)
+	if err != nil || len(vs) != 1 || vs[0] != anon || b.cookie(visitorCookie) != anon {
+		t.Fatalf("visitor sessions of the new user = %v, %v; want [%s] and the same cookie", vs, err, anon)
+	}
+	// Logging out forgets the visitor; the next anonymous one is new and unlinked.
+	b.post("/logout", "/account", url.Values{}, nil)
+	if b.cookie(visitorCookie) != "" {
+		t.Fatal("the visitor cookie survived logout")
+	}
+	b.do("GET", "/", nil, nil)
+	next := b.cookie(visitorCookie)
+	if next == "" || next == anon {
+		t.Fatalf("after logout: visitor %q", next)
+	}
+	// Another user logging in from a visitor linked to someone else gets a
+	// fresh visitor session, not the other user's.
+	other := env.browser(t)
+	other.signup("other@example.com")
+	othersVisitor := other.cookie(visitorCookie)
+	if othersVisitor == "" {
+		t.Fatal("a sign-up without a visitor session did not get one")
+	}
+	b.login("visitor@example.com", pw) // links next
+	vs, _ = env.st.UserVisitors(ctx, u.ID)
+	if len(vs) != 2 {
+		t.Fatalf("after logging in again: %v", vs)
+	}
+	jar := other.c.Jar
+	su, _ := url.Parse(env.srv.URL)
+	jar.SetCookies(su, []*http.Cookie{{Name: sessionCookie, Value: "", MaxAge: -1}})
+	other.login("visitor@example.com", pw)
+	if v := other.cookie(visitorCookie); v == othersVisitor || v == "" {
+		t.Fatalf("logged in from another user's visitor session and kept it (%q)", v)
+	}
+	if ovs, _ := env.st.UserVisitors(ctx, env.user(t, "other@example.com").ID); len(ovs) != 1 || ovs[0] != othersVisitor {
+		t.Fatalf("the other user's visitor sessions changed: %v", ovs)
+	}
+	// The export lists them; deleting the account deletes them.
+	r := b.do("GET", "/account/export", nil, nil)
+	if !strings.Contains(r.body, `"visitor_sessions"`) || !strings.Contains(r.body, anon) {
+		t.Fatalf("export: %s", r.body)
+	}
+	b.post("/account/delete", "/account", url.Values{"password": {pw}}, nil)
+	if _, err := env.st.Visitor(ctx, anon); flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
+		t.Fatalf("a deleted user's visitor session remains: %v", err)
+	}
+}
