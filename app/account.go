@@ -91,6 +91,9 @@ type AccountStore interface {
 	User(ctx context.Context, id int64) (*User, error)
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	CountUsers(ctx context.Context) (int, error)
+	// Users lists users by id, starting after the id after (0 for the
+	// start), at most limit of them.
+	Users(ctx context.Context, after int64, limit int) ([]*User, error)
 	SetPasswordHash(ctx context.Context, id int64, hash string) error
 	SetRole(ctx context.Context, id int64, role string) error
 	SetPlan(ctx context.Context, id int64, plan string) error

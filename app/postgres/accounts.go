@@ -137,6 +137,32 @@ func (s *Store) userWhere(ctx context.Context, where string, arg any, notFound e
 	return &u, nil
 }
 
+// Users lists users by id after the id after.
+func (s *Store) Users(ctx context.Context, after int64, limit int) ([]*flavormonk.User, error) {
+	if limit <= 0 {
+		return []*flavormonk.User{}, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: users: %w", err)
+	}
+	us, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*flavormonk.User, error) {
+		var u flavormonk.User
+		if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Plan, &u.CreatedAt, &u.UpdatedAt); err != nil {
+			return nil, err
+		}
+		u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+		return &u, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: users: %w", err)
+	}
+	if us == nil {
+		us = []*flavormonk.User{}
+	}
+	return us, nil
+}
+
 // User returns the user with id, or ENOTFOUND.
 func (s *Store) User(ctx context.Context, id int64) (*flavormonk.User, error) {
 	return s.userWhere(ctx, `id = $1`, id, storekit.UserNotFound(id))

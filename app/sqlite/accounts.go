@@ -151,6 +151,32 @@ func (s *Store) userWhere(ctx context.Context, where string, arg any, notFound e
 	return &u, nil
 }
 
+// Users lists users by id after the id after.
+func (s *Store) Users(ctx context.Context, after int64, limit int) ([]*flavormonk.User, error) {
+	us := []*flavormonk.User{}
+	if limit <= 0 {
+		return us, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: users: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u flavormonk.User
+		var created, updated int64
+		if err := rows.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Plan, &created, &updated); err != nil {
+			return nil, fmt.Errorf("sqlite: users: %w", err)
+		}
+		u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
+		us = append(us, &u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: users: %w", err)
+	}
+	return us, nil
+}
+
 // User returns the user with id, or ENOTFOUND.
 func (s *Store) User(ctx context.Context, id int64) (*flavormonk.User, error) {
 	return s.userWhere(ctx, `id = ?`, id, storekit.UserNotFound(id))

@@ -67,6 +67,7 @@ func RunAccounts(t *testing.T, open func(t *testing.T) interface {
 		{"LicenseGrants", testLicenseGrants},
 		{"SessionHashes", testSessionHashes},
 		{"LinkVisitor", testLinkVisitor},
+		{"ListUsers", testListUsers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, o(t)) })
@@ -776,4 +777,23 @@ func testLinkVisitor(t *testing.T, s AccountsStore) {
 	must(t, s.DeleteUser(ctx, u.ID))
 	_, err = s.Visitor(ctx, v1.ID)
 	wantCode(t, "Visitor(of a deleted user)", err, flavormonk.ENOTFOUND)
+}
+
+func testListUsers(t *testing.T, s AccountsStore) {
+	ctx := ctxT(t)
+	if us, err := s.Users(ctx, 0, 10); err != nil || us == nil || len(us) != 0 {
+		t.Fatalf("Users(empty) = %v, %v; want an empty list", us, err)
+	}
+	var ids []int64
+	for _, e := range []string{"c@example.com", "a@example.com", "b@example.com"} {
+		ids = append(ids, newUser(t, s, e).ID)
+	}
+	us, err := s.Users(ctx, 0, 2)
+	if err != nil || len(us) != 2 || us[0].ID != ids[0] || us[1].ID != ids[1] || us[0].Email != "c@example.com" {
+		t.Fatalf("Users(0, 2) = %+v, %v", us, err)
+	}
+	us, err = s.Users(ctx, us[1].ID, 2)
+	if err != nil || len(us) != 1 || us[0].ID != ids[2] || us[0].Role != flavormonk.RoleCustomer || !sameTime(us[0].CreatedAt, us[0].CreatedAt.UTC()) {
+		t.Fatalf("Users(after, 2) = %+v, %v", us, err)
+	}
 }

@@ -195,7 +195,7 @@ func (s *Server) UseAccounts(acc flavormonk.AccountStore) {
 		s.acc.recheck = rc
 	}
 	// pages.go loads the public pages; the account pages are added here.
-	for _, name := range []string{"signup", "login", "account"} {
+	for _, name := range []string{"signup", "login", "account", "admin"} {
 		t := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 		s.pages.byName[name] = t
 	}
@@ -217,6 +217,7 @@ func (s *Server) UseAccounts(acc flavormonk.AccountStore) {
 	if s.acc.gumroad != nil {
 		e.POST("/account/license", s.unlockLicense, post...)
 	}
+	s.useAdmin()
 	e.GET("/recipes/:id/favourite", s.favouritePage, html...)
 	e.POST("/recipes/:id/favourite", s.toggleFavourite, post...)
 	// Favourites over the API need the "read" scope, for listing and for
