@@ -226,6 +226,7 @@ func (r *Rechecker) lock(ctx context.Context, tick time.Duration) bool {
 // Run re-checks due grants every tick (jittered) until ctx ends.
 func (r *Rechecker) Run(ctx context.Context) {
 	if r.Interval <= 0 {
+		r.log().InfoContext(ctx, "scheduled licence re-checks are off (FLAVORMONK_LICENSE_RECHECK=0); `flavormonk users recheck` still works")
 		return
 	}
 	tick := r.tick()

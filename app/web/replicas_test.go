@@ -27,7 +27,7 @@ import (
 	"github.com/flavormonk/flavormonk/app/synth"
 )
 
-func needRedis(t *testing.T) string {
+func needRedis(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("FLAVORMONK_TEST_REDIS_URL")
 	if u == "" {
@@ -41,7 +41,7 @@ func needRedis(t *testing.T) string {
 
 // redisCache connects to the Redis at rawURL under a fresh key prefix, so
 // runs on the shared test Redis never see each other's keys.
-func redisCache(t *testing.T, rawURL string) *redis.Cache {
+func redisCache(t testing.TB, rawURL string) *redis.Cache {
 	t.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -62,13 +62,13 @@ func redisCache(t *testing.T, rawURL string) *redis.Cache {
 // replicas starts n servers on one SQLite store and one cache (nil: none),
 // as replicas behind a load balancer. Requests come through a trusted
 // proxy (loopback), so X-Forwarded-For names the client.
-func replicas(t *testing.T, n int, c flavormonk.Cache, opts ...func(*config.Config)) []*accEnv {
+func replicas(t testing.TB, n int, c flavormonk.Cache, opts ...func(*config.Config)) []*accEnv {
 	return replicasWith(t, n, c, nil, opts...)
 }
 
 // replicasWith is replicas with the account store wrapped by wrap (nil:
 // as is), e.g. to count the store's session reads.
-func replicasWith(t *testing.T, n int, c flavormonk.Cache, wrap func(flavormonk.AccountStore) flavormonk.AccountStore, opts ...func(*config.Config)) []*accEnv {
+func replicasWith(t testing.TB, n int, c flavormonk.Cache, wrap func(flavormonk.AccountStore) flavormonk.AccountStore, opts ...func(*config.Config)) []*accEnv {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fm.db"))

@@ -192,3 +192,34 @@ func TestSessionCacheOutage(t *testing.T) {
 		t.Fatal("another user was logged out")
 	}
 }
+
+// BenchmarkSessionLookup compares reading a session from the store
+// (SQLite) with reading it through Redis.
+func BenchmarkSessionLookup(b *testing.B) {
+	for _, mode := range []string{"store", "redis"} {
+		b.Run(mode, func(b *testing.B) {
+			var c flavormonk.Cache
+			if mode == "redis" {
+				c = redisCache(b, needRedis(b))
+			}
+			envs := replicas(b, 1, c)[0]
+			s := envs.server
+			ctx := context.Background()
+			ss := &flavormonk.Session{TokenHash: "bench-session", CSRF: "c", ExpiresAt: time.Now().Add(time.Hour)}
+			u := &flavormonk.User{Email: "bench@example.com", PasswordHash: "x"}
+			if err := envs.st.CreateUser(ctx, u, ""); err != nil {
+				b.Fatal(err)
+			}
+			ss.UserID = u.ID
+			if err := envs.st.CreateSession(ctx, ss); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := s.loadSession(ctx, "bench-session"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
