@@ -172,6 +172,12 @@ func TestSharedLimitsAcrossReplicas(t *testing.T) {
 			t.Fatalf("replica %d after 20 failures from one IP: %d", i, r.status)
 		}
 	}
+	// Behind the trusted proxy, an address the client put in front of its
+	// own in X-Forwarded-For is not believed: the block holds.
+	spoofed := map[string]string{"X-Forwarded-For": freshIP() + ", " + ip}
+	if r := attacker.post("/login", "/login", url.Values{"email": {"other@example.com"}, "password": {"wrong password!"}}, spoofed); r.status != http.StatusTooManyRequests {
+		t.Fatalf("spoofed X-Forwarded-For behind the proxy escaped the IP block: %d", r.status)
+	}
 	// Sign-ups: 10 per hour per IP across both replicas (one used above).
 	sip := map[string]string{"X-Forwarded-For": freshIP()}
 	for i := range signupsPerHour {
