@@ -144,6 +144,13 @@ type Config struct {
 	ReplicateAPIToken string // secret
 	ReplicateModel    string
 
+	// Usage and money: micro-USD per UTC month, flavormonk.NoLimit for none
+	Prices          string // FLAVORMONK_PRICES as written; usage/pricing.New reads it
+	BudgetMicros    int64
+	QuotaAnonMicros int64
+	QuotaFreeMicros int64
+	QuotaChefMicros int64
+
 	// Accounts
 	InviteOnly       bool
 	GumroadProductID string
