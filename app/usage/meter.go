@@ -1,0 +1,273 @@
+// Package usage meters what the assistant spends. Before a provider call
+// the caller reserves its worst-case cost against the global monthly
+// budget and the caller's monthly allowance (by plan, or as an anonymous
+// visitor), atomically in the store, so concurrent calls cannot overshoot
+// either; after the call it settles the reservation with what was really
+// consumed, which is priced, recorded in the usage ledger and counted in
+// Prometheus metrics.
+//
+//	r, err := meter.Reserve(ctx, usage.Subject{UserID: u.ID, Plan: u.Plan}, prices.Worst(p, m, in, maxOut, secs))
+//	if err != nil { return err } // EBUDGET or EQUOTA: HTTP 429
+//	u, callErr := provider.Stream(ctx, req, emit)
+//	err = r.Settle(ctx, []flavormonk.UsageEvent{{Provider: p, Model: m, InputTokens: u.InputTokens, ...}})
+//
+// Prices live in the pricing subpackage.
+package usage
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/usage/pricing"
+)
+
+// DefaultHold is how long a reservation counts when it is never settled
+// (the process died mid-call). It must outlast the longest call.
+const DefaultHold = 15 * time.Minute
+
+// settleTimeout bounds a settlement, which runs even when the caller's
+// context is cancelled (a client that disconnects still pays).
+const settleTimeout = 10 * time.Second
+
+// Config is what a Meter needs. Amounts are micro-USD per UTC month;
+// flavormonk.NoLimit (any negative) means none.
+type Config struct {
+	Prices *pricing.Table
+	Budget int64
+	// Quotas by plan: flavormonk.PlanFree, flavormonk.PlanChef, and ""
+	// for anonymous visitors. A plan missing here is refused (EQUOTA).
+	Quotas map[string]int64
+	// Hold is how long an unsettled reservation counts; DefaultHold if 0.
+	Hold time.Duration
+	// Registerer receives the metrics; nil for none.
+	Registerer prometheus.Registerer
+	// Now is the clock; time.Now if nil.
+	Now func() time.Time
+}
+
+// FromConfig builds a Meter's Config from the app's configuration. The
+// hold outlasts the assistant's whole deadline.
+func FromConfig(c *config.Config, reg prometheus.Registerer) (Config, error) {
+	prices, err := pricing.New(c.Prices)
+	if err != nil {
+		return Config{}, err
+	}
+	return Config{
+		Prices: prices,
+		Budget: c.BudgetMicros,
+		Quotas: map[string]int64{
+			"":                  c.QuotaAnonMicros,
+			flavormonk.PlanFree: c.QuotaFreeMicros,
+			flavormonk.PlanChef: c.QuotaChefMicros,
+		},
+		Hold:       max(DefaultHold, 2*c.InferenceTimeout),
+		Registerer: reg,
+	}, nil
+}
+
+// Meter reserves and settles against a UsageStore. It is safe for
+// concurrent use.
+type Meter struct {
+	store   flavormonk.UsageStore
+	cfg     Config
+	metrics *metrics
+}
+
+// New returns a Meter; it fails when cfg has no prices or its metrics
+// cannot be registered (a second Meter on one registry).
+func New(store flavormonk.UsageStore, cfg Config) (*Meter, error) {
+	if store == nil || cfg.Prices == nil {
+		return nil, errors.New("usage: a store and prices are required")
+	}
+	if cfg.Hold <= 0 {
+		cfg.Hold = DefaultHold
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Meter{store: store, cfg: cfg, metrics: m}, nil
+}
+
+// Prices returns the meter's price table.
+func (m *Meter) Prices() *pricing.Table { return m.cfg.Prices }
+
+// Subject is who a call is for: a user with their plan, or an anonymous
+// visitor (Plan "") by visitor session id.
+type Subject struct {
+	UserID  int64
+	Visitor string // the visitor session id; only a hash of it is stored
+	Plan    string // "" for an anonymous visitor
+}
+
+// VisitorKey is how a visitor is named in the ledger and report: a
+// SHA-256 prefix of the session id, so that neither exposes the cookie.
+func VisitorKey(sessionID string) string {
+	sum := sha256.Sum256([]byte(sessionID))
+	return hex.EncodeToString(sum[:8])
+}
+
+// scope returns the subject's scope and ledger identity.
+func (s Subject) scope() (scope string, userID int64, visitor string, err error) {
+	switch {
+	case s.UserID > 0 && s.Visitor == "":
+		return "user:" + strconv.FormatInt(s.UserID, 10), s.UserID, "", nil
+	case s.UserID == 0 && s.Visitor != "" && s.Plan == "":
+		v := VisitorKey(s.Visitor)
+		return "visitor:" + v, 0, v, nil
+	}
+	return "", 0, "", flavormonk.Errorf(flavormonk.EINVALID, "usage: a subject is a user (UserID > 0) or an anonymous visitor (Visitor set, no plan)")
+}
+
+// Reservation is a reserved worst case, to settle once the call is over.
+type Reservation struct {
+	ID     string
+	Amount int64 // micro-USD reserved in each scope
+	Period string
+
+	m       *Meter
+	userID  int64
+	visitor string
+	once    sync.Once
+	err     error
+}
+
+// Reserve sets worstMicros aside in the global budget and the subject's
+// allowance for this UTC month. When either cannot take it, the error is
+// EBUDGET or EQUOTA with a message that says when it resets.
+func (m *Meter) Reserve(ctx context.Context, s Subject, worstMicros int64) (*Reservation, error) {
+	r, err := m.reserve(ctx, s, worstMicros)
+	if err != nil {
+		m.metrics.rejected(flavormonk.ErrorCode(err))
+	}
+	return r, err
+}
+
+func (m *Meter) reserve(ctx context.Context, s Subject, worstMicros int64) (*Reservation, error) {
+	scope, userID, visitor, err := s.scope()
+	if err != nil {
+		return nil, err
+	}
+	if worstMicros < 0 {
+		return nil, flavormonk.Errorf(flavormonk.EINVALID, "usage: a negative worst case (%d)", worstMicros)
+	}
+	quota, ok := m.cfg.Quotas[s.Plan]
+	if !ok {
+		return nil, flavormonk.Errorf(flavormonk.EQUOTA, "the %q plan includes no assistant allowance", s.Plan)
+	}
+	now := m.cfg.Now()
+	period := flavormonk.UsagePeriod(now)
+	holds := []flavormonk.Hold{
+		{Scope: flavormonk.ScopeBudget, Period: period, Limit: limit(m.cfg.Budget), Amount: worstMicros},
+		{Scope: scope, Period: period, Limit: limit(quota), Amount: worstMicros},
+	}
+	id := newID()
+	if err := m.store.Reserve(ctx, id, holds, now.Add(m.cfg.Hold)); err != nil {
+		if flavormonk.ErrorCode(err) == flavormonk.EQUOTA {
+			return nil, quotaError(s.Plan, quota, period)
+		}
+		return nil, err
+	}
+	return &Reservation{ID: id, Amount: worstMicros, Period: period, m: m, userID: userID, visitor: visitor}, nil
+}
+
+func limit(v int64) int64 {
+	if v < 0 {
+		return flavormonk.NoLimit
+	}
+	return v
+}
+
+// quotaError says whose allowance is used up, how large it is and when
+// it resets.
+func quotaError(plan string, quota int64, period string) error {
+	who := "the allowance for visitors (sign up for more)"
+	if plan != "" {
+		who = "your " + plan + " plan's allowance"
+	}
+	reset := "next month"
+	if end, err := flavormonk.UsagePeriodEnd(period); err == nil {
+		reset = "on " + end.Format("2006-01-02") + " 00:00 UTC"
+	}
+	return flavormonk.Errorf(flavormonk.EQUOTA, "%s of USD %s of assistant answers a month is used up; it resets %s",
+		who, pricing.FormatFixed(quota, 6), reset)
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // never fails (Go ≥ 1.24)
+	return "rsv_" + hex.EncodeToString(b)
+}
+
+// Settle ends the reservation with what the call consumed: each event
+// gets the subject's identity, the time if unset, and its cost from the
+// meter's prices when CostMicros is 0 and it is not a cache hit. It runs
+// even when ctx is cancelled (bounded by a timeout of its own), and only
+// once: later calls return the first call's result.
+func (r *Reservation) Settle(ctx context.Context, events []flavormonk.UsageEvent) error {
+	r.once.Do(func() { r.err = r.settle(ctx, events) })
+	return r.err
+}
+
+func (r *Reservation) settle(ctx context.Context, events []flavormonk.UsageEvent) error {
+	m := r.m
+	evs := make([]flavormonk.UsageEvent, len(events))
+	now := m.cfg.Now()
+	var unknown []string
+	for i, e := range events {
+		e.UserID, e.Visitor = r.userID, r.visitor
+		if e.At.IsZero() {
+			e.At = now
+		}
+		if e.CostMicros == 0 && !e.CacheHit {
+			c, known := m.cfg.Prices.Cost(e.Provider, e.Model, flavormonk.Usage{InputTokens: e.InputTokens, OutputTokens: e.OutputTokens, Seconds: e.Seconds})
+			e.CostMicros = c
+			if !known {
+				unknown = append(unknown, e.Provider+"/"+e.Model)
+			}
+		}
+		evs[i] = e
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	if err := m.store.Settle(ctx, r.ID, evs); err != nil {
+		return fmt.Errorf("usage: settling %s: %w", r.ID, err)
+	}
+	m.metrics.record(evs, unknown)
+	return nil
+}
+
+// Record meters events that had no reservation, such as answers from the
+// cache: a reservation of nothing, settled at once. It is never refused
+// for lack of budget or allowance.
+func (m *Meter) Record(ctx context.Context, s Subject, events []flavormonk.UsageEvent) error {
+	r, err := m.reserve(ctx, s, 0)
+	if err != nil {
+		return err
+	}
+	return r.Settle(ctx, events)
+}
+
+// Spent returns what the subject spent and holds this UTC month, for
+// account pages.
+func (m *Meter) Spent(ctx context.Context, s Subject) (spent, reserved int64, err error) {
+	scope, _, _, err := s.scope()
+	if err != nil {
+		return 0, 0, err
+	}
+	return m.store.Spent(ctx, scope, flavormonk.UsagePeriod(m.cfg.Now()))
+}
