@@ -51,7 +51,7 @@ func stores(t *testing.T, fn func(t *testing.T, s store)) {
 	})
 }
 
-func freshPostgres(t *testing.T) string {
+func freshPostgres(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("FLAVORMONK_TEST_POSTGRES_URL")
 	if base == "" {
