@@ -201,3 +201,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseFixed: amounts that parse render back to themselves (up to
+// leading and trailing zeros) and stay within their bound.
+func FuzzParseFixed(f *testing.F) {
+	for _, s := range []string{"0", "0.15", "1000000", "007.50", "1.", ".5", "-1", "1e3", "0.0000001", "99999999999999999999"} {
+		f.Add(s, uint8(6))
+	}
+	f.Fuzz(func(t *testing.T, s string, dec uint8) {
+		d := int(dec % 10)
+		v, err := ParseFixed(s, d, maxUSD)
+		if err != nil {
+			return
+		}
+		if v < 0 || v > maxUSD*int64(math.Pow10(d)) {
+			t.Fatalf("ParseFixed(%q, %d) = %d: out of bounds", s, d, v)
+		}
+		again, err := ParseFixed(FormatFixed(v, d), d, maxUSD)
+		if err != nil || again != v {
+			t.Fatalf("ParseFixed(FormatFixed(%d)) = %d, %v", v, again, err)
+		}
+	})
+}
