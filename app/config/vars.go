@@ -147,6 +147,20 @@ func integer(name, help string, min, max int64, f func(*Config) *int) *Var {
 		}}
 }
 
+// similarity is 0 (off) or a cosine similarity threshold in [0.8, 1).
+func similarity(name, help string, f func(*Config) *float64) *Var {
+	return &Var{Name: name, Help: help,
+		get: func(c *Config) string { return strconv.FormatFloat(*f(c), 'f', -1, 64) },
+		set: func(c *Config, s string) error {
+			x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil || !(x == 0 || (x >= 0.8 && x < 1)) {
+				return fmt.Errorf("%q must be 0 (off) or a similarity from 0.8 up to (not including) 1, e.g. 0.95", s)
+			}
+			*f(c) = x
+			return nil
+		}}
+}
+
 func bytesize(name, help string, min, max int64, f func(*Config) *int64) *Var {
 	return &Var{Name: name, Help: help,
 		get: func(c *Config) string { return strconv.FormatInt(*f(c), 10) },
@@ -313,6 +327,12 @@ var schema = []*Var{
 		map[Tier]string{TierMVP: ProviderOpenAI, TierUpgrade: ProviderReplicate + "," + ProviderOpenAI, TierScale: ProviderReplicate + "," + ProviderOpenAI}),
 	with(duration("FLAVORMONK_INFERENCE_TIMEOUT", "deadline of one assistant answer, all providers together", time.Second, 10*time.Minute, func(c *Config) *time.Duration { return &c.InferenceTimeout }), "90s", nil),
 	with(integer("FLAVORMONK_INFERENCE_RETRIES", "retries per provider on 429/5xx/timeouts", 0, 10, func(c *Config) *int { return &c.InferenceRetries }), "2", nil),
+	with(integer("FLAVORMONK_INFERENCE_CONCURRENCY", "calls in flight per provider; a full provider is skipped for the next one", 1, 10000, func(c *Config) *int { return &c.InferenceConcurrency }), "32", nil),
+	with(duration("FLAVORMONK_INFERENCE_COOLDOWN", "how long a provider is skipped after 3 failures in a row", time.Second, time.Hour, func(c *Config) *time.Duration { return &c.InferenceCooldown }), "30s", nil),
+	with(integer("FLAVORMONK_ASK_MAX_TOKENS", "output token cap of one assistant answer", 64, 8192, func(c *Config) *int { return &c.AskMaxTokens }), "700", nil),
+	with(integer("FLAVORMONK_ASK_HISTORY_TURNS", "question/answer pairs a conversation remembers", 1, 50, func(c *Config) *int { return &c.AskHistoryTurns }), "6", nil),
+	with(duration("FLAVORMONK_ANSWER_CACHE_TTL", "how long exact-match answers are cached (0s: no answer cache)", 0, 30*24*time.Hour, func(c *Config) *time.Duration { return &c.AnswerCacheTTL }), "24h", nil),
+	with(similarity("FLAVORMONK_SEMANTIC_CACHE", "semantic answer cache: 0 (off) or the question similarity that reuses an answer about the same recipes, e.g. 0.95", func(c *Config) *float64 { return &c.SemanticCache }), "0", nil),
 	alias(with(secret("FLAVORMONK_OPENAI_API_KEY", "OpenAI API key", func(c *Config) *string { return &c.OpenAIAPIKey }), "", nil), "OPENAI_API_KEY"),
 	alias(with(httpURL("FLAVORMONK_OPENAI_BASE_URL", "OpenAI API base URL", func(c *Config) *string { return &c.OpenAIBaseURL }), "https://api.openai.com/v1", nil), "OPENAI_BASE_URL"),
 	with(str("FLAVORMONK_OPENAI_MODEL", "OpenAI chat model", func(c *Config) *string { return &c.OpenAIModel }), "gpt-4o-mini", nil),
