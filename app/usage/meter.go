@@ -111,7 +111,7 @@ func (m *Meter) Prices() *pricing.Table { return m.cfg.Prices }
 type Subject struct {
 	UserID  int64
 	Visitor string // the visitor session id; only a hash of it is stored
-	Plan    string // "" for an anonymous visitor
+	Plan    string // "" for an anonymous visitor; a user's "" is free
 }
 
 // VisitorKey is how a visitor is named in the ledger and report: a
@@ -165,9 +165,13 @@ func (m *Meter) reserve(ctx context.Context, s Subject, worstMicros int64) (*Res
 	if worstMicros < 0 {
 		return nil, flavormonk.Errorf(flavormonk.EINVALID, "usage: a negative worst case (%d)", worstMicros)
 	}
-	quota, ok := m.cfg.Quotas[s.Plan]
+	plan := s.Plan
+	if userID != 0 && plan == "" {
+		plan = flavormonk.PlanFree
+	}
+	quota, ok := m.cfg.Quotas[plan]
 	if !ok {
-		return nil, flavormonk.Errorf(flavormonk.EQUOTA, "the %q plan includes no assistant allowance", s.Plan)
+		return nil, flavormonk.Errorf(flavormonk.EQUOTA, "the %q plan includes no assistant allowance", plan)
 	}
 	now := m.cfg.Now()
 	period := flavormonk.UsagePeriod(now)
@@ -178,7 +182,7 @@ func (m *Meter) reserve(ctx context.Context, s Subject, worstMicros int64) (*Res
 	id := newID()
 	if err := m.store.Reserve(ctx, id, holds, now.Add(m.cfg.Hold)); err != nil {
 		if flavormonk.ErrorCode(err) == flavormonk.EQUOTA {
-			return nil, quotaError(s.Plan, quota, period)
+			return nil, quotaError(plan, quota, period)
 		}
 		return nil, err
 	}

@@ -182,16 +182,16 @@ func TestReserveSettle(t *testing.T) {
 			rows[1].Estimated != 1 || rows[1].CostMicros != 2225 {
 			t.Fatalf("report = %+v", rows)
 		}
-		if got := gather(t, f.reg, "flavormonk_assistant_tokens_total", "provider", "openai", "direction", "in"); got != 3100 {
+		if got := gather(t, f.reg, "flavormonk_usage_tokens_total", "provider", "openai", "direction", "in"); got != 3100 {
 			t.Errorf("openai tokens in = %v", got)
 		}
-		if got := gather(t, f.reg, "flavormonk_assistant_tokens_total", "provider", "replicate", "direction", "out"); got != 100 {
+		if got := gather(t, f.reg, "flavormonk_usage_tokens_total", "provider", "replicate", "direction", "out"); got != 100 {
 			t.Errorf("replicate tokens out = %v", got)
 		}
-		if got := gather(t, f.reg, "flavormonk_assistant_cost_micros_total"); got != cost {
+		if got := gather(t, f.reg, "flavormonk_usage_cost_micros_total"); got != cost {
 			t.Errorf("cost metric = %v; want %d", got, cost)
 		}
-		if got := gather(t, f.reg, "flavormonk_assistant_estimated_events_total"); got != 1 {
+		if got := gather(t, f.reg, "flavormonk_usage_estimated_events_total"); got != 1 {
 			t.Errorf("estimated metric = %v", got)
 		}
 	})
@@ -244,7 +244,7 @@ func TestVisitorQuota(t *testing.T) {
 		if !errors.As(err, &fe) || fe.Code != flavormonk.EQUOTA || !strings.Contains(fe.Message, "visitors") || !strings.Contains(fe.Message, "USD 0.05") || !strings.Contains(fe.Message, "resets on") {
 			t.Fatalf("third reservation = %v; want EQUOTA naming the visitors' allowance and its reset", err)
 		}
-		if got := gather(t, f.reg, "flavormonk_assistant_rejections_total", "code", flavormonk.EQUOTA); got != 1 {
+		if got := gather(t, f.reg, "flavormonk_usage_rejections_total", "code", flavormonk.EQUOTA); got != 1 {
 			t.Errorf("quota rejections = %v", got)
 		}
 		// Another visitor has an allowance of their own.
@@ -268,7 +268,7 @@ func TestVisitorQuota(t *testing.T) {
 				t.Fatalf("visitor stored as %q; want the key %q", r.Visitor, key)
 			}
 		}
-		if got := gather(t, f.reg, "flavormonk_assistant_cache_hits_total"); got != 1 {
+		if got := gather(t, f.reg, "flavormonk_usage_cache_hits_total"); got != 1 {
 			t.Errorf("cache hits = %v", got)
 		}
 	})
@@ -282,7 +282,7 @@ func TestBudgetAndPlans(t *testing.T) {
 		if _, err := f.m.Reserve(ctx, free, 1_001); flavormonk.ErrorCode(err) != flavormonk.EBUDGET || !strings.Contains(err.Error(), "budget") {
 			t.Fatalf("over the budget = %v; want EBUDGET", err)
 		}
-		if got := gather(t, f.reg, "flavormonk_assistant_rejections_total", "code", flavormonk.EBUDGET); got != 1 {
+		if got := gather(t, f.reg, "flavormonk_usage_rejections_total", "code", flavormonk.EBUDGET); got != 1 {
 			t.Errorf("budget rejections = %v", got)
 		}
 		// A plan without an allowance is refused, a zero allowance refuses
@@ -312,7 +312,7 @@ func TestBudgetAndPlans(t *testing.T) {
 		if sp, _, _ := f.m.Spent(ctx, free); sp != 250+1000+1000 {
 			t.Fatalf("unknown model cost %d; want 2250", sp)
 		}
-		if got := gather(t, f.reg, "flavormonk_assistant_unpriced_events_total"); got != 1 {
+		if got := gather(t, f.reg, "flavormonk_usage_unpriced_events_total"); got != 1 {
 			t.Errorf("unpriced events = %v", got)
 		}
 		// The budget is now overshot (2250 > 1000): paid answers stop.

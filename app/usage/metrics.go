@@ -21,22 +21,22 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{
 		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "flavormonk_assistant_tokens_total", Help: "Tokens consumed by assistant calls, by provider, model and direction (in, out).",
+			Name: "flavormonk_usage_tokens_total", Help: "Tokens consumed by assistant calls, by provider, model and direction (in, out).",
 		}, []string{"provider", "model", "direction"}),
 		cost: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "flavormonk_assistant_cost_micros_total", Help: "Cost of assistant calls in micro-USD, by provider and model.",
+			Name: "flavormonk_usage_cost_micros_total", Help: "Cost of assistant calls in micro-USD, by provider and model.",
 		}, []string{"provider", "model"}),
 		estimated: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "flavormonk_assistant_estimated_events_total", Help: "Metered calls whose token counts were estimated (the stream ended before the provider reported usage).",
+			Name: "flavormonk_usage_estimated_events_total", Help: "Metered calls whose token counts were estimated (the stream ended before the provider reported usage).",
 		}, []string{"provider", "model"}),
 		cacheHits: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "flavormonk_assistant_cache_hits_total", Help: "Assistant answers served from the cache, at no cost.",
+			Name: "flavormonk_usage_cache_hits_total", Help: "Assistant answers served from the cache, at no cost.",
 		}, []string{"model"}),
 		unknown: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "flavormonk_assistant_unpriced_events_total", Help: "Metered calls to models with no price in FLAVORMONK_PRICES, charged at the highest known price.",
+			Name: "flavormonk_usage_unpriced_events_total", Help: "Metered calls to models with no price in FLAVORMONK_PRICES, charged at the highest known price.",
 		}, []string{"model"}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "flavormonk_assistant_rejections_total", Help: "Reservations refused, by error code (budget_exhausted, quota_exceeded, ...).",
+			Name: "flavormonk_usage_rejections_total", Help: "Reservations refused, by error code (budget_exhausted, quota_exceeded, ...).",
 		}, []string{"code"}),
 	}
 	if reg == nil {
