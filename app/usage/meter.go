@@ -248,8 +248,23 @@ func (r *Reservation) settle(ctx context.Context, events []flavormonk.UsageEvent
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	if err := m.store.Settle(ctx, r.ID, evs); err != nil {
-		return fmt.Errorf("usage: settling %s: %w", r.ID, err)
+	// Settling is idempotent, so a failure of the store (not of the
+	// input) is retried while the timeout lasts: a lost settlement is
+	// money spent but never counted.
+	var err error
+	for attempt := 0; ; attempt++ {
+		if err = m.store.Settle(ctx, r.ID, evs); err == nil {
+			break
+		}
+		var fe *flavormonk.Error
+		if errors.As(err, &fe) || attempt == 2 {
+			return fmt.Errorf("usage: settling %s: %w", r.ID, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("usage: settling %s: %w", r.ID, err)
+		case <-time.After(time.Duration(attempt+1) * 250 * time.Millisecond):
+		}
 	}
 	m.metrics.record(evs, unknown)
 	return nil

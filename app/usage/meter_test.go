@@ -104,10 +104,10 @@ type fixture struct {
 	m     *usage.Meter
 	reg   *prometheus.Registry
 	clock *clock
-	s     store
+	s     flavormonk.UsageStore
 }
 
-func newMeter(t *testing.T, s store, budget int64, quotas map[string]int64) fixture {
+func newMeter(t *testing.T, s flavormonk.UsageStore, budget int64, quotas map[string]int64) fixture {
 	t.Helper()
 	prices, err := pricing.New("replicate/gpu-model=sec:0.001")
 	if err != nil {
@@ -426,5 +426,55 @@ func TestFromConfig(t *testing.T) {
 	}
 	if p, ok := cfg.Prices.Lookup("openai", "gpt-4o-mini"); !ok || p.In != 1_000_000 {
 		t.Fatalf("price override not applied: %+v", p)
+	}
+}
+
+// flaky fails its first Settle calls as a dropped connection would.
+type flaky struct {
+	store
+	failures atomic.Int32
+}
+
+func (f *flaky) Settle(ctx context.Context, id string, evs []flavormonk.UsageEvent) error {
+	if f.failures.Add(-1) >= 0 {
+		return errors.New("connection reset by peer")
+	}
+	return f.store.Settle(ctx, id, evs)
+}
+
+func TestSettleRetriesStoreFailures(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	fs := &flaky{store: s}
+	f := newMeter(t, fs, flavormonk.NoLimit, quotas)
+	ctx := ctxT(t)
+	sub := usage.Subject{UserID: 5, Plan: flavormonk.PlanChef}
+	ev := []flavormonk.UsageEvent{{Provider: "openai", Model: "gpt-4o-mini", InputTokens: 1000}}
+
+	fs.failures.Store(2)
+	r, err := f.m.Reserve(ctx, sub, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Settle(ctx, ev); err != nil {
+		t.Fatalf("Settle after two store failures: %v", err)
+	}
+	if sp, res, _ := f.m.Spent(ctx, sub); sp != 150 || res != 0 {
+		t.Fatalf("Spent = %d, %d; want 150, 0", sp, res)
+	}
+
+	fs.failures.Store(3)
+	r, err = f.m.Reserve(ctx, sub, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Settle(ctx, ev); err == nil || !strings.Contains(err.Error(), "connection reset") {
+		t.Fatalf("Settle with the store down = %v; want its error", err)
+	}
+	if got := gather(t, f.reg, "flavormonk_usage_tokens_total", "direction", "in"); got != 1000 {
+		t.Errorf("tokens counted %v times over; want only the settled call's 1000", got)
 	}
 }
