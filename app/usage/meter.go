@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -36,6 +37,10 @@ import (
 // (the process died mid-call). It must outlast the longest call.
 const DefaultHold = 15 * time.Minute
 
+// DefaultClientFactor is how many visitors' allowances one network
+// address gets: room for a household or an office behind one NAT.
+const DefaultClientFactor = 20
+
 // settleTimeout bounds a settlement, which runs even when the caller's
 // context is cancelled (a client that disconnects still pays).
 const settleTimeout = 10 * time.Second
@@ -50,6 +55,11 @@ type Config struct {
 	Quotas map[string]int64
 	// Hold is how long an unsettled reservation counts; DefaultHold if 0.
 	Hold time.Duration
+	// ClientFactor: anonymous visitors from one network address (an IPv4
+	// address, an IPv6 /64) share an allowance of ClientFactor times the
+	// visitors' quota, so that fresh visitor sessions bring no fresh
+	// money; DefaultClientFactor if 0, negative for no such limit.
+	ClientFactor int64
 	// Registerer receives the metrics; nil for none.
 	Registerer prometheus.Registerer
 	// Now is the clock; time.Now if nil.
@@ -93,6 +103,9 @@ func New(store flavormonk.UsageStore, cfg Config) (*Meter, error) {
 	if cfg.Hold <= 0 {
 		cfg.Hold = DefaultHold
 	}
+	if cfg.ClientFactor == 0 {
+		cfg.ClientFactor = DefaultClientFactor
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -112,6 +125,9 @@ type Subject struct {
 	UserID  int64
 	Visitor string // the visitor session id; only a hash of it is stored
 	Plan    string // "" for an anonymous visitor; a user's "" is free
+	// Client is an anonymous visitor's network address (the client IP),
+	// for the allowance all visitors from it share; "" for none.
+	Client string
 }
 
 // VisitorKey is how a visitor is named in the ledger and report: a
@@ -119,6 +135,23 @@ type Subject struct {
 func VisitorKey(sessionID string) string {
 	sum := sha256.Sum256([]byte(sessionID))
 	return hex.EncodeToString(sum[:8])
+}
+
+// ClientKey names a network address in the ledger: a SHA-256 prefix of
+// the address, or of its /64 for IPv6 (one host's usual share), so that
+// rotating addresses within a subnet gains nothing. Anything that is not
+// an address is hashed as it is.
+func ClientKey(addr string) string {
+	if a, err := netip.ParseAddr(addr); err == nil {
+		a = a.Unmap()
+		if a.Is6() {
+			p, _ := a.Prefix(64)
+			addr = p.String()
+		} else {
+			addr = a.String()
+		}
+	}
+	return VisitorKey("client\x00" + addr)
 }
 
 // scope returns the subject's scope and ledger identity.
@@ -179,6 +212,16 @@ func (m *Meter) reserve(ctx context.Context, s Subject, worstMicros int64) (*Res
 		{Scope: flavormonk.ScopeBudget, Period: period, Limit: limit(m.cfg.Budget), Amount: worstMicros},
 		{Scope: scope, Period: period, Limit: limit(quota), Amount: worstMicros},
 	}
+	if userID == 0 && s.Client != "" && m.cfg.ClientFactor > 0 {
+		shared := flavormonk.NoLimit
+		if quota >= 0 {
+			shared = storekitMaxAmount
+			if quota <= storekitMaxAmount/m.cfg.ClientFactor {
+				shared = quota * m.cfg.ClientFactor
+			}
+		}
+		holds = append(holds, flavormonk.Hold{Scope: "client:" + ClientKey(s.Client), Period: period, Limit: shared, Amount: worstMicros})
+	}
 	id := newID()
 	if err := m.store.Reserve(ctx, id, holds, now.Add(m.cfg.Hold)); err != nil {
 		if flavormonk.ErrorCode(err) == flavormonk.EQUOTA {
@@ -195,6 +238,10 @@ func limit(v int64) int64 {
 	}
 	return v
 }
+
+// storekitMaxAmount bounds a shared limit (the stores' own bound on
+// amounts, a billion dollars).
+const storekitMaxAmount = 1_000_000_000_000_000
 
 // quotaError says whose allowance is used up, how large it is and when
 // it resets.

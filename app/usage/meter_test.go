@@ -478,3 +478,42 @@ func TestSettleRetriesStoreFailures(t *testing.T) {
 		t.Errorf("tokens counted %v times over; want only the settled call's 1000", got)
 	}
 }
+
+// TestClientAllowance: fresh visitor sessions from one address share one
+// allowance of ClientFactor visitors' quotas.
+func TestClientAllowance(t *testing.T) {
+	stores(t, func(t *testing.T, s store) {
+		prices, _ := pricing.New("")
+		m, err := usage.New(s, usage.Config{Prices: prices, Budget: flavormonk.NoLimit, Quotas: quotas, ClientFactor: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := ctxT(t)
+		for i, c := range []struct {
+			visitor, client string
+			ok              bool
+		}{
+			{"a", "203.0.113.7", true},
+			{"b", "203.0.113.7", true},
+			{"c", "203.0.113.7", false},          // the address's 2 × 50,000 are held
+			{"d", "::ffff:203.0.113.7", false},   // the same address, IPv4-mapped
+			{"e", "203.0.113.8", true},           // another address
+			{"f", "2001:db8:1:2::1", true},       // IPv6: the /64 counts
+			{"g", "2001:db8:1:2:ffff::9", true},  //
+			{"h", "2001:db8:1:2:aaaa::3", false}, // same /64, full
+			{"i", "2001:db8:1:3::1", true},       // next /64
+		} {
+			_, err := m.Reserve(ctx, usage.Subject{Visitor: c.visitor, Client: c.client}, 50_000)
+			if c.ok != (err == nil) || (err != nil && flavormonk.ErrorCode(err) != flavormonk.EQUOTA) {
+				t.Fatalf("#%d %s from %s: %v; want ok=%v", i, c.visitor, c.client, err, c.ok)
+			}
+		}
+		// Users are not limited by their address.
+		if _, err := m.Reserve(ctx, usage.Subject{UserID: 1, Plan: flavormonk.PlanChef, Client: "203.0.113.7"}, 50_000); err != nil {
+			t.Fatalf("a user from a full address: %v", err)
+		}
+		if usage.ClientKey("203.0.113.7") == usage.ClientKey("203.0.113.8") || usage.ClientKey("2001:db8::1") != usage.ClientKey("2001:db8::2") {
+			t.Fatal("ClientKey does not group addresses as documented")
+		}
+	})
+}
