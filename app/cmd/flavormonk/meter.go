@@ -49,7 +49,7 @@ func (a assistantMeter) Cost(provider, model string, u flavormonk.Usage) int64 {
 }
 
 func (a assistantMeter) Reserve(ctx context.Context, who assistant.Who, worst int64) (assistant.Reservation, error) {
-	s := metering.Subject{UserID: who.UserID, Visitor: who.Visitor, Plan: who.Plan}
+	s := metering.Subject{UserID: who.UserID, Visitor: who.Visitor, Plan: who.Plan, Client: who.Client}
 	if s.UserID != 0 {
 		s.Visitor = "" // a logged-in visitor is metered as the user
 	}
