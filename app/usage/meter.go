@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -113,7 +114,55 @@ func New(store flavormonk.UsageStore, cfg Config) (*Meter, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Meter{store: store, cfg: cfg, metrics: m}, nil
+	meter := &Meter{store: store, cfg: cfg, metrics: m}
+	if cfg.Registerer != nil {
+		if err := cfg.Registerer.Register(meter.budgetGauges()); err != nil {
+			return nil, err
+		}
+	}
+	return meter, nil
+}
+
+// budgetGauges report this month's budget, spent and reserved, read from
+// the store at each scrape (one indexed query), for alerts before the
+// budget runs out.
+func (m *Meter) budgetGauges() prometheus.Collector {
+	return gaugeFuncs{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "flavormonk_usage_budget_micros",
+			Help: "The assistant's monthly budget in micro-USD (-1: none)."},
+			func() float64 { return float64(limit(m.cfg.Budget)) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "flavormonk_usage_budget_spent_micros",
+			Help: "Spent from the monthly budget this UTC month, in micro-USD."},
+			func() float64 { sp, _ := m.budgetNow(); return sp }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "flavormonk_usage_budget_reserved_micros",
+			Help: "Held by calls in flight against the monthly budget, in micro-USD."},
+			func() float64 { _, res := m.budgetNow(); return res }),
+	}
+}
+
+// budgetNow reads the budget scope; NaN when the store does not answer.
+func (m *Meter) budgetNow() (spent, reserved float64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	sp, res, err := m.store.Spent(ctx, flavormonk.ScopeBudget, flavormonk.UsagePeriod(m.cfg.Now()))
+	if err != nil {
+		return math.NaN(), math.NaN()
+	}
+	return float64(sp), float64(res)
+}
+
+type gaugeFuncs []prometheus.GaugeFunc
+
+func (g gaugeFuncs) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range g {
+		c.Describe(ch)
+	}
+}
+
+func (g gaugeFuncs) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range g {
+		c.Collect(ch)
+	}
 }
 
 // Prices returns the meter's price table.

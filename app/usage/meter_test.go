@@ -194,6 +194,18 @@ func TestReserveSettle(t *testing.T) {
 		if got := gather(t, f.reg, "flavormonk_usage_estimated_events_total"); got != 1 {
 			t.Errorf("estimated metric = %v", got)
 		}
+		if got := gather(t, f.reg, "flavormonk_usage_budget_spent_micros"); got != cost {
+			t.Errorf("budget spent gauge = %v; want %d", got, cost)
+		}
+		if got := gather(t, f.reg, "flavormonk_usage_budget_micros"); got != 100_000_000 {
+			t.Errorf("budget gauge = %v", got)
+		}
+		if _, err := f.m.Reserve(ctx, chef, 5); err != nil {
+			t.Fatal(err)
+		}
+		if got := gather(t, f.reg, "flavormonk_usage_budget_reserved_micros"); got != 5 {
+			t.Errorf("budget reserved gauge = %v; want 5", got)
+		}
 	})
 }
 
@@ -220,7 +232,7 @@ func gather(t *testing.T, reg *prometheus.Registry, name string, labels ...strin
 					continue series
 				}
 			}
-			sum += m.GetCounter().GetValue()
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
 		}
 	}
 	return sum
