@@ -78,6 +78,11 @@ type UsageStore interface {
 	// Spent returns what a scope spent in a period and what live
 	// reservations hold.
 	Spent(ctx context.Context, scope, period string) (spent, reserved int64, err error)
+	// PruneUsage removes the records of reservations that expired before
+	// before, settled or not, at most limit of them, and returns how many
+	// it removed. Settling one afterwards is ENOTFOUND; the ledger and
+	// what scopes spent are kept.
+	PruneUsage(ctx context.Context, before time.Time, limit int) (int64, error)
 	// UsageReport sums the events with from <= At < to by UTC day, user or
 	// visitor, provider and model, in that order.
 	UsageReport(ctx context.Context, from, to time.Time) ([]UsageRow, error)

@@ -155,3 +155,16 @@ func (s *Store) UsageReport(ctx context.Context, from, to time.Time) ([]flavormo
 	}
 	return out, nil
 }
+
+// PruneUsage removes the records of reservations that expired before before.
+func (s *Store) PruneUsage(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if limit <= 0 {
+		return 0, flavormonk.FieldErrorf(flavormonk.EINVALID, "limit", "limit must be positive")
+	}
+	tag, err := s.pool.Exec(ctx, `DELETE FROM usage_holds WHERE (id, scope, period) IN
+		(SELECT id, scope, period FROM usage_holds WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, before, limit)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune usage: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

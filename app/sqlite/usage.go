@@ -175,3 +175,16 @@ func reportMicros(t time.Time) int64 {
 	}
 	return t.UnixMicro()
 }
+
+// PruneUsage removes the records of reservations that expired before before.
+func (s *Store) PruneUsage(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if limit <= 0 {
+		return 0, flavormonk.FieldErrorf(flavormonk.EINVALID, "limit", "limit must be positive")
+	}
+	res, err := s.w.ExecContext(ctx, `DELETE FROM usage_holds WHERE (id, scope, period) IN
+		(SELECT id, scope, period FROM usage_holds WHERE expires_at < ? LIMIT ?)`, reportMicros(before), limit)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: prune usage: %w", err)
+	}
+	return res.RowsAffected()
+}

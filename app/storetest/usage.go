@@ -28,6 +28,8 @@ type UsageStore = interface {
 //   - A zero amount is never refused, even in an exhausted scope.
 //   - Settle adds the events' cost to every scope of the reservation, past
 //     its limit if need be, also after the reservation expired.
+//   - PruneUsage removes expired reservation records in batches and
+//     leaves live ones, the ledger and what scopes spent.
 //   - Invalid input is EINVALID (ETOOLARGE for too many events) and
 //     changes nothing.
 func RunUsage(t *testing.T, open func(t *testing.T) UsageStore) {
@@ -54,6 +56,7 @@ func RunUsage(t *testing.T, open func(t *testing.T) UsageStore) {
 		{"ReserveInvalid", testReserveInvalid},
 		{"SettleInvalid", testSettleInvalid},
 		{"Report", testUsageReport},
+		{"Prune", testPruneUsage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, o(t)) })
@@ -441,5 +444,44 @@ func testUsageReport(t *testing.T, s UsageStore) {
 	}
 	if _, err := s.UsageReport(ctx, d2, d1); flavormonk.ErrorCode(err) != flavormonk.EINVALID {
 		t.Fatalf("report with to before from = %v; want EINVALID", err)
+	}
+}
+
+func testPruneUsage(t *testing.T, s UsageStore) {
+	ctx := ctxT(t)
+	soon := time.Now().Add(300 * time.Millisecond)
+	for _, id := range []string{"a", "b", "d"} {
+		if err := s.Reserve(ctx, id, holds(10_000, 10_000, 100, "user:42"), soon); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Settle(ctx, "b", []flavormonk.UsageEvent{event(10)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Reserve(ctx, "c", holds(10_000, 10_000, 100, "user:42"), later()); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PruneUsage(ctx, time.Now(), 100); err != nil || n != 0 {
+		t.Fatalf("PruneUsage before anything expired = %d, %v", n, err)
+	}
+	time.Sleep(time.Until(soon) + 50*time.Millisecond)
+	if n, err := s.PruneUsage(ctx, time.Now(), 1); err != nil || n != 1 {
+		t.Fatalf("PruneUsage(limit 1) = %d, %v; want 1", n, err)
+	}
+	if n, err := s.PruneUsage(ctx, time.Now(), 100); err != nil || n != 5 {
+		t.Fatalf("PruneUsage = %d, %v; want the other 5 records of a, b and d", n, err)
+	}
+	wantSpent(t, s, "user:42", 10, 100)
+	if err := s.Settle(ctx, "a", nil); flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
+		t.Fatalf("Settle of a pruned reservation = %v; want ENOTFOUND", err)
+	}
+	if err := s.Settle(ctx, "c", []flavormonk.UsageEvent{event(20)}); err != nil {
+		t.Fatalf("Settle of a live reservation after pruning: %v", err)
+	}
+	if rows := report(t, s); len(rows) != 1 || rows[0].Events != 2 || rows[0].CostMicros != 30 {
+		t.Fatalf("ledger after pruning = %+v; want both events", rows)
+	}
+	if _, err := s.PruneUsage(ctx, time.Now(), 0); flavormonk.ErrorCode(err) != flavormonk.EINVALID {
+		t.Fatalf("PruneUsage(limit 0) = %v; want EINVALID", err)
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,6 +42,15 @@ const DefaultHold = 15 * time.Minute
 // DefaultClientFactor is how many visitors' allowances one network
 // address gets: room for a household or an office behind one NAT.
 const DefaultClientFactor = 20
+
+// Reservation records are pruned pruneAfter they expired (well past
+// their month, when nobody settles them any more), by this process at
+// most every pruneEvery, pruneBatch at a time.
+const (
+	pruneAfter = 35 * 24 * time.Hour
+	pruneEvery = time.Hour
+	pruneBatch = 10_000
+)
 
 // settleTimeout bounds a settlement, which runs even when the caller's
 // context is cancelled (a client that disconnects still pays).
@@ -90,9 +100,10 @@ func FromConfig(c *config.Config, reg prometheus.Registerer) (Config, error) {
 // Meter reserves and settles against a UsageStore. It is safe for
 // concurrent use.
 type Meter struct {
-	store   flavormonk.UsageStore
-	cfg     Config
-	metrics *metrics
+	store     flavormonk.UsageStore
+	cfg       Config
+	metrics   *metrics
+	lastPrune atomic.Int64 // Unix seconds of the last prune, by cfg.Now
 }
 
 // New returns a Meter; it fails when cfg has no prices or its metrics
@@ -363,7 +374,22 @@ func (r *Reservation) settle(ctx context.Context, events []flavormonk.UsageEvent
 		}
 	}
 	m.metrics.record(evs, unknown)
+	m.maybePrune(now)
 	return nil
+}
+
+// maybePrune removes old reservation records in the background, at most
+// every pruneEvery: they are only needed to settle each reservation once.
+func (m *Meter) maybePrune(now time.Time) {
+	last := m.lastPrune.Load()
+	if now.Unix()-last < int64(pruneEvery/time.Second) || !m.lastPrune.CompareAndSwap(last, now.Unix()) {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = m.store.PruneUsage(ctx, now.Add(-pruneAfter), pruneBatch)
+	}()
 }
 
 // Record meters events that had no reservation, such as answers from the

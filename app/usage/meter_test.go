@@ -529,3 +529,42 @@ func TestClientAllowance(t *testing.T) {
 		}
 	})
 }
+
+// TestPruneAfterAMonth: settling prunes, in the background and at most
+// hourly, the records of reservations that expired over a month ago.
+func TestPruneAfterAMonth(t *testing.T) {
+	stores(t, func(t *testing.T, s store) {
+		f := newMeter(t, s, flavormonk.NoLimit, quotas)
+		ctx := ctxT(t)
+		sub := usage.Subject{UserID: 2, Plan: flavormonk.PlanChef}
+		old, err := f.m.Reserve(ctx, sub, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := old.Settle(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Set(time.Now().Add(40 * 24 * time.Hour))
+		r, err := f.m.Reserve(ctx, sub, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Settle(ctx, nil); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			err := s.Settle(ctx, old.ID, nil)
+			if flavormonk.ErrorCode(err) == flavormonk.ENOTFOUND {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the old reservation was not pruned: Settle = %v", err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err := s.Settle(ctx, r.ID, nil); err != nil {
+			t.Fatalf("the new reservation was pruned too: %v", err)
+		}
+	})
+}

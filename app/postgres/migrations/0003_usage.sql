@@ -14,7 +14,7 @@ CREATE TABLE usage_scopes (
 
 -- One row per scope a reservation holds. A hold counts while it is neither
 -- settled nor expired; settled rows stay as the record that the
--- reservation was settled (settling twice records once).
+-- reservation was settled (settling twice records once), until pruned.
 CREATE TABLE usage_holds (
 	id         text        NOT NULL,
 	scope      text        NOT NULL,
@@ -25,6 +25,8 @@ CREATE TABLE usage_holds (
 	PRIMARY KEY (id, scope, period)
 );
 CREATE INDEX usage_holds_live_idx ON usage_holds (scope, period, expires_at) WHERE settled_at IS NULL;
+-- For pruning the records of long-expired reservations.
+CREATE INDEX usage_holds_expires_idx ON usage_holds (expires_at);
 
 -- The ledger: one row per provider call or cache hit. No foreign key to
 -- users: the money spent stays counted after an account is deleted.
