@@ -24,6 +24,7 @@ import (
 	"math"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -285,6 +286,10 @@ func (m *Meter) reserve(ctx context.Context, s Subject, worstMicros int64) (*Res
 	id := newID()
 	if err := m.store.Reserve(ctx, id, holds, now.Add(m.cfg.Hold)); err != nil {
 		if flavormonk.ErrorCode(err) == flavormonk.EQUOTA {
+			// The stores name the scope that is full (Hold.Exhausted).
+			if strings.Contains(err.Error(), "(client:") {
+				return nil, flavormonk.Errorf(flavormonk.EQUOTA, "the assistant allowance for visitors from your network is used up; log in, or wait until it resets %s", resetText(period))
+			}
 			return nil, quotaError(plan, quota, period)
 		}
 		return nil, err
@@ -310,12 +315,15 @@ func quotaError(plan string, quota int64, period string) error {
 	if plan != "" {
 		who = "your " + plan + " plan's allowance"
 	}
-	reset := "next month"
-	if end, err := flavormonk.UsagePeriodEnd(period); err == nil {
-		reset = "on " + end.Format("2006-01-02") + " 00:00 UTC"
-	}
 	return flavormonk.Errorf(flavormonk.EQUOTA, "%s of USD %s of assistant answers a month is used up; it resets %s",
-		who, pricing.FormatFixed(quota, 6), reset)
+		who, pricing.FormatFixed(quota, 6), resetText(period))
+}
+
+func resetText(period string) string {
+	if end, err := flavormonk.UsagePeriodEnd(period); err == nil {
+		return "on " + end.Format("2006-01-02") + " 00:00 UTC"
+	}
+	return "next month"
 }
 
 func newID() string {
