@@ -162,6 +162,8 @@ type Config struct {
 	GumroadProductID string
 	GumroadURL       string
 	GumroadPlan      string
+	LicenseSecret    string // secret
+	LicenseRecheck   time.Duration
 
 	// Import
 	ImportMaxBytes int64

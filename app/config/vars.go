@@ -57,6 +57,19 @@ func secret(name, help string, f func(*Config) *string) *Var {
 	return v
 }
 
+// secretMin is a secret of at least min bytes when set.
+func secretMin(name, help string, min int, f func(*Config) *string) *Var {
+	v := secret(name, help, f)
+	v.set = func(c *Config, s string) error {
+		if s != "" && len(s) < min {
+			return fmt.Errorf("must be at least %d characters (e.g. the output of `openssl rand -hex 32`)", min)
+		}
+		*f(c) = s
+		return nil
+	}
+	return v
+}
+
 func enum(name, help string, allowed []string, f func(*Config) *string) *Var {
 	return &Var{Name: name, Help: help, Allowed: allowed,
 		get: func(c *Config) string { return *f(c) },
@@ -354,6 +367,8 @@ var schema = []*Var{
 	with(str("FLAVORMONK_GUMROAD_PRODUCT_ID", "Gumroad product whose licence keys unlock the assistant (empty: licences off)", func(c *Config) *string { return &c.GumroadProductID }), "", nil),
 	with(httpURL("FLAVORMONK_GUMROAD_URL", "Gumroad API base URL", func(c *Config) *string { return &c.GumroadURL }), "https://api.gumroad.com", nil),
 	with(enum("FLAVORMONK_GUMROAD_PLAN", "plan a valid licence grants", []string{"chef"}, func(c *Config) *string { return &c.GumroadPlan }), "chef", nil),
+	with(secretMin("FLAVORMONK_LICENSE_SECRET", "secret (32+ characters) that encrypts stored licence keys so they can be re-checked (empty: no re-checks)", 32, func(c *Config) *string { return &c.LicenseSecret }), "", nil),
+	with(duration("FLAVORMONK_LICENSE_RECHECK", "how often each licence is verified again with Gumroad (0: never)", 0, 90*24*time.Hour, func(c *Config) *time.Duration { return &c.LicenseRecheck }), "24h", nil),
 	with(bytesize("FLAVORMONK_IMPORT_MAX_BYTES", "largest file or page an import reads", 1024, 1<<30, func(c *Config) *int64 { return &c.ImportMaxBytes }), "5242880", nil),
 	with(duration("FLAVORMONK_IMPORT_TIMEOUT", "time limit of one URL import", time.Second, 10*time.Minute, func(c *Config) *time.Duration { return &c.ImportTimeout }), "20s", nil),
 }

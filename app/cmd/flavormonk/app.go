@@ -203,6 +203,10 @@ func (m *Main) Run(ctx context.Context) error {
 		defer m.bg.Done()
 		m.expireVisitors(bgctx)
 	}()
+	if rc := m.Server.LicenseRechecker(); rc != nil {
+		m.bg.Add(1)
+		go func() { defer m.bg.Done(); rc.Run(bgctx) }()
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- m.http.Serve(m.ln) }()
 	go func() { errc <- m.metrics.Serve(m.mln) }()
