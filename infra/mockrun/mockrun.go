@@ -79,8 +79,37 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 }
 
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	switch args.Token {
+	case "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
+		// The newest patch of the asked prefix, as the API would answer.
+		prefix := "1.33."
+		if v, ok := args.Args["versionPrefix"]; ok && v.IsString() {
+			prefix = v.StringValue()
+		}
+		latest := prefix + "1-do.0"
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"latestVersion": latest, "validVersions": []any{latest}, "versionPrefix": prefix, "id": "versions",
+		}), nil
+	}
 	return resource.PropertyMap{}, nil
 }
+
+// MockKubeconfig is what a mocked cluster or kubeconfig fetch returns.
+const MockKubeconfig = `apiVersion: v1
+kind: Config
+clusters:
+- name: mock
+  cluster:
+    server: https://203.0.113.50:6443
+    certificate-authority-data: bW9jaw==
+contexts:
+- name: mock
+  context: {cluster: mock, user: mock}
+current-context: mock
+users:
+- name: mock
+  user: {token: mock-kube-token}
+`
 
 // urn builds the resource's URN as the engine does: the qualified type is
 // the parent's qualified type and this type joined by "$" (children of the
@@ -152,6 +181,30 @@ func fakeOutputs(t, name string, in resource.PropertyMap) resource.PropertyMap {
 		set("urn", "do:volume:"+name)
 	case strings.HasPrefix(t, "digitalocean:index/vpc:Vpc"):
 		set("urn", "do:vpc:"+name)
+	case strings.HasPrefix(t, "digitalocean:index/kubernetesCluster:KubernetesCluster"):
+		set("endpoint", "https://"+name+".k8s.ondigitalocean.example")
+		set("kubeConfigs", []any{map[string]any{"rawConfig": MockKubeconfig, "host": "https://" + name + ".k8s.ondigitalocean.example"}})
+		set("clusterSubnet", "10.244.0.0/16")
+		set("urn", "do:kubernetes:"+name)
+	case strings.HasPrefix(t, "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool"):
+		host := name + ".db.ondigitalocean.example"
+		set("host", host)
+		set("privateHost", "private-"+host)
+		set("port", 25061)
+		set("password", "mock-pool-password")
+	case t == "command:remote:Command":
+		out := ""
+		if strings.Contains(name, "kubeconfig") {
+			out = MockKubeconfig
+		}
+		set("stdout", out)
+		set("stderr", "")
+	case t == "kubernetes:core/v1:Service":
+		if spec := in["spec"]; spec.IsObject() {
+			if ty := spec.ObjectValue()["type"]; ty.IsString() && ty.StringValue() == "LoadBalancer" {
+				set("status", map[string]any{"loadBalancer": map[string]any{"ingress": []any{map[string]any{"ip": fakeIP(name+"-lb", false)}}}})
+			}
+		}
 	case strings.HasPrefix(t, "random:index/randomPassword:RandomPassword"):
 		set("result", "mock-random-"+name)
 	case strings.HasPrefix(t, "tls:index/privateKey:PrivateKey"):

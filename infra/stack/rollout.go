@@ -12,9 +12,15 @@ import (
 // AdminUser is the sudo user cloud-init creates on every machine.
 const AdminUser = "flavormonk"
 
-// booted waits for the first boot to finish and fails when cloud-init
+// Booted waits for the first boot to finish and fails when cloud-init
 // reported an error, so nothing is configured on a half-set-up machine.
-const booted = "sudo cloud-init status --wait >/dev/null || { sudo cloud-init status --long >&2; exit 1; }; "
+const Booted = "sudo cloud-init status --wait >/dev/null || { sudo cloud-init status --long >&2; exit 1; }; "
+
+const booted = Booted
+
+// Connection is how the program's remote commands reach a host: as the
+// admin user, with the stack's deploy key (a secret).
+func Connection(h Host, in *Inputs) remote.ConnectionArgs { return connection(h, in) }
 
 func connection(h Host, in *Inputs) remote.ConnectionArgs {
 	return remote.ConnectionArgs{

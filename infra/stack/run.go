@@ -11,10 +11,12 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/flavormonk/flavormonk/infra/cost"
+	"github.com/flavormonk/flavormonk/infra/kube"
 	"github.com/flavormonk/flavormonk/infra/plan"
 )
 
@@ -110,6 +112,11 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 	if err := rollout(ctx, p, res, in, env); err != nil {
 		return err
 	}
+	if res.Cluster != nil {
+		if err := deployToCluster(ctx, p, res, env); err != nil {
+			return err
+		}
+	}
 
 	est, err := cost.Snapshot().Price(ctx.Context(), string(p.Cloud), p.Region, res.Items)
 	if err != nil {
@@ -128,6 +135,9 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 		"dnsRecords":  res.DNSRecords,
 		"databaseUrl": res.PostgresURL,
 		"appEnv":      env,
+	}
+	if res.Cluster != nil {
+		exports["kubeconfig"] = pulumi.ToSecret(res.Cluster.Kubeconfig).(pulumi.StringOutput)
 	}
 	if p.Domain == "" {
 		exports["note"] = pulumi.String("no domain configured: the app is served over plain HTTP on the public IP").ToStringOutput()
@@ -181,6 +191,10 @@ func appEnv(ctx *pulumi.Context, p *plan.Plan, res *Result, hooks *Hooks) pulumi
 	if redisPW == (pulumi.StringOutput{}) {
 		redisPW = pulumi.String("").ToStringOutput()
 	}
+	var cl Cluster
+	if res.Cluster != nil {
+		cl = *res.Cluster
+	}
 	// Named, not positional: each value is looked up by what it is.
 	inputs := pulumi.Map{
 		"postgres": res.PostgresURL, "redisAddrs": redisAddrs, "redisPassword": redisPW,
@@ -188,14 +202,16 @@ func appEnv(ctx *pulumi.Context, p *plan.Plan, res *Result, hooks *Hooks) pulumi
 	}
 	out := inputs.ToMapOutput().ApplyT(func(v map[string]any) (string, error) {
 		in := plan.AppInputs{
-			PostgresURL:    str(v["postgres"]),
-			RedisAddrs:     strs(v["redisAddrs"]),
-			RedisPassword:  str(v["redisPassword"]),
-			RedisTLS:       res.RedisTLS,
-			ChromaURL:      str(v["chroma"]),
-			OpenAIKey:      str(v["openai"]),
-			ReplicateToken: str(v["replicate"]),
-			TrustedProxies: strs(v["trusted"]),
+			PostgresURL:         str(v["postgres"]),
+			PostgresMaxConns:    cl.PostgresMaxConns,
+			RedisSentinelMaster: cl.RedisSentinelMaster,
+			RedisAddrs:          strs(v["redisAddrs"]),
+			RedisPassword:       str(v["redisPassword"]),
+			RedisTLS:            res.RedisTLS,
+			ChromaURL:           str(v["chroma"]),
+			OpenAIKey:           str(v["openai"]),
+			ReplicateToken:      str(v["replicate"]),
+			TrustedProxies:      strs(v["trusted"]),
 		}
 		c, err := p.AppConfig(in)
 		if err != nil {
@@ -208,6 +224,42 @@ func appEnv(ctx *pulumi.Context, p *plan.Plan, res *Result, hooks *Hooks) pulumi
 		return strings.Join(lines, "\n") + "\n", nil
 	}).(pulumi.StringOutput)
 	return pulumi.ToSecret(out).(pulumi.StringOutput)
+}
+
+// deployToCluster declares the app on the scale phase's cluster through a
+// kubernetes provider made from the cluster's kubeconfig, then lets the
+// cloud point its DNS at the public Service.
+func deployToCluster(ctx *pulumi.Context, p *plan.Plan, res *Result, env pulumi.StringOutput) error {
+	cl := res.Cluster
+	provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
+		Kubeconfig: pulumi.ToSecret(cl.Kubeconfig).(pulumi.StringOutput),
+		// Objects the program no longer declares are deleted, never left.
+		EnableServerSideApply: pulumi.Bool(true),
+	}, pulumi.DependsOn(cl.DependsOn))
+	if err != nil {
+		return err
+	}
+	app, err := kube.NewApp(ctx, "app-k8s", provider, &kube.AppArgs{
+		Image:                p.AppImage,
+		Env:                  env,
+		MigrationPostgresURL: cl.MigrationPostgresURL,
+		HasMigrationURL:      cl.HasMigrationURL,
+		PodsMin:              p.Cluster.PodsMin,
+		PodsMax:              p.Cluster.PodsMax,
+		TargetCPU:            p.Cluster.TargetCPU,
+		Service:              cl.Service,
+		Annotations:          cl.Annotations,
+		Ports:                cl.Ports,
+		MetricsServer:        cl.MetricsServer,
+		DependsOn:            cl.DependsOn,
+	})
+	if err != nil {
+		return err
+	}
+	if cl.Expose != nil {
+		return cl.Expose(ctx, app.Ingress)
+	}
+	return nil
 }
 
 // envHash identifies an environment without revealing it, for triggers.
