@@ -81,6 +81,19 @@ func variants() map[string]Host {
 	h.DataDevice = HetznerVolumeDevice(100003)
 	h.ChromaVersion = "0.6.3"
 	out["chroma-hetzner-0x"] = h
+	// scale on Hetzner: the first k3s server, a joining server, an agent.
+	k3s := func(server, init bool, ip string) Host {
+		h := base(RoleK3s, "hetzner")
+		h.K3s = &K3s{Version: "v1.33.4+k3s1", Server: server, ClusterInit: init, NodeIP: ip,
+			ClusterCIDR: "10.244.0.0/16", ServiceCIDR: "10.245.0.0/16"}
+		if !init {
+			h.K3s.JoinURL = "https://10.10.0.64:6443"
+		}
+		return h
+	}
+	out["k3s-hetzner-server-init"] = k3s(true, true, "10.10.0.64")
+	out["k3s-hetzner-server-join"] = k3s(true, false, "10.10.0.65")
+	out["k3s-hetzner-agent"] = k3s(false, false, "10.10.0.72")
 	return out
 }
 
@@ -241,6 +254,8 @@ func TestNftables(t *testing.T) {
 					t.Errorf("%s: SSH open beyond the admin CIDRs: %q", name, l)
 				}
 			case h.Role == RoleApp && h.Caddy != nil && (l == "tcp dport { 80, 443 } accept" || l == "udp dport 443 accept"):
+			case h.Role == RoleK3s && h.K3s.Server && l == fmt.Sprintf("tcp dport %d accept", K3sAPIPort):
+				// the API; the cloud firewall admits the admin CIDRs only
 			case h.Role == RoleApp && l == fmt.Sprintf("ip saddr $PRIVATE_NET ip daddr $PRIVATE_NET tcp dport %d accept", AppPort):
 				// every app host, Caddy or not: ready for a load balancer
 			default:
@@ -307,7 +322,8 @@ var allowedSecretWords = map[string]bool{
 	"ALTER ROLE \"$role\" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '$lit';": true,
 	"# start; the password from flavormonk-secret.conf, written over SSH.":                               true,
 	"include /etc/redis/flavormonk-secret.conf":                                                          true,
-	"- path: \"/etc/redis/flavormonk-secret.conf\"":                                                      true,
+	"secrets-encryption: true":                      true,
+	"- path: \"/etc/redis/flavormonk-secret.conf\"": true,
 	// backup.sh documents and reads the S3 settings file.
 	"# FLAVORMONK_BACKUP_S3_ENDPOINT, _BUCKET, _ACCESS_KEY_ID, _SECRET_ACCESS_KEY":                                                         true,
 	"FLAVORMONK_BACKUP_S3_SECRET_ACCESS_KEY) S3_SECRET=$val ;;":                                                                            true,
