@@ -70,9 +70,6 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 	if p.Cloud != plan.Hetzner {
 		return nil, fmt.Errorf("hetzner: asked to deploy a %s plan", p.Cloud)
 	}
-	if p.Phase != plan.MVP && p.Phase != plan.Upgrade {
-		return nil, fmt.Errorf("hetzner: phase %s: %w (supported: mvp, upgrade)", p.Phase, plan.ErrNotYetSupported)
-	}
 	l, err := newLayout(p)
 	if err != nil {
 		return nil, err
@@ -93,27 +90,18 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 	if err != nil {
 		return nil, err
 	}
+	if p.Phase == plan.Scale {
+		return d.deployScale(db, tls)
+	}
 	app, err := d.newApp("app")
 	if err != nil {
 		return nil, err
 	}
 	res := &stack.Result{
-		AppHosts: app.Hosts,
-		DBHost:   &db.Host,
-		PostgresURL: pulumi.ToSecret(pulumi.All(db.Host.PrivateIP, in.DBPassword).ApplyT(func(v []any) string {
-			// Postgres is reached over the private network only (the db
-			// server's nftables admit the app range alone and Hetzner's
-			// network is not routed to the internet), so no TLS here.
-			u := url.URL{
-				Scheme:   "postgres",
-				User:     url.UserPassword(dbUser, v[1].(string)),
-				Host:     fmt.Sprintf("%s:%d", v[0].(string), postgresPort),
-				Path:     "/" + dbName,
-				RawQuery: "sslmode=require",
-			}
-			return u.String()
-		})).(pulumi.StringOutput),
-		DNSRecords: pulumi.StringArray{}.ToStringArrayOutput(),
+		AppHosts:    app.Hosts,
+		DBHost:      &db.Host,
+		PostgresURL: postgresURL(db, in),
+		DNSRecords:  pulumi.StringArray{}.ToStringArrayOutput(),
 	}
 	appServers := len(app.Hosts)
 	servers := appServers + 1
@@ -141,7 +129,11 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 		if err != nil {
 			return nil, err
 		}
-		lb, err := d.newLoadBalancer("lb", lbArgs{Targets: app.Servers, TLS: tls})
+		var targets []string
+		for _, h := range app.Hosts {
+			targets = append(targets, h.Name)
+		}
+		lb, err := d.newLoadBalancer("lb", lbArgs{Targets: app.Servers, TargetNames: targets, Port: appPort, TLS: tls})
 		if err != nil {
 			return nil, err
 		}
@@ -185,6 +177,24 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 		cost.Item{Role: "ssh-key", Kind: "ssh-key", Count: max(1, len(p.SSHKeys))},
 	)
 	return res, nil
+}
+
+// postgresURL is the app's connection string to the db server.
+func postgresURL(db *database, in *stack.Inputs) pulumi.StringOutput {
+	return pulumi.ToSecret(pulumi.All(db.Host.PrivateIP, in.DBPassword).ApplyT(func(v []any) string {
+		// Postgres is reached over the private network only (the db
+		// server's nftables admit the app and cluster ranges alone and
+		// Hetzner's network is not routed to the internet); the server's
+		// certificate is self-signed, so TLS without verification.
+		u := url.URL{
+			Scheme:   "postgres",
+			User:     url.UserPassword(dbUser, v[1].(string)),
+			Host:     fmt.Sprintf("%s:%d", v[0].(string), postgresPort),
+			Path:     "/" + dbName,
+			RawQuery: "sslmode=require",
+		}
+		return u.String()
+	})).(pulumi.StringOutput)
 }
 
 // deployer carries what every component needs while declaring a stack.

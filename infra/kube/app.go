@@ -94,6 +94,8 @@ type AppArgs struct {
 	// MetricsServer installs metrics-server into kube-system (DOKS has
 	// none by default; k3s ships one).
 	MetricsServer bool
+	// Sentinel, when set, runs Redis Sentinels for the app (Hetzner).
+	Sentinel *SentinelArgs
 	// DependsOn are resources the cluster needs before any object (e.g. the
 	// kubeconfig fetch or node pool).
 	DependsOn []pulumi.Resource
@@ -146,6 +148,11 @@ func NewApp(ctx *pulumi.Context, name string, provider pulumi.ProviderResource, 
 		return nil, err
 	}
 	inNS := append(res[:len(res):len(res)], pulumi.DependsOn([]pulumi.Resource{ns}))
+	if a.Sentinel != nil {
+		if err := sentinel(ctx, a.Sentinel, inNS); err != nil {
+			return nil, err
+		}
+	}
 
 	envMap := a.Env.ApplyT(func(s string) (map[string]string, error) { return ParseEnv(s) }).(pulumi.StringMapOutput)
 	envMap = pulumi.ToSecret(envMap).(pulumi.StringMapOutput)

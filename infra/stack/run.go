@@ -109,10 +109,13 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 	}
 
 	env := appEnv(ctx, p, res, hooks)
-	if err := rollout(ctx, p, res, in, env); err != nil {
+	dataReady, err := rollout(ctx, p, res, in, env)
+	if err != nil {
 		return err
 	}
 	if res.Cluster != nil {
+		// The migration Job needs the database role that db-setup makes.
+		res.Cluster.DependsOn = append(res.Cluster.DependsOn, dataReady...)
 		if err := deployToCluster(ctx, p, res, env); err != nil {
 			return err
 		}
@@ -251,6 +254,7 @@ func deployToCluster(ctx *pulumi.Context, p *plan.Plan, res *Result, env pulumi.
 		Annotations:          cl.Annotations,
 		Ports:                cl.Ports,
 		MetricsServer:        cl.MetricsServer,
+		Sentinel:             cl.Sentinel,
 		DependsOn:            cl.DependsOn,
 	})
 	if err != nil {

@@ -40,6 +40,8 @@ type Result struct {
 	DBHost *Host
 	// RedisHost is the self-managed Redis server (Hetzner upgrade), nil otherwise.
 	RedisHost *Host
+	// RedisReplicas replicate RedisHost (Hetzner scale, watched by Sentinel).
+	RedisReplicas []Host
 
 	// AppURL is where users reach the app.
 	AppURL pulumi.StringOutput
@@ -82,8 +84,10 @@ type Cluster struct {
 	HasMigrationURL      bool
 	// PostgresMaxConns per pod (0: the app's default).
 	PostgresMaxConns int
-	// RedisSentinelMaster makes RedisAddrs Sentinels of this master.
+	// RedisSentinelMaster makes RedisAddrs Sentinels of this master;
+	// Sentinel, when set, runs those Sentinels in the cluster.
 	RedisSentinelMaster string
+	Sentinel            *kube.SentinelArgs
 	// DependsOn: what must exist before any object is applied.
 	DependsOn []pulumi.Resource
 	// Expose is called with the public Service's load balancer address
