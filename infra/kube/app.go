@@ -156,7 +156,9 @@ func NewApp(ctx *pulumi.Context, name string, provider pulumi.ProviderResource, 
 
 	envMap := a.Env.ApplyT(func(s string) (map[string]string, error) { return ParseEnv(s) }).(pulumi.StringMapOutput)
 	envMap = pulumi.ToSecret(envMap).(pulumi.StringMapOutput)
-	envHash := a.Env.ApplyT(Hash).(pulumi.StringOutput)
+	// A truncated hash names the Job and annotates the pods: it says that
+	// the environment changed, not what it holds, so it need not be secret.
+	envHash := pulumi.Unsecret(a.Env.ApplyT(Hash)).(pulumi.StringOutput)
 	secret, err := corev1.NewSecret(ctx, "app-env", &corev1.SecretArgs{
 		Metadata:   meta(EnvSecret),
 		Type:       pulumi.String("Opaque"),

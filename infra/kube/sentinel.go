@@ -85,7 +85,7 @@ func sentinel(ctx *pulumi.Context, a *SentinelArgs, opts []pulumi.ResourceOption
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{
 					Labels:      labels,
-					Annotations: pulumi.StringMap{"flavormonk/conf-hash": conf.ApplyT(Hash).(pulumi.StringOutput)},
+					Annotations: pulumi.StringMap{"flavormonk/conf-hash": pulumi.Unsecret(conf.ApplyT(Hash)).(pulumi.StringOutput)},
 				},
 				Spec: &corev1.PodSpecArgs{
 					AutomountServiceAccountToken: pulumi.Bool(false),

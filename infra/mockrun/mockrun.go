@@ -214,6 +214,91 @@ func fakeOutputs(t, name string, in resource.PropertyMap) resource.PropertyMap {
 	return out
 }
 
+// Redacted stands for a secret value in Plain's output.
+const Redacted = "[secret]"
+
+// Plain converts a captured input to plain Go values (maps, slices,
+// strings, float64, bool, nil) as the provider would receive them: known
+// outputs are unwrapped, and secrets are replaced by Redacted when redact
+// is set (otherwise unwrapped too). Unknown values become nil.
+func Plain(v resource.PropertyValue, redact bool) any {
+	switch {
+	case v.IsSecret():
+		if redact {
+			return redactLeaves(Plain(v.SecretValue().Element, false))
+		}
+		return Plain(v.SecretValue().Element, redact)
+	case v.IsOutput():
+		o := v.OutputValue()
+		if !o.Known {
+			return nil
+		}
+		if o.Secret && redact {
+			return redactLeaves(Plain(o.Element, false))
+		}
+		return Plain(o.Element, redact)
+	case v.IsComputed(), v.IsNull():
+		return nil
+	case v.IsObject():
+		out := map[string]any{}
+		for k, e := range v.ObjectValue() {
+			out[string(k)] = Plain(e, redact)
+		}
+		return out
+	case v.IsArray():
+		arr := v.ArrayValue()
+		out := make([]any, len(arr))
+		for i, e := range arr {
+			out[i] = Plain(e, redact)
+		}
+		return out
+	case v.IsString():
+		return v.StringValue()
+	case v.IsNumber():
+		return v.NumberValue()
+	case v.IsBool():
+		return v.BoolValue()
+	}
+	return v.Mappable()
+}
+
+// redactLeaves keeps a secret's shape (a map's keys say what it holds)
+// and hides every value.
+func redactLeaves(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = redactLeaves(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = redactLeaves(e)
+		}
+		return out
+	}
+	return Redacted
+}
+
+// DependsOnResource reports whether r declared a dependency on other
+// (dependencies are recorded as the engine's URNs, which name the stack).
+func (r Resource) DependsOnResource(other Resource) bool {
+	suffix := other.URN[strings.LastIndex(other.URN, "::flavormonk::"):]
+	for _, d := range r.DependsOn {
+		if strings.HasSuffix(d, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// PlainMap is Plain over a resource's inputs.
+func PlainMap(m resource.PropertyMap, redact bool) map[string]any {
+	return Plain(resource.NewObjectProperty(m), redact).(map[string]any)
+}
+
 // Options for Run.
 type Options struct {
 	Project    string            // default "flavormonk"

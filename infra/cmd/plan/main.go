@@ -275,7 +275,7 @@ func settings(r mockrun.Resource) string {
 // kubeSettings shows a Kubernetes object's name and the numbers that
 // matter for scale (replicas, HPA bounds, Service type).
 func kubeSettings(r mockrun.Resource) string {
-	obj := r.Inputs.Mappable()
+	obj := mockrun.PlainMap(r.Inputs, true)
 	get := func(path ...string) any {
 		var cur any = obj
 		for _, k := range path {
