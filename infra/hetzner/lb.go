@@ -1,7 +1,6 @@
 package hetzner
 
 import (
-
 	"github.com/pulumi/pulumi-hcloud/sdk/go/hcloud"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 

@@ -177,6 +177,8 @@ func fakeOutputs(t, name string, in resource.PropertyMap) resource.PropertyMap {
 		set("password", "mock-user-password")
 	case strings.HasPrefix(t, "hcloud:index/volume:Volume"):
 		set("linuxDevice", "/dev/disk/by-id/scsi-0HC_Volume_"+name)
+	case strings.HasPrefix(t, "digitalocean:index/certificate:Certificate"):
+		set("uuid", "mock-certificate-uuid-"+name)
 	case strings.HasPrefix(t, "digitalocean:index/volume:Volume"):
 		set("urn", "do:volume:"+name)
 	case strings.HasPrefix(t, "digitalocean:index/vpc:Vpc"):
