@@ -200,7 +200,7 @@ var Keys = []struct{ Key, Help string }{
 	{"serverImage", "OS image: Hetzner debian-12 | debian-13 | ubuntu-24.04; DigitalOcean debian-12-x64 | debian-13-x64 | ubuntu-24-04-x64"},
 	{"adminCidrs", "JSON list of CIDRs allowed to SSH, e.g. [\"203.0.113.7/32\"] (required; never 0.0.0.0/0)"},
 	{"sshPublicKeys", "JSON list of SSH public keys for the admin user (required)"},
-	{"sizes", "JSON per-phase size overrides, e.g. {\"upgrade\": {\"app\": \"cx33\", \"db\": \"cx43\"}}"},
+	{"sizes", "JSON per-phase size overrides, e.g. {\"upgrade\": {\"app\": \"cx33\", \"db\": \"cx43\"}}; roles app, db, redis, chroma, lb, and in scale node (worker nodes) and control (k3s servers, Hetzner)"},
 	{"appCount", "app servers in upgrade (default 2, at least 2)"},
 	{"dbVolumeGb", "database volume size in GB (Hetzner; default 20)"},
 	{"backupVolumeGb", "backup volume size in GB (Hetzner; default 40)"},
@@ -211,12 +211,12 @@ var Keys = []struct{ Key, Help string }{
 	{"backupS3Region", "region of that bucket (default auto)"},
 	{"backupKeepDays", "nightly dumps kept on the backup volume (default 14)"},
 	{"inference", "JSON list overriding the app's provider chain, e.g. [\"offline\"]"},
-	{"privateCidr", "the private network (default 10.42.0.0/16; fixed once created)"},
+	{"privateCidr", "the private network (default 10.42.0.0/16; fixed once created; must not overlap the clusters' 10.244.0.0/15)"},
 	{"nodesMin", "scale: fewest Kubernetes worker nodes, 1–20 (default 2); the DOKS pool's autoscaler minimum, the k3s agent count on Hetzner"},
 	{"nodesMax", "scale: most worker nodes, nodesMin–50 (default 5); the DOKS pool's autoscaler maximum (Hetzner: a cap only)"},
-	{"controlPlanes", "scale, Hetzner: k3s servers, 1 | 3 (default 1; embedded etcd, so 1 grows to 3)"},
+	{"controlPlanes", "scale, Hetzner: k3s servers, 1 or 3 (default 1; embedded etcd, so 1 grows to 3)"},
 	{"kubernetesVersion", "scale: DOKS version prefix like 1.33 (default 1.33; the newest patch is used) or, on Hetzner, a k3s release like v1.33.4+k3s1 (default v1.33.4+k3s1)"},
-	{"podsMin", "scale: fewest app pods, 2–100 (default 2; the PodDisruptionBudget keeps podsMin-1 up)"},
+	{"podsMin", "scale: fewest app pods, 2–100 (default 2; the HorizontalPodAutoscaler's minimum; the PodDisruptionBudget lets one go at a time)"},
 	{"podsMax", "scale: most app pods, podsMin–200 (default 10)"},
 	{"podsTargetCpu", "scale: the HorizontalPodAutoscaler's average CPU target in percent, 20–95 (default 70)"},
 	{"dbPoolSize", "scale, DigitalOcean: connections of the transaction-mode pool in front of Postgres, 3–100 (default 15; db-s-1vcpu-2gb allows ~47 backends in all)"},
@@ -392,6 +392,10 @@ var (
 	doksVersion = regexp.MustCompile(`^1\.[0-9]{2}$`)
 )
 
+// ClusterRanges holds the pod (10.244.0.0/16) and service (10.245.0.0/16)
+// ranges of both clusters.
+var ClusterRanges = netip.MustParsePrefix("10.244.0.0/15")
+
 // Defaults of the scale phase's cluster.
 const (
 	DefaultDOKSVersion = "1.33"
@@ -444,6 +448,11 @@ func (p *Plan) compileCluster(get Getter) error {
 	}
 	if c.DBPoolSize, err = intKey(get, "dbPoolSize", 15, 3, 100); err != nil {
 		return err
+	}
+	// The clusters' pod and service ranges (10.244.0.0/16, 10.245.0.0/16)
+	// must not overlap the private network.
+	if pr := netip.MustParsePrefix(p.PrivateCIDR); pr.Overlaps(ClusterRanges) {
+		return keyErr("privateCidr", "%s overlaps the Kubernetes pod and service ranges %s; choose another private range, e.g. 10.42.0.0/16", p.PrivateCIDR, ClusterRanges)
 	}
 	if p.Phase == Scale && p.Cloud == DigitalOcean {
 		// A standby node needs a plan that offers one.

@@ -65,6 +65,7 @@ func TestErrorsNameKeyAndAllowed(t *testing.T) {
 		{"k3s version", "kubernetesVersion", "1.33", "kubernetesVersion", "k3s release like"},
 		{"pods min", "podsMin", "1", "podsMin", "from 2 to 100"},
 		{"pods target", "podsTargetCpu", "100", "podsTargetCpu", "from 20 to 95"},
+		{"cidr overlaps pods", "privateCidr", "10.244.0.0/16", "privateCidr", "pod and service ranges"},
 		{"unknown region", "region", "mars1", "region", "allowed: ash, fsn1, hel1, hil, nbg1, sin"},
 		{"region of other cloud", "region", "fra1", "region", "allowed:"},
 		{"bad image ref", "appImage", "Not An Image", "appImage", "not an image reference"},
