@@ -73,7 +73,8 @@ type Grant struct {
 	UserID     int64     `json:"-"`
 	Plan       string    `json:"plan"`
 	Source     string    `json:"source"`               // "admin" or "gumroad"
-	LicenseKey string    `json:"-"`                    // SHA-256 of the licence key, for re-checks by key
+	LicenseKey string    `json:"-"`                    // SHA-256 of the licence key: one key, one account
+	Sealed     []byte    `json:"-"`                    // the key sealed (AES-256-GCM) for re-checks; nil without a secret
 	Active     bool      `json:"active"`               // false once refunded, disputed or charged back
 	CheckedAt  time.Time `json:"checked_at,omitempty"` // last verification
 	CreatedAt  time.Time `json:"created_at"`
@@ -90,6 +91,9 @@ type AccountStore interface {
 	User(ctx context.Context, id int64) (*User, error)
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	CountUsers(ctx context.Context) (int, error)
+	// Users lists users by id, starting after the id after (0 for the
+	// start), at most limit of them.
+	Users(ctx context.Context, after int64, limit int) ([]*User, error)
 	SetPasswordHash(ctx context.Context, id int64, hash string) error
 	SetRole(ctx context.Context, id int64, role string) error
 	SetPlan(ctx context.Context, id int64, plan string) error
@@ -118,6 +122,24 @@ type AccountStore interface {
 	CreateInvite(ctx context.Context, codeHash string, createdBy int64) error
 
 	// SetGrant adds or updates the grant for (user, source, licence key).
+	// A licence key granted to another user already is ECONFLICT (field
+	// license_key) and changes nothing. An update with a nil Sealed keeps
+	// the stored one.
 	SetGrant(ctx context.Context, g *Grant) error
 	Grants(ctx context.Context, userID int64) ([]*Grant, error)
+	// LicenseGrants lists, oldest check first, at most limit grants that
+	// hold a sealed licence key and were last checked before t (or never).
+	LicenseGrants(ctx context.Context, before time.Time, limit int) ([]*Grant, error)
+
+	// SessionHashes lists the token hashes of the user's sessions (to drop
+	// them from a cache before DeleteUserSessions or DeleteUser).
+	SessionHashes(ctx context.Context, userID int64) ([]string, error)
+
+	// LinkVisitor records that the anonymous visitor session is the user's
+	// (sign-up or log-in from it); linking it again to the same user is no
+	// change. ENOTFOUND for an unknown visitor, ECONFLICT when it is linked
+	// to another user already.
+	LinkVisitor(ctx context.Context, visitorID string, userID int64) error
+	// UserVisitors lists the visitor ids linked to the user, newest first.
+	UserVisitors(ctx context.Context, userID int64) ([]string, error)
 }

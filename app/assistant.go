@@ -37,8 +37,8 @@ type ChatRequest struct {
 
 // Usage is what one provider call consumed.
 type Usage struct {
-	InputTokens  int     `json:"tokens_in"`
-	OutputTokens int     `json:"tokens_out"`
+	InputTokens  int `json:"tokens_in"`
+	OutputTokens int `json:"tokens_out"`
 	// Seconds is billed compute time, for models priced per second
 	// (Replicate's metrics.predict_time).
 	Seconds float64 `json:"seconds,omitempty"`

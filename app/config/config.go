@@ -130,25 +130,33 @@ type Config struct {
 	RedisSentinelMaster string
 
 	// Inference
-	InferenceChain    []string
-	InferenceTimeout  time.Duration
-	InferenceRetries  int
-	OpenAIAPIKey      string // secret
-	OpenAIBaseURL     string
-	OpenAIModel       string
-	CompatibleBaseURL string
-	CompatibleAPIKey  string // secret
-	CompatibleModel   string
-	OllamaHost        string
-	OllamaModel       string
-	ReplicateAPIToken string // secret
-	ReplicateModel    string
+	InferenceChain       []string
+	InferenceTimeout     time.Duration
+	InferenceRetries     int
+	InferenceConcurrency int
+	InferenceCooldown    time.Duration
+	AskMaxTokens         int
+	AskHistoryTurns      int
+	AnswerCacheTTL       time.Duration
+	SemanticCache        float64
+	OpenAIAPIKey         string // secret
+	OpenAIBaseURL        string
+	OpenAIModel          string
+	CompatibleBaseURL    string
+	CompatibleAPIKey     string // secret
+	CompatibleModel      string
+	OllamaHost           string
+	OllamaModel          string
+	ReplicateAPIToken    string // secret
+	ReplicateModel       string
 
 	// Accounts
 	InviteOnly       bool
 	GumroadProductID string
 	GumroadURL       string
 	GumroadPlan      string
+	LicenseSecret    string // secret
+	LicenseRecheck   time.Duration
 
 	// Import
 	ImportMaxBytes int64
@@ -190,6 +198,7 @@ func Parse(getenv Getenv, readFile func(string) ([]byte, error)) (*Config, error
 	if err != nil {
 		return nil, err
 	}
+	chainSet := false
 	for _, v := range schema {
 		if v.Name == "FLAVORMONK_TIER" {
 			continue
@@ -201,9 +210,17 @@ func Parse(getenv Getenv, readFile func(string) ([]byte, error)) (*Config, error
 		if !ok {
 			continue
 		}
+		if v.Name == "FLAVORMONK_INFERENCE" {
+			chainSet = true
+		}
 		if err := v.set(c, val); err != nil {
 			return nil, flavormonk.FieldErrorf(flavormonk.EINVALID, name, "%v", err)
 		}
+	}
+	// The embedded default with only OPENAI_API_KEY (and OPENAI_BASE_URL)
+	// set uses that provider.
+	if tier == TierLocal && !chainSet && c.OpenAIAPIKey != "" {
+		c.InferenceChain = []string{ProviderOpenAI}
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

@@ -214,7 +214,7 @@ func TestSchemaIsComplete(t *testing.T) {
 		}
 	}
 	for _, s := range config.Secrets() {
-		if !strings.HasSuffix(s, "_URL") && !strings.Contains(s, "KEY") && !strings.Contains(s, "TOKEN") && !strings.Contains(s, "PASSWORD") {
+		if !strings.HasSuffix(s, "_URL") && !strings.Contains(s, "KEY") && !strings.Contains(s, "TOKEN") && !strings.Contains(s, "PASSWORD") && !strings.Contains(s, "SECRET") {
 			t.Errorf("unexpected secret %s", s)
 		}
 	}

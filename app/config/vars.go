@@ -57,6 +57,19 @@ func secret(name, help string, f func(*Config) *string) *Var {
 	return v
 }
 
+// secretMin is a secret of at least min bytes when set.
+func secretMin(name, help string, min int, f func(*Config) *string) *Var {
+	v := secret(name, help, f)
+	v.set = func(c *Config, s string) error {
+		if s != "" && len(s) < min {
+			return fmt.Errorf("must be at least %d characters (e.g. the output of `openssl rand -hex 32`)", min)
+		}
+		*f(c) = s
+		return nil
+	}
+	return v
+}
+
 func enum(name, help string, allowed []string, f func(*Config) *string) *Var {
 	return &Var{Name: name, Help: help, Allowed: allowed,
 		get: func(c *Config) string { return *f(c) },
@@ -143,6 +156,20 @@ func integer(name, help string, min, max int64, f func(*Config) *int) *Var {
 				return fmt.Errorf("%q must be a whole number in %d..%d", s, min, max)
 			}
 			*f(c) = int(n)
+			return nil
+		}}
+}
+
+// similarity is 0 (off) or a cosine similarity threshold in [0.8, 1).
+func similarity(name, help string, f func(*Config) *float64) *Var {
+	return &Var{Name: name, Help: help,
+		get: func(c *Config) string { return strconv.FormatFloat(*f(c), 'f', -1, 64) },
+		set: func(c *Config, s string) error {
+			x, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+			if err != nil || !(x == 0 || (x >= 0.8 && x < 1)) {
+				return fmt.Errorf("%q must be 0 (off) or a similarity from 0.8 up to (not including) 1, e.g. 0.95", s)
+			}
+			*f(c) = x
 			return nil
 		}}
 }
@@ -313,6 +340,12 @@ var schema = []*Var{
 		map[Tier]string{TierMVP: ProviderOpenAI, TierUpgrade: ProviderReplicate + "," + ProviderOpenAI, TierScale: ProviderReplicate + "," + ProviderOpenAI}),
 	with(duration("FLAVORMONK_INFERENCE_TIMEOUT", "deadline of one assistant answer, all providers together", time.Second, 10*time.Minute, func(c *Config) *time.Duration { return &c.InferenceTimeout }), "90s", nil),
 	with(integer("FLAVORMONK_INFERENCE_RETRIES", "retries per provider on 429/5xx/timeouts", 0, 10, func(c *Config) *int { return &c.InferenceRetries }), "2", nil),
+	with(integer("FLAVORMONK_INFERENCE_CONCURRENCY", "calls in flight per provider; a full provider is skipped for the next one", 1, 10000, func(c *Config) *int { return &c.InferenceConcurrency }), "32", nil),
+	with(duration("FLAVORMONK_INFERENCE_COOLDOWN", "how long a provider is skipped after 3 failures in a row", time.Second, time.Hour, func(c *Config) *time.Duration { return &c.InferenceCooldown }), "30s", nil),
+	with(integer("FLAVORMONK_ASK_MAX_TOKENS", "output token cap of one assistant answer", 64, 8192, func(c *Config) *int { return &c.AskMaxTokens }), "700", nil),
+	with(integer("FLAVORMONK_ASK_HISTORY_TURNS", "question/answer pairs a conversation remembers", 1, 50, func(c *Config) *int { return &c.AskHistoryTurns }), "6", nil),
+	with(duration("FLAVORMONK_ANSWER_CACHE_TTL", "how long exact-match answers are cached (0s: no answer cache)", 0, 30*24*time.Hour, func(c *Config) *time.Duration { return &c.AnswerCacheTTL }), "24h", nil),
+	with(similarity("FLAVORMONK_SEMANTIC_CACHE", "semantic answer cache: 0 (off) or the question similarity that reuses an answer about the same recipes, e.g. 0.95", func(c *Config) *float64 { return &c.SemanticCache }), "0", nil),
 	alias(with(secret("FLAVORMONK_OPENAI_API_KEY", "OpenAI API key", func(c *Config) *string { return &c.OpenAIAPIKey }), "", nil), "OPENAI_API_KEY"),
 	alias(with(httpURL("FLAVORMONK_OPENAI_BASE_URL", "OpenAI API base URL", func(c *Config) *string { return &c.OpenAIBaseURL }), "https://api.openai.com/v1", nil), "OPENAI_BASE_URL"),
 	with(str("FLAVORMONK_OPENAI_MODEL", "OpenAI chat model", func(c *Config) *string { return &c.OpenAIModel }), "gpt-4o-mini", nil),
@@ -328,6 +361,8 @@ var schema = []*Var{
 	with(str("FLAVORMONK_GUMROAD_PRODUCT_ID", "Gumroad product whose licence keys unlock the assistant (empty: licences off)", func(c *Config) *string { return &c.GumroadProductID }), "", nil),
 	with(httpURL("FLAVORMONK_GUMROAD_URL", "Gumroad API base URL", func(c *Config) *string { return &c.GumroadURL }), "https://api.gumroad.com", nil),
 	with(enum("FLAVORMONK_GUMROAD_PLAN", "plan a valid licence grants", []string{"chef"}, func(c *Config) *string { return &c.GumroadPlan }), "chef", nil),
+	with(secretMin("FLAVORMONK_LICENSE_SECRET", "secret (32+ characters) that encrypts stored licence keys so they can be re-checked (empty: no re-checks)", 32, func(c *Config) *string { return &c.LicenseSecret }), "", nil),
+	with(duration("FLAVORMONK_LICENSE_RECHECK", "how often each licence is verified again with Gumroad (0: never)", 0, 90*24*time.Hour, func(c *Config) *time.Duration { return &c.LicenseRecheck }), "24h", nil),
 	with(bytesize("FLAVORMONK_IMPORT_MAX_BYTES", "largest file or page an import reads", 1024, 1<<30, func(c *Config) *int64 { return &c.ImportMaxBytes }), "5242880", nil),
 	with(duration("FLAVORMONK_IMPORT_TIMEOUT", "time limit of one URL import", time.Second, 10*time.Minute, func(c *Config) *time.Duration { return &c.ImportTimeout }), "20s", nil),
 }

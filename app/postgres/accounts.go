@@ -137,6 +137,32 @@ func (s *Store) userWhere(ctx context.Context, where string, arg any, notFound e
 	return &u, nil
 }
 
+// Users lists users by id after the id after.
+func (s *Store) Users(ctx context.Context, after int64, limit int) ([]*flavormonk.User, error) {
+	if limit <= 0 {
+		return []*flavormonk.User{}, nil
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users WHERE id > $1 ORDER BY id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: users: %w", err)
+	}
+	us, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*flavormonk.User, error) {
+		var u flavormonk.User
+		if err := row.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Plan, &u.CreatedAt, &u.UpdatedAt); err != nil {
+			return nil, err
+		}
+		u.CreatedAt, u.UpdatedAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC()
+		return &u, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("postgres: users: %w", err)
+	}
+	if us == nil {
+		us = []*flavormonk.User{}
+	}
+	return us, nil
+}
+
 // User returns the user with id, or ENOTFOUND.
 func (s *Store) User(ctx context.Context, id int64) (*flavormonk.User, error) {
 	return s.userWhere(ctx, `id = $1`, id, storekit.UserNotFound(id))
@@ -476,7 +502,7 @@ func (s *Store) SetGrant(ctx context.Context, g *flavormonk.Grant) error {
 		return flavormonk.Errorf(flavormonk.EINVALID, "grant is missing")
 	}
 	if err := errors.Join(storekit.CheckPlan(g.Plan), storekit.CheckText("source", g.Source, 100, true),
-		storekit.CheckText("license_key", g.LicenseKey, maxTextBytes, false)); err != nil {
+		storekit.CheckText("license_key", g.LicenseKey, maxTextBytes, false), storekit.CheckSealed(g.Sealed)); err != nil {
 		return firstError(err)
 	}
 	var checked *time.Time
@@ -484,14 +510,21 @@ func (s *Store) SetGrant(ctx context.Context, g *flavormonk.Grant) error {
 		c := ts(g.CheckedAt)
 		checked = &c
 	}
+	var sealed []byte
+	if len(g.Sealed) > 0 {
+		sealed = g.Sealed
+	}
 	var created time.Time
-	err := s.pool.QueryRow(ctx, `INSERT INTO grants (user_id, plan, source, license_key, active, checked_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	err := s.pool.QueryRow(ctx, `INSERT INTO grants (user_id, plan, source, license_key, active, checked_at, created_at, license_sealed)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (user_id, source, license_key) DO UPDATE SET plan = excluded.plan, active = excluded.active,
-			checked_at = excluded.checked_at
-		RETURNING created_at`, g.UserID, g.Plan, g.Source, g.LicenseKey, g.Active, checked, storekit.Now()).Scan(&created)
+			checked_at = excluded.checked_at, license_sealed = coalesce(excluded.license_sealed, grants.license_sealed)
+		RETURNING created_at`, g.UserID, g.Plan, g.Source, g.LicenseKey, g.Active, checked, storekit.Now(), sealed).Scan(&created)
 	if isForeignKey(err) {
 		return storekit.UserNotFound(g.UserID)
+	}
+	if isUnique(err) {
+		return storekit.ErrLicenseTaken()
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: set grant: %w", err)
@@ -503,30 +536,104 @@ func (s *Store) SetGrant(ctx context.Context, g *flavormonk.Grant) error {
 	return nil
 }
 
-// Grants lists the user's grants, newest first.
-func (s *Store) Grants(ctx context.Context, userID int64) ([]*flavormonk.Grant, error) {
-	rows, err := s.pool.Query(ctx, `SELECT plan, source, license_key, active, checked_at, created_at FROM grants
-		WHERE user_id = $1 ORDER BY created_at DESC, source, license_key`, userID)
+const grantColumns = `user_id, plan, source, license_key, active, checked_at, created_at, license_sealed`
+
+func (s *Store) queryGrants(ctx context.Context, what, query string, args ...any) ([]*flavormonk.Grant, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: grants: %w", err)
+		return nil, fmt.Errorf("postgres: %s: %w", what, err)
 	}
 	gs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*flavormonk.Grant, error) {
-		g := flavormonk.Grant{UserID: userID}
+		var g flavormonk.Grant
 		var checked *time.Time
-		if err := row.Scan(&g.Plan, &g.Source, &g.LicenseKey, &g.Active, &checked, &g.CreatedAt); err != nil {
+		if err := row.Scan(&g.UserID, &g.Plan, &g.Source, &g.LicenseKey, &g.Active, &checked, &g.CreatedAt, &g.Sealed); err != nil {
 			return nil, err
 		}
 		if checked != nil {
 			g.CheckedAt = checked.UTC()
 		}
 		g.CreatedAt = g.CreatedAt.UTC()
+		if len(g.Sealed) == 0 {
+			g.Sealed = nil
+		}
 		return &g, nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("postgres: grants: %w", err)
+		return nil, fmt.Errorf("postgres: %s: %w", what, err)
 	}
 	if gs == nil {
 		gs = []*flavormonk.Grant{}
 	}
 	return gs, nil
+}
+
+// Grants lists the user's grants, newest first.
+func (s *Store) Grants(ctx context.Context, userID int64) ([]*flavormonk.Grant, error) {
+	return s.queryGrants(ctx, "grants", `SELECT `+grantColumns+` FROM grants
+		WHERE user_id = $1 ORDER BY created_at DESC, source, license_key`, userID)
+}
+
+// LicenseGrants lists grants with a sealed key checked before t, oldest
+// check first.
+func (s *Store) LicenseGrants(ctx context.Context, before time.Time, limit int) ([]*flavormonk.Grant, error) {
+	if limit <= 0 {
+		return []*flavormonk.Grant{}, nil
+	}
+	return s.queryGrants(ctx, "license grants", `SELECT `+grantColumns+` FROM grants
+		WHERE license_sealed IS NOT NULL AND (checked_at IS NULL OR checked_at < $1)
+		ORDER BY checked_at NULLS FIRST, user_id, license_key LIMIT $2`, ts(before), limit)
+}
+
+// ---- sessions for caches, visitors ----
+
+// SessionHashes lists the token hashes of the user's sessions.
+func (s *Store) SessionHashes(ctx context.Context, userID int64) ([]string, error) {
+	return s.strings(ctx, "session hashes", `SELECT token_hash FROM sessions WHERE user_id = $1 ORDER BY token_hash`, userID)
+}
+
+// UserVisitors lists the visitor ids linked to the user, newest first.
+func (s *Store) UserVisitors(ctx context.Context, userID int64) ([]string, error) {
+	return s.strings(ctx, "user visitors", `SELECT id FROM visitors WHERE user_id = $1 ORDER BY created_at DESC, id`, userID)
+}
+
+func (s *Store) strings(ctx context.Context, what, query string, args ...any) ([]string, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %s: %w", what, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %s: %w", what, err)
+	}
+	if out == nil {
+		out = []string{}
+	}
+	return out, nil
+}
+
+// LinkVisitor links an unlinked visitor session to the user.
+func (s *Store) LinkVisitor(ctx context.Context, visitorID string, userID int64) error {
+	if !utf8.ValidString(visitorID) || strings.ContainsRune(visitorID, 0) {
+		return storekit.VisitorNotFound()
+	}
+	tag, err := s.pool.Exec(ctx, `UPDATE visitors SET user_id = $1 WHERE id = $2 AND (user_id IS NULL OR user_id = $1)`,
+		userID, visitorID)
+	if isForeignKey(err) {
+		return storekit.UserNotFound(userID)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: link visitor: %w", err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var owner *int64
+	err = s.pool.QueryRow(ctx, `SELECT user_id FROM visitors WHERE id = $1`, visitorID).Scan(&owner)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return storekit.VisitorNotFound()
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: link visitor: %w", err)
+	}
+	return storekit.ErrVisitorTaken()
 }

@@ -151,6 +151,32 @@ func (s *Store) userWhere(ctx context.Context, where string, arg any, notFound e
 	return &u, nil
 }
 
+// Users lists users by id after the id after.
+func (s *Store) Users(ctx context.Context, after int64, limit int) ([]*flavormonk.User, error) {
+	us := []*flavormonk.User{}
+	if limit <= 0 {
+		return us, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: users: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u flavormonk.User
+		var created, updated int64
+		if err := rows.Scan(&u.ID, &u.Email, &u.PasswordHash, &u.Role, &u.Plan, &created, &updated); err != nil {
+			return nil, fmt.Errorf("sqlite: users: %w", err)
+		}
+		u.CreatedAt, u.UpdatedAt = fromMicros(created), fromMicros(updated)
+		us = append(us, &u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: users: %w", err)
+	}
+	return us, nil
+}
+
 // User returns the user with id, or ENOTFOUND.
 func (s *Store) User(ctx context.Context, id int64) (*flavormonk.User, error) {
 	return s.userWhere(ctx, `id = ?`, id, storekit.UserNotFound(id))
@@ -493,21 +519,28 @@ func (s *Store) SetGrant(ctx context.Context, g *flavormonk.Grant) error {
 		return flavormonk.Errorf(flavormonk.EINVALID, "grant is missing")
 	}
 	if err := errors.Join(storekit.CheckPlan(g.Plan), storekit.CheckText("source", g.Source, 100, true),
-		storekit.CheckText("license_key", g.LicenseKey, maxTextBytes, false)); err != nil {
+		storekit.CheckText("license_key", g.LicenseKey, maxTextBytes, false), storekit.CheckSealed(g.Sealed)); err != nil {
 		return firstError(err)
 	}
 	var checked any
 	if !g.CheckedAt.IsZero() {
 		checked = micros(g.CheckedAt)
 	}
+	var sealed any
+	if len(g.Sealed) > 0 {
+		sealed = g.Sealed
+	}
 	var created int64
-	err := s.w.QueryRowContext(ctx, `INSERT INTO grants (user_id, plan, source, license_key, active, checked_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+	err := s.w.QueryRowContext(ctx, `INSERT INTO grants (user_id, plan, source, license_key, active, checked_at, created_at, license_sealed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (user_id, source, license_key) DO UPDATE SET plan = excluded.plan, active = excluded.active,
-			checked_at = excluded.checked_at
-		RETURNING created_at`, g.UserID, g.Plan, g.Source, g.LicenseKey, g.Active, checked, storekit.Now().UnixMicro()).Scan(&created)
+			checked_at = excluded.checked_at, license_sealed = coalesce(excluded.license_sealed, grants.license_sealed)
+		RETURNING created_at`, g.UserID, g.Plan, g.Source, g.LicenseKey, g.Active, checked, storekit.Now().UnixMicro(), sealed).Scan(&created)
 	if isForeignKey(err) {
 		return storekit.UserNotFound(g.UserID)
+	}
+	if isUnique(err) {
+		return storekit.ErrLicenseTaken()
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: set grant: %w", err)
@@ -519,30 +552,116 @@ func (s *Store) SetGrant(ctx context.Context, g *flavormonk.Grant) error {
 	return nil
 }
 
-// Grants lists the user's grants, newest first.
-func (s *Store) Grants(ctx context.Context, userID int64) ([]*flavormonk.Grant, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT plan, source, license_key, active, checked_at, created_at FROM grants
-		WHERE user_id = ? ORDER BY created_at DESC, rowid DESC`, userID)
+const grantColumns = `user_id, plan, source, license_key, active, checked_at, created_at, license_sealed`
+
+func scanGrant(sc interface{ Scan(...any) error }) (*flavormonk.Grant, error) {
+	var g flavormonk.Grant
+	var checked sql.NullInt64
+	var created int64
+	if err := sc.Scan(&g.UserID, &g.Plan, &g.Source, &g.LicenseKey, &g.Active, &checked, &created, &g.Sealed); err != nil {
+		return nil, err
+	}
+	if checked.Valid {
+		g.CheckedAt = fromMicros(checked.Int64)
+	}
+	g.CreatedAt = fromMicros(created)
+	if len(g.Sealed) == 0 {
+		g.Sealed = nil
+	}
+	return &g, nil
+}
+
+func (s *Store) queryGrants(ctx context.Context, what, query string, args ...any) ([]*flavormonk.Grant, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: grants: %w", err)
+		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	defer rows.Close()
 	gs := []*flavormonk.Grant{}
 	for rows.Next() {
-		g := flavormonk.Grant{UserID: userID}
-		var checked sql.NullInt64
-		var created int64
-		if err := rows.Scan(&g.Plan, &g.Source, &g.LicenseKey, &g.Active, &checked, &created); err != nil {
-			return nil, fmt.Errorf("sqlite: grants: %w", err)
+		g, err := scanGrant(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 		}
-		if checked.Valid {
-			g.CheckedAt = fromMicros(checked.Int64)
-		}
-		g.CreatedAt = fromMicros(created)
-		gs = append(gs, &g)
+		gs = append(gs, g)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: grants: %w", err)
+		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
 	}
 	return gs, nil
+}
+
+// Grants lists the user's grants, newest first.
+func (s *Store) Grants(ctx context.Context, userID int64) ([]*flavormonk.Grant, error) {
+	return s.queryGrants(ctx, "grants", `SELECT `+grantColumns+` FROM grants
+		WHERE user_id = ? ORDER BY created_at DESC, rowid DESC`, userID)
+}
+
+// LicenseGrants lists grants with a sealed key checked before t, oldest
+// check first.
+func (s *Store) LicenseGrants(ctx context.Context, before time.Time, limit int) ([]*flavormonk.Grant, error) {
+	if limit <= 0 {
+		return []*flavormonk.Grant{}, nil
+	}
+	return s.queryGrants(ctx, "license grants", `SELECT `+grantColumns+` FROM grants
+		WHERE license_sealed IS NOT NULL AND (checked_at IS NULL OR checked_at < ?)
+		ORDER BY coalesce(checked_at, 0), user_id, license_key LIMIT ?`, micros(before), limit)
+}
+
+// ---- sessions for caches, visitors ----
+
+// SessionHashes lists the token hashes of the user's sessions.
+func (s *Store) SessionHashes(ctx context.Context, userID int64) ([]string, error) {
+	return s.strings(ctx, "session hashes", `SELECT token_hash FROM sessions WHERE user_id = ? ORDER BY token_hash`, userID)
+}
+
+// UserVisitors lists the visitor ids linked to the user, newest first.
+func (s *Store) UserVisitors(ctx context.Context, userID int64) ([]string, error) {
+	return s.strings(ctx, "user visitors", `SELECT id FROM visitors WHERE user_id = ? ORDER BY created_at DESC, id`, userID)
+}
+
+func (s *Store) strings(ctx context.Context, what, query string, args ...any) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("sqlite: %s: %w", what, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: %s: %w", what, err)
+	}
+	return out, nil
+}
+
+// LinkVisitor links an unlinked visitor session to the user.
+func (s *Store) LinkVisitor(ctx context.Context, visitorID string, userID int64) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE visitors SET user_id = ? WHERE id = ? AND (user_id IS NULL OR user_id = ?)`,
+		userID, visitorID, userID)
+	if isForeignKey(err) {
+		return storekit.UserNotFound(userID)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: link visitor: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlite: link visitor: %w", err)
+	} else if n == 1 {
+		return nil
+	}
+	var owner sql.NullInt64
+	err = s.w.QueryRowContext(ctx, `SELECT user_id FROM visitors WHERE id = ?`, visitorID).Scan(&owner)
+	if errors.Is(err, sql.ErrNoRows) {
+		return storekit.VisitorNotFound()
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: link visitor: %w", err)
+	}
+	return storekit.ErrVisitorTaken()
 }

@@ -31,6 +31,9 @@ type AccountsStore = interface {
 //   - RevokeAPIToken of another user's token is ENOTFOUND and leaves it.
 //   - Notes over 2000 bytes are EINVALID; an unknown recipe is ENOTFOUND.
 //   - Lists are newest first and never nil.
+//   - A licence key (source, key hash) belongs to one user: SetGrant for
+//     another user is ECONFLICT; a sealed key survives updates without one.
+//   - A visitor session links to one user; deleting the user deletes it.
 func RunAccounts(t *testing.T, open func(t *testing.T) interface {
 	flavormonk.Store
 	flavormonk.AccountStore
@@ -60,6 +63,11 @@ func RunAccounts(t *testing.T, open func(t *testing.T) interface {
 		{"Favourites", testFavourites},
 		{"Grants", testGrants},
 		{"DeleteUserCascades", testDeleteUserCascades},
+		{"LicenseKeyOnce", testLicenseKeyOnce},
+		{"LicenseGrants", testLicenseGrants},
+		{"SessionHashes", testSessionHashes},
+		{"LinkVisitor", testLinkVisitor},
+		{"ListUsers", testListUsers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, o(t)) })
@@ -665,5 +673,127 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+func testLicenseKeyOnce(t *testing.T, s AccountsStore) {
+	ctx := ctxT(t)
+	a := newUser(t, s, "a@example.com")
+	b := newUser(t, s, "b@example.com")
+	g := &flavormonk.Grant{UserID: a.ID, Plan: flavormonk.PlanChef, Source: "gumroad", LicenseKey: "hash-1", Active: true, Sealed: []byte("sealed-1")}
+	must(t, s.SetGrant(ctx, g))
+	// The same user again: an update, not a conflict.
+	must(t, s.SetGrant(ctx, &flavormonk.Grant{UserID: a.ID, Plan: flavormonk.PlanChef, Source: "gumroad", LicenseKey: "hash-1", Active: false}))
+	err := s.SetGrant(ctx, &flavormonk.Grant{UserID: b.ID, Plan: flavormonk.PlanChef, Source: "gumroad", LicenseKey: "hash-1", Active: true})
+	wantCode(t, "SetGrant(key of another user)", err, flavormonk.ECONFLICT)
+	if gs, _ := s.Grants(ctx, b.ID); len(gs) != 0 {
+		t.Fatalf("the refused grant was stored: %+v", gs)
+	}
+	gs, _ := s.Grants(ctx, a.ID)
+	if len(gs) != 1 || gs[0].Active || string(gs[0].Sealed) != "sealed-1" {
+		t.Fatalf("grants of the key's owner = %+v (the sealed key must survive an update without one)", gs)
+	}
+	// Grants without a key (admin) are not limited; deleting the owner frees the key.
+	must(t, s.SetGrant(ctx, &flavormonk.Grant{UserID: a.ID, Plan: flavormonk.PlanChef, Source: "admin", Active: true}))
+	must(t, s.SetGrant(ctx, &flavormonk.Grant{UserID: b.ID, Plan: flavormonk.PlanChef, Source: "admin", Active: true}))
+	must(t, s.DeleteUser(ctx, a.ID))
+	must(t, s.SetGrant(ctx, &flavormonk.Grant{UserID: b.ID, Plan: flavormonk.PlanChef, Source: "gumroad", LicenseKey: "hash-1", Active: true}))
+	wantCode(t, "SetGrant(oversized sealed key)", s.SetGrant(ctx, &flavormonk.Grant{UserID: b.ID, Plan: flavormonk.PlanChef,
+		Source: "gumroad", LicenseKey: "hash-2", Sealed: make([]byte, 10<<10)}), flavormonk.EINVALID)
+}
+
+func testLicenseGrants(t *testing.T, s AccountsStore) {
+	ctx := ctxT(t)
+	u := newUser(t, s, "a@example.com")
+	v := newUser(t, s, "b@example.com")
+	base := now().Add(-48 * time.Hour)
+	must(t, s.SetGrant(ctx, &flavormonk.Grant{UserID: u.ID, Plan: flavormonk.PlanChef, Source: "gumroad", LicenseKey: "old", Active: true, CheckedAt: base, Sealed: []byte{1, 2, 3}}))
+	must(t, s.SetGrant(ctx, &flavormonk.Grant{UserID: v.ID, Plan: flavormonk.PlanChef, Source: "gumroad", LicenseKey: "older", Active: false, CheckedAt: base.Add(-time.Hour), Sealed: []byte{4}}))
+	must(t, s.SetGrant(ctx, &flavormonk.Grant{UserID: v.ID, Plan: flavormonk.PlanChef, Source: "gumroad", LicenseKey: "fresh", Active: true, CheckedAt: now(), Sealed: []byte{5}}))
+	must(t, s.SetGrant(ctx, &flavormonk.Grant{UserID: v.ID, Plan: flavormonk.PlanChef, Source: "gumroad", LicenseKey: "unsealed", Active: true, CheckedAt: base}))
+	must(t, s.SetGrant(ctx, &flavormonk.Grant{UserID: v.ID, Plan: flavormonk.PlanChef, Source: "admin", Active: true}))
+	gs, err := s.LicenseGrants(ctx, now().Add(-24*time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs) != 2 || gs[0].LicenseKey != "older" || gs[1].LicenseKey != "old" {
+		t.Fatalf("LicenseGrants = %+v; want older, old (oldest check first, sealed only, due only)", gs)
+	}
+	if gs[0].UserID != v.ID || gs[0].Active || string(gs[0].Sealed) != "\x04" || !sameTime(gs[1].CheckedAt, ts(base)) {
+		t.Fatalf("LicenseGrants fields = %+v", gs[0])
+	}
+	if gs, _ := s.LicenseGrants(ctx, now().Add(-24*time.Hour), 1); len(gs) != 1 || gs[0].LicenseKey != "older" {
+		t.Fatalf("LicenseGrants(limit 1) = %+v", gs)
+	}
+	if gs, err := s.LicenseGrants(ctx, now().Add(-72*time.Hour), 10); err != nil || gs == nil || len(gs) != 0 {
+		t.Fatalf("LicenseGrants(none due) = %v, %v; want an empty list", gs, err)
+	}
+}
+
+func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func testSessionHashes(t *testing.T, s AccountsStore) {
+	ctx := ctxT(t)
+	u := newUser(t, s, "a@example.com")
+	o := newUser(t, s, "b@example.com")
+	for _, h := range []string{"h2", "h1"} {
+		must(t, s.CreateSession(ctx, &flavormonk.Session{TokenHash: h, UserID: u.ID, CSRF: "c", ExpiresAt: now().Add(time.Hour)}))
+	}
+	must(t, s.CreateSession(ctx, &flavormonk.Session{TokenHash: "other", UserID: o.ID, CSRF: "c", ExpiresAt: now().Add(time.Hour)}))
+	hs, err := s.SessionHashes(ctx, u.ID)
+	if err != nil || len(hs) != 2 || hs[0] != "h1" || hs[1] != "h2" {
+		t.Fatalf("SessionHashes = %v, %v", hs, err)
+	}
+	if hs, err := s.SessionHashes(ctx, 999999); err != nil || hs == nil || len(hs) != 0 {
+		t.Fatalf("SessionHashes(unknown) = %v, %v; want an empty list", hs, err)
+	}
+}
+
+func testLinkVisitor(t *testing.T, s AccountsStore) {
+	ctx := ctxT(t)
+	u := newUser(t, s, "a@example.com")
+	o := newUser(t, s, "b@example.com")
+	v1, err := s.CreateVisitor(ctx)
+	must(t, err)
+	v2, err := s.CreateVisitor(ctx)
+	must(t, err)
+	must(t, s.LinkVisitor(ctx, v1.ID, u.ID))
+	must(t, s.LinkVisitor(ctx, v1.ID, u.ID)) // again: no change, no error
+	must(t, s.LinkVisitor(ctx, v2.ID, u.ID))
+	wantCode(t, "LinkVisitor(another user's)", s.LinkVisitor(ctx, v1.ID, o.ID), flavormonk.ECONFLICT)
+	wantCode(t, "LinkVisitor(unknown visitor)", s.LinkVisitor(ctx, "nope", u.ID), flavormonk.ENOTFOUND)
+	wantCode(t, "LinkVisitor(unknown user)", s.LinkVisitor(ctx, (func() string { v, _ := s.CreateVisitor(ctx); return v.ID })(), 999999), flavormonk.ENOTFOUND)
+	vs, err := s.UserVisitors(ctx, u.ID)
+	if err != nil || len(vs) != 2 {
+		t.Fatalf("UserVisitors = %v, %v", vs, err)
+	}
+	if vs, err := s.UserVisitors(ctx, o.ID); err != nil || vs == nil || len(vs) != 0 {
+		t.Fatalf("UserVisitors(none) = %v, %v; want an empty list", vs, err)
+	}
+	// The visitor session keeps working after linking.
+	if _, err := s.Visitor(ctx, v1.ID); err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.DeleteUser(ctx, u.ID))
+	_, err = s.Visitor(ctx, v1.ID)
+	wantCode(t, "Visitor(of a deleted user)", err, flavormonk.ENOTFOUND)
+}
+
+func testListUsers(t *testing.T, s AccountsStore) {
+	ctx := ctxT(t)
+	if us, err := s.Users(ctx, 0, 10); err != nil || us == nil || len(us) != 0 {
+		t.Fatalf("Users(empty) = %v, %v; want an empty list", us, err)
+	}
+	var ids []int64
+	for _, e := range []string{"c@example.com", "a@example.com", "b@example.com"} {
+		ids = append(ids, newUser(t, s, e).ID)
+	}
+	us, err := s.Users(ctx, 0, 2)
+	if err != nil || len(us) != 2 || us[0].ID != ids[0] || us[1].ID != ids[1] || us[0].Email != "c@example.com" {
+		t.Fatalf("Users(0, 2) = %+v, %v", us, err)
+	}
+	us, err = s.Users(ctx, us[1].ID, 2)
+	if err != nil || len(us) != 1 || us[0].ID != ids[2] || us[0].Role != flavormonk.RoleCustomer || !sameTime(us[0].CreatedAt, us[0].CreatedAt.UTC()) {
+		t.Fatalf("Users(after, 2) = %+v, %v", us, err)
 	}
 }

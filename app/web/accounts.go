@@ -1,10 +1,9 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"html/template"
 	"net/http"
@@ -41,14 +40,17 @@ const (
 type accounts struct {
 	store    flavormonk.AccountStore
 	hasher   *auth.Hasher
-	throttle *auth.Throttle
+	throttle *auth.SharedThrottle
 	signups  *signupLimiter
 	gumroad  *gumroad.Client // nil: licences off
 	plan     string          // the plan a valid licence grants
+	recheck  *gumroad.Rechecker
 }
 
-// signupLimiter allows at most limit sign-ups per client IP in a sliding
-// window. It is in memory: each replica counts on its own.
+// signupLimiter allows at most limit sign-ups per client IP per window.
+// With a shared cache (Redis) the count is kept there, in fixed windows, so
+// replicas count together; each replica also keeps a sliding window in
+// memory, which decides alone when the cache is absent or failing.
 type signupLimiter struct {
 	mu     sync.Mutex
 	limit  int
@@ -56,6 +58,9 @@ type signupLimiter struct {
 	now    func() time.Time
 	byIP   map[string][]time.Time
 	swept  time.Time
+
+	cache    func() flavormonk.Cache // nil or returning nil: memory only
+	fallback func(err error)
 }
 
 func newSignupLimiter(limit int, window time.Duration) *signupLimiter {
@@ -78,10 +83,34 @@ func (l *signupLimiter) recent(ip string, now time.Time) []time.Time {
 	return ts
 }
 
+func (l *signupLimiter) sharedCache() flavormonk.Cache {
+	if l.cache == nil {
+		return nil
+	}
+	return l.cache()
+}
+
+// sharedKey is the ip's counter in the current fixed window, and when that
+// window ends.
+func (l *signupLimiter) sharedKey(ip string, now time.Time) (string, time.Time) {
+	w := now.UnixMilli() / l.window.Milliseconds()
+	end := time.UnixMilli((w + 1) * l.window.Milliseconds())
+	return "signups:" + auth.HashKey(ip) + ":" + strconv.FormatInt(w, 10), end
+}
+
+func (l *signupLimiter) failed(err error) {
+	if l.fallback != nil {
+		l.fallback(err)
+	}
+}
+
+func errTooManySignups(retry time.Duration) error {
+	return flavormonk.Errorf(flavormonk.ERATELIMIT, "too many sign-ups from your network; try again in %s", retry)
+}
+
 // Allow returns ERATELIMIT and when to retry once ip has used its sign-ups.
-func (l *signupLimiter) Allow(ip string) (time.Duration, error) {
+func (l *signupLimiter) Allow(ctx context.Context, ip string) (time.Duration, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	now := l.now()
 	if now.Sub(l.swept) > l.window {
 		for k := range l.byIP {
@@ -92,16 +121,52 @@ func (l *signupLimiter) Allow(ip string) (time.Duration, error) {
 	ts := l.recent(ip, now)
 	if len(ts) >= l.limit {
 		retry := max(l.window-now.Sub(ts[0]), time.Second).Round(time.Second)
-		return retry, flavormonk.Errorf(flavormonk.ERATELIMIT, "too many sign-ups from your network; try again in %s", retry)
+		l.mu.Unlock()
+		return retry, errTooManySignups(retry)
+	}
+	l.mu.Unlock()
+	c := l.sharedCache()
+	if c == nil {
+		return 0, nil
+	}
+	key, end := l.sharedKey(ip, now)
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	v, ok, err := c.Get(cctx, key)
+	if err != nil {
+		l.failed(err)
+		return 0, nil // the memory count has decided
+	}
+	if n, perr := strconv.Atoi(string(v)); ok && perr == nil && n >= l.limit {
+		retry := max(end.Sub(now), time.Second).Round(time.Second)
+		return retry, errTooManySignups(retry)
 	}
 	return 0, nil
 }
 
 // Add counts a sign-up from ip.
-func (l *signupLimiter) Add(ip string) {
+func (l *signupLimiter) Add(ctx context.Context, ip string) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.byIP[ip] = append(l.recent(ip, l.now()), l.now())
+	now := l.now()
+	l.byIP[ip] = append(l.recent(ip, now), now)
+	l.mu.Unlock()
+	if c := l.sharedCache(); c != nil {
+		key, end := l.sharedKey(ip, now)
+		cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+		defer cancel()
+		if _, err := c.Incr(cctx, key, end.Sub(now)+time.Minute); err != nil {
+			l.failed(err)
+		}
+	}
+}
+
+// sharedCache is the cache replicas share for limits: the tier's cache
+// (Redis, or memory on a single instance), nil without one.
+func (s *Server) sharedCache() flavormonk.Cache {
+	if s.cache == nil {
+		return nil
+	}
+	return s.cache.c
 }
 
 // UseAccounts turns on sign-up, log-in, sessions, API tokens and
@@ -111,15 +176,26 @@ func (s *Server) UseAccounts(acc flavormonk.AccountStore) {
 	s.acc = &accounts{
 		store:    acc,
 		hasher:   auth.NewHasher(auth.DefaultParams, 2),
-		throttle: auth.NewThrottle(5, 20, 15*time.Minute, 15*time.Minute, nil),
+		throttle: auth.NewSharedThrottle(auth.NewThrottle(5, 20, 15*time.Minute, 15*time.Minute, nil), s.sharedCache),
 		signups:  newSignupLimiter(signupsPerHour, time.Hour),
 		plan:     s.cfg.GumroadPlan,
 	}
+	s.acc.throttle.Fallback = func(op string, err error) { s.metrics.fallbacks.WithLabelValues("login_throttle").Inc() }
+	s.acc.signups.cache = s.sharedCache
+	s.acc.signups.fallback = func(error) { s.metrics.fallbacks.WithLabelValues("signup_limit").Inc() }
 	if s.cfg.GumroadProductID != "" {
 		s.acc.gumroad = &gumroad.Client{BaseURL: s.cfg.GumroadURL, ProductID: s.cfg.GumroadProductID}
+		rc, why, err := gumroad.NewRechecker(s.cfg, acc, s.log)
+		switch {
+		case err != nil:
+			s.log.Error("licence re-checks are off", "err", err)
+		case rc == nil:
+			s.log.Warn("licence re-checks are off: " + why)
+		}
+		s.acc.recheck = rc
 	}
 	// pages.go loads the public pages; the account pages are added here.
-	for _, name := range []string{"signup", "login", "account"} {
+	for _, name := range []string{"signup", "login", "account", "admin"} {
 		t := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 		s.pages.byName[name] = t
 	}
@@ -141,6 +217,7 @@ func (s *Server) UseAccounts(acc flavormonk.AccountStore) {
 	if s.acc.gumroad != nil {
 		e.POST("/account/license", s.unlockLicense, post...)
 	}
+	s.useAdmin()
 	e.GET("/recipes/:id/favourite", s.favouritePage, html...)
 	e.POST("/recipes/:id/favourite", s.toggleFavourite, post...)
 	// Favourites over the API need the "read" scope, for listing and for
@@ -229,7 +306,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		hash := auth.HashToken(ck.Value)
-		ss, err := s.acc.store.Session(ctx, hash)
+		ss, err := s.loadSession(ctx, hash)
 		if err != nil {
 			if flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
 				return err
@@ -239,7 +316,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		now := time.Now()
 		if !now.Before(ss.ExpiresAt) || now.Sub(ss.SeenAt) > sessionIdle {
-			_ = s.acc.store.DeleteSession(ctx, hash)
+			_ = s.deleteSession(ctx, hash)
 			s.clearCookie(c, sessionCookie)
 			return next(c)
 		}
@@ -252,7 +329,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if now.Sub(ss.SeenAt) > time.Minute {
-			if err := s.acc.store.TouchSession(ctx, hash, now); err != nil {
+			if err := s.touchSession(ctx, ss, now); err != nil {
 				s.log.WarnContext(ctx, "session touch failed", "err", err)
 			}
 		}
@@ -330,7 +407,7 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) newSession(c echo.Context, u *flavormonk.User) error {
 	ctx := c.Request().Context()
 	if ck, err := c.Cookie(sessionCookie); err == nil && ck.Value != "" && len(ck.Value) <= 128 {
-		_ = s.acc.store.DeleteSession(ctx, auth.HashToken(ck.Value))
+		_ = s.deleteSession(ctx, auth.HashToken(ck.Value))
 	}
 	tok, hash := auth.NewToken("s_")
 	now := time.Now()
@@ -371,7 +448,7 @@ func (s *Server) loginPage(c echo.Context) error {
 func (s *Server) signup(c echo.Context) error {
 	data := map[string]any{"Title": "Sign up", "InviteOnly": s.cfg.InviteOnly}
 	ip := c.RealIP()
-	if retry, err := s.acc.signups.Allow(ip); err != nil {
+	if retry, err := s.acc.signups.Allow(c.Request().Context(), ip); err != nil {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
 		return s.formError(c, "signup", err, data)
 	}
@@ -408,10 +485,11 @@ func (s *Server) signup(c echo.Context) error {
 		}
 		return s.formError(c, "signup", err, data)
 	}
-	s.acc.signups.Add(ip)
+	s.acc.signups.Add(ctx, ip)
 	if err := s.newSession(c, u); err != nil {
 		return err
 	}
+	s.claimVisitor(c, u)
 	return c.Redirect(http.StatusSeeOther, "/account")
 }
 
@@ -428,11 +506,11 @@ func (s *Server) login(c echo.Context) error {
 		key = strings.ToLower(strings.TrimSpace(raw)) // throttled (hashed when long) all the same
 	}
 	data["Email"] = key
-	if err := s.acc.throttle.Allow(key, ip); err != nil {
+	if err := s.acc.throttle.Allow(ctx, key, ip); err != nil {
 		return s.formError(c, "login", err, data)
 	}
 	fail := func() error {
-		s.acc.throttle.Fail(key, ip)
+		s.acc.throttle.Fail(ctx, key, ip)
 		return s.formError(c, "login", errBadCredentials, data)
 	}
 	if nerr != nil || len(pw) > 4*auth.MaxPasswordLen || !utf8.ValidString(pw) {
@@ -455,7 +533,7 @@ func (s *Server) login(c echo.Context) error {
 	if err != nil || !ok {
 		return fail()
 	}
-	s.acc.throttle.Succeed(key, ip)
+	s.acc.throttle.Succeed(ctx, key, ip)
 	if rehash {
 		if h, err := s.acc.hasher.Hash(ctx, pw); err == nil {
 			if err := s.acc.store.SetPasswordHash(ctx, u.ID, h); err != nil {
@@ -466,17 +544,52 @@ func (s *Server) login(c echo.Context) error {
 	if err := s.newSession(c, u); err != nil {
 		return err
 	}
+	s.claimVisitor(c, u)
 	return c.Redirect(http.StatusSeeOther, "/account")
 }
 
 func (s *Server) logout(c echo.Context) error {
 	if h, ok := c.Get("session_hash").(string); ok {
-		if err := s.acc.store.DeleteSession(c.Request().Context(), h); err != nil && flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
+		if err := s.deleteSession(c.Request().Context(), h); err != nil && flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
 			return err
 		}
 	}
 	s.clearCookie(c, sessionCookie)
+	// The visitor session was the user's: whoever browses next starts a
+	// new one, and sees nothing keyed to it (assistant history).
+	s.clearCookie(c, visitorCookie)
 	return c.Redirect(http.StatusSeeOther, "/")
+}
+
+// claimVisitor links the browser's anonymous visitor session to the user
+// who signed up or logged in from it, so what is keyed to the visitor id
+// (assistant conversations and usage) is attributed to them. A browser
+// without one, or with one that belongs to another user, gets a new one.
+// Failures are logged: they never stop a sign-up or log-in.
+func (s *Server) claimVisitor(c echo.Context, u *flavormonk.User) {
+	ctx := c.Request().Context()
+	if ck, err := c.Cookie(visitorCookie); err == nil && ck.Value != "" && len(ck.Value) <= 128 {
+		err := s.acc.store.LinkVisitor(ctx, ck.Value, u.ID)
+		switch code := flavormonk.ErrorCode(err); {
+		case err == nil:
+			return
+		case code == flavormonk.ENOTFOUND || code == flavormonk.ECONFLICT:
+			// expired, or another user's: start a new one below
+		default:
+			s.log.WarnContext(ctx, "linking the visitor session failed", "err", err)
+			return
+		}
+	}
+	v, err := s.store.CreateVisitor(ctx)
+	if err == nil {
+		err = s.acc.store.LinkVisitor(ctx, v.ID, u.ID)
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "creating a visitor session for the user failed", "err", err)
+		return
+	}
+	c.SetCookie(&http.Cookie{Name: visitorCookie, Value: v.ID, Path: "/", MaxAge: 180 * 24 * 3600,
+		HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
 }
 
 func (s *Server) accountData(c echo.Context, u *flavormonk.User) (map[string]any, error) {
@@ -698,20 +811,21 @@ func (s *Server) accountNotice(c echo.Context, u *flavormonk.User, notice string
 // like log-in so a stolen session cannot guess it.
 func (s *Server) checkCurrentPassword(c echo.Context, u *flavormonk.User, field, pw string) error {
 	ip := c.RealIP()
-	if err := s.acc.throttle.Allow(u.Email, ip); err != nil {
+	ctx := c.Request().Context()
+	if err := s.acc.throttle.Allow(ctx, u.Email, ip); err != nil {
 		return err
 	}
 	wrong := flavormonk.FieldErrorf(flavormonk.EINVALID, field, "the current password is wrong")
 	if pw == "" || len(pw) > 4*auth.MaxPasswordLen || !utf8.ValidString(pw) {
-		s.acc.throttle.Fail(u.Email, ip)
+		s.acc.throttle.Fail(ctx, u.Email, ip)
 		return wrong
 	}
-	ok, _, err := s.acc.hasher.Verify(c.Request().Context(), pw, u.PasswordHash)
+	ok, _, err := s.acc.hasher.Verify(ctx, pw, u.PasswordHash)
 	if err != nil && !errors.Is(err, auth.ErrMalformedHash) {
 		return err // busy
 	}
 	if err != nil || !ok {
-		s.acc.throttle.Fail(u.Email, ip)
+		s.acc.throttle.Fail(ctx, u.Email, ip)
 		return wrong
 	}
 	return nil
@@ -742,9 +856,14 @@ func (s *Server) changePassword(c echo.Context) error {
 		return err
 	}
 	u.PasswordHash = h
+	hashes, err := s.userSessionHashes(ctx, u.ID)
+	if err != nil {
+		return err
+	}
 	if err := s.acc.store.DeleteUserSessions(ctx, u.ID); err != nil {
 		return err
 	}
+	s.forgetSessions(ctx, hashes...)
 	keep := *ss
 	keep.TokenHash = hash
 	if err := s.acc.store.CreateSession(ctx, &keep); err != nil {
@@ -763,9 +882,15 @@ func (s *Server) deleteAccount(c echo.Context) error {
 	if err := s.checkCurrentPassword(c, u, "password", c.FormValue("password")); err != nil {
 		return s.accountError(c, u, err)
 	}
-	if err := s.acc.store.DeleteUser(c.Request().Context(), u.ID); err != nil {
+	ctx := c.Request().Context()
+	hashes, err := s.userSessionHashes(ctx, u.ID)
+	if err != nil {
 		return err
 	}
+	if err := s.acc.store.DeleteUser(ctx, u.ID); err != nil {
+		return err
+	}
+	s.forgetSessions(ctx, hashes...)
 	s.clearCookie(c, sessionCookie)
 	return c.Redirect(http.StatusSeeOther, "/")
 }
@@ -778,6 +903,7 @@ type accountExport struct {
 	Favourites []*flavormonk.Favourite `json:"favourites"`
 	APITokens  []*flavormonk.APIToken  `json:"api_tokens"`
 	Grants     []*flavormonk.Grant     `json:"grants"`
+	Visitors   []string                `json:"visitor_sessions"` // anonymous sessions linked to the account
 }
 
 func (s *Server) exportAccount(c echo.Context) error {
@@ -803,13 +929,24 @@ func (s *Server) exportAccount(c echo.Context) error {
 	x.Favourites = append(x.Favourites, favs...)
 	x.APITokens = append(x.APITokens, toks...)
 	x.Grants = append(x.Grants, grants...)
+	if x.Visitors, err = s.acc.store.UserVisitors(ctx, u.ID); err != nil {
+		return err
+	}
 	c.Response().Header().Set("Content-Disposition", `attachment; filename="flavormonk-account.json"`)
 	return c.JSONPretty(http.StatusOK, x, "  ")
 }
 
-func licenseKeyHash(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
+// LicenseRechecker is what re-checks stored licences on a schedule (its
+// Run), or nil when re-checks are off (no Gumroad product or no
+// FLAVORMONK_LICENSE_SECRET).
+func (s *Server) LicenseRechecker() *gumroad.Rechecker {
+	if s.acc == nil || s.acc.recheck == nil {
+		return nil
+	}
+	if s.acc.recheck.Lock == nil {
+		s.acc.recheck.Lock = s.sharedCache()
+	}
+	return s.acc.recheck
 }
 
 // unlockLicense verifies a Gumroad licence key and records the grant; an
@@ -836,8 +973,11 @@ func (s *Server) unlockLicense(c echo.Context) error {
 		return s.accountError(c, u, err)
 	}
 	now := time.Now().UTC()
-	g := &flavormonk.Grant{UserID: u.ID, Plan: s.acc.plan, Source: "gumroad", LicenseKey: licenseKeyHash(key),
+	g := &flavormonk.Grant{UserID: u.ID, Plan: s.acc.plan, Source: "gumroad", LicenseKey: gumroad.KeyHash(key),
 		Active: lic.Active(), CheckedAt: now}
+	if s.acc.recheck != nil {
+		g.Sealed = s.acc.recheck.Seal(key)
+	}
 	if err := s.acc.store.SetGrant(ctx, g); err != nil {
 		return err
 	}

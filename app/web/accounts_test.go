@@ -34,6 +34,7 @@ type accEnv struct {
 	srv     *httptest.Server
 	st      *sqlite.Store
 	recipes []*flavormonk.Recipe
+	server  *Server
 }
 
 func newAccEnv(t *testing.T, opts ...func(*config.Config)) *accEnv {
@@ -68,7 +69,7 @@ func newAccEnv(t *testing.T, opts ...func(*config.Config)) *accEnv {
 	s.SetReady(true)
 	srv := httptest.NewServer(s.Echo)
 	t.Cleanup(srv.Close)
-	return &accEnv{srv: srv, st: st, recipes: recipes}
+	return &accEnv{srv: srv, st: st, recipes: recipes, server: s}
 }
 
 type browser struct {
@@ -615,16 +616,17 @@ func TestSignupRateLimit(t *testing.T) {
 	l := newSignupLimiter(2, time.Hour)
 	now := time.Now()
 	l.now = func() time.Time { return now }
-	l.Add("a")
-	l.Add("a")
-	if _, err := l.Allow("a"); err == nil {
+	ctx := context.Background()
+	l.Add(ctx, "a")
+	l.Add(ctx, "a")
+	if _, err := l.Allow(ctx, "a"); err == nil {
 		t.Fatal("limit not applied")
 	}
-	if _, err := l.Allow("b"); err != nil {
+	if _, err := l.Allow(ctx, "b"); err != nil {
 		t.Fatal("other ip limited")
 	}
 	now = now.Add(time.Hour + time.Second)
-	if _, err := l.Allow("a"); err != nil {
+	if _, err := l.Allow(ctx, "a"); err != nil {
 		t.Fatal("window did not slide")
 	}
 }
@@ -698,6 +700,20 @@ func TestLicenseUnlock(t *testing.T) {
 	}
 	if !found {
 		t.Fatal("no grant for the key's hash")
+	}
+	// The same key cannot unlock a second account.
+	other := env.browser(t)
+	other.signup("friend@example.com")
+	r := other.post("/account/license", "/account", url.Values{"license_key": {gumGoodKey}}, nil)
+	if r.status != http.StatusConflict || !strings.Contains(r.body, "already unlocks another account") {
+		t.Fatalf("a key granted to another user: %d %s", r.status, r.body)
+	}
+	if p := env.user(t, "friend@example.com").Plan; p != flavormonk.PlanFree || len(env.grants(t, "friend@example.com")) != 0 {
+		t.Fatalf("second account: plan %s, grants %v", p, env.grants(t, "friend@example.com"))
+	}
+	// Its owner can enter it again.
+	if r := unlock(gumGoodKey); r.status != 200 {
+		t.Fatalf("owner re-entering the key: %d", r.status)
 	}
 }
 
@@ -825,5 +841,107 @@ func TestDeleteAndExport(t *testing.T) {
 	}
 	if r := keep.do("GET", "/account", nil, nil); r.status != 200 {
 		t.Errorf("other user affected: %d", r.status)
+	}
+}
+
+// With FLAVORMONK_LICENSE_SECRET the key is stored sealed, and a re-check
+// after a refund takes the plan back.
+func TestLicenseSealedAndRechecked(t *testing.T) {
+	fake := &fakeGumroad{licences: map[string]string{gumGoodKey: gumPurchase(false, false, false)}}
+	gs := httptest.NewServer(fake)
+	t.Cleanup(gs.Close)
+	env := newAccEnv(t, func(c *config.Config) {
+		c.GumroadProductID, c.GumroadURL, c.LicenseSecret = gumProduct, gs.URL, "web-test-licence-secret-0123456789abcdef"
+	})
+	b := env.browser(t)
+	b.signup("buyer@example.com")
+	if r := b.post("/account/license", "/account", url.Values{"license_key": {gumGoodKey}}, nil); r.status != 200 {
+		t.Fatalf("unlock: %d", r.status)
+	}
+	g := env.grants(t, "buyer@example.com")
+	if len(g) != 1 || len(g[0].Sealed) == 0 || strings.Contains(string(g[0].Sealed), gumGoodKey[:8]) {
+		t.Fatalf("grant not sealed: %+v", g)
+	}
+	rc := env.server.LicenseRechecker()
+	if rc == nil {
+		t.Fatal("no rechecker with a secret and a product")
+	}
+	fake.mu.Lock()
+	fake.licences[gumGoodKey] = gumPurchase(true, false, false)
+	fake.mu.Unlock()
+	rep, err := rc.Recheck(context.Background(), time.Now().Add(time.Second))
+	if err != nil || rep.Revoked != 1 {
+		t.Fatalf("recheck: %+v %v", rep, err)
+	}
+	if p := env.user(t, "buyer@example.com").Plan; p != flavormonk.PlanFree {
+		t.Fatalf("plan after a refund: %s", p)
+	}
+	// Without a secret there is no rechecker (and a warning at start-up).
+	if newAccEnv(t, func(c *config.Config) { c.GumroadProductID, c.GumroadURL = gumProduct, gs.URL }).server.LicenseRechecker() != nil {
+		t.Fatal("a rechecker without a secret")
+	}
+}
+
+// The anonymous visitor session carries over on sign-up and log-in: it is
+// linked to the user (what is keyed to it becomes theirs); logging out
+// starts a new, unlinked one for whoever browses next.
+func TestVisitorCarriesOver(t *testing.T) {
+	env := newAccEnv(t)
+	ctx := context.Background()
+	b := env.browser(t)
+	b.do("GET", "/", nil, nil)
+	anon := b.cookie(visitorCookie)
+	if anon == "" {
+		t.Fatal("no visitor cookie")
+	}
+	if r := b.signup("visitor@example.com"); r.status != http.StatusSeeOther {
+		t.Fatalf("signup: %d", r.status)
+	}
+	u := env.user(t, "visitor@example.com")
+	vs, err := env.st.UserVisitors(ctx, u.ID)
+	if err != nil || len(vs) != 1 || vs[0] != anon || b.cookie(visitorCookie) != anon {
+		t.Fatalf("visitor sessions of the new user = %v, %v; want [%s] and the same cookie", vs, err, anon)
+	}
+	// Logging out forgets the visitor; the next anonymous one is new and unlinked.
+	b.post("/logout", "/account", url.Values{}, nil)
+	if b.cookie(visitorCookie) != "" {
+		t.Fatal("the visitor cookie survived logout")
+	}
+	b.do("GET", "/", nil, nil)
+	next := b.cookie(visitorCookie)
+	if next == "" || next == anon {
+		t.Fatalf("after logout: visitor %q", next)
+	}
+	// Another user logging in from a visitor linked to someone else gets a
+	// fresh visitor session, not the other user's.
+	other := env.browser(t)
+	other.signup("other@example.com")
+	othersVisitor := other.cookie(visitorCookie)
+	if othersVisitor == "" {
+		t.Fatal("a sign-up without a visitor session did not get one")
+	}
+	b.login("visitor@example.com", pw) // links next
+	vs, _ = env.st.UserVisitors(ctx, u.ID)
+	if len(vs) != 2 {
+		t.Fatalf("after logging in again: %v", vs)
+	}
+	jar := other.c.Jar
+	su, _ := url.Parse(env.srv.URL)
+	jar.SetCookies(su, []*http.Cookie{{Name: sessionCookie, Value: "", MaxAge: -1}})
+	other.login("visitor@example.com", pw)
+	if v := other.cookie(visitorCookie); v == othersVisitor || v == "" {
+		t.Fatalf("logged in from another user's visitor session and kept it (%q)", v)
+	}
+	if ovs, _ := env.st.UserVisitors(ctx, env.user(t, "other@example.com").ID); len(ovs) != 1 || ovs[0] != othersVisitor {
+		t.Fatalf("the other user's visitor sessions changed: %v", ovs)
+	}
+	// The export lists them; deleting the account deletes them.
+	r := b.do("GET", "/account/export", nil, nil)
+	if !strings.Contains(r.body, `"visitor_sessions"`) || !strings.Contains(r.body, anon) {
+		t.Fatalf("export: %s", r.body)
+	}
+	b.post("/account/delete", "/account", url.Values{"password": {pw}}, nil)
+	if _, err := env.st.Visitor(ctx, anon); flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
+		t.Fatalf("a deleted user's visitor session remains: %v", err)
 	}
 }

@@ -39,6 +39,16 @@ func (s *Server) readyz(c echo.Context) error {
 			checks["cache"] = "degraded"
 		}
 	}
+	if s.assistant != nil {
+		// A provider cooling down after failures degrades the assistant;
+		// the others (and the offline answer) still serve.
+		checks["inference"] = "ok"
+		for _, st := range s.assistant.ProviderStates() {
+			if st != "closed" {
+				checks["inference"] = "degraded"
+			}
+		}
+	}
 	status := http.StatusOK
 	if err := s.store.Ping(ctx); err != nil {
 		checks["store"] = "down"

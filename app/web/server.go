@@ -20,6 +20,7 @@ import (
 	"golang.org/x/time/rate"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/assistant"
 	"github.com/flavormonk/flavormonk/app/config"
 	"github.com/flavormonk/flavormonk/app/search"
 )
@@ -42,6 +43,9 @@ type Server struct {
 	cache         *searchCache
 
 	acc *accounts // nil until UseAccounts
+
+	assistant *assistant.Assistant // nil until UseAssistant
+	heartbeat time.Duration
 }
 
 // New builds the server and its routes.

@@ -130,6 +130,11 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Vectors != nil && cfg.SearchMode == config.SearchHybrid {
 		m.Server.UseVectors(m.Vectors, vectorTimeout)
 	}
+	asst, err := m.newAssistant(reg)
+	if err != nil {
+		return err
+	}
+	m.Server.UseAssistant(asst, 0)
 	if m.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return flavormonk.FieldErrorf(flavormonk.EINVALID, "FLAVORMONK_ADDR", "cannot listen on %s: %v", cfg.Addr, err)
 	}
@@ -198,6 +203,10 @@ func (m *Main) Run(ctx context.Context) error {
 		defer m.bg.Done()
 		m.expireVisitors(bgctx)
 	}()
+	if rc := m.Server.LicenseRechecker(); rc != nil {
+		m.bg.Add(1)
+		go func() { defer m.bg.Done(); rc.Run(bgctx) }()
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- m.http.Serve(m.ln) }()
 	go func() { errc <- m.metrics.Serve(m.mln) }()

@@ -21,8 +21,8 @@ Usage:
   flavormonk import PATH|URL...   import schema.org Recipe JSON-LD from files, folders or web pages
   flavormonk index [export|import FILE]
                                   embed changed recipes into the vector index; move embeddings as a file
-  flavormonk users invite|create-admin EMAIL|grant EMAIL PLAN
-                                  closed-beta invites, the first admin, plans granted by hand
+  flavormonk users invite|create-admin EMAIL|grant EMAIL PLAN|recheck
+                                  closed-beta invites, the first admin, plans granted by hand, licence re-checks
   flavormonk migrate              apply database migrations and exit
   flavormonk config [-vars]       print the effective configuration, secrets redacted
                                   (-vars: every variable, its allowed values and defaults per tier)

@@ -7,17 +7,22 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/auth"
 	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/gumroad"
 )
 
 const usersUsage = `Usage: flavormonk users invite                 create a closed-beta invite code (printed once)
        flavormonk users create-admin EMAIL      create an admin; the password is read from stdin
        flavormonk users grant EMAIL PLAN         give a user a plan (free, chef)
+       flavormonk users recheck                  verify every stored licence with Gumroad now;
+                                                refunded, disputed or charged-back ones lose their plan
+                                                (needs FLAVORMONK_GUMROAD_PRODUCT_ID and FLAVORMONK_LICENSE_SECRET)
 `
 
 // stdin is where create-admin reads the password; tests replace it.
@@ -31,7 +36,7 @@ func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	rest := fs.Args()
 	if len(rest) == 0 {
 		fs.Usage()
-		return usageError{"users needs a subcommand: invite, create-admin or grant"}
+		return usageError{"users needs a subcommand: invite, create-admin, grant or recheck"}
 	}
 	cfg, err := config.FromEnv()
 	if err != nil {
@@ -97,6 +102,8 @@ func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		fmt.Fprintf(stdout, "%s now has the %s plan\n", u.Email, plan)
 		return nil
+	case rest[0] == "recheck" && len(rest) == 1:
+		return recheckLicenses(ctx, cfg, acc, stdout, stderr)
 	}
 	fs.Usage()
 	return usageError{fmt.Sprintf("unknown users command %q", strings.Join(rest, " "))}
@@ -115,4 +122,40 @@ func readPassword(stderr io.Writer) (string, error) {
 		return "", err
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// recheckLicenses verifies every stored licence now, round after round
+// until none is left unverified (or Gumroad stops answering).
+func recheckLicenses(ctx context.Context, cfg *config.Config, acc flavormonk.AccountStore, stdout, stderr io.Writer) error {
+	rc, why, err := gumroad.NewRechecker(cfg, acc, newLogger(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	if rc == nil {
+		return flavormonk.Errorf(flavormonk.EINVALID, "licence re-checks are off: %s", why)
+	}
+	start := time.Now()
+	var total gumroad.RecheckReport
+	for {
+		rep, err := rc.Recheck(ctx, start)
+		total.Checked += rep.Checked
+		total.Kept += rep.Kept
+		total.Revoked += rep.Revoked
+		total.Restored += rep.Restored
+		total.Inactive += rep.Inactive
+		total.Unavailable += rep.Unavailable
+		total.Unreadable += rep.Unreadable
+		if err != nil {
+			return err
+		}
+		if rep.Checked == 0 || rep.Unavailable > 0 {
+			break
+		}
+	}
+	fmt.Fprintf(stdout, "licences checked: %d (kept %d, revoked %d, restored %d, still inactive %d); not checked: %d unavailable, %d unreadable\n",
+		total.Checked, total.Kept, total.Revoked, total.Restored, total.Inactive, total.Unavailable, total.Unreadable)
+	if total.Unavailable > 0 {
+		return flavormonk.Errorf(flavormonk.EUNAVAILABLE, "Gumroad did not answer; %d licences keep their state until the next re-check", total.Unavailable)
+	}
+	return nil
 }

@@ -3,11 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/auth"
+	"github.com/flavormonk/flavormonk/app/gumroad"
 	"github.com/flavormonk/flavormonk/app/sqlite"
 )
 
@@ -65,5 +72,83 @@ func TestUsersCLI(t *testing.T) {
 	grants, err := st.Grants(ctx, u.ID)
 	if err != nil || len(grants) != 1 || grants[0].Plan != flavormonk.PlanChef || grants[0].Source != "admin" || !grants[0].Active {
 		t.Fatalf("grants: %+v %v", grants, err)
+	}
+}
+
+// `users recheck` verifies stored licences with Gumroad (a local server
+// speaking its licence protocol): refunded ones lose their plan.
+func TestUsersRecheck(t *testing.T) {
+	const product, secret = "prod_test", "users-recheck-secret-0123456789abcdef"
+	var mu sync.Mutex
+	refunded := map[string]bool{"KEY-GOOD": false, "KEY-REFUNDED": false}
+	down := false
+	gum := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		_ = r.ParseForm()
+		ref, ok := refunded[r.PostForm.Get("license_key")]
+		if r.URL.Path != "/v2/licenses/verify" || !ok || r.PostForm.Get("product_id") != product {
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"success":false,"message":"That license does not exist for the provided product."}`)
+			return
+		}
+		fmt.Fprintf(w, `{"success":true,"uses":0,"purchase":{"product_id":%q,"email":"b@example.com","refunded":%t,"disputed":false,"dispute_won":false,"chargebacked":false}}`, product, ref)
+	}))
+	defer gum.Close()
+	path := filepath.Join(t.TempDir(), "users.db")
+	t.Setenv("FLAVORMONK_SQLITE_PATH", path)
+	t.Setenv("FLAVORMONK_GUMROAD_PRODUCT_ID", product)
+	t.Setenv("FLAVORMONK_GUMROAD_URL", gum.URL)
+	ctx := context.Background()
+	var out, errb bytes.Buffer
+	if err := run(ctx, []string{"users", "recheck"}, &out, &errb); flavormonk.ErrorCode(err) != flavormonk.EINVALID || !strings.Contains(err.Error(), "FLAVORMONK_LICENSE_SECRET") {
+		t.Fatalf("recheck without a secret: %v", err)
+	}
+	t.Setenv("FLAVORMONK_LICENSE_SECRET", secret)
+	st, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sealer, _ := auth.NewSealer(secret)
+	ids := map[string]int64{}
+	for _, key := range []string{"KEY-GOOD", "KEY-REFUNDED"} {
+		u := &flavormonk.User{Email: strings.ToLower(key) + "@example.com", PasswordHash: "x", Plan: flavormonk.PlanChef}
+		if err := st.CreateUser(ctx, u, ""); err != nil {
+			t.Fatal(err)
+		}
+		ids[key] = u.ID
+		if err := st.SetGrant(ctx, &flavormonk.Grant{UserID: u.ID, Plan: flavormonk.PlanChef, Source: "gumroad", Active: true,
+			LicenseKey: gumroad.KeyHash(key), Sealed: sealer.Seal([]byte(key), gumroad.KeyHash(key)), CheckedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	refunded["KEY-REFUNDED"], down = true, true
+	mu.Unlock()
+	if err := run(ctx, []string{"users", "recheck"}, &out, &errb); flavormonk.ErrorCode(err) != flavormonk.EUNAVAILABLE {
+		t.Fatalf("Gumroad down: %v", err)
+	}
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	out.Reset()
+	if err := run(ctx, []string{"users", "recheck"}, &out, &errb); err != nil {
+		t.Fatalf("recheck: %v (%s)", err, errb.String())
+	}
+	if !strings.Contains(out.String(), "licences checked: 2 (kept 1, revoked 1") {
+		t.Fatalf("report: %q", out.String())
+	}
+	for key, want := range map[string]string{"KEY-GOOD": flavormonk.PlanChef, "KEY-REFUNDED": flavormonk.PlanFree} {
+		if u, _ := st.User(ctx, ids[key]); u.Plan != want {
+			t.Errorf("%s: plan %s, want %s", key, u.Plan, want)
+		}
+	}
+	if strings.Contains(errb.String()+out.String(), "KEY-") {
+		t.Fatal("a licence key was printed")
 	}
 }

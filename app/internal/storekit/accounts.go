@@ -88,3 +88,31 @@ func SessionNotFound() error { return flavormonk.Errorf(flavormonk.ENOTFOUND, "s
 func TokenNotFound(id int64) error {
 	return flavormonk.Errorf(flavormonk.ENOTFOUND, "API token %d not found", id)
 }
+
+// MaxSealedBytes bounds a sealed licence key (a key of at most 256 bytes
+// plus nonce, tag and version).
+const MaxSealedBytes = 512
+
+// ErrLicenseTaken is the error for a licence key granted to another user.
+func ErrLicenseTaken() error {
+	return flavormonk.FieldErrorf(flavormonk.ECONFLICT, "license_key",
+		"this licence key already unlocks another account; one licence unlocks one account (write to support if it is yours)")
+}
+
+// CheckSealed refuses an oversized sealed key.
+func CheckSealed(b []byte) error {
+	if len(b) > MaxSealedBytes {
+		return flavormonk.FieldErrorf(flavormonk.EINVALID, "license_sealed", "the sealed licence key is longer than %d bytes", MaxSealedBytes)
+	}
+	return nil
+}
+
+// VisitorNotFound is the error for an unknown visitor session.
+func VisitorNotFound() error {
+	return flavormonk.Errorf(flavormonk.ENOTFOUND, "visitor session not found")
+}
+
+// ErrVisitorTaken is the error for a visitor session linked to another user.
+func ErrVisitorTaken() error {
+	return flavormonk.Errorf(flavormonk.ECONFLICT, "the visitor session belongs to another user")
+}

@@ -1,0 +1,117 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/auth"
+)
+
+// adminPageSize is how many users one admin page lists.
+const adminPageSize = 50
+
+// useAdmin adds the admin pages: invites, plan grants and the user list.
+// Only users with the admin role get them (403 for everyone else); every
+// form carries the CSRF token.
+func (s *Server) useAdmin() {
+	e := s.Echo
+	get := []echo.MiddlewareFunc{noStore, requireAdmin}
+	post := []echo.MiddlewareFunc{noStore, requireAdmin, s.checkCSRF}
+	e.GET("/admin", s.adminPage, get...)
+	e.POST("/admin/invites", s.adminInvite, post...)
+	e.POST("/admin/grants", s.adminGrant, post...)
+}
+
+func requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		u := currentUser(c)
+		if u == nil || currentSession(c) == nil {
+			return flavormonk.Errorf(flavormonk.EFORBIDDEN, "the admin pages need you logged in with an admin account")
+		}
+		if u.Role != flavormonk.RoleAdmin {
+			return flavormonk.Errorf(flavormonk.EFORBIDDEN, "the admin pages are for admins only")
+		}
+		return next(c)
+	}
+}
+
+func (s *Server) adminData(c echo.Context) (map[string]any, error) {
+	var after int64
+	if v := c.QueryParam("after"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return nil, flavormonk.FieldErrorf(flavormonk.EINVALID, "after", "must be a user id (a whole number of 0 or more)")
+		}
+		after = n
+	}
+	us, err := s.acc.store.Users(c.Request().Context(), after, adminPageSize+1)
+	if err != nil {
+		return nil, err
+	}
+	var next int64
+	if len(us) > adminPageSize {
+		us = us[:adminPageSize]
+		next = us[len(us)-1].ID
+	}
+	return map[string]any{"Title": "Administration", "User": currentUser(c), "Users": us, "After": after, "Next": next,
+		"Plans": []string{flavormonk.PlanFree, flavormonk.PlanChef}, "CSRF": s.csrfToken(c)}, nil
+}
+
+func (s *Server) adminPage(c echo.Context) error {
+	data, err := s.adminData(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "admin", data)
+}
+
+func (s *Server) adminInvite(c echo.Context) error {
+	code, hash := auth.NewToken("inv_")
+	if err := s.acc.store.CreateInvite(c.Request().Context(), hash, currentUser(c).ID); err != nil {
+		return err
+	}
+	data, err := s.adminData(c)
+	if err != nil {
+		return err
+	}
+	data["NewInvite"] = code
+	return s.render(c, http.StatusCreated, "admin", data)
+}
+
+// adminGrant gives a user a plan, as `flavormonk users grant` does.
+func (s *Server) adminGrant(c echo.Context) error {
+	data, err := s.adminData(c)
+	if err != nil {
+		return err
+	}
+	email, err := auth.NormalizeEmail(c.FormValue("email"))
+	if err != nil {
+		return s.formError(c, "admin", err, data)
+	}
+	data["Email"] = email
+	plan := strings.ToLower(strings.TrimSpace(c.FormValue("plan")))
+	if plan != flavormonk.PlanFree && plan != flavormonk.PlanChef {
+		return s.formError(c, "admin", flavormonk.FieldErrorf(flavormonk.EINVALID, "plan",
+			"unknown plan; allowed: %s, %s", flavormonk.PlanFree, flavormonk.PlanChef), data)
+	}
+	ctx := c.Request().Context()
+	u, err := s.acc.store.UserByEmail(ctx, email)
+	if err != nil {
+		return s.formError(c, "admin", err, data)
+	}
+	if err := s.acc.store.SetGrant(ctx, &flavormonk.Grant{UserID: u.ID, Plan: plan, Source: "admin", Active: true}); err != nil {
+		return err
+	}
+	if err := s.acc.store.SetPlan(ctx, u.ID, plan); err != nil {
+		return err
+	}
+	if data, err = s.adminData(c); err != nil {
+		return err
+	}
+	data["Notice"] = u.Email + " now has the " + plan + " plan."
+	return s.render(c, http.StatusOK, "admin", data)
+}

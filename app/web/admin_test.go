@@ -1,0 +1,124 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/auth"
+	"github.com/flavormonk/flavormonk/app/config"
+)
+
+var inviteRE = regexp.MustCompile(`<code id="new-invite">(inv_[^<]+)</code>`)
+
+func TestAdminPages(t *testing.T) {
+	env := newAccEnv(t, func(c *config.Config) { c.InviteOnly = true })
+	ctx := context.Background()
+	for i := range 55 {
+		u := &flavormonk.User{Email: fmt.Sprintf("user%02d@example.com", i), PasswordHash: "x"}
+		if err := env.st.CreateUser(ctx, u, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An admin and a customer, signed up with invites from the store.
+	for _, code := range []string{"inv_admin", "inv_customer"} {
+		if err := env.st.CreateInvite(ctx, auth.HashToken(code), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin, customer, anon := env.browser(t), env.browser(t), env.browser(t)
+	admin.post("/signup", "/signup", url.Values{"email": {"admin@example.com"}, "password": {pw}, "invite": {"inv_admin"}}, nil)
+	customer.post("/signup", "/signup", url.Values{"email": {"customer@example.com"}, "password": {pw}, "invite": {"inv_customer"}}, nil)
+	if err := env.st.SetRole(ctx, env.user(t, "admin@example.com").ID, flavormonk.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+
+	// Nobody but an admin gets in: GET and POST alike, CSRF token or not.
+	for name, b := range map[string]*browser{"anonymous": anon, "customer": customer} {
+		if r := b.do("GET", "/admin", nil, nil); r.status != http.StatusForbidden {
+			t.Errorf("%s GET /admin: %d", name, r.status)
+		}
+		for _, path := range []string{"/admin/invites", "/admin/grants"} {
+			r := b.post(path, "/login", url.Values{"email": {"customer@example.com"}, "plan": {"chef"}}, nil)
+			if r.status != http.StatusForbidden {
+				t.Errorf("%s POST %s: %d", name, path, r.status)
+			}
+		}
+	}
+	if p := env.user(t, "customer@example.com").Plan; p != flavormonk.PlanFree {
+		t.Fatalf("a customer granted themselves %s", p)
+	}
+	if r := customer.do("GET", "/account", nil, nil); strings.Contains(r.body, `href="/admin"`) {
+		t.Error("customers see the admin link")
+	}
+	if r := admin.do("GET", "/account", nil, nil); !strings.Contains(r.body, `href="/admin"`) {
+		t.Error("admins do not see the admin link")
+	}
+
+	// The user list, 50 a page.
+	r := admin.do("GET", "/admin", nil, nil)
+	if r.status != 200 || !strings.Contains(r.body, "user00@example.com") || strings.Contains(r.body, "customer@example.com") {
+		t.Fatalf("first page: %d", r.status)
+	}
+	next := regexp.MustCompile(`href="/admin\?after=(\d+)"`).FindStringSubmatch(r.body)
+	if next == nil {
+		t.Fatal("no next-page link")
+	}
+	r = admin.do("GET", "/admin?after="+next[1], nil, nil)
+	if !strings.Contains(r.body, "customer@example.com") || strings.Contains(r.body, "user00@example.com") || strings.Contains(r.body, "?after=") {
+		t.Fatalf("second page: %s", r.body)
+	}
+	for _, bad := range []string{"-1", "x", "99999999999999999999"} {
+		if r := admin.do("GET", "/admin?after="+bad, nil, nil); r.status != http.StatusBadRequest {
+			t.Errorf("after=%s: %d", bad, r.status)
+		}
+	}
+
+	// Invites: CSRF needed; the code is shown once and lets someone sign up.
+	if r := admin.post("/admin/invites", "", url.Values{}, nil); r.status != http.StatusForbidden {
+		t.Errorf("invite without CSRF: %d", r.status)
+	}
+	if r := admin.post("/admin/invites", "/admin", url.Values{}, map[string]string{"Origin": "https://evil.example"}); r.status != http.StatusForbidden {
+		t.Errorf("invite from another origin: %d", r.status)
+	}
+	r = admin.post("/admin/invites", "/admin", url.Values{}, nil)
+	m := inviteRE.FindStringSubmatch(r.body)
+	if r.status != http.StatusCreated || m == nil {
+		t.Fatalf("invite: %d", r.status)
+	}
+	if r := env.browser(t).post("/signup", "/signup", url.Values{"email": {"invited@example.com"}, "password": {pw}, "invite": {m[1]}}, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("signup with the admin's invite: %d", r.status)
+	}
+
+	// Grants.
+	grant := func(email, plan string) resp {
+		return admin.post("/admin/grants", "/admin", url.Values{"email": {email}, "plan": {plan}}, nil)
+	}
+	if r := grant("Customer@Example.com", "chef"); r.status != 200 || !strings.Contains(r.body, "now has the chef plan") {
+		t.Fatalf("grant: %d %s", r.status, r.body)
+	}
+	if p := env.user(t, "customer@example.com").Plan; p != flavormonk.PlanChef {
+		t.Fatalf("plan after grant: %s", p)
+	}
+	if g := env.grants(t, "customer@example.com"); len(g) != 1 || g[0].Source != "admin" || !g[0].Active {
+		t.Fatalf("grants: %+v", g)
+	}
+	for name, tc := range map[string]struct {
+		email, plan string
+		status      int
+	}{
+		"unknown plan":  {"customer@example.com", "platinum", 400},
+		"unknown email": {"nobody@example.com", "chef", 404},
+		"bad email":     {"not an email", "chef", 400},
+		"overlong":      {strings.Repeat("a", 300) + "@example.com", "chef", 400},
+	} {
+		if r := grant(tc.email, tc.plan); r.status != tc.status || !strings.Contains(r.body, `class="error"`) {
+			t.Errorf("%s: %d, want %d", name, r.status, tc.status)
+		}
+	}
+}

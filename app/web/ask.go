@@ -1,0 +1,270 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/assistant"
+	"github.com/flavormonk/flavormonk/app/auth"
+)
+
+// heartbeatEvery keeps idle answer streams alive through load balancers
+// that drop connections silent for 60 s.
+const heartbeatEvery = 15 * time.Second
+
+// UseAssistant turns on the assistant: POST /api/v1/ask (API tokens with
+// the "ask" scope, or anonymous callers on the visitors' allowance), the
+// chat page at /ask and its stream at /ask/stream (session cookie + CSRF).
+func (s *Server) UseAssistant(a *assistant.Assistant, heartbeat time.Duration) {
+	if heartbeat <= 0 {
+		heartbeat = heartbeatEvery
+	}
+	s.assistant, s.heartbeat = a, heartbeat
+	t, err := s.pageTemplate("ask")
+	if err != nil {
+		panic(err) // the template is embedded: a broken one fails every test
+	}
+	s.pages.byName["ask"] = t
+	s.Echo.GET("/ask", s.askPage, s.visitor, noStore)
+	s.Echo.POST("/ask/stream", s.askStream, s.visitor, noStore)
+	s.Echo.POST("/api/v1/ask", s.apiAsk, noStore)
+}
+
+func (s *Server) pageTemplate(name string) (*template.Template, error) {
+	return template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+}
+
+// Retriever returns the assistant's retrieval over this server's search
+// (hybrid ordering when vectors are on).
+func (s *Server) Retriever() assistant.Retriever {
+	r := assistant.SearchRetriever{Index: s.index, Load: s.store.Recipe}
+	if s.vectors != nil {
+		r.Hybrid = s.runSearch
+	}
+	return r
+}
+
+// askBody is the request of POST /api/v1/ask.
+type askBody struct {
+	Question     string `json:"question"`
+	Conversation string `json:"conversation,omitempty"`
+}
+
+// maxAskBody bounds the JSON body: a question is at most 2,000 bytes.
+const maxAskBody = 8 << 10
+
+func parseAsk(c echo.Context) (askBody, error) {
+	var b askBody
+	req := c.Request()
+	if ct := req.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		return b, flavormonk.Errorf(flavormonk.EINVALID, "send the question as JSON with Content-Type: application/json, e.g. {\"question\": \"…\"}")
+	}
+	raw, err := io.ReadAll(io.LimitReader(req.Body, maxAskBody+1))
+	if err != nil {
+		return b, flavormonk.Errorf(flavormonk.EINVALID, "the request body could not be read")
+	}
+	if len(raw) > maxAskBody {
+		return b, flavormonk.Errorf(flavormonk.ETOOLARGE, "the request body is over %d bytes; a question is at most %d", maxAskBody, assistant.MaxQuestionBytes)
+	}
+	if !utf8.Valid(raw) {
+		return b, flavormonk.FieldErrorf(flavormonk.EINVALID, "question", "is not valid UTF-8 text")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&b); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return b, flavormonk.FieldErrorf(flavormonk.EINVALID, te.Field, "must be a string")
+		}
+		return b, flavormonk.Errorf(flavormonk.EINVALID, "the body is not the expected JSON object {\"question\": \"…\", \"conversation\": \"…\"}: %s", jsonProblem(err))
+	}
+	if dec.More() {
+		return b, flavormonk.Errorf(flavormonk.EINVALID, "the body has data after the JSON object")
+	}
+	return b, nil
+}
+
+func jsonProblem(err error) string {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "json: ")
+	if len(msg) > 120 {
+		msg = msg[:120]
+	}
+	return msg
+}
+
+// who identifies the caller for quotas and history: the user, else the
+// visitor session, else (API callers without cookies) the client address.
+func who(c echo.Context) assistant.Who {
+	if u := currentUser(c); u != nil {
+		return assistant.Who{UserID: u.ID, Plan: u.Plan}
+	}
+	if v, ok := c.Get("visitor").(*flavormonk.Visitor); ok && v != nil {
+		return assistant.Who{Visitor: v.ID}
+	}
+	return assistant.Who{Visitor: "ip-" + c.RealIP()}
+}
+
+func (s *Server) askPage(c echo.Context) error {
+	return s.render(c, http.StatusOK, "ask", map[string]any{"Title": "Ask the Monk", "CSRF": s.csrfFor(c), "User": currentUser(c)})
+}
+
+// csrfFor is the page's CSRF token when accounts are on.
+func (s *Server) csrfFor(c echo.Context) string {
+	if s.acc == nil {
+		return ""
+	}
+	return s.csrfToken(c)
+}
+
+// askStream serves the chat page: the session cookie identifies the user,
+// so the request must come from this site (Origin) with the page's CSRF
+// token in X-CSRF-Token.
+func (s *Server) askStream(c echo.Context) error {
+	req := c.Request()
+	o := req.Header.Get("Origin")
+	if o == "" {
+		return flavormonk.Errorf(flavormonk.EFORBIDDEN, "the chat stream only answers the chat page (no Origin header)")
+	}
+	if u, err := url.Parse(o); err != nil || !strings.EqualFold(u.Host, req.Host) {
+		return flavormonk.Errorf(flavormonk.EFORBIDDEN, "cross-origin requests to the chat stream are refused")
+	}
+	if s.acc != nil && !auth.CheckCSRF(s.csrfSecret(c, false), req.Header.Get("X-CSRF-Token")) {
+		return flavormonk.Errorf(flavormonk.EFORBIDDEN, "the page expired; reload it and ask again")
+	}
+	return s.ask(c)
+}
+
+func (s *Server) apiAsk(c echo.Context) error {
+	if t, _ := c.Get("token").(*flavormonk.APIToken); t != nil && !hasScope(t, flavormonk.ScopeAsk) {
+		return flavormonk.Errorf(flavormonk.EFORBIDDEN, "the API token lacks the %q scope", flavormonk.ScopeAsk)
+	}
+	if ck, err := c.Cookie(visitorCookie); err == nil && len(ck.Value) <= 128 && currentUser(c) == nil {
+		if v, err := s.store.Visitor(c.Request().Context(), ck.Value); err == nil {
+			c.Set("visitor", v)
+		}
+	}
+	return s.ask(c)
+}
+
+func hasScope(t *flavormonk.APIToken, scope string) bool {
+	for _, sc := range t.Scopes {
+		if sc == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// ask validates, grounds and reserves before the stream starts (so bad
+// input and quotas are plain HTTP errors), then streams Server-Sent Events:
+// token, citation, done, error, and a comment heartbeat.
+func (s *Server) ask(c echo.Context) error {
+	body, err := parseAsk(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(c.Request().Context())
+	defer cancel()
+	call, err := s.assistant.Prepare(ctx, assistant.Request{Question: body.Question, Conversation: body.Conversation, Who: who(c)})
+	if err != nil {
+		return err
+	}
+	w := c.Response()
+	h := w.Header()
+	h.Set(echo.HeaderContentType, "text/event-stream; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx-style proxies: do not buffer
+	h.Set("X-Conversation-Id", call.Conversation())
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w.Writer)
+
+	var mu sync.Mutex
+	var werr error
+	write := func(b []byte) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if werr != nil {
+			return werr
+		}
+		if _, err := w.Write(b); err != nil {
+			werr = err
+		} else if err := rc.Flush(); err != nil {
+			werr = err
+		}
+		if werr != nil {
+			cancel() // the client is gone: stop the provider call
+		}
+		return werr
+	}
+	if err := write([]byte(": stream open\n\n")); err != nil {
+		return nil
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		t := time.NewTicker(s.heartbeat)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				if write([]byte(": heartbeat\n\n")) != nil {
+					return
+				}
+			case <-stop:
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var buf []byte
+	err = call.Run(ctx, func(ev assistant.Event) error {
+		buf = appendEvent(buf[:0], ev)
+		return write(buf)
+	})
+	if err != nil && werr == nil && !errors.Is(err, context.Canceled) {
+		s.log.WarnContext(ctx, "answer stream ended early", "err", err)
+	}
+	return nil
+}
+
+// appendEvent renders one SSE event. JSON never contains a raw newline, so
+// each event is one data line.
+func appendEvent(b []byte, ev assistant.Event) []byte {
+	var v any
+	switch ev.Kind {
+	case assistant.EventToken:
+		v = struct {
+			Text string `json:"text"`
+		}{ev.Text}
+	case assistant.EventCitation:
+		v = ev.Citation
+	case assistant.EventDone:
+		v = ev.Done
+	case assistant.EventError:
+		v = struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		}{ev.Err.Code, ev.Err.Error()}
+	}
+	data, _ := json.Marshal(v)
+	b = append(b, "event: "...)
+	b = append(b, ev.Kind...)
+	b = append(b, "\ndata: "...)
+	b = append(b, data...)
+	return append(b, "\n\n"...)
+}
