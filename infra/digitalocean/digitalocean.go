@@ -1,5 +1,5 @@
 // Package digitalocean declares Flavor Monk's resources on DigitalOcean for
-// the mvp and upgrade phases, behind stack.Cloud.
+// the mvp, upgrade and scale phases, behind stack.Cloud.
 //
 // Everything that holds data or that data depends on exists from mvp on and
 // never changes its logical name or its replacement-forcing inputs with the
@@ -9,6 +9,12 @@
 // with a protected volume. Moving back to mvp removes what upgrade added;
 // the protected Valkey cluster and Chroma volume make Pulumi refuse that
 // until an operator unprotects them on purpose.
+//
+// Scale adds a DOKS cluster "k8s" in the same VPC (the app runs on it,
+// package kube, behind a load balancer the cluster makes from the Service),
+// a standby node to Postgres and Valkey (an in-place change), a
+// transaction-mode connection pool, and firewall rules admitting the cluster;
+// the app droplets and the program's own load balancer go.
 package digitalocean
 
 import (

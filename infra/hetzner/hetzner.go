@@ -1,5 +1,5 @@
-// Package hetzner declares a Flavor Monk stack on Hetzner Cloud for the mvp
-// and upgrade phases (DESIGN.md, phase table and invariants).
+// Package hetzner declares a Flavor Monk stack on Hetzner Cloud for the mvp,
+// upgrade and scale phases (DESIGN.md, phase table and invariants).
 //
 // What it declares, by component (all children parented to their component):
 //
@@ -13,7 +13,15 @@
 //	redis    (flavormonk:hetzner:Cache)        Server "redis"                       (upgrade)
 //	chroma   (flavormonk:hetzner:VectorStore)  Server "chroma", Volume "chroma-data" (upgrade)
 //	lb       (flavormonk:hetzner:LoadBalancer) LoadBalancer "lb", its network, targets,
-//	                                           service and certificate             (upgrade)
+//	                                           service and certificate    (upgrade, scale)
+//	k8s      (flavormonk:hetzner:Cluster)      Server "k3s-server-1…3", "k3s-agent-1…N",
+//	                                           RandomPassword "k3s-token", the start
+//	                                           and kubeconfig commands         (scale)
+//
+// In scale the app servers give way to the k3s cluster (the app runs on it,
+// package kube, declared by the shared stack step), "redis" gains the replica
+// "redis-2" (Sentinels run as pods), the load balancer targets the agents on
+// the app Service's node port, and the data hosts admit the cluster range.
 //
 // Phase changes keep every stateful resource (invariants 1 and 2): logical
 // names never depend on the phase, servers ignore later changes to user

@@ -236,7 +236,8 @@ func deployToCluster(ctx *pulumi.Context, p *plan.Plan, res *Result, env pulumi.
 	cl := res.Cluster
 	provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
 		Kubeconfig: pulumi.ToSecret(cl.Kubeconfig).(pulumi.StringOutput),
-		// Objects the program no longer declares are deleted, never left.
+		// Server-side apply (v4's default, stated): fields another manager
+		// owns, like the HPA's replica count, are not fought over.
 		EnableServerSideApply: pulumi.Bool(true),
 	}, pulumi.DependsOn(cl.DependsOn))
 	if err != nil {
