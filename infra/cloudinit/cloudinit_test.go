@@ -684,3 +684,74 @@ func TestBlock(t *testing.T) {
 		}
 	}
 }
+
+// TestK3sStart runs flavormonk-k3s-start against a temporary folder with
+// stand-ins for ip, systemctl and k3s: the token lands 0600 from stdin,
+// the private interface and (servers) the public address are configured,
+// and a short token or a bad address is refused.
+func TestK3sStart(t *testing.T) {
+	bin := t.TempDir()
+	stub := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/bash\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stub("ip", `echo "2: eth0    inet 203.0.113.9/32 scope global eth0"; echo "3: enp7s0    inet 10.10.0.64/32 scope global enp7s0"`)
+	stub("systemctl", `echo "$*" >>"$STUB_LOG"`)
+	stub("k3s", `exit 0`)
+	stub("sleep", `exit 0`)
+	run := func(role, token string, args ...string) (string, string, error) {
+		dir := t.TempDir()
+		env := filepath.Join(dir, "host.env")
+		_ = os.WriteFile(env, []byte("FLAVORMONK_K3S_ROLE="+role+"\nFLAVORMONK_NODE_IP=10.10.0.64\n"), 0o644)
+		cmd := exec.Command("bash", append([]string{"-c", k3sStartSh, "flavormonk-k3s-start"}, args...)...)
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "FLAVORMONK_K3S_DIR="+filepath.Join(dir, "k3s"),
+			"FLAVORMONK_HOST_ENV="+env, "STUB_LOG="+filepath.Join(dir, "systemctl.log"))
+		cmd.Stdin = strings.NewReader(token)
+		out, err := cmd.CombinedOutput()
+		return dir, string(out), err
+	}
+	token := strings.Repeat("k", 48) + "\n"
+	dir, out, err := run("server", token, "203.0.113.9")
+	if err != nil {
+		t.Fatalf("server: %v\n%s", err, out)
+	}
+	st, err := os.Stat(filepath.Join(dir, "k3s", "token"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v %v", st, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "k3s", "token")); string(b) != token {
+		t.Errorf("token file holds %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "k3s", "config.yaml.d", "40-flannel-iface.yaml")); !strings.Contains(string(b), `flannel-iface: "enp7s0"`) {
+		t.Errorf("flannel interface: %s", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "k3s", "config.yaml.d", "50-public-address.yaml")); !strings.Contains(string(b), `- "203.0.113.9"`) {
+		t.Errorf("tls-san: %s", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "systemctl.log")); !strings.Contains(string(b), "restart k3s") {
+		t.Errorf("systemctl: %s", b)
+	}
+	dir, out, err = run("agent", token)
+	if err != nil {
+		t.Fatalf("agent: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "systemctl.log")); !strings.Contains(string(b), "restart k3s-agent") {
+		t.Errorf("agent systemctl: %s", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "k3s", "config.yaml.d", "50-public-address.yaml")); err == nil {
+		t.Error("an agent got a tls-san")
+	}
+	for name, c := range map[string]struct {
+		token string
+		args  []string
+	}{"short token": {"short\n", nil}, "bad address": {token, []string{"203.0.113.9; rm -rf /"}}} {
+		dir, out, err := run("server", c.token, c.args...)
+		if err == nil {
+			t.Errorf("%s accepted:\n%s", name, out)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "systemctl.log")); len(b) > 0 {
+			t.Errorf("%s: k3s started anyway", name)
+		}
+	}
+}
