@@ -149,6 +149,7 @@ type Config struct {
 	OllamaModel          string
 	ReplicateAPIToken    string // secret
 	ReplicateModel       string
+	ReplicateBaseURL     string
 
 	// Accounts
 	InviteOnly       bool

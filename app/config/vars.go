@@ -356,6 +356,7 @@ var schema = []*Var{
 	with(str("FLAVORMONK_OLLAMA_MODEL", "Ollama model", func(c *Config) *string { return &c.OllamaModel }), "llama3.1:8b", nil),
 	alias(with(secret("FLAVORMONK_REPLICATE_API_TOKEN", "Replicate API token", func(c *Config) *string { return &c.ReplicateAPIToken }), "", nil), "REPLICATE_API_TOKEN"),
 	with(str("FLAVORMONK_REPLICATE_MODEL", "Replicate model (owner/name)", func(c *Config) *string { return &c.ReplicateModel }), "meta/meta-llama-3-70b-instruct", nil),
+	with(httpURL("FLAVORMONK_REPLICATE_BASE_URL", "Replicate API base URL", func(c *Config) *string { return &c.ReplicateBaseURL }), "https://api.replicate.com/v1", nil),
 
 	with(boolean("FLAVORMONK_INVITE_ONLY", "sign-up needs an invite code (closed beta)", func(c *Config) *bool { return &c.InviteOnly }), "false", nil),
 	with(str("FLAVORMONK_GUMROAD_PRODUCT_ID", "Gumroad product whose licence keys unlock the assistant (empty: licences off)", func(c *Config) *string { return &c.GumroadProductID }), "", nil),

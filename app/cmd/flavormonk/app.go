@@ -63,17 +63,6 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// checkBackends refuses configured backends that this version does not
-// have, at start-up and by name, rather than running without them.
-func checkBackends(cfg *config.Config) error {
-	for _, p := range cfg.InferenceChain {
-		if p != config.ProviderOffline {
-			return config.NotImplemented("FLAVORMONK_INFERENCE", p)
-		}
-	}
-	return nil
-}
-
 // openStore is the store factory.
 func openStore(ctx context.Context, cfg *config.Config) (flavormonk.Store, error) {
 	switch cfg.StoreDriver {
@@ -89,9 +78,6 @@ func openStore(ctx context.Context, cfg *config.Config) (flavormonk.Store, error
 // and binds the listeners. Run serves.
 func (m *Main) Open(ctx context.Context) error {
 	cfg := m.Config
-	if err := checkBackends(cfg); err != nil {
-		return err
-	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("opening the %s store: %w", cfg.StoreDriver, err)

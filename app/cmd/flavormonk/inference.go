@@ -1,6 +1,10 @@
 package main
 
 import (
+	"net"
+	"net/http"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
@@ -8,14 +12,41 @@ import (
 	"github.com/flavormonk/flavormonk/app/config"
 	"github.com/flavormonk/flavormonk/app/embed"
 	"github.com/flavormonk/flavormonk/app/offline"
+	"github.com/flavormonk/flavormonk/app/openai"
+	"github.com/flavormonk/flavormonk/app/replicate"
 	"github.com/flavormonk/flavormonk/app/router"
 )
 
+// inferenceClient is the HTTP client of every provider: no overall timeout
+// (answers stream for a long time; the assistant's deadline bounds them),
+// but bounded connection set-up and enough idle connections for many
+// concurrent streams.
+func inferenceClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 90 * time.Second, // Replicate's Prefer: wait holds headers up to 60 s
+		MaxIdleConns:          256,
+		MaxIdleConnsPerHost:   128,
+		IdleConnTimeout:       90 * time.Second,
+		ForceAttemptHTTP2:     true,
+	}}
+}
+
 // newProvider is the inference provider factory.
-func newProvider(cfg *config.Config, name string) (flavormonk.Provider, error) {
+func newProvider(cfg *config.Config, name string, hc *http.Client) (flavormonk.Provider, error) {
 	switch name {
 	case config.ProviderOffline:
 		return offline.Provider{}, nil
+	case config.ProviderOpenAI:
+		return openai.New(openai.NameOpenAI, cfg.OpenAIBaseURL, cfg.OpenAIAPIKey, cfg.OpenAIModel, hc)
+	case config.ProviderCompatible:
+		return openai.New(openai.NameCompatible, cfg.CompatibleBaseURL, cfg.CompatibleAPIKey, cfg.CompatibleModel, hc)
+	case config.ProviderOllama:
+		return openai.New(openai.NameOllama, openai.OllamaBaseURL(cfg.OllamaHost), "", cfg.OllamaModel, hc)
+	case config.ProviderReplicate:
+		return replicate.New(cfg.ReplicateBaseURL, cfg.ReplicateAPIToken, cfg.ReplicateModel, hc)
 	}
 	return nil, config.NotImplemented("FLAVORMONK_INFERENCE", name)
 }
@@ -24,8 +55,9 @@ func newProvider(cfg *config.Config, name string) (flavormonk.Provider, error) {
 func (m *Main) newAssistant(reg prometheus.Registerer) (*assistant.Assistant, error) {
 	cfg := m.Config
 	var ps []flavormonk.Provider
+	hc := inferenceClient()
 	for _, name := range cfg.InferenceChain {
-		p, err := newProvider(cfg, name)
+		p, err := newProvider(cfg, name, hc)
 		if err != nil {
 			return nil, err
 		}

@@ -498,18 +498,15 @@ func TestClientIPAndRateLimit(t *testing.T) {
 	})
 }
 
-func TestNotImplementedBackends(t *testing.T) {
-	for _, env := range []map[string]string{
-		{"FLAVORMONK_INFERENCE": "openai", "OPENAI_API_KEY": "sk-x"},
-		{"FLAVORMONK_INFERENCE": "offline,replicate", "REPLICATE_API_TOKEN": "r8-x"},
-	} {
-		cfg := testConfig(t, env)
-		m := NewMain(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-		err := m.Open(context.Background())
-		m.Close()
-		if flavormonk.ErrorCode(err) != flavormonk.ENOTIMPLEMENTED || !strings.Contains(err.Error(), "not implemented yet") {
-			t.Fatalf("%v: err = %v", env, err)
+func TestUnknownInferenceProviderIsRefused(t *testing.T) {
+	_, err := config.Parse(func(k string) (string, bool) {
+		if k == "FLAVORMONK_INFERENCE" {
+			return "openai,gpt-5", true
 		}
+		return "", false
+	}, os.ReadFile)
+	if flavormonk.ErrorCode(err) != flavormonk.EINVALID || !strings.Contains(err.Error(), "FLAVORMONK_INFERENCE") || !strings.Contains(err.Error(), "replicate") {
+		t.Fatalf("err = %v: want EINVALID naming the variable and the allowed providers", err)
 	}
 }
 

@@ -1,0 +1,102 @@
+// Package tokens counts tokens the way OpenAI's tokenizers do, for the usage
+// estimates of calls whose provider did not report usage (a stream cut or
+// cancelled before its usage arrived). Models outside OpenAI's families
+// (Llama on Replicate, Ollama models) are counted with cl100k_base: an
+// approximation, and the usage is marked estimated anyway.
+package tokens
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/tiktoken-go/tokenizer"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+)
+
+// Per-message overhead of OpenAI's chat format (the cookbook's
+// num_tokens_from_messages for gpt-3.5-turbo-0613 and later, gpt-4, gpt-4o):
+// each message is wrapped in <|start|>{role}\n{content}<|end|>\n, and the
+// reply is primed with <|start|>assistant<|message|>.
+const (
+	tokensPerMessage = 3
+	tokensPerReply   = 3
+)
+
+var (
+	o200kOnce, cl100kOnce sync.Once
+	o200k, cl100k         tokenizer.Codec
+)
+
+// Encoding names the tokenizer used for model: o200k_base for the gpt-4o
+// family and later (gpt-4o, gpt-4.1, gpt-5, o1, o3, o4), cl100k_base
+// otherwise.
+func Encoding(model string) string {
+	if usesO200k(model) {
+		return string(tokenizer.O200kBase)
+	}
+	return string(tokenizer.Cl100kBase)
+}
+
+func usesO200k(model string) bool {
+	m := strings.ToLower(model)
+	// Fine-tuned models are named ft:<base>:<org>…
+	m = strings.TrimPrefix(m, "ft:")
+	for _, p := range []string{"gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "chatgpt-4o", "o1", "o3", "o4", "gpt-oss"} {
+		if strings.HasPrefix(m, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func codecFor(model string) tokenizer.Codec {
+	if usesO200k(model) {
+		o200kOnce.Do(func() { o200k = mustGet(tokenizer.O200kBase) })
+		return o200k
+	}
+	cl100kOnce.Do(func() { cl100k = mustGet(tokenizer.Cl100kBase) })
+	return cl100k
+}
+
+func mustGet(e tokenizer.Encoding) tokenizer.Codec {
+	c, err := tokenizer.Get(e)
+	if err != nil {
+		// Both encodings are embedded in the library: this is a build fault.
+		panic("tokens: " + err.Error())
+	}
+	// Invalid UTF-8 (a stream cut inside a character) is counted as U+FFFD,
+	// as tiktoken does, rather than failing the count.
+	c.SetErrorMode(tokenizer.ErrorModeReplace)
+	return c
+}
+
+// Count returns the number of tokens of text for model.
+func Count(model, text string) int {
+	if text == "" {
+		return 0
+	}
+	n, err := codecFor(model).Count(text)
+	if err != nil {
+		// Unreachable in replace mode; an estimate must never fail, so fall
+		// back to the rule of thumb of four bytes a token.
+		return (len(text) + 3) / 4
+	}
+	// tiktoken-go v0.10.0 drops DEL (0x7f) bytes, which tiktoken counts as
+	// one token each.
+	return n + strings.Count(text, "\x7f")
+}
+
+// CountMessages returns the prompt tokens of a chat request as OpenAI counts
+// them: each message's role and content plus a fixed overhead per message
+// and for the primed reply.
+func CountMessages(model string, msgs []flavormonk.Message) int {
+	if len(msgs) == 0 {
+		return 0
+	}
+	n := tokensPerReply
+	for _, m := range msgs {
+		n += tokensPerMessage + Count(model, m.Role) + Count(model, m.Content)
+	}
+	return n
+}
