@@ -129,6 +129,8 @@ func scaleResult(ctx *pulumi.Context, p *plan.Plan, net *Network, lb *LoadBalanc
 		ports = []int{80, 443}
 	}
 	res.Cluster = &stack.Cluster{
+		Summary: pulumi.Sprintf("DOKS %s in the VPC, HA control plane, node pool %d–%d × %s (autoscaled)",
+			k.Cluster.Version, p.Cluster.NodesMin, p.Cluster.NodesMax, p.Sizes[plan.RoleNode]),
 		Kubeconfig:           k.Kubeconfig,
 		Service:              kube.LoadBalancer,
 		Annotations:          ann,

@@ -72,6 +72,8 @@ func (d *deployer) deployScale(db *database, tls *UploadedTLS) (*stack.Result, e
 		PublicIPs:      pulumi.StringArray{lb.LB.Ipv4}.ToStringArrayOutput(),
 		DNSRecords:     pulumi.StringArray{}.ToStringArrayOutput(),
 		Cluster: &stack.Cluster{
+			Summary: pulumi.Sprintf("k3s %s: %d server(s) %s with embedded etcd, %d agent(s) %s; API https://%s:6443 (adminCidrs only)",
+				p.Cluster.K8sVersion, p.Cluster.ControlPlanes, p.Sizes[plan.RoleControl], p.Cluster.NodesMin, p.Sizes[plan.RoleNode], k8s.Servers[0].Ipv4Address),
 			Kubeconfig: k8s.Kubeconfig,
 			Service:    kube.NodePortService,
 			Ports:      []int{80},

@@ -141,6 +141,8 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 	}
 	if res.Cluster != nil {
 		exports["kubeconfig"] = pulumi.ToSecret(res.Cluster.Kubeconfig).(pulumi.StringOutput)
+		exports["cluster"] = res.Cluster.Summary
+		exports["appPods"] = pulumi.Sprintf("%d–%d pods of %s (HPA at %d%% CPU), namespace flavormonk", p.Cluster.PodsMin, p.Cluster.PodsMax, p.AppImage, p.Cluster.TargetCPU)
 	}
 	if p.Domain == "" {
 		exports["note"] = pulumi.String("no domain configured: the app is served over plain HTTP on the public IP").ToStringOutput()
@@ -163,11 +165,17 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 func sources(e *cost.Estimate) string {
 	seen := map[string]bool{}
 	var out []string
+	estimated := false
 	for _, l := range e.Lines {
-		if !seen[l.Source] {
-			seen[l.Source] = true
-			out = append(out, l.Source)
+		src, est := strings.CutSuffix(l.Source, " (estimated)")
+		estimated = estimated || est
+		if !seen[src] {
+			seen[src] = true
+			out = append(out, src)
 		}
+	}
+	if estimated {
+		out = append(out, "some lines estimated")
 	}
 	return strings.Join(out, "; ")
 }

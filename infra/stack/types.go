@@ -68,6 +68,8 @@ type Result struct {
 
 // Cluster is what the shared step needs to put the app on a cluster.
 type Cluster struct {
+	// Summary says what the cluster is, for the "cluster" output.
+	Summary pulumi.StringOutput
 	// Kubeconfig reaches the cluster's API (secret); it becomes the
 	// kubernetes provider's config and the stack's kubeconfig output.
 	Kubeconfig pulumi.StringOutput
