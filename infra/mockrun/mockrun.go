@@ -29,6 +29,8 @@ type Resource struct {
 	IgnoreChanges  []string
 	DependsOn      []string
 	Provider       string
+	// AdditionalSecretOutputs are outputs the program marks secret.
+	AdditionalSecretOutputs []string
 }
 
 // Capture is what one run declared.
@@ -70,6 +72,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.RetainOnDelete = rpc.GetRetainOnDelete()
 		r.IgnoreChanges = rpc.GetIgnoreChanges()
 		r.DependsOn = rpc.GetDependencies()
+		r.AdditionalSecretOutputs = rpc.GetAdditionalSecretOutputs()
 	}
 	r.URN = urn(r)
 	m.c.mu.Lock()

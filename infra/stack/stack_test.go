@@ -282,6 +282,11 @@ func TestHetznerScaleBootstrap(t *testing.T) {
 	if starts != 3 { // one server, two agents by default
 		t.Errorf("%d k3s start commands", starts)
 	}
+	// The fetched kubeconfig is a secret output and is not logged.
+	kc, _ := c.Find("command:remote:Command", "k3s-kubeconfig")
+	if !slices.Contains(kc.AdditionalSecretOutputs, "stdout") || kc.Inputs["logging"].StringValue() != "stderr" {
+		t.Errorf("k3s-kubeconfig: secret outputs %v, logging %v", kc.AdditionalSecretOutputs, kc.Inputs["logging"])
+	}
 	for _, name := range []string{"allow-db", "allow-redis", "allow-redis-2", "allow-chroma", "k3s-kubeconfig", "redis-setup-redis-2"} {
 		if _, ok := c.Find("command:remote:Command", name); !ok {
 			t.Errorf("no %s command", name)
