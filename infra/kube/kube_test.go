@@ -434,8 +434,17 @@ func TestAppObjects(t *testing.T) {
 			if cloud == "hetzner" && (env["FLAVORMONK_REDIS_MODE"] != "sentinel" || env["FLAVORMONK_REDIS_ADDRS"] != kube.SentinelAddr) {
 				t.Errorf("redis env %v %v", env["FLAVORMONK_REDIS_MODE"], env["FLAVORMONK_REDIS_ADDRS"])
 			}
-			if cloud == "digitalocean" && !strings.Contains(fmt.Sprint(env["FLAVORMONK_POSTGRES_URL"]), "/flavormonk-pool?") {
-				t.Errorf("pods do not use the connection pool: %v", env["FLAVORMONK_POSTGRES_URL"])
+			if cloud == "digitalocean" {
+				if !strings.Contains(fmt.Sprint(env["FLAVORMONK_POSTGRES_URL"]), "/flavormonk-pool?sslmode=require") {
+					t.Errorf("pods do not use the connection pool over TLS: %v", env["FLAVORMONK_POSTGRES_URL"])
+				}
+				if env["FLAVORMONK_POSTGRES_MAX_CONNS"] != "5" || env["FLAVORMONK_REDIS_TLS"] != "true" {
+					t.Errorf("max conns %v, redis TLS %v", env["FLAVORMONK_POSTGRES_MAX_CONNS"], env["FLAVORMONK_REDIS_TLS"])
+				}
+				ms := mockrun.PlainMap(objs["Secret-migrate-env"].Inputs, false)["stringData"].(map[string]any)
+				if u := fmt.Sprint(ms["FLAVORMONK_POSTGRES_URL"]); strings.Contains(u, "pool") || !strings.Contains(u, "sslmode=require") {
+					t.Errorf("the migration does not go straight to Postgres: %s", u)
+				}
 			}
 		})
 	}
