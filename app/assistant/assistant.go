@@ -71,6 +71,9 @@ type Who struct {
 	UserID  int64
 	Visitor string
 	Plan    string // "" for visitors
+	// Client is a visitor's network address: visitors from one address
+	// share an allowance, so fresh sessions bring no fresh money.
+	Client string
 }
 
 func (w Who) owner() string {

@@ -151,6 +151,13 @@ type Config struct {
 	ReplicateModel       string
 	ReplicateBaseURL     string
 
+	// Usage and money: micro-USD per UTC month, flavormonk.NoLimit for none
+	Prices          string // FLAVORMONK_PRICES as written; usage/pricing.New reads it
+	BudgetMicros    int64
+	QuotaAnonMicros int64
+	QuotaFreeMicros int64
+	QuotaChefMicros int64
+
 	// Accounts
 	InviteOnly       bool
 	GumroadProductID string

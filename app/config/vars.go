@@ -358,6 +358,12 @@ var schema = []*Var{
 	with(str("FLAVORMONK_REPLICATE_MODEL", "Replicate model (owner/name)", func(c *Config) *string { return &c.ReplicateModel }), "meta/meta-llama-3-70b-instruct", nil),
 	with(httpURL("FLAVORMONK_REPLICATE_BASE_URL", "Replicate API base URL", func(c *Config) *string { return &c.ReplicateBaseURL }), "https://api.replicate.com/v1", nil),
 
+	with(prices("FLAVORMONK_PRICES", "model prices added to or replacing the built-in list prices: PROVIDER/MODEL=in:USD,out:USD (per 1M tokens), sec:USD (per second) or free; entries ';'-separated, MODEL * for all of a provider's", func(c *Config) *string { return &c.Prices }), "", nil),
+	with(usd("FLAVORMONK_BUDGET_USD", "global assistant spending budget per UTC month in USD (0: no budget)", true, func(c *Config) *int64 { return &c.BudgetMicros }), "100", map[Tier]string{TierLocal: "5"}),
+	with(usd("FLAVORMONK_QUOTA_ANON_USD", "assistant allowance per visitor session per UTC month in USD (0: none beyond free answers; unlimited)", false, func(c *Config) *int64 { return &c.QuotaAnonMicros }), "0.05", nil),
+	with(usd("FLAVORMONK_QUOTA_FREE_USD", "assistant allowance per free-plan user per UTC month in USD (0: none beyond free answers; unlimited)", false, func(c *Config) *int64 { return &c.QuotaFreeMicros }), "0.25", nil),
+	with(usd("FLAVORMONK_QUOTA_CHEF_USD", "assistant allowance per chef-plan user per UTC month in USD (0: none beyond free answers; unlimited)", false, func(c *Config) *int64 { return &c.QuotaChefMicros }), "5", nil),
+
 	with(boolean("FLAVORMONK_INVITE_ONLY", "sign-up needs an invite code (closed beta)", func(c *Config) *bool { return &c.InviteOnly }), "false", nil),
 	with(str("FLAVORMONK_GUMROAD_PRODUCT_ID", "Gumroad product whose licence keys unlock the assistant (empty: licences off)", func(c *Config) *string { return &c.GumroadProductID }), "", nil),
 	with(httpURL("FLAVORMONK_GUMROAD_URL", "Gumroad API base URL", func(c *Config) *string { return &c.GumroadURL }), "https://api.gumroad.com", nil),

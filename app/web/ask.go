@@ -113,9 +113,9 @@ func who(c echo.Context) assistant.Who {
 		return assistant.Who{UserID: u.ID, Plan: u.Plan}
 	}
 	if v, ok := c.Get("visitor").(*flavormonk.Visitor); ok && v != nil {
-		return assistant.Who{Visitor: v.ID}
+		return assistant.Who{Visitor: v.ID, Client: c.RealIP()}
 	}
-	return assistant.Who{Visitor: "ip-" + c.RealIP()}
+	return assistant.Who{Visitor: "ip-" + c.RealIP(), Client: c.RealIP()}
 }
 
 func (s *Server) askPage(c echo.Context) error {

@@ -90,5 +90,9 @@ func (m *Main) newAssistant(reg prometheus.Registerer) (*assistant.Assistant, er
 			return nil, err
 		}
 	}
-	return assistant.New(opts, m.Server.Retriever(), rt, m.Cache, nil, met), nil
+	meter, err := m.newMeter(reg)
+	if err != nil {
+		return nil, err
+	}
+	return assistant.New(opts, m.Server.Retriever(), rt, m.Cache, meter, met), nil
 }

@@ -23,6 +23,8 @@ Usage:
                                   embed changed recipes into the vector index; move embeddings as a file
   flavormonk users invite|create-admin EMAIL|grant EMAIL PLAN|recheck
                                   closed-beta invites, the first admin, plans granted by hand, licence re-checks
+  flavormonk usage [--from DATE] [--to DATE] [--by day,user,provider,model] [--json]
+                                  assistant usage and cost report from the ledger
   flavormonk migrate              apply database migrations and exit
   flavormonk config [-vars]       print the effective configuration, secrets redacted
                                   (-vars: every variable, its allowed values and defaults per tier)
@@ -74,6 +76,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runImport(ctx, args, stdout, stderr)
 	case "users":
 		return runUsers(ctx, args, stdout, stderr)
+	case "usage":
+		return runUsage(ctx, args, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args, stderr)
 	case "config":

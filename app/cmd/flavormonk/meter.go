@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/assistant"
+	metering "github.com/flavormonk/flavormonk/app/usage"
+)
+
+// newMeter builds the usage meter the assistant reserves and settles
+// through; nil when the store keeps no usage ledger.
+func (m *Main) newMeter(reg prometheus.Registerer) (assistant.Meter, error) {
+	us, ok := m.Store.(flavormonk.UsageStore)
+	if !ok {
+		m.Log.Warn("the store keeps no usage ledger: assistant answers are not metered or limited", "store", m.Config.StoreDriver)
+		return nil, nil
+	}
+	cfg, err := metering.FromConfig(m.Config, reg)
+	if err != nil {
+		return nil, err
+	}
+	um, err := metering.New(us, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return assistantMeter{m: um, maxSeconds: m.Config.InferenceTimeout.Seconds()}, nil
+}
+
+// assistantMeter is a metering.Meter as the assistant wants it.
+type assistantMeter struct {
+	m *metering.Meter
+	// maxSeconds bounds the compute time of models billed per second:
+	// no call outlives the answer's deadline.
+	maxSeconds float64
+}
+
+var _ assistant.Meter = assistantMeter{}
+
+func (a assistantMeter) Worst(provider, model string, inTokens, maxOut int) int64 {
+	return a.m.Prices().Worst(provider, model, inTokens, maxOut, a.maxSeconds)
+}
+
+func (a assistantMeter) Cost(provider, model string, u flavormonk.Usage) int64 {
+	c, _ := a.m.Prices().Cost(provider, model, u)
+	return c
+}
+
+func (a assistantMeter) Reserve(ctx context.Context, who assistant.Who, worst int64) (assistant.Reservation, error) {
+	s := metering.Subject{UserID: who.UserID, Visitor: who.Visitor, Plan: who.Plan, Client: who.Client}
+	if s.UserID != 0 {
+		s.Visitor = "" // a logged-in visitor is metered as the user
+	}
+	r, err := a.m.Reserve(ctx, s, worst)
+	if err != nil {
+		return nil, err
+	}
+	return reservation{r}, nil
+}
+
+type reservation struct{ r *metering.Reservation }
+
+// Settle records the charges; their cost is left for the meter to price
+// (from the same table), so that unpriced models are counted as such.
+func (r reservation) Settle(ctx context.Context, _ assistant.Who, charges []assistant.Charge) error {
+	evs := make([]flavormonk.UsageEvent, len(charges))
+	for i, c := range charges {
+		evs[i] = flavormonk.UsageEvent{Provider: c.Provider, Model: c.Model,
+			InputTokens: c.Usage.InputTokens, OutputTokens: c.Usage.OutputTokens, Seconds: c.Usage.Seconds,
+			Estimated: c.Usage.Estimated, CacheHit: c.CacheHit}
+	}
+	return r.r.Settle(ctx, evs)
+}
