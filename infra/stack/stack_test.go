@@ -260,6 +260,37 @@ func TestScaleResources(t *testing.T) {
 	})
 }
 
+// With a domain, TLS ends at the load balancer in scale as in upgrade: the
+// Hetzner LB serves HTTPS on 443 to the node port; DigitalOcean's Service
+// carries the certificate and the DNS record points at its address.
+func TestScaleTLS(t *testing.T) {
+	cfg := config("hetzner", "scale")
+	cfg["flavormonk:domain"] = "recipes.example.com"
+	r := runStack(t, cfg)
+	svc, ok := r.capture.Find("hcloud:index/loadBalancerService:LoadBalancerService", "lb-https")
+	if !ok {
+		t.Fatal("hetzner: no HTTPS service on the load balancer")
+	}
+	in := mockrun.PlainMap(svc.Inputs, false)
+	if in["listenPort"] != float64(443) || in["destinationPort"] != float64(30080) || in["protocol"] != "https" {
+		t.Errorf("hetzner lb-https %v", in)
+	}
+	if r.outputs["appUrl"] != "https://recipes.example.com" {
+		t.Errorf("hetzner appUrl %v", r.outputs["appUrl"])
+	}
+
+	cfg = config("digitalocean", "scale")
+	cfg["flavormonk:domain"], cfg["flavormonk:dnsZone"] = "recipes.example.com", "example.com"
+	r = runStack(t, cfg)
+	rec, ok := r.capture.Find("digitalocean:index/dnsRecord:DnsRecord", "app-a-record")
+	if !ok || !strings.HasPrefix(rec.Inputs["value"].StringValue(), "203.0.113.") {
+		t.Errorf("digitalocean: DNS record %v", rec.Inputs)
+	}
+	if r.outputs["appUrl"] != "https://recipes.example.com" {
+		t.Errorf("digitalocean appUrl %v", r.outputs["appUrl"])
+	}
+}
+
 // On Hetzner in scale the k3s nodes get the join token on stdin only, and
 // every data host admits the cluster's range over SSH.
 func TestHetznerScaleBootstrap(t *testing.T) {
