@@ -190,7 +190,7 @@ func fakeOutputs(t, name string, in resource.PropertyMap) resource.PropertyMap {
 		set("endpoint", "https://"+name+".k8s.ondigitalocean.example")
 		set("kubeConfigs", []any{map[string]any{"rawConfig": MockKubeconfig, "host": "https://" + name + ".k8s.ondigitalocean.example"}})
 		set("clusterSubnet", "10.244.0.0/16")
-		set("urn", "do:kubernetes:"+name)
+		set("clusterUrn", "do:kubernetes:"+name)
 	case strings.HasPrefix(t, "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool"):
 		host := name + ".db.ondigitalocean.example"
 		set("host", host)

@@ -221,6 +221,10 @@ func TestScaleResources(t *testing.T) {
 		if !ok || pl.Inputs["mode"].StringValue() != "transaction" {
 			t.Errorf("pool %v", pl.Inputs)
 		}
+		pr, _ := c.Find("digitalocean:index/projectResources:ProjectResources", "project-resources")
+		if got := fmt.Sprint(mockrun.PlainMap(pr.Inputs, false)["resources"]); !strings.Contains(got, "do:kubernetes:k8s") {
+			t.Errorf("the cluster is not in the project: %s", got)
+		}
 		if len(c.ByType("digitalocean:index/loadBalancer:LoadBalancer")) != 0 {
 			t.Error("a program-made load balancer in scale (the cluster makes it)")
 		}
