@@ -48,6 +48,14 @@ if [[ "${BENCH_GO:-1}" != 0 ]]; then
 		sh -c "go test -run '^\$' -bench . ./redis/ && go test -run '^\$' -bench . -benchtime 2000x ./chroma/") | tee -a bench-results/go-bench.txt
 fi
 
+if [[ "${BENCH_GO:-1}" != 0 ]]; then
+	log "usage metering: reserve + settle on SQLite and Postgres"
+	(cd app && FLAVORMONK_TEST_POSTGRES_URL="$PGURL" go test -run '^$' -bench . ./usage/) | tee -a bench-results/go-bench.txt
+fi
+
 log "HTTP load test"
 cd app
 FLAVORMONK_BENCH_POSTGRES_URL="$PGURL" go run ./cmd/fmbench "$@"
+
+log "assistant: time to first token over the provider's, 200 concurrent streams, answer cache"
+go run ./cmd/fmbench ask

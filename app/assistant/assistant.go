@@ -419,9 +419,10 @@ func (c *Call) Run(ctx context.Context, emit func(Event) error) error {
 		if err := send(noMatch); err != nil {
 			return err
 		}
-		c.finish(ctx, noMatch, nil)
 		a.metrics.answered("no_match")
-		return emit(Event{Kind: EventDone, Done: done})
+		err := emit(Event{Kind: EventDone, Done: done})
+		c.finish(ctx, noMatch, nil)
+		return err
 	case c.cached != nil:
 		done.Provider, done.Model, done.CacheHit = "cache", c.cached.Model, true
 		if c.semantic {
@@ -431,10 +432,12 @@ func (c *Call) Run(ctx context.Context, emit func(Event) error) error {
 		if err := send(c.cached.Text); err != nil {
 			return err
 		}
+		a.metrics.answered("cache_hit")
+		// The client has its answer before the ledger and history writes.
+		err := emit(Event{Kind: EventDone, Done: done})
 		c.settle(ctx, []Charge{{Provider: c.cached.Provider, Model: c.cached.Model, CacheHit: true}})
 		c.finish(ctx, c.cached.Text, nil)
-		a.metrics.answered("cache_hit")
-		return emit(Event{Kind: EventDone, Done: done})
+		return err
 	}
 
 	pctx := offline.WithSources(ctx, c.sources)
@@ -454,7 +457,8 @@ func (c *Call) Run(ctx context.Context, emit func(Event) error) error {
 		cost += ch.CostMicros
 		charges = append(charges, ch)
 	}
-	c.settle(ctx, charges)
+	// Settling always happens, after the client has the last event.
+	defer c.settle(ctx, charges)
 	u := res.Usage()
 	done.TokensIn, done.TokensOut, done.Estimated = u.InputTokens, u.OutputTokens, u.Estimated
 	done.CostUSD = float64(cost) / 1e6
@@ -481,9 +485,10 @@ func (c *Call) Run(ctx context.Context, emit func(Event) error) error {
 			a.semantic.add(c.qvec, c.sourcesSig, c.cacheKey)
 		}
 	}
-	c.finish(ctx, res.Text, nil)
 	a.metrics.answered("ok")
-	return emit(Event{Kind: EventDone, Done: done})
+	err = emit(Event{Kind: EventDone, Done: done})
+	c.finish(ctx, res.Text, nil)
+	return err
 }
 
 // settle records what the answer cost, even when the client has gone.

@@ -17,7 +17,7 @@ import (
 	"github.com/flavormonk/flavormonk/app/search"
 )
 
-func newRetriever(t testing.TB, extra ...*flavormonk.Recipe) SearchRetriever {
+func newRetriever(t testing.TB, extra ...*flavormonk.Recipe) *SearchRetriever {
 	t.Helper()
 	rs, err := recipes.Bundled()
 	if err != nil {
@@ -30,7 +30,7 @@ func newRetriever(t testing.TB, extra ...*flavormonk.Recipe) SearchRetriever {
 	for _, r := range rs {
 		by[r.ID] = r
 	}
-	return SearchRetriever{Index: ix, Load: func(_ context.Context, id string) (*flavormonk.Recipe, error) {
+	return &SearchRetriever{Index: ix, Load: func(_ context.Context, id string) (*flavormonk.Recipe, error) {
 		if x, ok := by[id]; ok {
 			return x, nil
 		}

@@ -3,6 +3,7 @@ package assistant
 import (
 	"context"
 	"strings"
+	"sync"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/search"
@@ -17,15 +18,43 @@ type SearchRetriever struct {
 	Hybrid func(ctx context.Context, q search.Query) (*search.Result, error)
 	// Load reads a whole recipe from the store.
 	Load func(ctx context.Context, id string) (*flavormonk.Recipe, error)
+
+	// Recipes loaded at the index's current revision: a store read costs
+	// more than the search itself. Any change to the collection empties it.
+	mu       sync.Mutex
+	revision int64
+	loaded   map[string]*flavormonk.Recipe
 }
 
+// maxLoaded bounds the recipes kept between changes.
+const maxLoaded = 2048
+
 // Recipe implements Retriever.
-func (r SearchRetriever) Recipe(ctx context.Context, id string) (*flavormonk.Recipe, error) {
-	return r.Load(ctx, id)
+func (r *SearchRetriever) Recipe(ctx context.Context, id string) (*flavormonk.Recipe, error) {
+	rev := r.Index.Revision()
+	r.mu.Lock()
+	if r.revision != rev || r.loaded == nil {
+		r.revision, r.loaded = rev, map[string]*flavormonk.Recipe{}
+	}
+	rec, ok := r.loaded[id]
+	r.mu.Unlock()
+	if ok {
+		return rec, nil
+	}
+	rec, err := r.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if r.revision == rev && len(r.loaded) < maxLoaded {
+		r.loaded[id] = rec
+	}
+	r.mu.Unlock()
+	return rec, nil
 }
 
 // Retrieve implements Retriever.
-func (r SearchRetriever) Retrieve(ctx context.Context, text string, k int) ([]*flavormonk.Recipe, error) {
+func (r *SearchRetriever) Retrieve(ctx context.Context, text string, k int) ([]*flavormonk.Recipe, error) {
 	if strings.TrimSpace(text) == "" {
 		return nil, nil
 	}
@@ -61,7 +90,7 @@ func (r SearchRetriever) Retrieve(ctx context.Context, text string, k int) ([]*f
 		if len(out) == k {
 			break
 		}
-		rec, err := r.Load(ctx, h.ID)
+		rec, err := r.Recipe(ctx, h.ID)
 		if err != nil {
 			if flavormonk.ErrorCode(err) == flavormonk.ENOTFOUND {
 				continue // deleted since the index saw it
@@ -76,7 +105,7 @@ func (r SearchRetriever) Retrieve(ctx context.Context, text string, k int) ([]*f
 // anyExact reports whether some word of text matches a recipe as written,
 // not only through a typo correction: a relaxed match on corrections alone
 // ("build a spaceship" → "built") is no evidence the collection has it.
-func (r SearchRetriever) anyExact(text string) bool {
+func (r *SearchRetriever) anyExact(text string) bool {
 	for _, w := range strings.Fields(text) {
 		res, err := r.Index.Search(search.Query{Text: w, Limit: 1})
 		if err == nil && len(res.Hits) > 0 && len(res.Corrections) == 0 {

@@ -195,7 +195,7 @@ func (s *Server) UseAccounts(acc flavormonk.AccountStore) {
 		s.acc.recheck = rc
 	}
 	// pages.go loads the public pages; the account pages are added here.
-	for _, name := range []string{"signup", "login", "account", "admin"} {
+	for _, name := range []string{"signup", "login", "account", "admin", "admin_usage"} {
 		t := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html"))
 		s.pages.byName[name] = t
 	}

@@ -22,6 +22,7 @@ func (s *Server) useAdmin() {
 	get := []echo.MiddlewareFunc{noStore, requireAdmin}
 	post := []echo.MiddlewareFunc{noStore, requireAdmin, s.checkCSRF}
 	e.GET("/admin", s.adminPage, get...)
+	e.GET("/admin/usage", s.adminUsage, get...)
 	e.POST("/admin/invites", s.adminInvite, post...)
 	e.POST("/admin/grants", s.adminGrant, post...)
 }

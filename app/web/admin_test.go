@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/auth"
@@ -119,6 +120,41 @@ func TestAdminPages(t *testing.T) {
 	} {
 		if r := grant(tc.email, tc.plan); r.status != tc.status || !strings.Contains(r.body, `class="error"`) {
 			t.Errorf("%s: %d, want %d", name, r.status, tc.status)
+		}
+	}
+}
+
+func TestAdminUsagePage(t *testing.T) {
+	env := newAccEnv(t)
+	ctx := context.Background()
+	// Two settled calls in the ledger: one priced, one a cache hit.
+	now := time.Now().UTC()
+	hold := []flavormonk.Hold{{Scope: flavormonk.ScopeBudget, Period: flavormonk.UsagePeriod(now), Limit: flavormonk.NoLimit, Amount: 1000}}
+	if err := env.st.Reserve(ctx, "r1", hold, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.st.Settle(ctx, "r1", []flavormonk.UsageEvent{
+		{At: now, UserID: 7, Provider: "openai", Model: "gpt-4o-mini", InputTokens: 1200, OutputTokens: 80, CostMicros: 228},
+		{At: now, UserID: 7, Provider: "openai", Model: "gpt-4o-mini", CacheHit: true},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	admin, customer := env.browser(t), env.browser(t)
+	admin.signup("boss@example.com")
+	customer.signup("cook@example.com")
+	if err := env.st.SetRole(ctx, env.user(t, "boss@example.com").ID, flavormonk.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if r := customer.do("GET", "/admin/usage", nil, nil); r.status != http.StatusForbidden {
+		t.Fatalf("a customer got the usage report: %d", r.status)
+	}
+	r := admin.do("GET", "/admin/usage", nil, nil)
+	if r.status != 200 || !strings.Contains(r.body, "openai / gpt-4o-mini") || !strings.Contains(r.body, "user 7") || !strings.Contains(r.body, "<td>2</td><td>1200</td><td>80</td><td>0.0002</td>") {
+		t.Fatalf("usage page %d:\n%s", r.status, r.body)
+	}
+	for _, q := range []string{"from=yesterday", "from=2026-12-01&to=2026-11-01", "from=2020-01-01&to=2026-01-01"} {
+		if r := admin.do("GET", "/admin/usage?"+q, nil, nil); r.status != http.StatusBadRequest {
+			t.Errorf("%s: %d", q, r.status)
 		}
 	}
 }

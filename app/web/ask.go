@@ -50,7 +50,7 @@ func (s *Server) pageTemplate(name string) (*template.Template, error) {
 // Retriever returns the assistant's retrieval over this server's search
 // (hybrid ordering when vectors are on).
 func (s *Server) Retriever() assistant.Retriever {
-	r := assistant.SearchRetriever{Index: s.index, Load: s.store.Recipe}
+	r := &assistant.SearchRetriever{Index: s.index, Load: s.store.Recipe}
 	if s.vectors != nil {
 		r.Hybrid = s.runSearch
 	}

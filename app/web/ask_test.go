@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
@@ -391,4 +392,29 @@ func echoPathToOpenAPI(p string) string {
 		}
 	}
 	return strings.Join(parts, "/")
+}
+
+func FuzzParseAsk(f *testing.F) {
+	f.Add(`{"question":"how long to roast a chicken?"}`)
+	f.Add(`{"question":"dal","conversation":"abcdefgh12"}`)
+	f.Add(`{"question":5}`)
+	f.Add("{\"question\":\"\xff\"}")
+	f.Add(`{"question":"a"} trailing`)
+	e := echo.New()
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest("POST", "/api/v1/ask", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		c := e.NewContext(req, httptest.NewRecorder())
+		b, err := parseAsk(c)
+		if err != nil {
+			if code := flavormonk.ErrorCode(err); code != flavormonk.EINVALID && code != flavormonk.ETOOLARGE {
+				t.Fatalf("error code %s for %q", code, body)
+			}
+			return
+		}
+		if len(body) > maxAskBody {
+			t.Fatalf("accepted a %d-byte body", len(body))
+		}
+		_, _ = assistant.CheckQuestion(b.Question)
+	})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -206,5 +207,48 @@ func TestAskOfflineLastResort(t *testing.T) {
 	a := askApp(t, m.URL(), dalQuestion)
 	if a.done == nil || a.done.Provider != "offline" || !strings.Contains(a.text, "Offline answer") || len(a.cites) == 0 {
 		t.Fatalf("answer %+v", a)
+	}
+}
+
+// TestAskClientGoneMidStreamIsCancelledAndMetered: the provider's stream
+// is closed when the client leaves, and the ledger still records the call
+// (estimated, as the usage never arrived).
+func TestAskClientGoneMidStreamIsCancelledAndMetered(t *testing.T) {
+	srv := openaitest.New(openaitest.Options{Answer: strings.Repeat("stir [1] ", 200), Timing: script.Timing{Interval: 5 * time.Millisecond}})
+	defer srv.Close()
+	dbPath := t.TempDir() + "/fm.db"
+	m := startMain(t, testConfig(t, map[string]string{"FLAVORMONK_SQLITE_PATH": dbPath, "OPENAI_API_KEY": "sk-x", "OPENAI_BASE_URL": srv.URL()}))
+	body := strings.NewReader(`{"question":"` + dalQuestion + `"}`)
+	res, err := http.Post(m.URL()+"/api/v1/ask", "application/json", body)
+	mustOK(t, err)
+	br := bufio.NewReader(res.Body)
+	for tokens := 0; tokens < 5; {
+		line, err := br.ReadString('\n')
+		mustOK(t, err)
+		if line == "event: token\n" {
+			tokens++
+		}
+	}
+	res.Body.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.Stats().ClientGone == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the provider stream went on after the client left: %+v", srv.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	db, err := sql.Open("sqlite", dbPath+"?mode=ro")
+	mustOK(t, err)
+	defer db.Close()
+	var n, in, out int
+	for {
+		mustOK(t, db.QueryRow(`SELECT count(*), COALESCE(SUM(tokens_in),0), COALESCE(SUM(tokens_out),0) FROM usage_events WHERE estimated = 1 AND provider = 'openai'`).Scan(&n, &in, &out))
+		if n > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n != 1 || in == 0 || out == 0 {
+		t.Fatalf("ledger: %d estimated events, %d in / %d out tokens", n, in, out)
 	}
 }

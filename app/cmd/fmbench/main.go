@@ -9,6 +9,7 @@
 //	fmbench [flags]            the whole benchmark (see -h)
 //	fmbench trivial-server     the baseline: an Echo v4 handler answering a small constant JSON
 //	fmbench profile [flags]    the app's handler stack in-process under wrk, with a CPU profile
+//	fmbench ask [flags]        the assistant: time to first token over the provider's, concurrent streams, answer cache
 package main
 
 import (
@@ -48,6 +49,17 @@ func main() {
 		case "trivial-server":
 			if err := trivialServer(os.Args[2:]); err != nil {
 				fmt.Fprintln(os.Stderr, "fmbench trivial-server:", err)
+				os.Exit(1)
+			}
+			return
+		case "ask":
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+			err := askBench(ctx, os.Args[2:])
+			cancel()
+			stop()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "fmbench ask:", err)
 				os.Exit(1)
 			}
 			return
