@@ -35,10 +35,45 @@ const (
 	RoleDB     Role = "db"
 	RoleRedis  Role = "redis"
 	RoleChroma Role = "chroma"
+	// RoleK3s is a Kubernetes node of the scale phase on Hetzner: a k3s
+	// server (control plane, embedded etcd) or agent (K3s says which).
+	RoleK3s Role = "k3s"
 )
 
 // Roles lists every role, in a stable order.
-var Roles = []Role{RoleApp, RoleDB, RoleRedis, RoleChroma}
+var Roles = []Role{RoleApp, RoleDB, RoleRedis, RoleChroma, RoleK3s}
+
+// K3s configures a k3s node. Nothing here is secret: the join token
+// arrives over SSH (K3sStartPath), never in user data.
+type K3s struct {
+	// Version pins the k3s release, e.g. "v1.33.4+k3s1".
+	Version string
+	// Server: a control-plane node; otherwise an agent (worker).
+	Server bool
+	// ClusterInit: the first server, which starts the embedded etcd that
+	// later servers join (so one control plane can grow to three).
+	ClusterInit bool
+	// JoinURL is the first server's API on the private network, e.g.
+	// https://10.42.0.64:6443; required for every node but the first.
+	JoinURL string
+	// NodeIP is this node's fixed private address.
+	NodeIP string
+	// ClusterCIDR and ServiceCIDR are the pod and service ranges; they must
+	// not overlap the private network.
+	ClusterCIDR, ServiceCIDR string
+}
+
+// Paths of the k3s role.
+const (
+	// K3sStartPath: `flavormonk-k3s-start [PUBLIC_IP]` with the join token
+	// on stdin writes K3sTokenPath (0600) and starts k3s.
+	K3sStartPath = "/usr/local/sbin/flavormonk-k3s-start"
+	K3sTokenPath = "/etc/rancher/k3s/token"
+	// K3sKubeconfig is the admin kubeconfig a server writes (0600).
+	K3sKubeconfig = "/etc/rancher/k3s/k3s.yaml"
+	// K3sAPIPort is the Kubernetes API on servers.
+	K3sAPIPort = 6443
+)
 
 // Clouds lists the supported clouds.
 var Clouds = []string{"hetzner", "digitalocean"}
@@ -126,6 +161,8 @@ type Host struct {
 	BackupKeep      int    // dumps kept (default backup.DefaultKeep)
 	PostgresVersion string // default "15" (Debian 12)
 	ChromaVersion   string // chromadb/chroma image tag, e.g. "1.0.20" (chroma role)
+	// K3s configures the k3s role (Hetzner only); nil for other roles.
+	K3s *K3s
 }
 
 // HetznerVolumeDevice is the device path of a Hetzner Cloud volume by id.
@@ -180,9 +217,9 @@ func validate(h Host) (*normalized, error) {
 		return fmt.Errorf("cloudinit: %s host: %s: %s", h.Role, field, fmt.Sprintf(format, a...))
 	}
 	switch h.Role {
-	case RoleApp, RoleDB, RoleRedis, RoleChroma:
+	case RoleApp, RoleDB, RoleRedis, RoleChroma, RoleK3s:
 	default:
-		return nil, fmt.Errorf("cloudinit: Role %q: unknown (allowed: app, db, redis, chroma)", h.Role)
+		return nil, fmt.Errorf("cloudinit: Role %q: unknown (allowed: app, db, redis, chroma, k3s)", h.Role)
 	}
 	switch h.Cloud {
 	case "hetzner", "digitalocean":
@@ -226,6 +263,12 @@ func validate(h Host) (*normalized, error) {
 		n.ssh4 = append([]string{p.String()}, n.ssh4...)
 	}
 
+	if (h.K3s != nil) != (h.Role == RoleK3s) {
+		return nil, bad("K3s", "is set for the k3s role and only for it")
+	}
+	if h.Role == RoleK3s {
+		return validateK3s(n, p, bad)
+	}
 	if h.Role == RoleApp {
 		if len(h.AllowFrom) > 0 {
 			return nil, bad("AllowFrom", "must be empty for the app role (it has no data port)")
@@ -344,6 +387,75 @@ func parseAddrOrPrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
+var reK3sVersion = regexp.MustCompile(`^v1\.[0-9]{2}\.[0-9]{1,2}\+k3s[0-9]$`)
+
+func validateK3s(n *normalized, private netip.Prefix, bad func(field, format string, a ...any) error) (*normalized, error) {
+	k := *n.K3s
+	if n.Cloud != "hetzner" {
+		return nil, bad("Cloud", "the k3s role runs on Hetzner (DigitalOcean runs DOKS)")
+	}
+	if len(n.AllowFrom) > 0 || n.DataDevice != "" || n.BackupDevice != "" || n.Caddy != nil {
+		return nil, bad("K3s", "a k3s node has no data port, volume or Caddy")
+	}
+	if !reK3sVersion.MatchString(k.Version) {
+		return nil, bad("K3s.Version", "%q is not a k3s release like v1.33.4+k3s1", k.Version)
+	}
+	ip, err := netip.ParseAddr(k.NodeIP)
+	if err != nil || !ip.Is4() || !private.Contains(ip) {
+		return nil, bad("K3s.NodeIP", "%q is not an IPv4 address inside %s", k.NodeIP, private)
+	}
+	if k.ClusterInit && !k.Server {
+		return nil, bad("K3s.ClusterInit", "only a server starts the cluster")
+	}
+	if k.ClusterInit == (k.JoinURL != "") {
+		return nil, bad("K3s.JoinURL", "every node but the first server joins one (https://ADDR:6443), the first joins none")
+	}
+	if k.JoinURL != "" {
+		host, ok := strings.CutPrefix(k.JoinURL, "https://")
+		addr, err := netip.ParseAddrPort(host)
+		if !ok || err != nil || !private.Contains(addr.Addr()) {
+			return nil, bad("K3s.JoinURL", "%q must be https://ADDR:PORT on the private network %s", k.JoinURL, private)
+		}
+	}
+	for _, c := range []struct{ field, v string }{{"K3s.ClusterCIDR", k.ClusterCIDR}, {"K3s.ServiceCIDR", k.ServiceCIDR}} {
+		pr, err := netip.ParsePrefix(c.v)
+		if err != nil || !pr.Addr().Is4() || pr.Overlaps(private) {
+			return nil, bad(c.field, "%q must be an IPv4 range outside the private network %s", c.v, private)
+		}
+	}
+	n.K3s = &k
+	return n, nil
+}
+
+// k3sConfig is /etc/rancher/k3s/config.yaml: flags only, no token.
+func k3sConfig(n *normalized) string {
+	k := n.K3s
+	var b strings.Builder
+	b.WriteString("# Flavor Monk k3s " + map[bool]string{true: "server", false: "agent"}[k.Server] + " (infra/cloudinit). The join token arrives over SSH\n")
+	b.WriteString("# into token-file; the public address is added by flavormonk-k3s-start.\n")
+	fmt.Fprintf(&b, "token-file: %q\n", K3sTokenPath)
+	fmt.Fprintf(&b, "node-ip: %q\n", k.NodeIP)
+	if k.JoinURL != "" {
+		fmt.Fprintf(&b, "server: %q\n", k.JoinURL)
+	}
+	if k.Server {
+		if k.ClusterInit {
+			b.WriteString("# Embedded etcd from the first server on, so one server can grow to three.\n")
+			b.WriteString("cluster-init: true\n")
+		}
+		fmt.Fprintf(&b, "advertise-address: %q\n", k.NodeIP)
+		fmt.Fprintf(&b, "cluster-cidr: %q\n", k.ClusterCIDR)
+		fmt.Fprintf(&b, "service-cidr: %q\n", k.ServiceCIDR)
+		b.WriteString("# The hcloud load balancer is the ingress; k3s keeps its metrics-server (the HPA needs it).\n")
+		b.WriteString("disable:\n  - traefik\n  - servicelb\n")
+		b.WriteString("write-kubeconfig-mode: \"0600\"\n")
+		b.WriteString("secrets-encryption: true\n")
+		b.WriteString("# The app runs on the agents.\n")
+		b.WriteString("node-taint:\n  - \"node-role.kubernetes.io/control-plane=true:NoSchedule\"\n")
+	}
+	return b.String()
+}
+
 // Render returns the host's user data: "#cloud-config\n…" YAML.
 func Render(h Host) (string, error) {
 	n, err := validate(h)
@@ -405,6 +517,9 @@ var appEnvSh string
 
 //go:embed files/app-run.sh
 var appRunSh string
+
+//go:embed files/k3s-start.sh
+var k3sStartSh string
 
 //go:embed files/deploy.sh
 var deploySh string
@@ -549,6 +664,21 @@ ExecStartPre=+/usr/local/sbin/flavormonk-redis-conf
 			"systemctl restart redis-server",
 		)
 
+	case RoleK3s:
+		k := n.K3s
+		exec := "agent"
+		if k.Server {
+			exec = "server"
+		}
+		c.files = append(c.files, file{path: "/etc/rancher/k3s/config.yaml", owner: "root:root", perms: "0600", content: k3sConfig(n)})
+		exe(K3sStartPath, k3sStartSh)
+		first = append(first,
+			"# k3s, pinned; its installer verifies the download's checksum. Not started:",
+			"# flavormonk-k3s-start starts it once the token has arrived over SSH.",
+			"curl -sfL --retry 5 https://get.k3s.io -o /usr/local/lib/flavormonk/k3s-install.sh",
+			fmt.Sprintf("INSTALL_K3S_VERSION=%q INSTALL_K3S_SKIP_ENABLE=true INSTALL_K3S_SKIP_START=true INSTALL_K3S_EXEC=%s sh /usr/local/lib/flavormonk/k3s-install.sh", k.Version, exec),
+		)
+
 	case RoleChroma:
 		pkgs = append(pkgs, "docker.io")
 		conf("/etc/systemd/system/flavormonk-chroma.service", "0644", fmt.Sprintf(chromaUnit, n.DataMount))
@@ -579,6 +709,12 @@ func hostEnv(n *normalized) string {
 	switch n.Role {
 	case RoleApp:
 		kv = append(kv, [2]string{"FLAVORMONK_LISTEN", n.listen}, [2]string{"FLAVORMONK_APP_PORT", strconv.Itoa(AppPort)})
+	case RoleK3s:
+		role := "agent"
+		if n.K3s.Server {
+			role = "server"
+		}
+		kv = append(kv, [2]string{"FLAVORMONK_K3S_ROLE", role}, [2]string{"FLAVORMONK_NODE_IP", n.K3s.NodeIP})
 	default:
 		kv = append(kv, [2]string{"FLAVORMONK_DATA_PORT", strconv.Itoa(n.Role.DataPort())})
 		if n.Role != RoleRedis {
@@ -685,6 +821,17 @@ func nftables(n *normalized) string {
 	case n.Role == RoleApp:
 		w("\t\t# The app on its private address, for the load balancer.")
 		w("\t\tip saddr $PRIVATE_NET ip daddr $PRIVATE_NET tcp dport %d accept", AppPort)
+	case n.Role == RoleK3s:
+		w("\t\t# The cluster: every port from the other nodes (etcd, kubelet, flannel")
+		w("\t\t# VXLAN, the API) and from the load balancer's private address, and from")
+		w("\t\t# this node's pods (kube-proxy's NodePort and DNAT happen before input).")
+		w("\t\tip saddr $PRIVATE_NET ip daddr $PRIVATE_NET accept")
+		w("\t\tip saddr { %s, %s } accept", n.K3s.ClusterCIDR, n.K3s.ServiceCIDR)
+		w("\t\tiifname { \"cni0\", \"flannel.1\" } accept")
+		if n.K3s.Server {
+			w("\t\t# The Kubernetes API: the cloud firewall admits the admin CIDRs only.")
+			w("\t\ttcp dport %d accept", K3sAPIPort)
+		}
 	default:
 		w("\t\tip saddr $DATA_CLIENTS ip daddr $PRIVATE_NET tcp dport %d accept", port)
 	}

@@ -81,6 +81,19 @@ func variants() map[string]Host {
 	h.DataDevice = HetznerVolumeDevice(100003)
 	h.ChromaVersion = "0.6.3"
 	out["chroma-hetzner-0x"] = h
+	// scale on Hetzner: the first k3s server, a joining server, an agent.
+	k3s := func(server, init bool, ip string) Host {
+		h := base(RoleK3s, "hetzner")
+		h.K3s = &K3s{Version: "v1.33.4+k3s1", Server: server, ClusterInit: init, NodeIP: ip,
+			ClusterCIDR: "10.244.0.0/16", ServiceCIDR: "10.245.0.0/16"}
+		if !init {
+			h.K3s.JoinURL = "https://10.10.0.64:6443"
+		}
+		return h
+	}
+	out["k3s-hetzner-server-init"] = k3s(true, true, "10.10.0.64")
+	out["k3s-hetzner-server-join"] = k3s(true, false, "10.10.0.65")
+	out["k3s-hetzner-agent"] = k3s(false, false, "10.10.0.72")
 	return out
 }
 
@@ -241,6 +254,8 @@ func TestNftables(t *testing.T) {
 					t.Errorf("%s: SSH open beyond the admin CIDRs: %q", name, l)
 				}
 			case h.Role == RoleApp && h.Caddy != nil && (l == "tcp dport { 80, 443 } accept" || l == "udp dport 443 accept"):
+			case h.Role == RoleK3s && h.K3s.Server && l == fmt.Sprintf("tcp dport %d accept", K3sAPIPort):
+				// the API; the cloud firewall admits the admin CIDRs only
 			case h.Role == RoleApp && l == fmt.Sprintf("ip saddr $PRIVATE_NET ip daddr $PRIVATE_NET tcp dport %d accept", AppPort):
 				// every app host, Caddy or not: ready for a load balancer
 			default:
@@ -307,7 +322,8 @@ var allowedSecretWords = map[string]bool{
 	"ALTER ROLE \"$role\" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION PASSWORD '$lit';": true,
 	"# start; the password from flavormonk-secret.conf, written over SSH.":                               true,
 	"include /etc/redis/flavormonk-secret.conf":                                                          true,
-	"- path: \"/etc/redis/flavormonk-secret.conf\"":                                                      true,
+	"secrets-encryption: true":                      true,
+	"- path: \"/etc/redis/flavormonk-secret.conf\"": true,
 	// backup.sh documents and reads the S3 settings file.
 	"# FLAVORMONK_BACKUP_S3_ENDPOINT, _BUCKET, _ACCESS_KEY_ID, _SECRET_ACCESS_KEY":                                                         true,
 	"FLAVORMONK_BACKUP_S3_SECRET_ACCESS_KEY) S3_SECRET=$val ;;":                                                                            true,
@@ -665,6 +681,77 @@ func TestBlock(t *testing.T) {
 	} {
 		if got := block(in, "  "); got != want {
 			t.Errorf("block(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestK3sStart runs flavormonk-k3s-start against a temporary folder with
+// stand-ins for ip, systemctl and k3s: the token lands 0600 from stdin,
+// the private interface and (servers) the public address are configured,
+// and a short token or a bad address is refused.
+func TestK3sStart(t *testing.T) {
+	bin := t.TempDir()
+	stub := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/bash\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stub("ip", `echo "2: eth0    inet 203.0.113.9/32 scope global eth0"; echo "3: enp7s0    inet 10.10.0.64/32 scope global enp7s0"`)
+	stub("systemctl", `echo "$*" >>"$STUB_LOG"`)
+	stub("k3s", `exit 0`)
+	stub("sleep", `exit 0`)
+	run := func(role, token string, args ...string) (string, string, error) {
+		dir := t.TempDir()
+		env := filepath.Join(dir, "host.env")
+		_ = os.WriteFile(env, []byte("FLAVORMONK_K3S_ROLE="+role+"\nFLAVORMONK_NODE_IP=10.10.0.64\n"), 0o644)
+		cmd := exec.Command("bash", append([]string{"-c", k3sStartSh, "flavormonk-k3s-start"}, args...)...)
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "FLAVORMONK_K3S_DIR="+filepath.Join(dir, "k3s"),
+			"FLAVORMONK_HOST_ENV="+env, "STUB_LOG="+filepath.Join(dir, "systemctl.log"))
+		cmd.Stdin = strings.NewReader(token)
+		out, err := cmd.CombinedOutput()
+		return dir, string(out), err
+	}
+	token := strings.Repeat("k", 48) + "\n"
+	dir, out, err := run("server", token, "203.0.113.9")
+	if err != nil {
+		t.Fatalf("server: %v\n%s", err, out)
+	}
+	st, err := os.Stat(filepath.Join(dir, "k3s", "token"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("token file: %v %v", st, err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "k3s", "token")); string(b) != token {
+		t.Errorf("token file holds %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "k3s", "config.yaml.d", "40-flannel-iface.yaml")); !strings.Contains(string(b), `flannel-iface: "enp7s0"`) {
+		t.Errorf("flannel interface: %s", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "k3s", "config.yaml.d", "50-public-address.yaml")); !strings.Contains(string(b), `- "203.0.113.9"`) {
+		t.Errorf("tls-san: %s", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "systemctl.log")); !strings.Contains(string(b), "restart k3s") {
+		t.Errorf("systemctl: %s", b)
+	}
+	dir, out, err = run("agent", token)
+	if err != nil {
+		t.Fatalf("agent: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "systemctl.log")); !strings.Contains(string(b), "restart k3s-agent") {
+		t.Errorf("agent systemctl: %s", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "k3s", "config.yaml.d", "50-public-address.yaml")); err == nil {
+		t.Error("an agent got a tls-san")
+	}
+	for name, c := range map[string]struct {
+		token string
+		args  []string
+	}{"short token": {"short\n", nil}, "bad address": {token, []string{"203.0.113.9; rm -rf /"}}} {
+		dir, out, err := run("server", c.token, c.args...)
+		if err == nil {
+			t.Errorf("%s accepted:\n%s", name, out)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "systemctl.log")); len(b) > 0 {
+			t.Errorf("%s: k3s started anyway", name)
 		}
 	}
 }

@@ -174,7 +174,12 @@ func snapshotEstimate(cloud, region string, items []Item, live livePriceFunc) (*
 		if cat != catFree {
 			snapLines++
 		}
-		e.Lines = append(e.Lines, newLine(it, unit, e.Currency, s.source()))
+		src := s.source()
+		if cat == catPostgresStandby || cat == catValkeyStandby {
+			// DigitalOcean lists no separate standby price (snapshot notes).
+			src += " (estimated)"
+		}
+		e.Lines = append(e.Lines, newLine(it, unit, e.Currency, src))
 	}
 	if live != nil && snapLines > 0 {
 		e.Warnings = append(e.Warnings, fmt.Sprintf(

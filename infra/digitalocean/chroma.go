@@ -25,6 +25,7 @@ type chromaArgs struct {
 	Names   names
 	Network *Network
 	Access  *Access
+	Cluster *Cluster // scale: the DOKS nodes reach Chroma
 }
 
 func newChroma(ctx *pulumi.Context, name string, args *chromaArgs) (*Chroma, error) {
@@ -83,17 +84,19 @@ func newChroma(ctx *pulumi.Context, name string, args *chromaArgs) (*Chroma, err
 	// Invariant 3: Chroma has no auth of its own. The cloud firewall (which
 	// DigitalOcean applies to VPC traffic too) admits ChromaPort from the app
 	// tag only; the droplet's nftables rules admit the private network only.
+	chromaIn := digitalocean.FirewallInboundRuleArgs{
+		Protocol:   pulumi.String("tcp"),
+		PortRange:  pulumi.String(strconv.Itoa(ChromaPort)),
+		SourceTags: pulumi.StringArray{args.Access.AppTag.Name},
+	}
+	if args.Cluster != nil {
+		chromaIn.SourceTags = nil
+		chromaIn.SourceKubernetesIds = pulumi.StringArray{args.Cluster.Cluster.ID().ToStringOutput()}
+	}
 	if _, err := digitalocean.NewFirewall(ctx, "chroma-firewall", &digitalocean.FirewallArgs{
-		Name: pulumi.String(args.Names.of("chroma")),
-		Tags: pulumi.StringArray{args.Access.ChromaTag.Name},
-		InboundRules: digitalocean.FirewallInboundRuleArray{
-			sshRule(p),
-			digitalocean.FirewallInboundRuleArgs{
-				Protocol:   pulumi.String("tcp"),
-				PortRange:  pulumi.String(strconv.Itoa(ChromaPort)),
-				SourceTags: pulumi.StringArray{args.Access.AppTag.Name},
-			},
-		},
+		Name:          pulumi.String(args.Names.of("chroma")),
+		Tags:          pulumi.StringArray{args.Access.ChromaTag.Name},
+		InboundRules:  digitalocean.FirewallInboundRuleArray{sshRule(p), chromaIn},
 		OutboundRules: outboundAll(),
 	}, pulumi.Parent(c)); err != nil {
 		return nil, err

@@ -24,6 +24,8 @@ type Postgres struct {
 	Cluster *digitalocean.DatabaseCluster
 	// URL is the app's connection string on the private host, TLS required (secret).
 	URL pulumi.StringOutput
+	// PoolURL is the transaction pool's connection string (scale; secret).
+	PoolURL pulumi.StringOutput
 }
 
 type postgresArgs struct {
@@ -31,6 +33,29 @@ type postgresArgs struct {
 	Names   names
 	Network *Network
 	Access  *Access
+	// Cluster is the scale phase's DOKS cluster (nil before): the firewall
+	// admits it instead of droplets, and the pods use a connection pool.
+	Cluster *Cluster
+}
+
+// nodeCount is 2 in scale (a standby node that takes over on failure) and
+// 1 before; changing it resizes the cluster in place.
+func nodeCount(p *plan.Plan) int {
+	if p.Phase == plan.Scale {
+		return 2
+	}
+	return 1
+}
+
+// firewallRules admit the app droplets (mvp, upgrade) or the DOKS cluster
+// (scale, rule type k8s): never single droplets in scale, never the world.
+func firewallRules(a *Access, k *Cluster) digitalocean.DatabaseFirewallRuleArray {
+	if k != nil {
+		return digitalocean.DatabaseFirewallRuleArray{
+			digitalocean.DatabaseFirewallRuleArgs{Type: pulumi.String("k8s"), Value: k.Cluster.ID().ToStringOutput()},
+		}
+	}
+	return tagRule(a.AppTag)
 }
 
 func newPostgres(ctx *pulumi.Context, name string, args *postgresArgs) (*Postgres, error) {
@@ -47,7 +72,7 @@ func newPostgres(ctx *pulumi.Context, name string, args *postgresArgs) (*Postgre
 		Engine:             pulumi.String("pg"),
 		Version:            pulumi.String("16"),
 		Size:               pulumi.String(p.Sizes[plan.RoleDB]),
-		NodeCount:          pulumi.Int(1),
+		NodeCount:          pulumi.Int(nodeCount(p)),
 		Region:             pulumi.String(p.Region),
 		PrivateNetworkUuid: args.Network.VPC.ID(),
 		ProjectId:          args.Network.Project.ID(),
@@ -69,12 +94,32 @@ func newPostgres(ctx *pulumi.Context, name string, args *postgresArgs) (*Postgre
 	if err != nil {
 		return nil, err
 	}
-	// Invariant 3: only the app's droplets reach the database.
+	// Invariant 3: only the app's droplets (or, in scale, the cluster's
+	// nodes) reach the database.
 	if _, err := digitalocean.NewDatabaseFirewall(ctx, "db-firewall", &digitalocean.DatabaseFirewallArgs{
 		ClusterId: c.Cluster.ID(),
-		Rules:     tagRule(args.Access.AppTag),
+		Rules:     firewallRules(args.Access, args.Cluster),
 	}, pulumi.Parent(c)); err != nil {
 		return nil, err
+	}
+	if args.Cluster != nil {
+		// Many pods, few backends: the smallest plans allow ~22–47
+		// connections, so the pods share a transaction-mode pool (PgBouncer).
+		pool, err := digitalocean.NewDatabaseConnectionPool(ctx, "db-pool", &digitalocean.DatabaseConnectionPoolArgs{
+			ClusterId: c.Cluster.ID(),
+			Name:      pulumi.String(DatabaseName + "-pool"),
+			Mode:      pulumi.String("transaction"),
+			Size:      pulumi.Int(p.Cluster.DBPoolSize),
+			DbName:    db.Name,
+			User:      user.Name,
+		}, pulumi.Parent(c))
+		if err != nil {
+			return nil, err
+		}
+		pu := pulumi.All(user.Name, user.Password, pool.PrivateHost, pool.Port, pool.Name).ApplyT(func(v []any) string {
+			return postgresURL(postgresURLArgs{User: v[0].(string), Password: v[1].(string), Host: v[2].(string), Port: v[3].(int), Database: v[4].(string)})
+		}).(pulumi.StringOutput)
+		c.PoolURL = pulumi.ToSecret(pu).(pulumi.StringOutput)
 	}
 
 	u := pulumi.All(user.Name, user.Password, c.Cluster.PrivateHost, c.Cluster.Port, db.Name).ApplyT(func(v []any) string {
@@ -128,6 +173,7 @@ type valkeyArgs struct {
 	Names   names
 	Network *Network
 	Access  *Access
+	Cluster *Cluster // scale: admit the DOKS cluster
 }
 
 func newValkey(ctx *pulumi.Context, name string, args *valkeyArgs) (*Valkey, error) {
@@ -142,7 +188,7 @@ func newValkey(ctx *pulumi.Context, name string, args *valkeyArgs) (*Valkey, err
 		Engine:             pulumi.String("valkey"),
 		Version:            pulumi.String("8"),
 		Size:               pulumi.String(p.Sizes[plan.RoleRedis]),
-		NodeCount:          pulumi.Int(1),
+		NodeCount:          pulumi.Int(nodeCount(p)), // scale: a standby node
 		Region:             pulumi.String(p.Region),
 		PrivateNetworkUuid: args.Network.VPC.ID(),
 		ProjectId:          args.Network.Project.ID(),
@@ -153,7 +199,7 @@ func newValkey(ctx *pulumi.Context, name string, args *valkeyArgs) (*Valkey, err
 	}
 	if _, err := digitalocean.NewDatabaseFirewall(ctx, "cache-firewall", &digitalocean.DatabaseFirewallArgs{
 		ClusterId: c.Cluster.ID(),
-		Rules:     tagRule(args.Access.AppTag),
+		Rules:     firewallRules(args.Access, args.Cluster),
 	}, pulumi.Parent(c)); err != nil {
 		return nil, err
 	}

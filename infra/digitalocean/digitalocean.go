@@ -1,5 +1,5 @@
 // Package digitalocean declares Flavor Monk's resources on DigitalOcean for
-// the mvp and upgrade phases, behind stack.Cloud.
+// the mvp, upgrade and scale phases, behind stack.Cloud.
 //
 // Everything that holds data or that data depends on exists from mvp on and
 // never changes its logical name or its replacement-forcing inputs with the
@@ -9,6 +9,12 @@
 // with a protected volume. Moving back to mvp removes what upgrade added;
 // the protected Valkey cluster and Chroma volume make Pulumi refuse that
 // until an operator unprotects them on purpose.
+//
+// Scale adds a DOKS cluster "k8s" in the same VPC (the app runs on it,
+// package kube, behind a load balancer the cluster makes from the Service),
+// a standby node to Postgres and Valkey (an in-place change), a
+// transaction-mode connection pool, and firewall rules admitting the cluster;
+// the app droplets and the program's own load balancer go.
 package digitalocean
 
 import (
@@ -40,12 +46,9 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 	if p.Cloud != plan.DigitalOcean {
 		return nil, &plan.Error{Key: "cloud", Message: fmt.Sprintf("the digitalocean package cannot deploy cloud %q", p.Cloud)}
 	}
-	if p.Phase != plan.MVP && p.Phase != plan.Upgrade {
-		return nil, &plan.Error{Key: "phase", Message: fmt.Sprintf("%q is not supported on DigitalOcean by this version; allowed: mvp, upgrade", p.Phase)}
-	}
 	if p.TLSAtLoadBalancer() && p.DNSZone == "" {
 		return nil, &plan.Error{Key: "dnsZone", Message: fmt.Sprintf(
-			"in upgrade TLS ends at the DigitalOcean load balancer with a Let's Encrypt certificate, which DigitalOcean issues only for domains in its own DNS: "+
+			"from upgrade on TLS ends at the DigitalOcean load balancer with a Let's Encrypt certificate, which DigitalOcean issues only for domains in its own DNS: "+
 				"set dnsZone to the DigitalOcean-managed domain that holds %q, or unset domain to serve plain HTTP", p.Domain)}
 	}
 	n := newNames(p.Stack)
@@ -65,23 +68,34 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 			return nil, err
 		}
 	}
-	app, err := newAppTier(ctx, "app", &appTierArgs{Plan: p, Names: n, Network: net, Access: acc, LoadBalancer: lb})
-	if err != nil {
-		return nil, err
+	var k8s *Cluster
+	if p.Phase == plan.Scale {
+		if k8s, err = newCluster(ctx, "k8s", &clusterArgs{Plan: p, Names: n, Network: net}); err != nil {
+			return nil, err
+		}
 	}
-	pg, err := newPostgres(ctx, "postgres", &postgresArgs{Plan: p, Names: n, Network: net, Access: acc})
+	var app *AppTier
+	if p.Has(plan.RoleApp) {
+		if app, err = newAppTier(ctx, "app", &appTierArgs{Plan: p, Names: n, Network: net, Access: acc, LoadBalancer: lb}); err != nil {
+			return nil, err
+		}
+	}
+	pg, err := newPostgres(ctx, "postgres", &postgresArgs{Plan: p, Names: n, Network: net, Access: acc, Cluster: k8s})
 	if err != nil {
 		return nil, err
 	}
 	var cache *Valkey
 	if p.Has(plan.RoleRedis) {
-		if cache, err = newValkey(ctx, "valkey", &valkeyArgs{Plan: p, Names: n, Network: net, Access: acc}); err != nil {
+		if cache, err = newValkey(ctx, "valkey", &valkeyArgs{Plan: p, Names: n, Network: net, Access: acc, Cluster: k8s}); err != nil {
 			return nil, err
 		}
 	}
-	chroma, err := newChroma(ctx, "chroma", &chromaArgs{Plan: p, Names: n, Network: net, Access: acc})
+	chroma, err := newChroma(ctx, "chroma", &chromaArgs{Plan: p, Names: n, Network: net, Access: acc, Cluster: k8s})
 	if err != nil {
 		return nil, err
+	}
+	if k8s != nil {
+		return scaleResult(ctx, p, net, lb, k8s, pg, cache, chroma)
 	}
 
 	// Droplets and volumes join the project here; the database clusters and
@@ -149,6 +163,9 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 
 // costItems is what the phase costs, for the cost package.
 func costItems(p *plan.Plan) []cost.Item {
+	if p.Phase == plan.Scale {
+		return scaleCostItems(p)
+	}
 	items := []cost.Item{
 		{Role: "app", Kind: p.Sizes[plan.RoleApp], Count: p.AppCount},
 		{Role: "managed-postgres", Kind: p.Sizes[plan.RoleDB], Count: 1},

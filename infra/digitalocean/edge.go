@@ -33,6 +33,18 @@ func newLoadBalancer(ctx *pulumi.Context, name string, args *loadBalancerArgs) (
 		return nil, err
 	}
 	p := args.Plan
+	if p.Phase == plan.Scale {
+		// The cluster's cloud controller makes the load balancer for the
+		// app's Service; only the certificate stays here, under the same
+		// name as in upgrade, so it is kept rather than re-issued.
+		if p.TLSAtLoadBalancer() {
+			var err error
+			if c.Certificate, err = newCertificate(ctx, p, args.Names, c); err != nil {
+				return nil, err
+			}
+		}
+		return c, ctx.RegisterResourceOutputs(c, pulumi.Map{})
+	}
 	lbArgs := &digitalocean.LoadBalancerArgs{
 		Name:       pulumi.String(args.Names.of("lb")),
 		Region:     pulumi.String(p.Region),
@@ -54,11 +66,7 @@ func newLoadBalancer(ctx *pulumi.Context, name string, args *loadBalancerArgs) (
 		var err error
 		// Named after the domain: a new domain gets a new certificate that
 		// exists before the old one goes.
-		c.Certificate, err = digitalocean.NewCertificate(ctx, "lb-certificate", &digitalocean.CertificateArgs{
-			Name:    pulumi.String(args.Names.of(strings.ReplaceAll(p.Domain, ".", "-"))),
-			Type:    pulumi.String("lets_encrypt"),
-			Domains: pulumi.StringArray{pulumi.String(p.Domain)},
-		}, pulumi.Parent(c))
+		c.Certificate, err = newCertificate(ctx, p, args.Names, c)
 		if err != nil {
 			return nil, err
 		}
@@ -101,6 +109,17 @@ func newLoadBalancer(ctx *pulumi.Context, name string, args *loadBalancerArgs) (
 		return nil, err
 	}
 	return c, nil
+}
+
+// newCertificate is the Let's Encrypt certificate for the domain, named
+// after it: a new domain gets a new certificate that exists before the old
+// one goes.
+func newCertificate(ctx *pulumi.Context, p *plan.Plan, n names, parent pulumi.Resource) (*digitalocean.Certificate, error) {
+	return digitalocean.NewCertificate(ctx, "lb-certificate", &digitalocean.CertificateArgs{
+		Name:    pulumi.String(n.of(strings.ReplaceAll(p.Domain, ".", "-"))),
+		Type:    pulumi.String("lets_encrypt"),
+		Domains: pulumi.StringArray{pulumi.String(p.Domain)},
+	}, pulumi.Parent(parent))
 }
 
 // DNS is the domain's A record in DigitalOcean DNS, when the stack names a

@@ -1,5 +1,5 @@
-// Package hetzner declares a Flavor Monk stack on Hetzner Cloud for the mvp
-// and upgrade phases (DESIGN.md, phase table and invariants).
+// Package hetzner declares a Flavor Monk stack on Hetzner Cloud for the mvp,
+// upgrade and scale phases (DESIGN.md, phase table and invariants).
 //
 // What it declares, by component (all children parented to their component):
 //
@@ -13,7 +13,15 @@
 //	redis    (flavormonk:hetzner:Cache)        Server "redis"                       (upgrade)
 //	chroma   (flavormonk:hetzner:VectorStore)  Server "chroma", Volume "chroma-data" (upgrade)
 //	lb       (flavormonk:hetzner:LoadBalancer) LoadBalancer "lb", its network, targets,
-//	                                           service and certificate             (upgrade)
+//	                                           service and certificate    (upgrade, scale)
+//	k8s      (flavormonk:hetzner:Cluster)      Server "k3s-server-1…3", "k3s-agent-1…N",
+//	                                           RandomPassword "k3s-token", the start
+//	                                           and kubeconfig commands         (scale)
+//
+// In scale the app servers give way to the k3s cluster (the app runs on it,
+// package kube, declared by the shared stack step), "redis" gains the replica
+// "redis-2" (Sentinels run as pods), the load balancer targets the agents on
+// the app Service's node port, and the data hosts admit the cluster range.
 //
 // Phase changes keep every stateful resource (invariants 1 and 2): logical
 // names never depend on the phase, servers ignore later changes to user
@@ -70,9 +78,6 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 	if p.Cloud != plan.Hetzner {
 		return nil, fmt.Errorf("hetzner: asked to deploy a %s plan", p.Cloud)
 	}
-	if p.Phase != plan.MVP && p.Phase != plan.Upgrade {
-		return nil, fmt.Errorf("hetzner: phase %s: %w (supported: mvp, upgrade)", p.Phase, plan.ErrNotYetSupported)
-	}
 	l, err := newLayout(p)
 	if err != nil {
 		return nil, err
@@ -93,27 +98,18 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 	if err != nil {
 		return nil, err
 	}
+	if p.Phase == plan.Scale {
+		return d.deployScale(db, tls)
+	}
 	app, err := d.newApp("app")
 	if err != nil {
 		return nil, err
 	}
 	res := &stack.Result{
-		AppHosts: app.Hosts,
-		DBHost:   &db.Host,
-		PostgresURL: pulumi.ToSecret(pulumi.All(db.Host.PrivateIP, in.DBPassword).ApplyT(func(v []any) string {
-			// Postgres is reached over the private network only (the db
-			// server's nftables admit the app range alone and Hetzner's
-			// network is not routed to the internet), so no TLS here.
-			u := url.URL{
-				Scheme:   "postgres",
-				User:     url.UserPassword(dbUser, v[1].(string)),
-				Host:     fmt.Sprintf("%s:%d", v[0].(string), postgresPort),
-				Path:     "/" + dbName,
-				RawQuery: "sslmode=require",
-			}
-			return u.String()
-		})).(pulumi.StringOutput),
-		DNSRecords: pulumi.StringArray{}.ToStringArrayOutput(),
+		AppHosts:    app.Hosts,
+		DBHost:      &db.Host,
+		PostgresURL: postgresURL(db, in),
+		DNSRecords:  pulumi.StringArray{}.ToStringArrayOutput(),
 	}
 	appServers := len(app.Hosts)
 	servers := appServers + 1
@@ -141,7 +137,11 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 		if err != nil {
 			return nil, err
 		}
-		lb, err := d.newLoadBalancer("lb", lbArgs{Targets: app.Servers, TLS: tls})
+		var targets []string
+		for _, h := range app.Hosts {
+			targets = append(targets, h.Name)
+		}
+		lb, err := d.newLoadBalancer("lb", lbArgs{Targets: app.Servers, TargetNames: targets, Port: appPort, TLS: tls})
 		if err != nil {
 			return nil, err
 		}
@@ -185,6 +185,24 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 		cost.Item{Role: "ssh-key", Kind: "ssh-key", Count: max(1, len(p.SSHKeys))},
 	)
 	return res, nil
+}
+
+// postgresURL is the app's connection string to the db server.
+func postgresURL(db *database, in *stack.Inputs) pulumi.StringOutput {
+	return pulumi.ToSecret(pulumi.All(db.Host.PrivateIP, in.DBPassword).ApplyT(func(v []any) string {
+		// Postgres is reached over the private network only (the db
+		// server's nftables admit the app and cluster ranges alone and
+		// Hetzner's network is not routed to the internet); the server's
+		// certificate is self-signed, so TLS without verification.
+		u := url.URL{
+			Scheme:   "postgres",
+			User:     url.UserPassword(dbUser, v[1].(string)),
+			Host:     fmt.Sprintf("%s:%d", v[0].(string), postgresPort),
+			Path:     "/" + dbName,
+			RawQuery: "sslmode=require",
+		}
+		return u.String()
+	})).(pulumi.StringOutput)
 }
 
 // deployer carries what every component needs while declaring a stack.

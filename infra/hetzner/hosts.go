@@ -143,7 +143,7 @@ func (d *deployer) newDatabase(name string) (*database, error) {
 	ud := pulumi.All(intID(d.ctx, c.Data.ID()), intID(d.ctx, c.Backup.ID())).ApplyT(func(v []any) (string, error) {
 		return d.userData(userDataSpec{
 			Role:         plan.RoleDB,
-			AllowFrom:    []string{d.l.appRange.String()},
+			AllowFrom:    d.dataClients(),
 			DataVolume:   v[0].(int),
 			BackupVolume: v[1].(int),
 		})
@@ -219,6 +219,9 @@ type cache struct {
 
 	Server *hcloud.Server
 	Host   stack.Host
+	// Replica is redis-2 in scale (a replica of Host, promoted by Sentinel
+	// when the primary fails); zero before.
+	Replica stack.Host
 }
 
 func (d *deployer) newRedis(name string) (*cache, error) {
@@ -226,7 +229,11 @@ func (d *deployer) newRedis(name string) (*cache, error) {
 	if err := component(d.ctx, "Cache", name, c); err != nil {
 		return nil, err
 	}
-	ud, err := d.userData(userDataSpec{Role: plan.RoleRedis, AllowFrom: []string{d.l.appRange.String()}})
+	allow := d.dataClients()
+	if d.p.Phase == plan.Scale {
+		allow = append(allow, d.l.redis.String(), d.l.redis2.String())
+	}
+	ud, err := d.userData(userDataSpec{Role: plan.RoleRedis, AllowFrom: allow})
 	if err != nil {
 		return nil, err
 	}
@@ -238,6 +245,14 @@ func (d *deployer) newRedis(name string) (*cache, error) {
 		return nil, err
 	}
 	c.Server, c.Host = srv, h
+	if d.p.Phase == plan.Scale {
+		if _, c.Replica, err = d.server(serverSpec{
+			Name: replicaName(1), Role: plan.RoleRedis, PrivateIP: d.l.redis2, Firewall: d.access.DataID,
+			UserData: pulumi.String(ud), Parent: c,
+		}); err != nil {
+			return nil, err
+		}
+	}
 	return c, d.ctx.RegisterResourceOutputs(c, pulumi.Map{"privateIp": h.PrivateIP})
 }
 
@@ -271,7 +286,7 @@ func (d *deployer) newChroma(name string, withServer bool) (*vectorStore, error)
 	ud := intID(d.ctx, c.Data.ID()).ApplyT(func(id int) (string, error) {
 		return d.userData(userDataSpec{
 			Role:       plan.RoleChroma,
-			AllowFrom:  []string{d.l.appRange.String()},
+			AllowFrom:  d.dataClients(),
 			DataVolume: id,
 		})
 	}).(pulumi.StringOutput)

@@ -1,8 +1,6 @@
 package hetzner
 
 import (
-	"fmt"
-
 	"github.com/pulumi/pulumi-hcloud/sdk/go/hcloud"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -63,7 +61,12 @@ type loadBalancer struct {
 
 type lbArgs struct {
 	Targets []*hcloud.Server
-	TLS     *UploadedTLS // nil: Hetzner managed certificate
+	// TargetNames are the targets' logical names ("app-1", "k3s-agent-1").
+	TargetNames []string
+	// Port is where the targets serve: the app (8080) or, in scale, the
+	// app Service's node port on every k3s node.
+	Port int
+	TLS  *UploadedTLS // nil: Hetzner managed certificate
 }
 
 func (d *deployer) newLoadBalancer(name string, a lbArgs) (*loadBalancer, error) {
@@ -94,7 +97,7 @@ func (d *deployer) newLoadBalancer(name string, a lbArgs) (*loadBalancer, error)
 		return nil, err
 	}
 	for i, srv := range a.Targets {
-		if _, err := hcloud.NewLoadBalancerTarget(ctx, fmt.Sprintf("lb-target-app-%d", i+1), &hcloud.LoadBalancerTargetArgs{
+		if _, err := hcloud.NewLoadBalancerTarget(ctx, "lb-target-"+a.TargetNames[i], &hcloud.LoadBalancerTargetArgs{
 			LoadBalancerId: lbID,
 			Type:           pulumi.String("server"),
 			ServerId:       intID(ctx, srv.ID()),
@@ -106,7 +109,7 @@ func (d *deployer) newLoadBalancer(name string, a lbArgs) (*loadBalancer, error)
 
 	health := hcloud.LoadBalancerServiceHealthCheckArgs{
 		Protocol: pulumi.String("http"),
-		Port:     pulumi.Int(appPort),
+		Port:     pulumi.Int(a.Port),
 		Interval: pulumi.Int(10),
 		Timeout:  pulumi.Int(5),
 		Retries:  pulumi.Int(3),
@@ -118,7 +121,7 @@ func (d *deployer) newLoadBalancer(name string, a lbArgs) (*loadBalancer, error)
 	}
 	svc := &hcloud.LoadBalancerServiceArgs{
 		LoadBalancerId:  c.LB.ID().ToStringOutput(),
-		DestinationPort: pulumi.Int(appPort),
+		DestinationPort: pulumi.Int(a.Port),
 		HealthCheck:     health,
 	}
 	svcName := "lb-http"

@@ -71,6 +71,11 @@ type access struct {
 	Data    *hcloud.Firewall
 	AppID   pulumi.IntOutput
 	DataID  pulumi.IntOutput
+	// K8s guards the k3s nodes (scale): SSH and the Kubernetes API from
+	// the admin CIDRs only. The node port the load balancer uses is on the
+	// private network, which cloud firewalls do not filter.
+	K8s   *hcloud.Firewall
+	K8sID pulumi.IntOutput
 }
 
 type accessArgs struct {
@@ -136,6 +141,20 @@ func newAccess(ctx *pulumi.Context, name string, a accessArgs, opts ...pulumi.Re
 	}
 	c.AppID = intID(ctx, c.App.ID())
 	c.DataID = intID(ctx, c.Data.ID())
+	if p.Phase == plan.Scale {
+		rules := append(hcloud.FirewallRuleArray{}, ssh...)
+		rules = append(rules, hcloud.FirewallRuleArgs{Direction: pulumi.String("in"), Protocol: pulumi.String("tcp"), Port: pulumi.String("6443"),
+			SourceIps: pulumi.ToStringArray(p.AdminCIDRs), Description: pulumi.String("Kubernetes API from the admin CIDRs")})
+		c.K8s, err = hcloud.NewFirewall(ctx, "fw-k8s", &hcloud.FirewallArgs{
+			Name:   pulumi.String(a.Names.physical("k8s")),
+			Rules:  rules,
+			Labels: pulumi.ToStringMap(a.Names.labels("k8s")),
+		}, pulumi.Parent(c))
+		if err != nil {
+			return nil, err
+		}
+		c.K8sID = intID(ctx, c.K8s.ID())
+	}
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"sshKeyIds":      c.KeyIDs,
 		"appFirewallId":  c.AppID,

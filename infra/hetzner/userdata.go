@@ -20,6 +20,8 @@ type userDataSpec struct {
 	// Volume IDs (db: data + backup; chroma: data), 0 for none.
 	DataVolume   int
 	BackupVolume int
+	// K3s makes the machine a k3s node (scale); Role is then control or node.
+	K3s *cloudinit.K3s
 }
 
 // userData renders a machine's cloud-init. It carries no secret: passwords
@@ -52,6 +54,10 @@ func (d *deployer) userData(s userDataSpec) (string, error) {
 	}
 	if s.Role == plan.RoleChroma {
 		h.ChromaVersion = chromaVersion
+	}
+	if s.K3s != nil {
+		h.Role = cloudinit.RoleK3s
+		h.K3s = s.K3s
 	}
 	return cloudinit.Render(h)
 }

@@ -29,6 +29,8 @@ type Resource struct {
 	IgnoreChanges  []string
 	DependsOn      []string
 	Provider       string
+	// AdditionalSecretOutputs are outputs the program marks secret.
+	AdditionalSecretOutputs []string
 }
 
 // Capture is what one run declared.
@@ -70,6 +72,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.RetainOnDelete = rpc.GetRetainOnDelete()
 		r.IgnoreChanges = rpc.GetIgnoreChanges()
 		r.DependsOn = rpc.GetDependencies()
+		r.AdditionalSecretOutputs = rpc.GetAdditionalSecretOutputs()
 	}
 	r.URN = urn(r)
 	m.c.mu.Lock()
@@ -79,8 +82,37 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 }
 
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
+	switch args.Token {
+	case "digitalocean:index/getKubernetesVersions:getKubernetesVersions":
+		// The newest patch of the asked prefix, as the API would answer.
+		prefix := "1.33."
+		if v, ok := args.Args["versionPrefix"]; ok && v.IsString() {
+			prefix = v.StringValue()
+		}
+		latest := prefix + "1-do.0"
+		return resource.NewPropertyMapFromMap(map[string]any{
+			"latestVersion": latest, "validVersions": []any{latest}, "versionPrefix": prefix, "id": "versions",
+		}), nil
+	}
 	return resource.PropertyMap{}, nil
 }
+
+// MockKubeconfig is what a mocked cluster or kubeconfig fetch returns.
+const MockKubeconfig = `apiVersion: v1
+kind: Config
+clusters:
+- name: mock
+  cluster:
+    server: https://203.0.113.50:6443
+    certificate-authority-data: bW9jaw==
+contexts:
+- name: mock
+  context: {cluster: mock, user: mock}
+current-context: mock
+users:
+- name: mock
+  user: {token: mock-kube-token}
+`
 
 // urn builds the resource's URN as the engine does: the qualified type is
 // the parent's qualified type and this type joined by "$" (children of the
@@ -148,10 +180,36 @@ func fakeOutputs(t, name string, in resource.PropertyMap) resource.PropertyMap {
 		set("password", "mock-user-password")
 	case strings.HasPrefix(t, "hcloud:index/volume:Volume"):
 		set("linuxDevice", "/dev/disk/by-id/scsi-0HC_Volume_"+name)
+	case strings.HasPrefix(t, "digitalocean:index/certificate:Certificate"):
+		set("uuid", "mock-certificate-uuid-"+name)
 	case strings.HasPrefix(t, "digitalocean:index/volume:Volume"):
 		set("urn", "do:volume:"+name)
 	case strings.HasPrefix(t, "digitalocean:index/vpc:Vpc"):
 		set("urn", "do:vpc:"+name)
+	case strings.HasPrefix(t, "digitalocean:index/kubernetesCluster:KubernetesCluster"):
+		set("endpoint", "https://"+name+".k8s.ondigitalocean.example")
+		set("kubeConfigs", []any{map[string]any{"rawConfig": MockKubeconfig, "host": "https://" + name + ".k8s.ondigitalocean.example"}})
+		set("clusterSubnet", "10.244.0.0/16")
+		set("clusterUrn", "do:kubernetes:"+name)
+	case strings.HasPrefix(t, "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool"):
+		host := name + ".db.ondigitalocean.example"
+		set("host", host)
+		set("privateHost", "private-"+host)
+		set("port", 25061)
+		set("password", "mock-pool-password")
+	case t == "command:remote:Command":
+		out := ""
+		if strings.Contains(name, "kubeconfig") {
+			out = MockKubeconfig
+		}
+		set("stdout", out)
+		set("stderr", "")
+	case t == "kubernetes:core/v1:Service":
+		if spec := in["spec"]; spec.IsObject() {
+			if ty := spec.ObjectValue()["type"]; ty.IsString() && ty.StringValue() == "LoadBalancer" {
+				set("status", map[string]any{"loadBalancer": map[string]any{"ingress": []any{map[string]any{"ip": fakeIP(name+"-lb", false)}}}})
+			}
+		}
 	case strings.HasPrefix(t, "random:index/randomPassword:RandomPassword"):
 		set("result", "mock-random-"+name)
 	case strings.HasPrefix(t, "tls:index/privateKey:PrivateKey"):
@@ -159,6 +217,91 @@ func fakeOutputs(t, name string, in resource.PropertyMap) resource.PropertyMap {
 		set("publicKeyOpenssh", "ssh-ed25519 AAAAmock")
 	}
 	return out
+}
+
+// Redacted stands for a secret value in Plain's output.
+const Redacted = "[secret]"
+
+// Plain converts a captured input to plain Go values (maps, slices,
+// strings, float64, bool, nil) as the provider would receive them: known
+// outputs are unwrapped, and secrets are replaced by Redacted when redact
+// is set (otherwise unwrapped too). Unknown values become nil.
+func Plain(v resource.PropertyValue, redact bool) any {
+	switch {
+	case v.IsSecret():
+		if redact {
+			return redactLeaves(Plain(v.SecretValue().Element, false))
+		}
+		return Plain(v.SecretValue().Element, redact)
+	case v.IsOutput():
+		o := v.OutputValue()
+		if !o.Known {
+			return nil
+		}
+		if o.Secret && redact {
+			return redactLeaves(Plain(o.Element, false))
+		}
+		return Plain(o.Element, redact)
+	case v.IsComputed(), v.IsNull():
+		return nil
+	case v.IsObject():
+		out := map[string]any{}
+		for k, e := range v.ObjectValue() {
+			out[string(k)] = Plain(e, redact)
+		}
+		return out
+	case v.IsArray():
+		arr := v.ArrayValue()
+		out := make([]any, len(arr))
+		for i, e := range arr {
+			out[i] = Plain(e, redact)
+		}
+		return out
+	case v.IsString():
+		return v.StringValue()
+	case v.IsNumber():
+		return v.NumberValue()
+	case v.IsBool():
+		return v.BoolValue()
+	}
+	return v.Mappable()
+}
+
+// redactLeaves keeps a secret's shape (a map's keys say what it holds)
+// and hides every value.
+func redactLeaves(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = redactLeaves(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = redactLeaves(e)
+		}
+		return out
+	}
+	return Redacted
+}
+
+// DependsOnResource reports whether r declared a dependency on other
+// (dependencies are recorded as the engine's URNs, which name the stack).
+func (r Resource) DependsOnResource(other Resource) bool {
+	suffix := other.URN[strings.LastIndex(other.URN, "::flavormonk::"):]
+	for _, d := range r.DependsOn {
+		if strings.HasSuffix(d, suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// PlainMap is Plain over a resource's inputs.
+func PlainMap(m resource.PropertyMap, redact bool) map[string]any {
+	return Plain(resource.NewObjectProperty(m), redact).(map[string]any)
 }
 
 // Options for Run.

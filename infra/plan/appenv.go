@@ -14,6 +14,12 @@ type AppInputs struct {
 	ChromaURL      string
 	OpenAIKey      string
 	ReplicateToken string
+	// RedisSentinelMaster, when set, makes RedisAddrs the Sentinels of
+	// that master (Hetzner scale: primary + replica watched by Sentinel).
+	RedisSentinelMaster string
+	// PostgresMaxConns is each instance's pool size; 0 keeps the default.
+	// In scale many pods share a DigitalOcean connection pool.
+	PostgresMaxConns int
 	// TrustedProxies are the load balancer's or Caddy's addresses.
 	TrustedProxies []string
 }
@@ -32,6 +38,12 @@ func (p *Plan) AppConfig(in AppInputs) (*appconfig.Config, error) {
 	// from the private network only (Caddy on the VM proxies to loopback).
 	c.Addr = ":8080"
 	c.MetricsAddr = "127.0.0.1:9090"
+	if p.Phase == Scale {
+		// A pod's loopback is its own: /metrics listens on the pod address
+		// for in-cluster scrapers. No Service exposes it outside the
+		// cluster and a NetworkPolicy admits in-cluster sources only.
+		c.MetricsAddr = ":9090"
+	}
 	if p.Domain != "" {
 		c.BaseURL = "https://" + p.Domain
 	}
@@ -44,6 +56,13 @@ func (p *Plan) AppConfig(in AppInputs) (*appconfig.Config, error) {
 		c.RedisAddrs = in.RedisAddrs
 		c.RedisPassword = in.RedisPassword
 		c.RedisTLS = in.RedisTLS
+		if in.RedisSentinelMaster != "" {
+			c.RedisMode = appconfig.RedisSentinel
+			c.RedisSentinelMaster = in.RedisSentinelMaster
+		}
+	}
+	if in.PostgresMaxConns > 0 {
+		c.PostgresMaxConns = in.PostgresMaxConns
 	}
 	if p.Has(RoleChroma) {
 		c.VectorBackend = appconfig.VectorChroma

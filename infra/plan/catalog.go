@@ -32,7 +32,8 @@ var catalogs = map[Cloud]*catalog{
 		images:        []string{"debian-12", "debian-13", "ubuntu-24.04"},
 		sizes: map[Role][]string{
 			RoleApp: hetznerServers, RoleDB: hetznerServers, RoleRedis: hetznerServers, RoleChroma: hetznerServers,
-			RoleLB: {"lb11", "lb21", "lb31"},
+			RoleLB:   {"lb11", "lb21", "lb31"},
+			RoleNode: hetznerServers, RoleControl: hetznerServers,
 		},
 		retired: map[string]string{
 			"cx22": "use cx23", "cx32": "use cx33", "cx42": "use cx43", "cx52": "use cx53",
@@ -41,6 +42,7 @@ var catalogs = map[Cloud]*catalog{
 		defaults: map[Phase]map[Role]string{
 			MVP:     {RoleApp: "cx23", RoleDB: "cx23"},
 			Upgrade: {RoleApp: "cx33", RoleDB: "cx33", RoleRedis: "cx23", RoleChroma: "cx33", RoleLB: "lb11"},
+			Scale:   {RoleControl: "cx23", RoleNode: "cx33", RoleDB: "cx33", RoleRedis: "cx23", RoleChroma: "cx33", RoleLB: "lb11"},
 		},
 	},
 	DigitalOcean: {
@@ -50,12 +52,15 @@ var catalogs = map[Cloud]*catalog{
 		images: []string{"debian-12-x64", "debian-13-x64", "ubuntu-24-04-x64"},
 		sizes: map[Role][]string{
 			RoleApp: doDroplets, RoleChroma: doDroplets, RoleDB: doDatabases, RoleRedis: doDatabases,
-			RoleLB: {"lb-small", "lb-medium", "lb-large"},
+			RoleLB:   {"lb-small", "lb-medium", "lb-large"},
+			RoleNode: doDroplets,
 		},
 		retired: map[string]string{},
 		defaults: map[Phase]map[Role]string{
 			MVP:     {RoleApp: "s-1vcpu-2gb", RoleDB: "db-s-1vcpu-1gb"},
 			Upgrade: {RoleApp: "s-2vcpu-4gb", RoleDB: "db-s-1vcpu-2gb", RoleRedis: "db-s-1vcpu-1gb", RoleChroma: "s-2vcpu-4gb", RoleLB: "lb-small"},
+			// Standby nodes need db-s-1vcpu-2gb or larger.
+			Scale: {RoleNode: "s-2vcpu-4gb", RoleDB: "db-s-1vcpu-2gb", RoleRedis: "db-s-1vcpu-2gb", RoleChroma: "s-2vcpu-4gb", RoleLB: "lb-small"},
 		},
 	},
 }

@@ -42,6 +42,12 @@ const (
 	RoleRedis  Role = "redis"
 	RoleChroma Role = "chroma"
 	RoleLB     Role = "lb"
+	// RoleNode is a Kubernetes worker node (scale): a DOKS node-pool droplet
+	// or a k3s agent server on Hetzner.
+	RoleNode Role = "node"
+	// RoleControl is a k3s server (control plane with embedded etcd) on
+	// Hetzner in scale; DOKS runs its control plane itself.
+	RoleControl Role = "control"
 )
 
 // Namespace is the stack config namespace (the Pulumi project name).
@@ -85,6 +91,29 @@ type Plan struct {
 	// machines live in.
 	PrivateCIDR string
 	SubnetCIDR  string
+
+	// Cluster is the Kubernetes cluster of the scale phase (zero otherwise).
+	Cluster ClusterPlan
+}
+
+// ClusterPlan is the scale phase's Kubernetes cluster and the app on it.
+type ClusterPlan struct {
+	// NodesMin/NodesMax bound the worker nodes: the DOKS node pool
+	// autoscales between them; on Hetzner NodesMin k3s agents are created
+	// (k3s has no cloud autoscaler here) and NodesMax only caps the config.
+	NodesMin, NodesMax int
+	// ControlPlanes is the number of k3s servers on Hetzner (1 or 3; embedded
+	// etcd from the first, so one can grow to three). DOKS: its own.
+	ControlPlanes int
+	// K8sVersion is the DOKS version prefix ("1.33") or the k3s release
+	// ("v1.33.4+k3s1").
+	K8sVersion string
+	// PodsMin/PodsMax bound the HorizontalPodAutoscaler of the app.
+	PodsMin, PodsMax int
+	// TargetCPU is the HPA's average CPU utilisation target, in percent.
+	TargetCPU int
+	// DBPoolSize is the DigitalOcean connection pool's size (transaction mode).
+	DBPoolSize int
 }
 
 // BackupPlan is where Hetzner database dumps are copied, when configured.
@@ -106,10 +135,16 @@ func (p *Plan) Currency() string {
 // Has reports whether the phase includes a role.
 func (p *Plan) Has(r Role) bool {
 	switch r {
-	case RoleApp, RoleDB:
+	case RoleApp:
+		return p.Phase != Scale // scale runs the app as pods on the cluster's nodes
+	case RoleDB:
 		return true
 	case RoleRedis, RoleChroma, RoleLB:
 		return p.Phase != MVP
+	case RoleNode:
+		return p.Phase == Scale
+	case RoleControl:
+		return p.Phase == Scale && p.Cloud == Hetzner
 	}
 	return false
 }
@@ -117,7 +152,7 @@ func (p *Plan) Has(r Role) bool {
 // Roles lists the roles of the plan in a stable order.
 func (p *Plan) Roles() []Role {
 	var out []Role
-	for _, r := range []Role{RoleApp, RoleDB, RoleRedis, RoleChroma, RoleLB} {
+	for _, r := range []Role{RoleApp, RoleControl, RoleNode, RoleDB, RoleRedis, RoleChroma, RoleLB} {
 		if p.Has(r) {
 			out = append(out, r)
 		}
@@ -156,7 +191,7 @@ type Getter func(key string) (string, bool)
 // table and the unknown-key check come from it.
 var Keys = []struct{ Key, Help string }{
 	{"cloud", "hetzner | digitalocean (required)"},
-	{"phase", "mvp | upgrade | scale (default mvp; scale not yet supported)"},
+	{"phase", "mvp | upgrade | scale (default mvp); scale runs the app on Kubernetes: DOKS on DigitalOcean, k3s on Hetzner"},
 	{"region", "Hetzner location (fsn1, nbg1, hel1, ash, hil, sin) or DigitalOcean region (fra1, ams3, lon1, nyc1, nyc3, sfo3, tor1, sgp1, blr1, syd1, atl1); default fsn1 / fra1"},
 	{"domain", "public host name, e.g. recipes.example.com; empty serves plain HTTP on the IP"},
 	{"dnsZone", "DigitalOcean: the DO-managed domain to create the record in (e.g. example.com); otherwise the records to create are output"},
@@ -165,7 +200,7 @@ var Keys = []struct{ Key, Help string }{
 	{"serverImage", "OS image: Hetzner debian-12 | debian-13 | ubuntu-24.04; DigitalOcean debian-12-x64 | debian-13-x64 | ubuntu-24-04-x64"},
 	{"adminCidrs", "JSON list of CIDRs allowed to SSH, e.g. [\"203.0.113.7/32\"] (required; never 0.0.0.0/0)"},
 	{"sshPublicKeys", "JSON list of SSH public keys for the admin user (required)"},
-	{"sizes", "JSON per-phase size overrides, e.g. {\"upgrade\": {\"app\": \"cx33\", \"db\": \"cx43\"}}"},
+	{"sizes", "JSON per-phase size overrides, e.g. {\"upgrade\": {\"app\": \"cx33\", \"db\": \"cx43\"}}; roles app, db, redis, chroma, lb, and in scale node (worker nodes) and control (k3s servers, Hetzner)"},
 	{"appCount", "app servers in upgrade (default 2, at least 2)"},
 	{"dbVolumeGb", "database volume size in GB (Hetzner; default 20)"},
 	{"backupVolumeGb", "backup volume size in GB (Hetzner; default 40)"},
@@ -176,7 +211,15 @@ var Keys = []struct{ Key, Help string }{
 	{"backupS3Region", "region of that bucket (default auto)"},
 	{"backupKeepDays", "nightly dumps kept on the backup volume (default 14)"},
 	{"inference", "JSON list overriding the app's provider chain, e.g. [\"offline\"]"},
-	{"privateCidr", "the private network (default 10.42.0.0/16; fixed once created)"},
+	{"privateCidr", "the private network (default 10.42.0.0/16; fixed once created; must not overlap the clusters' 10.244.0.0/15)"},
+	{"nodesMin", "scale: fewest Kubernetes worker nodes, 1–20 (default 2); the DOKS pool's autoscaler minimum, the k3s agent count on Hetzner"},
+	{"nodesMax", "scale: most worker nodes, nodesMin–50 (default 5); the DOKS pool's autoscaler maximum (Hetzner: a cap only)"},
+	{"controlPlanes", "scale, Hetzner: k3s servers, 1 or 3 (default 1; embedded etcd, so 1 grows to 3)"},
+	{"kubernetesVersion", "scale: DOKS version prefix like 1.33 (default 1.33; the newest patch is used) or, on Hetzner, a k3s release like v1.33.4+k3s1 (default v1.33.4+k3s1)"},
+	{"podsMin", "scale: fewest app pods, 2–100 (default 2; the HorizontalPodAutoscaler's minimum; the PodDisruptionBudget lets one go at a time)"},
+	{"podsMax", "scale: most app pods, podsMin–200 (default 10)"},
+	{"podsTargetCpu", "scale: the HorizontalPodAutoscaler's average CPU target in percent, 20–95 (default 70)"},
+	{"dbPoolSize", "scale, DigitalOcean: connections of the transaction-mode pool in front of Postgres, 3–100 (default 15; db-s-1vcpu-2gb allows ~47 backends in all)"},
 	// secrets
 	{"sshPrivateKey", "secret: the private key the program uses to write the app's environment and roll out images over SSH"},
 	{"openaiApiKey", "secret: OpenAI API key for the app"},
@@ -218,10 +261,8 @@ func Compile(stack string, get Getter) (*Plan, error) {
 	cat := catalogs[p.Cloud]
 
 	switch ph := Phase(str("phase", "mvp")); ph {
-	case MVP, Upgrade:
+	case MVP, Upgrade, Scale:
 		p.Phase = ph
-	case Scale:
-		return nil, fmt.Errorf("%w: %w", &Error{Key: "phase", Message: "scale is not yet supported by this version of the program (it arrives with the scale-phase issue); use mvp or upgrade"}, ErrNotYetSupported)
 	default:
 		return nil, allowedErr("phase", string(ph), []string{"mvp", "upgrade", "scale"})
 	}
@@ -339,7 +380,90 @@ func Compile(stack string, get Getter) (*Plan, error) {
 	p.PrivateCIDR = pr.Masked().String()
 	// The machines' subnet: the first /24 of the network.
 	p.SubnetCIDR = netip.PrefixFrom(pr.Masked().Addr(), 24).String()
+	if err := p.compileCluster(get); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// k3sRelease is a k3s release tag, e.g. v1.33.4+k3s1.
+var (
+	k3sRelease  = regexp.MustCompile(`^v1\.[0-9]{2}\.[0-9]{1,2}\+k3s[0-9]$`)
+	doksVersion = regexp.MustCompile(`^1\.[0-9]{2}$`)
+)
+
+// ClusterRanges holds the pod (10.244.0.0/16) and service (10.245.0.0/16)
+// ranges of both clusters.
+var ClusterRanges = netip.MustParsePrefix("10.244.0.0/15")
+
+// Defaults of the scale phase's cluster.
+const (
+	DefaultDOKSVersion = "1.33"
+	DefaultK3sVersion  = "v1.33.4+k3s1"
+)
+
+// compileCluster reads the scale keys. They are validated in every phase,
+// so a mistake is caught before the stack moves to scale.
+func (p *Plan) compileCluster(get Getter) error {
+	c := &p.Cluster
+	var err error
+	if c.NodesMin, err = intKey(get, "nodesMin", 2, 1, 20); err != nil {
+		return err
+	}
+	if c.NodesMax, err = intKey(get, "nodesMax", max(5, c.NodesMin), c.NodesMin, 50); err != nil {
+		return err
+	}
+	if c.ControlPlanes, err = intKey(get, "controlPlanes", 1, 1, 3); err != nil {
+		return err
+	}
+	if c.ControlPlanes == 2 {
+		return keyErr("controlPlanes", "2 is not allowed (etcd needs a majority: two servers survive no failure); allowed: 1, 3")
+	}
+	if c.ControlPlanes != 1 && p.Cloud != Hetzner {
+		return keyErr("controlPlanes", "is for k3s on Hetzner only; DOKS runs its own (highly available) control plane")
+	}
+	def := DefaultDOKSVersion
+	if p.Cloud == Hetzner {
+		def = DefaultK3sVersion
+	}
+	raw, _ := get("kubernetesVersion")
+	c.K8sVersion = strings.TrimSpace(raw)
+	if c.K8sVersion == "" {
+		c.K8sVersion = def
+	}
+	if p.Cloud == Hetzner && !k3sRelease.MatchString(c.K8sVersion) {
+		return keyErr("kubernetesVersion", "%q is not a k3s release like %s", c.K8sVersion, DefaultK3sVersion)
+	}
+	if p.Cloud == DigitalOcean && !doksVersion.MatchString(c.K8sVersion) {
+		return keyErr("kubernetesVersion", "%q is not a DOKS version prefix like %s (the newest patch of it is used)", c.K8sVersion, DefaultDOKSVersion)
+	}
+	if c.PodsMin, err = intKey(get, "podsMin", 2, 2, 100); err != nil {
+		return err
+	}
+	if c.PodsMax, err = intKey(get, "podsMax", max(10, c.PodsMin), c.PodsMin, 200); err != nil {
+		return err
+	}
+	if c.TargetCPU, err = intKey(get, "podsTargetCpu", 70, 20, 95); err != nil {
+		return err
+	}
+	if c.DBPoolSize, err = intKey(get, "dbPoolSize", 15, 3, 100); err != nil {
+		return err
+	}
+	// The clusters' pod and service ranges (10.244.0.0/16, 10.245.0.0/16)
+	// must not overlap the private network.
+	if pr := netip.MustParsePrefix(p.PrivateCIDR); pr.Overlaps(ClusterRanges) {
+		return keyErr("privateCidr", "%s overlaps the Kubernetes pod and service ranges %s; choose another private range, e.g. 10.42.0.0/16", p.PrivateCIDR, ClusterRanges)
+	}
+	if p.Phase == Scale && p.Cloud == DigitalOcean {
+		// A standby node needs a plan that offers one.
+		for _, r := range []Role{RoleDB, RoleRedis} {
+			if p.Sizes[r] == "db-s-1vcpu-1gb" {
+				return keyErr("sizes", "scale.%s: %q cannot have a standby node, which scale adds; allowed: %s",
+					r, p.Sizes[r], strings.Join(doDatabases[1:], ", "))
+			}
+		}
+	}
+	return nil
 }
 
 func (p *Plan) resolveSizes(get Getter, cat *catalog) error {

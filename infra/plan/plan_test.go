@@ -59,7 +59,13 @@ func TestErrorsNameKeyAndAllowed(t *testing.T) {
 		{"missing cloud", "cloud", "", "cloud", "allowed: hetzner, digitalocean"},
 		{"unknown cloud", "cloud", "aws", "cloud", "allowed: hetzner, digitalocean"},
 		{"unknown phase", "phase", "huge", "phase", "allowed: mvp, upgrade, scale"},
-		{"scale", "phase", "scale", "phase", "not yet supported"},
+		{"nodes min", "nodesMin", "0", "nodesMin", "from 1 to 20"},
+		{"nodes max below min", "nodesMax", "1", "nodesMax", "from 2 to 50"},
+		{"two control planes", "controlPlanes", "2", "controlPlanes", "allowed: 1, 3"},
+		{"k3s version", "kubernetesVersion", "1.33", "kubernetesVersion", "k3s release like"},
+		{"pods min", "podsMin", "1", "podsMin", "from 2 to 100"},
+		{"pods target", "podsTargetCpu", "100", "podsTargetCpu", "from 20 to 95"},
+		{"cidr overlaps pods", "privateCidr", "10.244.0.0/16", "privateCidr", "pod and service ranges"},
 		{"unknown region", "region", "mars1", "region", "allowed: ash, fsn1, hel1, hil, nbg1, sin"},
 		{"region of other cloud", "region", "fra1", "region", "allowed:"},
 		{"bad image ref", "appImage", "Not An Image", "appImage", "not an image reference"},
@@ -99,17 +105,50 @@ func TestErrorsNameKeyAndAllowed(t *testing.T) {
 			}
 		})
 	}
-	m := base("hetzner")
-	m["phase"] = "scale"
-	if _, err := compile(m); !errors.Is(err, ErrNotYetSupported) {
-		t.Fatalf("scale: %v", err)
+	// DigitalOcean-only rules.
+	for _, tc := range []struct{ key, val, wantKey, contains string }{
+		{"sizes", `{"scale": {"db": "db-s-1vcpu-1gb"}}`, "sizes", "cannot have a standby node"},
+		{"controlPlanes", "3", "controlPlanes", "k3s on Hetzner only"},
+		{"kubernetesVersion", "v1.33.4+k3s1", "kubernetesVersion", "DOKS version prefix"},
+	} {
+		m := base("digitalocean")
+		m["phase"] = "scale"
+		m[tc.key] = tc.val
+		_, err := compile(m)
+		var pe *Error
+		if !errors.As(err, &pe) || pe.Key != tc.wantKey || !strings.Contains(err.Error(), tc.contains) {
+			t.Errorf("%s=%s: err = %v", tc.key, tc.val, err)
+		}
+	}
+}
+
+func TestScalePlan(t *testing.T) {
+	for _, cloud := range []string{"hetzner", "digitalocean"} {
+		m := base(cloud)
+		m["phase"] = "scale"
+		p, err := compile(m)
+		if err != nil {
+			t.Fatalf("%s: %v", cloud, err)
+		}
+		if p.Has(RoleApp) || !p.Has(RoleNode) || p.Has(RoleControl) != (cloud == "hetzner") {
+			t.Errorf("%s roles: %v", cloud, p.Roles())
+		}
+		c := p.Cluster
+		if c.NodesMin != 2 || c.NodesMax != 5 || c.PodsMin != 2 || c.PodsMax != 10 || c.TargetCPU != 70 || c.ControlPlanes != 1 {
+			t.Errorf("%s cluster defaults: %+v", cloud, c)
+		}
+		for _, r := range p.Roles() {
+			if p.Sizes[r] == "" {
+				t.Errorf("%s: no default size for %s", cloud, r)
+			}
+		}
 	}
 }
 
 // The app config rendered for each phase is accepted by the app's own
 // validation, and refused at preview when the app would refuse it.
 func TestAppConfig(t *testing.T) {
-	for _, ph := range []string{"mvp", "upgrade"} {
+	for _, ph := range []string{"mvp", "upgrade", "scale"} {
 		m := base("hetzner")
 		m["phase"] = ph
 		p, err := compile(m)
@@ -123,7 +162,7 @@ func TestAppConfig(t *testing.T) {
 			t.Fatalf("%s: %v", ph, err)
 		}
 		env := strings.Join(c.Env(), "\n")
-		for _, want := range []string{"FLAVORMONK_TIER=" + ph, "FLAVORMONK_STORE=postgres", "FLAVORMONK_METRICS_ADDR=127.0.0.1:9090"} {
+		for _, want := range []string{"FLAVORMONK_TIER=" + ph, "FLAVORMONK_STORE=postgres", map[bool]string{true: "FLAVORMONK_METRICS_ADDR=:9090", false: "FLAVORMONK_METRICS_ADDR=127.0.0.1:9090"}[ph == "scale"]} {
 			if !strings.Contains(env, want) {
 				t.Errorf("%s: env lacks %s", ph, want)
 			}

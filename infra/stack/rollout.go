@@ -12,9 +12,15 @@ import (
 // AdminUser is the sudo user cloud-init creates on every machine.
 const AdminUser = "flavormonk"
 
-// booted waits for the first boot to finish and fails when cloud-init
+// Booted waits for the first boot to finish and fails when cloud-init
 // reported an error, so nothing is configured on a half-set-up machine.
-const booted = "sudo cloud-init status --wait >/dev/null || { sudo cloud-init status --long >&2; exit 1; }; "
+const Booted = "sudo cloud-init status --wait >/dev/null || { sudo cloud-init status --long >&2; exit 1; }; "
+
+const booted = Booted
+
+// Connection is how the program's remote commands reach a host: as the
+// admin user, with the stack's deploy key (a secret).
+func Connection(h Host, in *Inputs) remote.ConnectionArgs { return connection(h, in) }
 
 func connection(h Host, in *Inputs) remote.ConnectionArgs {
 	return remote.ConnectionArgs{
@@ -30,7 +36,7 @@ func connection(h Host, in *Inputs) remote.ConnectionArgs {
 // on a VM can read from the metadata service — and rolls the app image out
 // one server at a time, each waiting for /readyz before the next starts.
 // Changing the image or the environment re-runs it; no server is replaced.
-func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pulumi.StringOutput) error {
+func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pulumi.StringOutput) ([]pulumi.Resource, error) {
 	var deps []pulumi.Resource
 	if h := res.DBHost; h != nil {
 		// The db host's setup script creates or updates the app's role and
@@ -42,7 +48,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			Triggers:   pulumi.Array{in.DBPassword.ApplyT(envHash)},
 		}, pulumi.DependsOn([]pulumi.Resource{h.Resource}))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		deps = append(deps, cmd)
 		if p.Backup.S3Endpoint != "" {
@@ -57,12 +63,14 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 				Stdin:      pulumi.ToSecret(backupEnv).(pulumi.StringOutput),
 				Triggers:   pulumi.Array{backupEnv.ApplyT(envHash)},
 			}, pulumi.DependsOn([]pulumi.Resource{h.Resource})); err != nil {
-				return err
+				return nil, err
 			}
 		}
 	}
 	if h := res.RedisHost; h != nil {
-		conf := in.RedisPassword.ApplyT(func(pw string) string { return "requirepass " + pw + "\n" }).(pulumi.StringOutput)
+		// masterauth too: after a Sentinel failover the old primary
+		// becomes a replica and must authenticate to the new one.
+		conf := in.RedisPassword.ApplyT(func(pw string) string { return "requirepass " + pw + "\n" + "masterauth " + pw + "\n" }).(pulumi.StringOutput)
 		cmd, err := remote.NewCommand(ctx, "redis-setup", &remote.CommandArgs{
 			Connection: connection(*h, in),
 			Create:     pulumi.String(booted + "sudo install -m 0640 -o root -g redis /dev/stdin /etc/redis/flavormonk-secret.conf && sudo systemctl restart redis-server"),
@@ -70,9 +78,25 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			Triggers:   pulumi.Array{conf.ApplyT(envHash)},
 		}, pulumi.DependsOn([]pulumi.Resource{h.Resource}))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		deps = append(deps, cmd)
+		for _, r := range res.RedisReplicas {
+			conf := pulumi.All(in.RedisPassword, h.PrivateIP).ApplyT(func(v []any) string {
+				pw := v[0].(string)
+				return "requirepass " + pw + "\nmasterauth " + pw + "\nreplicaof " + v[1].(string) + " 6379\n"
+			}).(pulumi.StringOutput)
+			rc, err := remote.NewCommand(ctx, "redis-setup-"+r.Name, &remote.CommandArgs{
+				Connection: connection(r, in),
+				Create:     pulumi.String(booted + "sudo install -m 0640 -o root -g redis /dev/stdin /etc/redis/flavormonk-secret.conf && sudo systemctl restart redis-server"),
+				Stdin:      pulumi.ToSecret(conf).(pulumi.StringOutput),
+				Triggers:   pulumi.Array{conf.ApplyT(envHash)},
+			}, pulumi.DependsOn([]pulumi.Resource{r.Resource, cmd}))
+			if err != nil {
+				return nil, err
+			}
+			deps = append(deps, rc)
+		}
 	}
 	prev := deps
 	for _, h := range res.AppHosts {
@@ -84,9 +108,9 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			Triggers: pulumi.Array{pulumi.String(p.AppImage), env.ApplyT(envHash)},
 		}, pulumi.DependsOn(append([]pulumi.Resource{h.Resource}, prev...)))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		prev = []pulumi.Resource{cmd} // one server at a time
 	}
-	return nil
+	return deps, nil
 }

@@ -11,10 +11,12 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/flavormonk/flavormonk/infra/cost"
+	"github.com/flavormonk/flavormonk/infra/kube"
 	"github.com/flavormonk/flavormonk/infra/plan"
 )
 
@@ -107,8 +109,16 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 	}
 
 	env := appEnv(ctx, p, res, hooks)
-	if err := rollout(ctx, p, res, in, env); err != nil {
+	dataReady, err := rollout(ctx, p, res, in, env)
+	if err != nil {
 		return err
+	}
+	if res.Cluster != nil {
+		// The migration Job needs the database role that db-setup makes.
+		res.Cluster.DependsOn = append(res.Cluster.DependsOn, dataReady...)
+		if err := deployToCluster(ctx, p, res, env); err != nil {
+			return err
+		}
 	}
 
 	est, err := cost.Snapshot().Price(ctx.Context(), string(p.Cloud), p.Region, res.Items)
@@ -128,6 +138,11 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 		"dnsRecords":  res.DNSRecords,
 		"databaseUrl": res.PostgresURL,
 		"appEnv":      env,
+	}
+	if res.Cluster != nil {
+		exports["kubeconfig"] = pulumi.ToSecret(res.Cluster.Kubeconfig).(pulumi.StringOutput)
+		exports["cluster"] = res.Cluster.Summary
+		exports["appPods"] = pulumi.Sprintf("%d–%d pods of %s (HPA at %d%% CPU), namespace flavormonk", p.Cluster.PodsMin, p.Cluster.PodsMax, p.AppImage, p.Cluster.TargetCPU)
 	}
 	if p.Domain == "" {
 		exports["note"] = pulumi.String("no domain configured: the app is served over plain HTTP on the public IP").ToStringOutput()
@@ -150,11 +165,17 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 func sources(e *cost.Estimate) string {
 	seen := map[string]bool{}
 	var out []string
+	estimated := false
 	for _, l := range e.Lines {
-		if !seen[l.Source] {
-			seen[l.Source] = true
-			out = append(out, l.Source)
+		src, est := strings.CutSuffix(l.Source, " (estimated)")
+		estimated = estimated || est
+		if !seen[src] {
+			seen[src] = true
+			out = append(out, src)
 		}
+	}
+	if estimated {
+		out = append(out, "some lines estimated")
 	}
 	return strings.Join(out, "; ")
 }
@@ -181,6 +202,10 @@ func appEnv(ctx *pulumi.Context, p *plan.Plan, res *Result, hooks *Hooks) pulumi
 	if redisPW == (pulumi.StringOutput{}) {
 		redisPW = pulumi.String("").ToStringOutput()
 	}
+	var cl Cluster
+	if res.Cluster != nil {
+		cl = *res.Cluster
+	}
 	// Named, not positional: each value is looked up by what it is.
 	inputs := pulumi.Map{
 		"postgres": res.PostgresURL, "redisAddrs": redisAddrs, "redisPassword": redisPW,
@@ -188,14 +213,16 @@ func appEnv(ctx *pulumi.Context, p *plan.Plan, res *Result, hooks *Hooks) pulumi
 	}
 	out := inputs.ToMapOutput().ApplyT(func(v map[string]any) (string, error) {
 		in := plan.AppInputs{
-			PostgresURL:    str(v["postgres"]),
-			RedisAddrs:     strs(v["redisAddrs"]),
-			RedisPassword:  str(v["redisPassword"]),
-			RedisTLS:       res.RedisTLS,
-			ChromaURL:      str(v["chroma"]),
-			OpenAIKey:      str(v["openai"]),
-			ReplicateToken: str(v["replicate"]),
-			TrustedProxies: strs(v["trusted"]),
+			PostgresURL:         str(v["postgres"]),
+			PostgresMaxConns:    cl.PostgresMaxConns,
+			RedisSentinelMaster: cl.RedisSentinelMaster,
+			RedisAddrs:          strs(v["redisAddrs"]),
+			RedisPassword:       str(v["redisPassword"]),
+			RedisTLS:            res.RedisTLS,
+			ChromaURL:           str(v["chroma"]),
+			OpenAIKey:           str(v["openai"]),
+			ReplicateToken:      str(v["replicate"]),
+			TrustedProxies:      strs(v["trusted"]),
 		}
 		c, err := p.AppConfig(in)
 		if err != nil {
@@ -208,6 +235,44 @@ func appEnv(ctx *pulumi.Context, p *plan.Plan, res *Result, hooks *Hooks) pulumi
 		return strings.Join(lines, "\n") + "\n", nil
 	}).(pulumi.StringOutput)
 	return pulumi.ToSecret(out).(pulumi.StringOutput)
+}
+
+// deployToCluster declares the app on the scale phase's cluster through a
+// kubernetes provider made from the cluster's kubeconfig, then lets the
+// cloud point its DNS at the public Service.
+func deployToCluster(ctx *pulumi.Context, p *plan.Plan, res *Result, env pulumi.StringOutput) error {
+	cl := res.Cluster
+	provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
+		Kubeconfig: pulumi.ToSecret(cl.Kubeconfig).(pulumi.StringOutput),
+		// Server-side apply (v4's default, stated): fields another manager
+		// owns, like the HPA's replica count, are not fought over.
+		EnableServerSideApply: pulumi.Bool(true),
+	}, pulumi.DependsOn(cl.DependsOn))
+	if err != nil {
+		return err
+	}
+	app, err := kube.NewApp(ctx, "app-k8s", provider, &kube.AppArgs{
+		Image:                p.AppImage,
+		Env:                  env,
+		MigrationPostgresURL: cl.MigrationPostgresURL,
+		HasMigrationURL:      cl.HasMigrationURL,
+		PodsMin:              p.Cluster.PodsMin,
+		PodsMax:              p.Cluster.PodsMax,
+		TargetCPU:            p.Cluster.TargetCPU,
+		Service:              cl.Service,
+		Annotations:          cl.Annotations,
+		Ports:                cl.Ports,
+		MetricsServer:        cl.MetricsServer,
+		Sentinel:             cl.Sentinel,
+		DependsOn:            cl.DependsOn,
+	})
+	if err != nil {
+		return err
+	}
+	if cl.Expose != nil {
+		return cl.Expose(ctx, app.Ingress)
+	}
+	return nil
 }
 
 // envHash identifies an environment without revealing it, for triggers.

@@ -3,6 +3,8 @@ package stack_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -29,7 +31,7 @@ func config(cloud, phase string) map[string]string {
 		"flavormonk:sshPrivateKey": sentinelSSH,
 		"flavormonk:openaiApiKey":  sentinelOpenAI,
 	}
-	if phase == "upgrade" {
+	if phase == "upgrade" || phase == "scale" {
 		m["flavormonk:replicateApiToken"] = "SENTINEL-REPLICATE"
 	}
 	return m
@@ -66,7 +68,7 @@ func runStack(t *testing.T, cfg map[string]string) *result {
 
 func TestStacks(t *testing.T) {
 	for _, cloud := range []string{"hetzner", "digitalocean"} {
-		for _, phase := range []string{"mvp", "upgrade"} {
+		for _, phase := range []string{"mvp", "upgrade", "scale"} {
 			t.Run(cloud+"/"+phase, func(t *testing.T) {
 				r := runStack(t, config(cloud, phase))
 				for _, k := range []string{"appUrl", "publicIps", "phase", "cloud", "monthlyCost", "databaseUrl", "appEnv"} {
@@ -74,7 +76,11 @@ func TestStacks(t *testing.T) {
 						t.Errorf("output %s missing", k)
 					}
 				}
-				for _, k := range []string{"databaseUrl", "appEnv"} {
+				secrets := []string{"databaseUrl", "appEnv"}
+				if phase == "scale" {
+					secrets = append(secrets, "kubeconfig")
+				}
+				for _, k := range secrets {
 					if !r.secret[k] {
 						t.Errorf("output %s is not secret", k)
 					}
@@ -98,7 +104,13 @@ func TestStacks(t *testing.T) {
 					if res.Type == "command:remote:Command" {
 						continue // stdin and connection carry secrets, as secret inputs
 					}
-					for _, sentinel := range []string{sentinelSSH, sentinelOpenAI, "mock-random-db-password", "mock-random-redis-password"} {
+					if res.Type == "kubernetes:core/v1:Secret" {
+						if !res.Inputs["stringData"].ContainsSecrets() {
+							t.Errorf("Secret %s: stringData is not a secret input", res.Name)
+						}
+						continue
+					}
+					for _, sentinel := range []string{sentinelSSH, sentinelOpenAI, "mock-random-db-password", "mock-random-redis-password", "mock-random-k3s-token"} {
 						if strings.Contains(s, sentinel) {
 							t.Errorf("%s %s holds a secret in its inputs", res.Type, res.Name)
 						}
@@ -115,7 +127,7 @@ func TestStacks(t *testing.T) {
 						}
 					}
 				}
-				if deploys == 0 || (phase == "upgrade" && deploys < 2) {
+				if (phase != "scale" && deploys == 0) || (phase == "upgrade" && deploys < 2) || (phase == "scale" && deploys != 0) {
 					t.Errorf("%d deploy commands", deploys)
 				}
 			})
@@ -123,21 +135,278 @@ func TestStacks(t *testing.T) {
 	}
 }
 
-// mvp → upgrade → mvp keeps every stateful resource and its
-// replacement-forcing inputs, on both clouds.
+// Every move between mvp, upgrade and scale, both ways, keeps every
+// stateful resource (same URN, protected) and its replacement-forcing
+// inputs, on both clouds.
 func TestTransitions(t *testing.T) {
+	phases := []string{"mvp", "upgrade", "scale"}
 	for _, cloud := range []string{"hetzner", "digitalocean"} {
-		mvp := runStack(t, config(cloud, "mvp")).capture
+		caps := map[string]*mockrun.Capture{}
+		for _, ph := range phases {
+			caps[ph] = runStack(t, config(cloud, ph)).capture
+		}
+		// The same stateful resources exist in every phase.
+		want := statefulURNs(caps["mvp"])
+		if len(want) < 3 {
+			t.Fatalf("%s: only %d stateful resources: %v", cloud, len(want), want)
+		}
+		for _, ph := range phases {
+			got := statefulURNs(caps[ph])
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("%s %s: stateful resources %v, want %v", cloud, ph, got, want)
+			}
+			for _, r := range caps[ph].Resources {
+				holdsData := strings.Contains(r.Type, "olume:Volume") || r.Name == "db" && (strings.HasSuffix(r.Type, ":Server") || strings.HasSuffix(r.Type, ":DatabaseCluster"))
+				if transition.IsStateful(r) && holdsData && !r.Protect {
+					t.Errorf("%s %s: %s is not protected", cloud, ph, r.URN)
+				}
+			}
+		}
+		for _, from := range phases {
+			for _, to := range phases {
+				if from == to {
+					continue
+				}
+				rep := transition.Check(caps[from], caps[to])
+				if !rep.OK() {
+					var b strings.Builder
+					rep.Write(&b)
+					t.Errorf("%s %s→%s:\n%s", cloud, from, to, b.String())
+				}
+			}
+		}
+	}
+}
+
+func statefulURNs(c *mockrun.Capture) []string {
+	var out []string
+	for _, r := range c.Resources {
+		if transition.IsStateful(r) {
+			out = append(out, r.URN)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// What scale declares on each cloud.
+func TestScaleResources(t *testing.T) {
+	num := func(r mockrun.Resource, path ...string) float64 {
+		var v any = mockrun.PlainMap(r.Inputs, false)
+		for _, k := range path {
+			v = v.(map[string]any)[k]
+		}
+		f, _ := v.(float64)
+		return f
+	}
+	t.Run("digitalocean", func(t *testing.T) {
+		cfg := config("digitalocean", "scale")
+		cfg["flavormonk:nodesMin"], cfg["flavormonk:nodesMax"] = "3", "7"
+		c := runStack(t, cfg).capture
+		k, ok := c.Find("digitalocean:index/kubernetesCluster:KubernetesCluster", "k8s")
+		if !ok {
+			t.Fatal("no DOKS cluster")
+		}
+		pool := mockrun.PlainMap(k.Inputs, false)["nodePool"].(map[string]any)
+		if pool["autoScale"] != true || num(k, "nodePool", "minNodes") != 3 || num(k, "nodePool", "maxNodes") != 7 || k.Inputs["vpcUuid"].IsNull() {
+			t.Errorf("cluster %v", pool)
+		}
+		for _, name := range []string{"db", "cache"} {
+			db, _ := c.Find("digitalocean:index/databaseCluster:DatabaseCluster", name)
+			if num(db, "nodeCount") != 2 {
+				t.Errorf("%s: nodeCount %v, want 2 (standby)", name, num(db, "nodeCount"))
+			}
+		}
+		pl, ok := c.Find("digitalocean:index/databaseConnectionPool:DatabaseConnectionPool", "db-pool")
+		if !ok || pl.Inputs["mode"].StringValue() != "transaction" {
+			t.Errorf("pool %v", pl.Inputs)
+		}
+		pr, _ := c.Find("digitalocean:index/projectResources:ProjectResources", "project-resources")
+		if got := fmt.Sprint(mockrun.PlainMap(pr.Inputs, false)["resources"]); !strings.Contains(got, "do:kubernetes:k8s") {
+			t.Errorf("the cluster is not in the project: %s", got)
+		}
+		if len(c.ByType("digitalocean:index/loadBalancer:LoadBalancer")) != 0 {
+			t.Error("a program-made load balancer in scale (the cluster makes it)")
+		}
+		for _, d := range c.ByType("digitalocean:index/droplet:Droplet") {
+			if d.Name != "chroma" {
+				t.Errorf("droplet %s in scale", d.Name)
+			}
+		}
+	})
+	t.Run("hetzner", func(t *testing.T) {
+		cfg := config("hetzner", "scale")
+		cfg["flavormonk:controlPlanes"], cfg["flavormonk:nodesMin"] = "3", "4"
+		c := runStack(t, cfg).capture
+		var servers []string
+		for _, r := range c.ByType("hcloud:index/server:Server") {
+			servers = append(servers, r.Name)
+		}
+		sort.Strings(servers)
+		want := "chroma db k3s-agent-1 k3s-agent-2 k3s-agent-3 k3s-agent-4 k3s-server-1 k3s-server-2 k3s-server-3 redis redis-2"
+		if strings.Join(servers, " ") != want {
+			t.Errorf("servers %v, want %s", servers, want)
+		}
+		targets := c.ByType("hcloud:index/loadBalancerTarget:LoadBalancerTarget")
+		if len(targets) != 4 {
+			t.Errorf("%d load balancer targets, want the 4 agents", len(targets))
+		}
+		// Servers join one after another (etcd grows a member at a time).
+		s2, _ := c.Find("command:remote:Command", "k3s-start-k3s-server-2")
+		s3, _ := c.Find("command:remote:Command", "k3s-start-k3s-server-3")
+		s1, _ := c.Find("command:remote:Command", "k3s-start-k3s-server-1")
+		if !s2.DependsOnResource(s1) || !s3.DependsOnResource(s2) {
+			t.Error("k3s servers do not join one at a time")
+		}
+		if _, ok := c.Find("hcloud:index/firewall:Firewall", "fw-k8s"); !ok {
+			t.Error("no k8s firewall")
+		}
+	})
+}
+
+// With a domain, TLS ends at the load balancer in scale as in upgrade: the
+// Hetzner LB serves HTTPS on 443 to the node port; DigitalOcean's Service
+// carries the certificate and the DNS record points at its address.
+func TestScaleTLS(t *testing.T) {
+	cfg := config("hetzner", "scale")
+	cfg["flavormonk:domain"] = "recipes.example.com"
+	r := runStack(t, cfg)
+	svc, ok := r.capture.Find("hcloud:index/loadBalancerService:LoadBalancerService", "lb-https")
+	if !ok {
+		t.Fatal("hetzner: no HTTPS service on the load balancer")
+	}
+	in := mockrun.PlainMap(svc.Inputs, false)
+	if in["listenPort"] != float64(443) || in["destinationPort"] != float64(30080) || in["protocol"] != "https" {
+		t.Errorf("hetzner lb-https %v", in)
+	}
+	if r.outputs["appUrl"] != "https://recipes.example.com" {
+		t.Errorf("hetzner appUrl %v", r.outputs["appUrl"])
+	}
+
+	cfg = config("digitalocean", "scale")
+	cfg["flavormonk:domain"], cfg["flavormonk:dnsZone"] = "recipes.example.com", "example.com"
+	r = runStack(t, cfg)
+	rec, ok := r.capture.Find("digitalocean:index/dnsRecord:DnsRecord", "app-a-record")
+	if !ok || !strings.HasPrefix(rec.Inputs["value"].StringValue(), "203.0.113.") {
+		t.Errorf("digitalocean: DNS record %v", rec.Inputs)
+	}
+	if r.outputs["appUrl"] != "https://recipes.example.com" {
+		t.Errorf("digitalocean appUrl %v", r.outputs["appUrl"])
+	}
+}
+
+// On Hetzner in scale the k3s nodes get the join token on stdin only, and
+// every data host admits the cluster's range over SSH.
+func TestHetznerScaleBootstrap(t *testing.T) {
+	c := runStack(t, config("hetzner", "scale")).capture
+	starts := 0
+	for _, r := range c.ByType("command:remote:Command") {
+		create := r.Inputs["create"].StringValue()
+		switch {
+		case strings.HasPrefix(r.Name, "k3s-start-"):
+			starts++
+			if !r.Inputs["stdin"].ContainsSecrets() || strings.Contains(create, "mock-random") {
+				t.Errorf("%s: the token is not a secret on stdin", r.Name)
+			}
+		case strings.HasPrefix(r.Name, "allow-"):
+			if !strings.Contains(create, "flavormonk-allow 10.42.0.32/27 10.42.0.64/26") {
+				t.Errorf("%s: %s", r.Name, create)
+			}
+		}
+	}
+	if starts != 3 { // one server, two agents by default
+		t.Errorf("%d k3s start commands", starts)
+	}
+	// The fetched kubeconfig is a secret output and is not logged.
+	kc, _ := c.Find("command:remote:Command", "k3s-kubeconfig")
+	if !slices.Contains(kc.AdditionalSecretOutputs, "stdout") || kc.Inputs["logging"].StringValue() != "stderr" {
+		t.Errorf("k3s-kubeconfig: secret outputs %v, logging %v", kc.AdditionalSecretOutputs, kc.Inputs["logging"])
+	}
+	for _, name := range []string{"allow-db", "allow-redis", "allow-redis-2", "allow-chroma", "k3s-kubeconfig", "redis-setup-redis-2"} {
+		if _, ok := c.Find("command:remote:Command", name); !ok {
+			t.Errorf("no %s command", name)
+		}
+	}
+	for _, r := range c.ByType("hcloud:index/server:Server") {
+		if strings.HasPrefix(r.Name, "k3s-") && strings.Contains(r.Inputs["userData"].StringValue(), "mock-random") {
+			t.Errorf("%s: token in user data", r.Name)
+		}
+	}
+}
+
+// Moving back from scale removes the cluster and the app's Kubernetes
+// objects and keeps every data resource.
+func TestDowngradeFromScale(t *testing.T) {
+	for cloud, cluster := range map[string]string{
+		"digitalocean": "digitalocean:index/kubernetesCluster:KubernetesCluster",
+		"hetzner":      "hcloud:index/server:Server",
+	} {
+		scale := runStack(t, config(cloud, "scale")).capture
 		up := runStack(t, config(cloud, "upgrade")).capture
-		for _, step := range []struct {
-			name     string
-			from, to *mockrun.Capture
-		}{{"mvp→upgrade", mvp, up}, {"upgrade→mvp", up, mvp}} {
-			rep := transition.Check(step.from, step.to)
-			if !rep.OK() {
-				var b strings.Builder
-				rep.Write(&b)
-				t.Errorf("%s %s:\n%s", cloud, step.name, b.String())
+		rep := transition.Check(scale, up)
+		if !rep.OK() {
+			t.Fatalf("%s: %v", cloud, rep.Problems)
+		}
+		removed := strings.Join(rep.Removed, "\n")
+		for _, want := range []string{cluster, "kubernetes:apps/v1:Deployment::app", "pulumi:providers:kubernetes::k8s"} {
+			if !strings.Contains(removed, want) {
+				t.Errorf("%s: scale→upgrade does not remove %s", cloud, want)
+			}
+		}
+		if cloud == "hetzner" && !strings.Contains(removed, "k3s-server-1") {
+			t.Errorf("hetzner: the k3s servers stay")
+		}
+		for _, r := range scale.Resources {
+			if transition.IsStateful(r) && slices.Contains(rep.Removed, r.URN) {
+				t.Errorf("%s: %s removed", cloud, r.URN)
+			}
+		}
+	}
+}
+
+// No data service is reachable from the internet in scale: firewalls admit
+// data ports from the cluster or the private network only, the databases
+// admit the cluster (DigitalOcean: rule type k8s), and only the app's
+// public Service leaves the cluster.
+func TestScaleNoDataServicePublic(t *testing.T) {
+	for _, cloud := range []string{"hetzner", "digitalocean"} {
+		c := runStack(t, config(cloud, "scale")).capture
+		for _, r := range c.Resources {
+			in, _ := json.Marshal(mockrun.PlainMap(r.Inputs, true))
+			s := string(in)
+			switch r.Type {
+			case "hcloud:index/firewall:Firewall":
+				if strings.Contains(s, "0.0.0.0/0") || strings.Contains(s, "::/0") {
+					t.Errorf("%s: firewall %s opens to the internet: %s", cloud, r.Name, s)
+				}
+			case "digitalocean:index/databaseFirewall:DatabaseFirewall":
+				if !strings.Contains(s, `"type":"k8s"`) || strings.Contains(s, `"type":"ip_addr"`) {
+					t.Errorf("%s: %s rules %s", cloud, r.Name, s)
+				}
+			case "digitalocean:index/firewall:Firewall":
+				var fw struct {
+					InboundRules []struct {
+						PortRange       string   `json:"portRange"`
+						SourceAddresses []string `json:"sourceAddresses"`
+					} `json:"inboundRules"`
+				}
+				_ = json.Unmarshal(in, &fw)
+				for _, rule := range fw.InboundRules {
+					if rule.PortRange != "22" && len(rule.SourceAddresses) > 0 {
+						t.Errorf("%s: %s admits port %s from addresses %v", cloud, r.Name, rule.PortRange, rule.SourceAddresses)
+					}
+					if rule.PortRange == "22" && strings.Contains(strings.Join(rule.SourceAddresses, ","), "/0") {
+						t.Errorf("%s: SSH open to the internet", cloud)
+					}
+				}
+			case "kubernetes:core/v1:Service":
+				if r.Name != "app-public" && strings.Contains(s, `"type":"LoadBalancer"`) || strings.Contains(s, `"type":"NodePort"`) && r.Name != "app-public" {
+					t.Errorf("%s: Service %s leaves the cluster", cloud, r.Name)
+				}
+			case "hcloud:index/loadBalancerService:LoadBalancerService":
+				if !strings.Contains(s, fmt.Sprintf(`"destinationPort":%d`, 30080)) {
+					t.Errorf("%s: load balancer service %s does not target the app's node port: %s", cloud, r.Name, s)
+				}
 			}
 		}
 	}
@@ -164,10 +433,11 @@ func TestTransitionCheckCatchesReplacement(t *testing.T) {
 
 func TestConfigErrorsFailThePreview(t *testing.T) {
 	for name, mut := range map[string]func(map[string]string){
-		"unknown cloud":      func(m map[string]string) { m["flavormonk:cloud"] = "aws" },
-		"scale":              func(m map[string]string) { m["flavormonk:phase"] = "scale" },
-		"no ssh private key": func(m map[string]string) { delete(m, "flavormonk:sshPrivateKey") },
-		"no openai key":      func(m map[string]string) { delete(m, "flavormonk:openaiApiKey") },
+		"unknown cloud":       func(m map[string]string) { m["flavormonk:cloud"] = "aws" },
+		"scale, no replicate": func(m map[string]string) { m["flavormonk:phase"] = "scale" },
+		"bad nodes":           func(m map[string]string) { m["flavormonk:nodesMin"] = "0" },
+		"no ssh private key":  func(m map[string]string) { delete(m, "flavormonk:sshPrivateKey") },
+		"no openai key":       func(m map[string]string) { delete(m, "flavormonk:openaiApiKey") },
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := config("hetzner", "mvp")

@@ -4,6 +4,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/flavormonk/flavormonk/infra/cost"
+	"github.com/flavormonk/flavormonk/infra/kube"
 	"github.com/flavormonk/flavormonk/infra/plan"
 )
 
@@ -39,6 +40,8 @@ type Result struct {
 	DBHost *Host
 	// RedisHost is the self-managed Redis server (Hetzner upgrade), nil otherwise.
 	RedisHost *Host
+	// RedisReplicas replicate RedisHost (Hetzner scale, watched by Sentinel).
+	RedisReplicas []Host
 
 	// AppURL is where users reach the app.
 	AppURL pulumi.StringOutput
@@ -57,4 +60,41 @@ type Result struct {
 
 	// Items are what the phase costs, for the cost package.
 	Items []cost.Item
+
+	// Cluster is the scale phase's Kubernetes cluster, nil before scale.
+	// The shared step declares the app on it (package kube).
+	Cluster *Cluster
+}
+
+// Cluster is what the shared step needs to put the app on a cluster.
+type Cluster struct {
+	// Summary says what the cluster is, for the "cluster" output.
+	Summary pulumi.StringOutput
+	// Kubeconfig reaches the cluster's API (secret); it becomes the
+	// kubernetes provider's config and the stack's kubeconfig output.
+	Kubeconfig pulumi.StringOutput
+	// Service is how the public Service is exposed; Annotations configure
+	// the cloud load balancer (LoadBalancer); Ports are its public ports.
+	Service     kube.ServiceType
+	Annotations pulumi.StringMapInput
+	Ports       []int
+	// MetricsServer: the cluster lacks one (DOKS), so install it.
+	MetricsServer bool
+	// MigrationPostgresURL, when HasMigrationURL, is the direct database
+	// URL for the migration Job (the pods use a transaction pool).
+	MigrationPostgresURL pulumi.StringOutput
+	HasMigrationURL      bool
+	// PostgresMaxConns per pod (0: the app's default).
+	PostgresMaxConns int
+	// RedisSentinelMaster makes RedisAddrs Sentinels of this master;
+	// Sentinel, when set, runs those Sentinels in the cluster.
+	RedisSentinelMaster string
+	Sentinel            *kube.SentinelArgs
+	// DependsOn: what must exist before any object is applied.
+	DependsOn []pulumi.Resource
+	// Expose is called with the public Service's load balancer address
+	// (LoadBalancer services) once the app is declared, to point DNS at it
+	// and fill the Result's AppURL, PublicIPs and DNSRecords. Nil when the
+	// entry is known at Deploy (Hetzner's own load balancer).
+	Expose func(ctx *pulumi.Context, ingress pulumi.StringOutput) error
 }

@@ -39,6 +39,9 @@ var statefulNames = map[string][]string{
 	"digitalocean:index/databaseCluster:DatabaseCluster": {"db"},
 }
 
+// IsStateful reports whether a resource holds data the checks protect.
+func IsStateful(r mockrun.Resource) bool { return isStateful(r) }
+
 func isStateful(r mockrun.Resource) bool {
 	if _, ok := Stateful[r.Type]; !ok {
 		return false

@@ -254,6 +254,9 @@ func shortType(t string) string {
 // settings shows the inputs that say what a resource is.
 func settings(r mockrun.Resource) string {
 	var out []string
+	if strings.HasPrefix(r.Type, "kubernetes:") {
+		return kubeSettings(r)
+	}
 	for _, k := range []string{"serverType", "size", "location", "region", "image", "engine", "version", "nodeCount", "loadBalancerType", "ipRange", "format", "filesystemType"} {
 		if v, ok := r.Inputs[keyOf(k)]; ok && !v.IsNull() {
 			s := v.String()
@@ -266,6 +269,37 @@ func settings(r mockrun.Resource) string {
 			out = append(out, k+"="+s)
 		}
 	}
+	return strings.Join(out, " ")
+}
+
+// kubeSettings shows a Kubernetes object's name and the numbers that
+// matter for scale (replicas, HPA bounds, Service type).
+func kubeSettings(r mockrun.Resource) string {
+	obj := mockrun.PlainMap(r.Inputs, true)
+	get := func(path ...string) any {
+		var cur any = obj
+		for _, k := range path {
+			m, ok := cur.(map[string]any)
+			if !ok {
+				return nil
+			}
+			cur = m[k]
+		}
+		return cur
+	}
+	var out []string
+	add := func(label string, v any) {
+		if v != nil && v != "" {
+			out = append(out, fmt.Sprintf("%s=%v", label, v))
+		}
+	}
+	add("name", get("metadata", "name"))
+	add("namespace", get("metadata", "namespace"))
+	add("replicas", get("spec", "replicas"))
+	add("minReplicas", get("spec", "minReplicas"))
+	add("maxReplicas", get("spec", "maxReplicas"))
+	add("maxUnavailable", get("spec", "maxUnavailable"))
+	add("type", get("spec", "type"))
 	return strings.Join(out, " ")
 }
 

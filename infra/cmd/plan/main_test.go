@@ -18,6 +18,15 @@ func TestPlanCommittedStacks(t *testing.T) {
 		{"-stack", "prod", "-cloud", "hetzner", "-phase", "upgrade"},
 		{"-stack", "dev", "-to", "upgrade"},
 		{"-stack", "prod", "-to", "mvp"},
+		{"-stack", "prod", "-phase", "scale"},
+		{"-stack", "dev", "-phase", "scale", "-cloud", "hetzner"},
+		{"-stack", "prod", "-phase", "scale", "-cloud", "hetzner"},
+		{"-stack", "dev", "-phase", "scale", "-cloud", "digitalocean"},
+		{"-stack", "prod", "-to", "scale"},
+		{"-stack", "prod", "-phase", "scale", "-to", "upgrade"},
+		{"-stack", "prod", "-phase", "mvp", "-to", "scale"},
+		{"-stack", "dev", "-to", "scale"},
+		{"-stack", "dev", "-phase", "upgrade", "-to", "scale"},
 	}
 	for _, args := range cases {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
@@ -31,6 +40,18 @@ func TestPlanCommittedStacks(t *testing.T) {
 					t.Errorf("output lacks %q", want)
 				}
 			}
+			if strings.Contains(strings.Join(args, " "), "-phase scale") {
+				// The cluster, the app's objects and the kubeconfig as a secret.
+				for _, want := range []string{"kubeconfig: [secret]", "kubernetes:Deployment", "app ", "kubernetes:HorizontalPodAutoscaler",
+					"kubernetes:PodDisruptionBudget", "kubernetes:Job", "kubernetes:Service", "phase: scale"} {
+					if !strings.Contains(s, want) {
+						t.Errorf("scale plan lacks %q", want)
+					}
+				}
+				if !strings.Contains(s, "digitalocean:KubernetesCluster") && !strings.Contains(s, "k3s-server-1") {
+					t.Error("scale plan shows no cluster")
+				}
+			}
 			if strings.Contains(s, "EUR") && strings.Contains(s, "USD") {
 				t.Error("EUR and USD in one plan")
 			}
@@ -41,11 +62,11 @@ func TestPlanCommittedStacks(t *testing.T) {
 	}
 }
 
-func TestPlanRefusesScaleAndBadConfig(t *testing.T) {
+func TestPlanRefusesBadConfig(t *testing.T) {
 	var out, errb bytes.Buffer
-	err := run([]string{"-dir", "../../..", "-stack", "dev", "-phase", "scale"}, &out, &errb)
-	if err == nil || !strings.Contains(err.Error(), "not yet supported") {
-		t.Fatalf("scale: %v", err)
+	err := run([]string{"-dir", "../../..", "-stack", "dev", "-phase", "huge"}, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "allowed: mvp, upgrade, scale") {
+		t.Fatalf("unknown phase: %v", err)
 	}
 	err = run([]string{"-dir", "../../..", "-stack", "nope"}, &out, &errb)
 	if err == nil {
