@@ -138,6 +138,7 @@ type Config struct {
 	AskMaxTokens         int
 	AskHistoryTurns      int
 	AnswerCacheTTL       time.Duration
+	MigrateOnStart       bool
 	SemanticCache        float64
 	OpenAIAPIKey         string // secret
 	OpenAIBaseURL        string

@@ -303,6 +303,7 @@ var schema = []*Var{
 	with(str("FLAVORMONK_SQLITE_PATH", "SQLite database file (created if missing)", func(c *Config) *string { return &c.SQLitePath }), "flavormonk.db", nil),
 	with(secret("FLAVORMONK_POSTGRES_URL", "Postgres connection URL (postgres://user:pass@host:5432/db?sslmode=require)", func(c *Config) *string { return &c.PostgresURL }), "", nil),
 	with(integer("FLAVORMONK_POSTGRES_MAX_CONNS", "Postgres pool size per instance", 1, 1000, func(c *Config) *int { return &c.PostgresMaxConns }), "10", nil),
+	with(boolean("FLAVORMONK_MIGRATE_ON_START", "apply database migrations when serve starts; false where a job runs `flavormonk migrate` first (needed behind a transaction-mode pool)", func(c *Config) *bool { return &c.MigrateOnStart }), "true", map[Tier]string{TierScale: "false"}),
 	with(boolean("FLAVORMONK_SEED", "load the bundled recipes into an empty store at start", func(c *Config) *bool { return &c.SeedRecipes }), "true", nil),
 
 	with(enum("FLAVORMONK_SEARCH", "search mode: lexical (in-process index) or hybrid (lexical + vectors)", []string{SearchLexical, SearchHybrid}, func(c *Config) *string { return &c.SearchMode }), SearchLexical, map[Tier]string{TierUpgrade: SearchHybrid, TierScale: SearchHybrid}),

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
 )
 
 // Migrations are plain SQL files named NNNN_what.sql, applied in version
@@ -71,6 +73,25 @@ func (s *Store) Migrate(ctx context.Context) error {
 	n, err := s.migrate(ctx)
 	s.migrated += n
 	return err
+}
+
+// CheckSchema fails unless every migration of this version is applied:
+// for instances that leave migrating to `flavormonk migrate`. It takes no
+// lock, so it works through a transaction-mode pool.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	var have int64
+	err = s.pool.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have)
+	if err != nil && !strings.Contains(err.Error(), "schema_migrations") {
+		return fmt.Errorf("postgres: reading the schema version: %w", err)
+	}
+	if want := ms[len(ms)-1].version; have < want {
+		return flavormonk.Errorf(flavormonk.EUNAVAILABLE, "postgres: the database schema is at version %d and this version needs %d: run `flavormonk migrate` (on a direct connection, not through a transaction pool), or set FLAVORMONK_MIGRATE_ON_START=true", have, want)
+	}
+	return nil
 }
 
 // migrate returns how many migrations it applied.

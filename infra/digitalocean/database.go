@@ -117,7 +117,7 @@ func newPostgres(ctx *pulumi.Context, name string, args *postgresArgs) (*Postgre
 			return nil, err
 		}
 		pu := pulumi.All(user.Name, user.Password, pool.PrivateHost, pool.Port, pool.Name).ApplyT(func(v []any) string {
-			return postgresURL(postgresURLArgs{User: v[0].(string), Password: v[1].(string), Host: v[2].(string), Port: v[3].(int), Database: v[4].(string)})
+			return postgresURL(postgresURLArgs{User: v[0].(string), Password: v[1].(string), Host: v[2].(string), Port: v[3].(int), Database: v[4].(string), Pooled: true})
 		}).(pulumi.StringOutput)
 		c.PoolURL = pulumi.ToSecret(pu).(pulumi.StringOutput)
 	}
@@ -136,6 +136,10 @@ func newPostgres(ctx *pulumi.Context, name string, args *postgresArgs) (*Postgre
 type postgresURLArgs struct {
 	User, Password, Host, Database string
 	Port                           int
+	// Pooled: the URL goes through PgBouncer in transaction mode, where a
+	// prepared statement made on one backend is unknown to the next, so the
+	// app (pgx) uses unnamed statements and caches only their descriptions.
+	Pooled bool
 }
 
 // postgresURL is the app's connection string; DigitalOcean's managed
@@ -146,7 +150,7 @@ func postgresURL(a postgresURLArgs) string {
 		User:     url.UserPassword(a.User, a.Password),
 		Host:     fmt.Sprintf("%s:%d", a.Host, a.Port),
 		Path:     "/" + a.Database,
-		RawQuery: "sslmode=require",
+		RawQuery: poolQuery(a.Pooled),
 	}).String()
 }
 
@@ -209,4 +213,11 @@ func newValkey(ctx *pulumi.Context, name string, args *valkeyArgs) (*Valkey, err
 		return nil, err
 	}
 	return c, nil
+}
+
+func poolQuery(pooled bool) string {
+	if pooled {
+		return "sslmode=require&default_query_exec_mode=cache_describe"
+	}
+	return "sslmode=require"
 }

@@ -69,6 +69,17 @@ func openStore(ctx context.Context, cfg *config.Config) (flavormonk.Store, error
 	case config.StoreSQLite:
 		return sqlite.Open(ctx, cfg.SQLitePath)
 	case config.StorePostgres:
+		if !cfg.MigrateOnStart {
+			st, err := postgres.Open(ctx, cfg.PostgresURL, postgres.WithMaxConns(int32(cfg.PostgresMaxConns)), postgres.WithoutMigrations())
+			if err != nil {
+				return nil, err
+			}
+			if err := st.CheckSchema(ctx); err != nil {
+				st.Close()
+				return nil, err
+			}
+			return st, nil
+		}
 		return postgres.Open(ctx, cfg.PostgresURL, postgres.WithMaxConns(int32(cfg.PostgresMaxConns)))
 	}
 	return nil, config.NotImplemented("FLAVORMONK_STORE", cfg.StoreDriver)

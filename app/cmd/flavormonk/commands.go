@@ -64,6 +64,7 @@ func runMigrate(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	cfg.MigrateOnStart = true // migrating is this command's whole point
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
