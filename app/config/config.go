@@ -274,6 +274,14 @@ func (c *Config) Validate() error {
 			checks = append(checks, err)
 		}
 	}
+	// Each value passes its own variable's rules, also when a program (the
+	// infra) filled the fields in directly rather than from the environment.
+	scratch := *c
+	for _, v := range schema {
+		if err := v.set(&scratch, v.get(c)); err != nil {
+			add(flavormonk.FieldErrorf(flavormonk.EINVALID, v.Name, "%v", err))
+		}
+	}
 	switch c.StoreDriver {
 	case StoreSQLite:
 		add(req("FLAVORMONK_SQLITE_PATH", c.SQLitePath, "when FLAVORMONK_STORE=sqlite"))

@@ -14,6 +14,7 @@ type AppInputs struct {
 	ChromaURL      string
 	OpenAIKey      string
 	ReplicateToken string
+	LicenseSecret  string
 	// RedisSentinelMaster, when set, makes RedisAddrs the Sentinels of
 	// that master (Hetzner scale: primary + replica watched by Sentinel).
 	RedisSentinelMaster string
@@ -70,6 +71,8 @@ func (p *Plan) AppConfig(in AppInputs) (*appconfig.Config, error) {
 	}
 	c.OpenAIAPIKey = in.OpenAIKey
 	c.ReplicateAPIToken = in.ReplicateToken
+	c.GumroadProductID = p.GumroadProductID
+	c.LicenseSecret = in.LicenseSecret
 	if len(p.Inference) > 0 {
 		c.InferenceChain = p.Inference
 	}

@@ -87,6 +87,9 @@ type Plan struct {
 	// Inference is the app's provider chain; empty means the tier default.
 	Inference []string
 
+	// GumroadProductID turns on licence unlocks in the app (empty: off).
+	GumroadProductID string
+
 	// PrivateCIDR is the stack's private network; SubnetCIDR the part the
 	// machines live in.
 	PrivateCIDR string
@@ -211,6 +214,7 @@ var Keys = []struct{ Key, Help string }{
 	{"backupS3Region", "region of that bucket (default auto)"},
 	{"backupKeepDays", "nightly dumps kept on the backup volume (default 14)"},
 	{"inference", "JSON list overriding the app's provider chain, e.g. [\"offline\"]"},
+	{"gumroadProductId", "Gumroad product whose licence keys unlock the assistant in the app (empty: licences off)"},
 	{"privateCidr", "the private network (default 10.42.0.0/16; fixed once created; must not overlap the clusters' 10.244.0.0/15)"},
 	{"nodesMin", "scale: fewest Kubernetes worker nodes, 1–20 (default 2); the DOKS pool's autoscaler minimum, the k3s agent count on Hetzner"},
 	{"nodesMax", "scale: most worker nodes, nodesMin–50 (default 5); the DOKS pool's autoscaler maximum (Hetzner: a cap only)"},
@@ -224,6 +228,7 @@ var Keys = []struct{ Key, Help string }{
 	{"sshPrivateKey", "secret: the private key the program uses to write the app's environment and roll out images over SSH"},
 	{"openaiApiKey", "secret: OpenAI API key for the app"},
 	{"replicateApiToken", "secret: Replicate API token for the app"},
+	{"licenseSecret", "secret: key (32+ characters) the app seals stored licence keys with, so it can re-check them with Gumroad"},
 	{"backupS3AccessKey", "secret: access key for the backup bucket"},
 	{"backupS3SecretKey", "secret: secret key for the backup bucket"},
 	{"tlsCertificate", "secret: PEM certificate to upload to the Hetzner load balancer when the domain is not in Hetzner DNS"},
@@ -231,7 +236,7 @@ var Keys = []struct{ Key, Help string }{
 }
 
 // SecretKeys are the keys that must be set with `pulumi config set --secret`.
-var SecretKeys = []string{"sshPrivateKey", "openaiApiKey", "replicateApiToken", "backupS3AccessKey", "backupS3SecretKey", "tlsCertificate", "tlsPrivateKey"}
+var SecretKeys = []string{"sshPrivateKey", "openaiApiKey", "replicateApiToken", "licenseSecret", "backupS3AccessKey", "backupS3SecretKey", "tlsCertificate", "tlsPrivateKey"}
 
 var (
 	imageRef = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
@@ -370,6 +375,10 @@ func Compile(stack string, get Getter) (*Plan, error) {
 	}
 	if p.Inference, err = stringList(get, "inference"); err != nil {
 		return nil, err
+	}
+	p.GumroadProductID = str("gumroadProductId", "")
+	if len(p.GumroadProductID) > 64 || strings.ContainsAny(p.GumroadProductID, " \t\n/?#") {
+		return nil, keyErr("gumroadProductId", "%q is not a Gumroad product id (letters, digits, - and _, from the product's page)", p.GumroadProductID)
 	}
 
 	p.PrivateCIDR = str("privateCidr", "10.42.0.0/16")

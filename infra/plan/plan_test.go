@@ -173,3 +173,28 @@ func TestAppConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestAppConfigLicences(t *testing.T) {
+	m := base("digitalocean")
+	m["gumroadProductId"] = "flavormonk-chef"
+	p, err := compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := AppInputs{PostgresURL: "postgres://flavormonk:pw@10.42.0.2:5432/flavormonk", OpenAIKey: "sk", LicenseSecret: strings.Repeat("k", 40)}
+	c, err := p.AppConfig(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GumroadProductID != "flavormonk-chef" || c.LicenseSecret != in.LicenseSecret {
+		t.Fatalf("licences not passed to the app: %q", c.GumroadProductID)
+	}
+	in.LicenseSecret = "short"
+	if _, err := p.AppConfig(in); err == nil || !strings.Contains(err.Error(), "FLAVORMONK_LICENSE_SECRET") {
+		t.Fatalf("a short licence secret: %v", err)
+	}
+	m["gumroadProductId"] = "a/b?c"
+	if _, err := compile(m); err == nil || !strings.Contains(err.Error(), "gumroadProductId") {
+		t.Fatalf("a bad product id: %v", err)
+	}
+}

@@ -186,6 +186,7 @@ func sources(e *cost.Estimate) string {
 func appEnv(ctx *pulumi.Context, p *plan.Plan, res *Result, hooks *Hooks) pulumi.StringOutput {
 	openai := secretConfig(ctx, "openaiApiKey")
 	replicate := secretConfig(ctx, "replicateApiToken")
+	license := secretConfig(ctx, "licenseSecret")
 	redisAddrs := res.RedisAddrs
 	if redisAddrs == (pulumi.StringArrayOutput{}) {
 		redisAddrs = pulumi.StringArray{}.ToStringArrayOutput()
@@ -209,7 +210,7 @@ func appEnv(ctx *pulumi.Context, p *plan.Plan, res *Result, hooks *Hooks) pulumi
 	// Named, not positional: each value is looked up by what it is.
 	inputs := pulumi.Map{
 		"postgres": res.PostgresURL, "redisAddrs": redisAddrs, "redisPassword": redisPW,
-		"chroma": chroma, "openai": openai, "replicate": replicate, "trusted": trusted,
+		"chroma": chroma, "openai": openai, "replicate": replicate, "license": license, "trusted": trusted,
 	}
 	out := inputs.ToMapOutput().ApplyT(func(v map[string]any) (string, error) {
 		in := plan.AppInputs{
@@ -222,6 +223,7 @@ func appEnv(ctx *pulumi.Context, p *plan.Plan, res *Result, hooks *Hooks) pulumi
 			ChromaURL:           str(v["chroma"]),
 			OpenAIKey:           str(v["openai"]),
 			ReplicateToken:      str(v["replicate"]),
+			LicenseSecret:       str(v["license"]),
 			TrustedProxies:      strs(v["trusted"]),
 		}
 		c, err := p.AppConfig(in)

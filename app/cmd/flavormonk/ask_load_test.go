@@ -17,9 +17,14 @@ import (
 )
 
 // TestAskLoadPrimaryDiesMidway: many concurrent answers while the primary
-// provider's server dies (open streams cut, new connections refused).
+// provider fails: after a third of the answers its streams break midway
+// (the next provider continues them), after two thirds it answers only 500s.
 // Every answer still completes, and the usage ledger holds exactly what the
 // servers reported plus the estimates marked as such.
+//
+// (The servers are killed by injected faults rather than by closing them:
+// a server closed while it writes a usage chunk has counted usage that the
+// client never received, which no client could meter exactly.)
 func TestAskLoadPrimaryDiesMidway(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
@@ -41,9 +46,8 @@ func TestAskLoadPrimaryDiesMidway(t *testing.T) {
 	rs, err := recipes.Bundled()
 	mustOK(t, err)
 
+	defer primary.Close()
 	var completed atomic.Int64
-	var killed sync.Once
-	kill := func() { go primary.Close() }
 	results := make([]answer, asks)
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -53,8 +57,11 @@ func TestAskLoadPrimaryDiesMidway(t *testing.T) {
 			defer wg.Done()
 			for i := range jobs {
 				results[i] = askApp(t, m.URL(), fmt.Sprintf("How do I cook %s?", rs[i%len(rs)].Name))
-				if completed.Add(1) == asks/3 {
-					killed.Do(kill)
+				switch completed.Add(1) {
+				case asks / 3:
+					primary.Inject(script.Fault{Kind: script.Cut, After: 3})
+				case 2 * asks / 3:
+					primary.Inject(script.Fault{Kind: script.HTTP500})
 				}
 			}
 		}()
@@ -100,6 +107,9 @@ func TestAskLoadPrimaryDiesMidway(t *testing.T) {
 	}
 	if exactIn != p.InputTokens+s.InputTokens || exactOut != p.OutputTokens+s.OutputTokens {
 		t.Fatalf("ledger's reported usage in/out %d/%d, the servers reported %d/%d", exactIn, exactOut, p.InputTokens+s.InputTokens, p.OutputTokens+s.OutputTokens)
+	}
+	if estimated == 0 || estimated != p.Streams-p.Completed {
+		t.Fatalf("%d estimated events for %d broken primary streams", estimated, p.Streams-p.Completed)
 	}
 	t.Logf("%d answers: finished by %v; primary streams %d (completed %d), secondary completed %d; ledger %d in / %d out tokens, of which %d events estimated (%d in / %d out)",
 		asks, byProvider, p.Streams, p.Completed, s.Completed, ledgerIn, ledgerOut, estimated, ledgerIn-exactIn, ledgerOut-exactOut)
