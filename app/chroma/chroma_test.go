@@ -21,21 +21,12 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/chroma"
+	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/vectortest"
 )
 
-// serverURL returns FLAVORMONK_TEST_CHROMA_URL, skipping the test when it is
-// unset (failing when FLAVORMONK_TEST_REQUIRE_SERVICES=1).
 func serverURL(tb testing.TB) string {
-	tb.Helper()
-	u := os.Getenv("FLAVORMONK_TEST_CHROMA_URL")
-	if u == "" {
-		if os.Getenv("FLAVORMONK_TEST_REQUIRE_SERVICES") == "1" {
-			tb.Fatal("FLAVORMONK_TEST_CHROMA_URL is not set (start a server: scripts/chroma.sh start)")
-		}
-		tb.Skip("FLAVORMONK_TEST_CHROMA_URL is not set; run with FLAVORMONK_TEST_CHROMA_URL=$(scripts/chroma.sh start)")
-	}
-	return u
+	return servicetest.URL(tb, "FLAVORMONK_TEST_CHROMA_URL", "scripts/chroma.sh start")
 }
 
 func randomName(prefix string) string {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/storetest"
 	"github.com/jackc/pgx/v5"
 )
@@ -14,7 +15,7 @@ import (
 // skips without FLAVORMONK_TEST_POSTGRES_URL unless
 // FLAVORMONK_TEST_REQUIRE_SERVICES=1, which makes that a failure.
 func TestAccounts(t *testing.T) {
-	serverURL(t)
+	servicetest.PostgresURL(t)
 	storetest.RunAccounts(t, func(t *testing.T) interface {
 		flavormonk.Store
 		flavormonk.AccountStore
@@ -27,7 +28,7 @@ func TestAccounts(t *testing.T) {
 // existed (only migration 1 applied) and checks that it gains them.
 func TestMigrateForwardToAccounts(t *testing.T) {
 	ctx := context.Background()
-	dsn := freshDatabase(t)
+	dsn := servicetest.PostgresDatabase(t)
 	ms, err := loadMigrations()
 	if err != nil || len(ms) < 2 {
 		t.Fatalf("loadMigrations = %d migrations, %v", len(ms), err)

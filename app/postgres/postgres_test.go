@@ -2,86 +2,21 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/internal/storekit"
 	"github.com/flavormonk/flavormonk/app/storetest"
-	"github.com/jackc/pgx/v5"
 )
-
-// serverURL returns the test server's URL, skipping the test when there is
-// none, unless FLAVORMONK_TEST_REQUIRE_SERVICES=1 (make test and CI set it, so
-// a missing server fails instead of passing silently).
-func serverURL(tb testing.TB) string {
-	tb.Helper()
-	u := os.Getenv("FLAVORMONK_TEST_POSTGRES_URL")
-	if u == "" {
-		if os.Getenv("FLAVORMONK_TEST_REQUIRE_SERVICES") == "1" {
-			tb.Fatal("FLAVORMONK_TEST_POSTGRES_URL is not set (start one with scripts/postgres.sh start)")
-		}
-		tb.Skip("FLAVORMONK_TEST_POSTGRES_URL is not set; skipping Postgres tests")
-	}
-	return u
-}
-
-// freshDatabase creates an empty database with a random name on the test
-// server, drops it when the test ends, and returns its URL.
-func freshDatabase(tb testing.TB) string {
-	tb.Helper()
-	admin := serverURL(tb)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		tb.Fatalf("connecting to the test server: %v", err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	name := "flavormonk_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		tb.Fatalf("CREATE DATABASE: %v", err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			tb.Errorf("dropping %s: %v", name, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			tb.Errorf("dropping %s: %v", name, err)
-		}
-	})
-	return withDatabase(tb, admin, name)
-}
-
-func withDatabase(tb testing.TB, dsn, name string) string {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			tb.Fatalf("FLAVORMONK_TEST_POSTGRES_URL: %v", err)
-		}
-		u.Path = "/" + name
-		return u.String()
-	}
-	return dsn + " dbname=" + name // key=value form: the last dbname wins
-}
 
 func openFresh(tb testing.TB, opts ...Option) *Store {
 	tb.Helper()
-	dsn := freshDatabase(tb)
+	dsn := servicetest.PostgresDatabase(tb)
 	s, err := Open(context.Background(), dsn, opts...)
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
@@ -91,12 +26,12 @@ func openFresh(tb testing.TB, opts ...Option) *Store {
 }
 
 func TestStore(t *testing.T) {
-	serverURL(t)
+	servicetest.PostgresURL(t)
 	storetest.Run(t, func(t *testing.T) flavormonk.Store { return openFresh(t) })
 }
 
 func TestConcurrentOpenMigratesOnce(t *testing.T) {
-	dsn := freshDatabase(t)
+	dsn := servicetest.PostgresDatabase(t)
 	ms, err := loadMigrations()
 	if err != nil || len(ms) == 0 {
 		t.Fatalf("loadMigrations = %v, %v", ms, err)

@@ -3,12 +3,13 @@ package postgres
 import (
 	"testing"
 
+	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/storetest"
 )
 
 // TestUsage runs the usage suite with a pool large enough that the
 // concurrent reservations really run at once on the server.
 func TestUsage(t *testing.T) {
-	serverURL(t)
+	servicetest.PostgresURL(t)
 	storetest.RunUsage(t, func(t *testing.T) storetest.UsageStore { return openFresh(t, WithMaxConns(25)) })
 }

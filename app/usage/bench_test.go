@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/postgres"
 	"github.com/flavormonk/flavormonk/app/sqlite"
 	"github.com/flavormonk/flavormonk/app/usage"
@@ -25,7 +26,7 @@ func BenchmarkReserveSettle(b *testing.B) {
 		benchMeter(b, s)
 	})
 	b.Run("postgres", func(b *testing.B) {
-		s, err := postgres.Open(context.Background(), freshPostgres(b), postgres.WithMaxConns(8))
+		s, err := postgres.Open(context.Background(), servicetest.PostgresDatabase(b), postgres.WithMaxConns(8))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -2,10 +2,7 @@ package usage_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/postgres"
 	"github.com/flavormonk/flavormonk/app/sqlite"
 	"github.com/flavormonk/flavormonk/app/usage"
@@ -42,49 +39,13 @@ func stores(t *testing.T, fn func(t *testing.T, s store)) {
 		fn(t, s)
 	})
 	t.Run("postgres", func(t *testing.T) {
-		s, err := postgres.Open(context.Background(), freshPostgres(t), postgres.WithMaxConns(20))
+		s, err := postgres.Open(context.Background(), servicetest.PostgresDatabase(t), postgres.WithMaxConns(20))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
 		fn(t, s)
 	})
-}
-
-func freshPostgres(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv("FLAVORMONK_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("FLAVORMONK_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal("FLAVORMONK_TEST_POSTGRES_URL is not set (scripts/postgres.sh start)")
-		}
-		t.Skip("FLAVORMONK_TEST_POSTGRES_URL is not set")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	name := "fm_usage_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			c.Close(context.Background())
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
 }
 
 // clock is a settable test clock.

@@ -21,23 +21,12 @@ import (
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/cachetest"
 	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/redis"
 	"github.com/flavormonk/flavormonk/app/search"
 	"github.com/flavormonk/flavormonk/app/sqlite"
 	"github.com/flavormonk/flavormonk/app/synth"
 )
-
-func needRedis(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("FLAVORMONK_TEST_REDIS_URL")
-	if u == "" {
-		if os.Getenv("FLAVORMONK_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal("FLAVORMONK_TEST_REDIS_URL is not set; `make test` starts Redis")
-		}
-		t.Skip("FLAVORMONK_TEST_REDIS_URL is not set (scripts/redis.sh start prints one)")
-	}
-	return u
-}
 
 // redisCache connects to the Redis at rawURL under a fresh key prefix, so
 // runs on the shared test Redis never see each other's keys.
@@ -133,7 +122,7 @@ func freshIP() string {
 // Log-in throttling and the sign-up limit count across two replicas on
 // one Redis: alternating replicas does not double anyone's attempts.
 func TestSharedLimitsAcrossReplicas(t *testing.T) {
-	rs := replicas(t, 2, redisCache(t, needRedis(t)))
+	rs := replicas(t, 2, redisCache(t, servicetest.RedisURL(t)))
 	ip := freshIP()
 	xff := map[string]string{"X-Forwarded-For": ip}
 	b := rs[0].browser(t)

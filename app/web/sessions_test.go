@@ -16,6 +16,7 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 )
 
 // countingStore counts the store's session reads.
@@ -47,7 +48,7 @@ func loggedIn(r resp) bool { return r.status == http.StatusOK }
 // password change and deletion on one replica end them on the other.
 func TestSessionCacheAcrossReplicas(t *testing.T) {
 	cs := &countingStore{}
-	rs := replicasWith(t, 2, redisCache(t, needRedis(t)), counting(cs))
+	rs := replicasWith(t, 2, redisCache(t, servicetest.RedisURL(t)), counting(cs))
 	a, b := rs[0], rs[1]
 	u := a.browser(t)
 	if r := u.signup("cached@example.com"); r.status != http.StatusSeeOther {
@@ -137,7 +138,7 @@ func redisScript(t *testing.T, args ...string) (string, error) {
 // With its Redis stopped, sessions are read from the store: nobody is
 // logged out, and logging out still works.
 func TestSessionCacheOutage(t *testing.T) {
-	needRedis(t)
+	servicetest.RedisURL(t)
 	if testing.Short() {
 		t.Skip("starts a Redis server")
 	}
@@ -200,7 +201,7 @@ func BenchmarkSessionLookup(b *testing.B) {
 		b.Run(mode, func(b *testing.B) {
 			var c flavormonk.Cache
 			if mode == "redis" {
-				c = redisCache(b, needRedis(b))
+				c = redisCache(b, servicetest.RedisURL(b))
 			}
 			envs := replicas(b, 1, c)[0]
 			s := envs.server

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	metering "github.com/flavormonk/flavormonk/app/usage"
 )
 
@@ -17,7 +18,7 @@ func TestAskIsMetered(t *testing.T) {
 		t.Run(store, func(t *testing.T) {
 			env := map[string]string{}
 			if store == "postgres" {
-				env["FLAVORMONK_STORE"], env["FLAVORMONK_POSTGRES_URL"] = "postgres", freshPostgres(t)
+				env["FLAVORMONK_STORE"], env["FLAVORMONK_POSTGRES_URL"] = "postgres", servicetest.PostgresDatabase(t)
 			}
 			m := startMain(t, testConfig(t, env))
 			vid := visitorID(t, m)

@@ -3,57 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"io"
 	"log/slog"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 )
-
-// freshPostgres creates a database for one test on the server in
-// FLAVORMONK_TEST_POSTGRES_URL and returns its URL.
-func freshPostgres(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("FLAVORMONK_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("FLAVORMONK_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatal("FLAVORMONK_TEST_POSTGRES_URL is not set; `make test` starts Postgres")
-		}
-		t.Skip("FLAVORMONK_TEST_POSTGRES_URL is not set")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "fm_e2e_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err == nil {
-			_, _ = c.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			c.Close(context.Background())
-		}
-	})
-	u, _ := url.Parse(base)
-	u.Path = "/" + name
-	return u.String()
-}
 
 // The same binary on Postgres: seeded, searchable, and identical in its
 // answers to SQLite, since search lives in the in-process index.
 func TestEndToEndPostgres(t *testing.T) {
-	pg := startMain(t, testConfig(t, map[string]string{"FLAVORMONK_STORE": "postgres", "FLAVORMONK_POSTGRES_URL": freshPostgres(t)}))
+	pg := startMain(t, testConfig(t, map[string]string{"FLAVORMONK_STORE": "postgres", "FLAVORMONK_POSTGRES_URL": servicetest.PostgresDatabase(t)}))
 	lite := startMain(t, testConfig(t, nil))
 	for _, q := range []string{"q=chicken", "q=chiken+curry", "include=egg&max_minutes=30", "diet=vegan&tag=soup", "q=rice&exclude=chicken&limit=3"} {
 		a := get(t, pg.URL()+"/api/v1/recipes?"+q)
@@ -76,7 +36,7 @@ func TestEndToEndPostgres(t *testing.T) {
 // false, through a URL that asks pgx for unnamed statements (as behind
 // PgBouncer in transaction mode). Before the job, serve refuses clearly.
 func TestMigrateJobThenServeWithoutMigrating(t *testing.T) {
-	dsn := freshPostgres(t) + "&default_query_exec_mode=cache_describe"
+	dsn := servicetest.PostgresDatabase(t) + "&default_query_exec_mode=cache_describe"
 	if !strings.Contains(dsn, "?") {
 		dsn = strings.Replace(dsn, "&", "?", 1)
 	}

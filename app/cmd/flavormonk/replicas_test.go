@@ -9,6 +9,7 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 )
 
 // Two replicas on one Postgres and one Redis: the rate limit is shared (a
@@ -27,7 +28,7 @@ func TestTwoReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	pw, _ := ru.User.Password()
-	pg := freshPostgres(t)
+	pg := servicetest.PostgresDatabase(t)
 	env := map[string]string{
 		"FLAVORMONK_STORE": "postgres", "FLAVORMONK_POSTGRES_URL": pg,
 		"FLAVORMONK_CACHE": "redis", "FLAVORMONK_REDIS_ADDRS": ru.Host, "FLAVORMONK_REDIS_PASSWORD": pw,

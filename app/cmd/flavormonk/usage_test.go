@@ -10,6 +10,7 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/postgres"
 	"github.com/flavormonk/flavormonk/app/sqlite"
 )
@@ -148,7 +149,7 @@ func TestUsageCLISQLite(t *testing.T) {
 }
 
 func TestUsageCLIPostgres(t *testing.T) {
-	dsn := freshPostgres(t)
+	dsn := servicetest.PostgresDatabase(t)
 	t.Setenv("FLAVORMONK_STORE", "postgres")
 	t.Setenv("FLAVORMONK_POSTGRES_URL", dsn)
 	s, err := postgres.Open(context.Background(), dsn)
