@@ -9,7 +9,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/tiktoken-go/tokenizer"
+	tiktoken "github.com/pkoukk/tiktoken-go"
+	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 )
@@ -23,9 +24,20 @@ const (
 	tokensPerReply   = 3
 )
 
+// The encodings' ranks are embedded as files (tiktoken-go-loader), parsed
+// into memory on the first count: an instance that never estimates never
+// holds them. (A tokenizer compiled into Go map literals put ~4 MB of
+// pointer data into every instance's idle memory.)
+func init() { tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader()) }
+
+const (
+	o200kBase  = "o200k_base"
+	cl100kBase = "cl100k_base"
+)
+
 var (
 	o200kOnce, cl100kOnce sync.Once
-	o200k, cl100k         tokenizer.Codec
+	o200k, cl100k         *tiktoken.Tiktoken
 )
 
 // Encoding names the tokenizer used for model: o200k_base for the gpt-4o
@@ -33,9 +45,9 @@ var (
 // otherwise.
 func Encoding(model string) string {
 	if usesO200k(model) {
-		return string(tokenizer.O200kBase)
+		return o200kBase
 	}
-	return string(tokenizer.Cl100kBase)
+	return cl100kBase
 }
 
 func usesO200k(model string) bool {
@@ -50,25 +62,22 @@ func usesO200k(model string) bool {
 	return false
 }
 
-func codecFor(model string) tokenizer.Codec {
+func codecFor(model string) *tiktoken.Tiktoken {
 	if usesO200k(model) {
-		o200kOnce.Do(func() { o200k = mustGet(tokenizer.O200kBase) })
+		o200kOnce.Do(func() { o200k = mustGet(o200kBase) })
 		return o200k
 	}
-	cl100kOnce.Do(func() { cl100k = mustGet(tokenizer.Cl100kBase) })
+	cl100kOnce.Do(func() { cl100k = mustGet(cl100kBase) })
 	return cl100k
 }
 
-func mustGet(e tokenizer.Encoding) tokenizer.Codec {
-	c, err := tokenizer.Get(e)
+func mustGet(name string) *tiktoken.Tiktoken {
+	t, err := tiktoken.GetEncoding(name)
 	if err != nil {
-		// Both encodings are embedded in the library: this is a build fault.
+		// Both encodings are embedded: this is a build fault.
 		panic("tokens: " + err.Error())
 	}
-	// Invalid UTF-8 (a stream cut inside a character) is counted as U+FFFD,
-	// as tiktoken does, rather than failing the count.
-	c.SetErrorMode(tokenizer.ErrorModeReplace)
-	return c
+	return t
 }
 
 // Count returns the number of tokens of text for model.
@@ -76,15 +85,9 @@ func Count(model, text string) int {
 	if text == "" {
 		return 0
 	}
-	n, err := codecFor(model).Count(text)
-	if err != nil {
-		// Unreachable in replace mode; an estimate must never fail, so fall
-		// back to the rule of thumb of four bytes a token.
-		return (len(text) + 3) / 4
-	}
-	// tiktoken-go v0.10.0 drops DEL (0x7f) bytes, which tiktoken counts as
-	// one token each.
-	return n + strings.Count(text, "\x7f")
+	// Invalid UTF-8 (a stream cut inside a character) counts as U+FFFD,
+	// as tiktoken does; special-token text counts as ordinary text.
+	return len(codecFor(model).EncodeOrdinary(strings.ToValidUTF8(text, "\uFFFD")))
 }
 
 // CountMessages returns the prompt tokens of a chat request as OpenAI counts
