@@ -110,9 +110,6 @@ func (m *Main) Open(ctx context.Context) error {
 	if err := m.openBackends(ctx); err != nil {
 		return err
 	}
-	// Loading decoded every recipe once; give that garbage back to the OS
-	// now rather than idling on it.
-	debug.FreeOSMemory()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if m.Server, err = web.New(cfg, st, m.Index, m.Log, reg); err != nil {
@@ -132,6 +129,9 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Server.UseAssistant(asst, 0)
+	// Loading decoded every recipe once and wiring parsed the templates;
+	// give that garbage back to the OS now rather than idling on it.
+	debug.FreeOSMemory()
 	if m.ln, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return flavormonk.FieldErrorf(flavormonk.EINVALID, "FLAVORMONK_ADDR", "cannot listen on %s: %v", cfg.Addr, err)
 	}
