@@ -38,6 +38,81 @@ type Store struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// stmts are the writer's prepared statements of the hot write paths
+	// (metering runs twice per assistant answer): SQLite's parser is most
+	// of such a small transaction's cost.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+}
+
+// prepared returns query prepared on the writer, inside tx. It must be
+// called before tx began when the statement is new (the writer has one
+// connection), which prepare does.
+func (s *Store) prepared(ctx context.Context, tx *sql.Tx, query string) *sql.Stmt {
+	s.stmtMu.Lock()
+	st := s.stmts[query]
+	s.stmtMu.Unlock()
+	if st == nil {
+		return nil
+	}
+	return tx.StmtContext(ctx, st)
+}
+
+// prepare prepares queries on the writer once; a failure leaves them to be
+// parsed per call (and tried again next time). The lock is not held while
+// preparing: that waits for the writer's one connection, which a
+// transaction looking up its statements may hold.
+func (s *Store) prepare(ctx context.Context, queries ...string) {
+	s.stmtMu.Lock()
+	var missing []string
+	for _, q := range queries {
+		if s.stmts[q] == nil {
+			missing = append(missing, q)
+		}
+	}
+	s.stmtMu.Unlock()
+	for _, q := range missing {
+		st, err := s.w.PrepareContext(ctx, q)
+		if err != nil {
+			continue
+		}
+		s.stmtMu.Lock()
+		if s.stmts == nil {
+			s.stmts = map[string]*sql.Stmt{}
+		}
+		if s.stmts[q] == nil {
+			s.stmts[q], st = st, nil
+		}
+		s.stmtMu.Unlock()
+		if st != nil {
+			st.Close() // another call prepared it first
+		}
+	}
+}
+
+// exec runs a writer statement in tx, prepared when it could be.
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if st := s.prepared(ctx, tx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, query, args...)
+}
+
+// queryRow runs a writer query in tx, prepared when it could be.
+func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if st := s.prepared(ctx, tx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return tx.QueryRowContext(ctx, query, args...)
+}
+
+// query runs a writer query in tx, prepared when it could be.
+func (s *Store) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	if st := s.prepared(ctx, tx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, query, args...)
 }
 
 // Open opens (creating if need be) the SQLite database at path, or a private
@@ -131,6 +206,12 @@ func open(ctx context.Context, path string) (*Store, error) {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errR error
+		s.stmtMu.Lock()
+		for _, st := range s.stmts {
+			st.Close()
+		}
+		s.stmts = nil
+		s.stmtMu.Unlock()
 		if s.r != s.w {
 			errR = s.r.Close()
 		}

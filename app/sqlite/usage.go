@@ -11,6 +11,23 @@ import (
 
 var _ flavormonk.UsageStore = (*Store)(nil)
 
+// The metering statements, prepared once on the writer.
+const (
+	sqlScopeRow   = `INSERT INTO usage_scopes (scope, period) VALUES (?, ?) ON CONFLICT DO NOTHING`
+	sqlScopeState = `SELECT spent,
+		(SELECT coalesce(sum(amount), 0) FROM usage_holds
+		  WHERE scope = ? AND period = ? AND settled_at IS NULL AND expires_at > ?)
+		FROM usage_scopes WHERE scope = ? AND period = ?`
+	sqlHoldInsert  = `INSERT INTO usage_holds (id, scope, period, amount, expires_at) VALUES (?, ?, ?, ?, ?)`
+	sqlHoldsSettle = `UPDATE usage_holds SET settled_at = ? WHERE id = ? AND settled_at IS NULL RETURNING scope, period`
+	sqlHoldsCount  = `SELECT count(*) FROM usage_holds WHERE id = ?`
+	sqlScopeSpend  = `UPDATE usage_scopes SET spent = spent + ? WHERE scope = ? AND period = ?`
+	sqlEventInsert = `INSERT INTO usage_events (reservation, at, user_id, visitor, provider, model,
+		tokens_in, tokens_out, seconds, cost_micros, estimated, cache_hit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+var usageStatements = []string{sqlScopeRow, sqlScopeState, sqlHoldInsert, sqlHoldsSettle, sqlHoldsCount, sqlScopeSpend, sqlEventInsert}
+
 // Reserve sets the holds aside, all or none. The writer's transactions
 // begin IMMEDIATE, so reservations (of this process or another on the same
 // file) run one at a time: the check and the insert cannot interleave.
@@ -20,6 +37,7 @@ func (s *Store) Reserve(ctx context.Context, id string, holds []flavormonk.Hold,
 	if err != nil {
 		return err
 	}
+	s.prepare(ctx, usageStatements...)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: reserve: %w", err)
@@ -27,13 +45,10 @@ func (s *Store) Reserve(ctx context.Context, id string, holds []flavormonk.Hold,
 	defer tx.Rollback()
 	for _, h := range hs {
 		var spent, reserved int64
-		if _, err := tx.ExecContext(ctx, `INSERT INTO usage_scopes (scope, period) VALUES (?, ?) ON CONFLICT DO NOTHING`, h.Scope, h.Period); err != nil {
+		if _, err := s.exec(ctx, tx, sqlScopeRow, h.Scope, h.Period); err != nil {
 			return fmt.Errorf("sqlite: reserve: %w", err)
 		}
-		err := tx.QueryRowContext(ctx, `SELECT spent,
-			(SELECT coalesce(sum(amount), 0) FROM usage_holds
-			  WHERE scope = ? AND period = ? AND settled_at IS NULL AND expires_at > ?)
-			FROM usage_scopes WHERE scope = ? AND period = ?`,
+		err := s.queryRow(ctx, tx, sqlScopeState,
 			h.Scope, h.Period, now.UnixMicro(), h.Scope, h.Period).Scan(&spent, &reserved)
 		if err != nil {
 			return fmt.Errorf("sqlite: reserve: %w", err)
@@ -43,7 +58,7 @@ func (s *Store) Reserve(ctx context.Context, id string, holds []flavormonk.Hold,
 		}
 	}
 	for _, h := range hs {
-		_, err := tx.ExecContext(ctx, `INSERT INTO usage_holds (id, scope, period, amount, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		_, err := s.exec(ctx, tx, sqlHoldInsert,
 			id, h.Scope, h.Period, h.Amount, micros(expires))
 		if isUnique(err) {
 			return flavormonk.FieldErrorf(flavormonk.ECONFLICT, "id", "reservation %q exists already", id)
@@ -65,12 +80,13 @@ func (s *Store) Settle(ctx context.Context, id string, events []flavormonk.Usage
 	if err != nil {
 		return err
 	}
+	s.prepare(ctx, usageStatements...)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite: settle: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `UPDATE usage_holds SET settled_at = ? WHERE id = ? AND settled_at IS NULL RETURNING scope, period`, now.UnixMicro(), id)
+	rows, err := s.query(ctx, tx, sqlHoldsSettle, now.UnixMicro(), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: settle: %w", err)
 	}
@@ -89,7 +105,7 @@ func (s *Store) Settle(ctx context.Context, id string, events []flavormonk.Usage
 	}
 	if len(scopes) == 0 {
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM usage_holds WHERE id = ?`, id).Scan(&n); err != nil {
+		if err := s.queryRow(ctx, tx, sqlHoldsCount, id).Scan(&n); err != nil {
 			return fmt.Errorf("sqlite: settle: %w", err)
 		}
 		if n == 0 {
@@ -99,20 +115,14 @@ func (s *Store) Settle(ctx context.Context, id string, events []flavormonk.Usage
 	}
 	if total > 0 {
 		for _, x := range scopes {
-			if _, err := tx.ExecContext(ctx, `UPDATE usage_scopes SET spent = spent + ? WHERE scope = ? AND period = ?`, total, x.scope, x.period); err != nil {
+			if _, err := s.exec(ctx, tx, sqlScopeSpend, total, x.scope, x.period); err != nil {
 				return fmt.Errorf("sqlite: settle: %w", err)
 			}
 		}
 	}
 	if len(evs) > 0 {
-		ins, err := tx.PrepareContext(ctx, `INSERT INTO usage_events (reservation, at, user_id, visitor, provider, model,
-			tokens_in, tokens_out, seconds, cost_micros, estimated, cache_hit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return fmt.Errorf("sqlite: settle: %w", err)
-		}
-		defer ins.Close()
 		for _, e := range evs {
-			if _, err := ins.ExecContext(ctx, id, e.At.UnixMicro(), e.UserID, e.Visitor, e.Provider, e.Model,
+			if _, err := s.exec(ctx, tx, sqlEventInsert, id, e.At.UnixMicro(), e.UserID, e.Visitor, e.Provider, e.Model,
 				e.InputTokens, e.OutputTokens, e.Seconds, e.CostMicros, e.Estimated, e.CacheHit); err != nil {
 				return fmt.Errorf("sqlite: settle: %w", err)
 			}
