@@ -125,7 +125,10 @@ type Reservation interface {
 
 // Options tune the assistant. Zero values take the defaults in brackets.
 type Options struct {
-	TopK        int     // recipes given to the model [4]
+	TopK int // recipes given to the model [4]
+	// Retries is the router's retries per provider: each attempt is
+	// charged for its input, so the worst case counts them all.
+	Retries     int
 	MaxTokens   int     // output cap per answer [700]
 	Temperature float64 // [0.3]
 	// Timeout bounds one answer, all providers together [90s].
@@ -306,8 +309,12 @@ func (a *Assistant) Prepare(ctx context.Context, req Request) (*Call, error) {
 		for _, m := range c.messages {
 			in += len(m.Content) + 8 // a token is at least a byte: a strict bound
 		}
+		// Every attempt of every provider may be charged for the prompt
+		// (a continuation's grows by the partial answer); output is
+		// bounded per call.
+		attempts := 1 + max(a.opts.Retries, 0)
 		for _, p := range a.router.Providers() {
-			worst += a.meter.Worst(p.Name(), p.Model(), in+a.opts.MaxTokens*4, a.opts.MaxTokens)
+			worst += a.meter.Worst(p.Name(), p.Model(), (in+a.opts.MaxTokens*4)*attempts, a.opts.MaxTokens)
 		}
 		if c.reservation, err = a.meter.Reserve(ctx, req.Who, worst); err != nil {
 			a.metrics.rejected(flavormonk.ErrorCode(err))

@@ -395,3 +395,24 @@ func TestSemanticCacheIsConservative(t *testing.T) {
 		t.Fatal("a question about other recipes was answered from the semantic cache")
 	}
 }
+
+func TestWorstCaseCountsEveryAttemptsInput(t *testing.T) {
+	m := &echoModel{answer: "Dal [1]."}
+	rt, _ := router.New(router.Options{}, m)
+	one, three := &bookMeter{}, &bookMeter{}
+	q := Request{Question: "red lentil dal?", Who: Who{Visitor: "v"}}
+	for _, c := range []struct {
+		b       *bookMeter
+		retries int
+	}{{one, 0}, {three, 2}} {
+		a := New(Options{Retries: c.retries}, newRetriever(t), rt, nil, c.b, nil)
+		if _, err := a.Prepare(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in1 := one.calls[0].worst - 4*700 // bookMeter: in + 4·out, out = MaxTokens
+	in3 := three.calls[0].worst - 4*700
+	if in3 != 3*in1 {
+		t.Fatalf("worst-case input with 2 retries %d, without %d: want 3×", in3, in1)
+	}
+}

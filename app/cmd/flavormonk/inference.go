@@ -79,6 +79,7 @@ func (m *Main) newAssistant(reg prometheus.Registerer) (*assistant.Assistant, er
 	m.Log.Info("assistant providers", "chain", rt.String())
 	opts := assistant.Options{
 		MaxTokens:         cfg.AskMaxTokens,
+		Retries:           cfg.InferenceRetries,
 		Timeout:           cfg.InferenceTimeout,
 		HistoryTurns:      cfg.AskHistoryTurns,
 		CacheTTL:          cfg.AnswerCacheTTL,
