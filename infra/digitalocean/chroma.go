@@ -83,14 +83,17 @@ func newChroma(ctx *pulumi.Context, name string, args *chromaArgs) (*Chroma, err
 	}
 	// Invariant 3: Chroma has no auth of its own. The cloud firewall (which
 	// DigitalOcean applies to VPC traffic too) admits ChromaPort from the app
-	// tag only; the droplet's nftables rules admit the private network only.
+	// tag (and in scale the cluster) only; the droplet's nftables rules admit
+	// the private network only.
 	chromaIn := digitalocean.FirewallInboundRuleArgs{
 		Protocol:   pulumi.String("tcp"),
 		PortRange:  pulumi.String(strconv.Itoa(ChromaPort)),
 		SourceTags: pulumi.StringArray{args.Access.AppTag.Name},
 	}
 	if args.Cluster != nil {
-		chromaIn.SourceTags = nil
+		// Scale: the cluster's nodes too; the app tag stays so the
+		// upgrade droplets keep working until they are gone (see
+		// firewallRules).
 		chromaIn.SourceKubernetesIds = pulumi.StringArray{args.Cluster.Cluster.ID().ToStringOutput()}
 	}
 	if _, err := digitalocean.NewFirewall(ctx, "chroma-firewall", &digitalocean.FirewallArgs{

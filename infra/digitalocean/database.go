@@ -47,15 +47,23 @@ func nodeCount(p *plan.Plan) int {
 	return 1
 }
 
-// firewallRules admit the app droplets (mvp, upgrade) or the DOKS cluster
-// (scale, rule type k8s): never single droplets in scale, never the world.
+// firewallRules admit the app droplets (tag rule) and, in scale, the DOKS
+// cluster too (rule type k8s); never single addresses, never the world.
+//
+// The app tag stays in scale: moving upgrade → scale, this firewall changes
+// as soon as the cluster exists, while the upgrade droplets still serve
+// until the app runs in the cluster and they are deleted (deletes come last
+// in an update). Dropping their rule first would cut them off before the
+// pods serve. In scale no droplet carries the app tag, so the rule admits
+// nothing extra. Moving back (scale → upgrade) the k8s rule goes in the same
+// update that creates the droplets, so the pods lose the database before
+// the droplets serve: README, "Moving back from scale", gives the order.
 func firewallRules(a *Access, k *Cluster) digitalocean.DatabaseFirewallRuleArray {
+	rules := tagRule(a.AppTag)
 	if k != nil {
-		return digitalocean.DatabaseFirewallRuleArray{
-			digitalocean.DatabaseFirewallRuleArgs{Type: pulumi.String("k8s"), Value: k.Cluster.ID().ToStringOutput()},
-		}
+		rules = append(rules, digitalocean.DatabaseFirewallRuleArgs{Type: pulumi.String("k8s"), Value: k.Cluster.ID().ToStringOutput()})
 	}
-	return tagRule(a.AppTag)
+	return rules
 }
 
 func newPostgres(ctx *pulumi.Context, name string, args *postgresArgs) (*Postgres, error) {

@@ -146,6 +146,7 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 			return nil, err
 		}
 		publicV4, publicV6 = lb.LB.Ipv4, lb.LB.Ipv6
+		res.Serve = lb.Serve
 		res.RedisHost = &redis.Host
 		res.RedisAddrs = pulumi.StringArray{pulumi.Sprintf("%s:%d", redis.Host.PrivateIP, redisPort)}.ToStringArrayOutput()
 		res.RedisPassword = in.RedisPassword

@@ -101,6 +101,11 @@ func deploy(t *testing.T, cfg map[string]string, stackSecrets map[string]string)
 		if err != nil {
 			return err
 		}
+		if res.Serve != nil { // as the shared step does once the app serves
+			if err := res.Serve(ctx, nil); err != nil {
+				return err
+			}
+		}
 		obs.res = res
 		obs.postgresSecret = pulumi.IsSecret(res.PostgresURL)
 		ctx.Export("recPG", res.PostgresURL.ApplyT(func(s string) string {

@@ -57,6 +57,11 @@ type loadBalancer struct {
 	LB *hcloud.LoadBalancer
 	// Certificate reports whether a certificate resource was declared.
 	Certificate bool
+	// Serve declares the service (listen port → the targets' port) once
+	// ready — the app's deploy commands or Deployment — exist: its
+	// destination port changes between upgrade (8080) and scale (the node
+	// port), and switching before the new app serves is an outage.
+	Serve func(ctx *pulumi.Context, ready []pulumi.Resource) error
 }
 
 type lbArgs struct {
@@ -144,8 +149,10 @@ func (d *deployer) newLoadBalancer(name string, a lbArgs) (*loadBalancer, error)
 		svc.Protocol = pulumi.String("http")
 		svc.ListenPort = pulumi.Int(80)
 	}
-	if _, err := hcloud.NewLoadBalancerService(ctx, svcName, svc, pulumi.Parent(c), pulumi.DependsOn([]pulumi.Resource{attached})); err != nil {
-		return nil, err
+	c.Serve = func(ctx *pulumi.Context, ready []pulumi.Resource) error {
+		_, err := hcloud.NewLoadBalancerService(ctx, svcName, svc, pulumi.Parent(c),
+			pulumi.DependsOn(append([]pulumi.Resource{attached}, ready...)))
+		return err
 	}
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"ipv4":      c.LB.Ipv4,

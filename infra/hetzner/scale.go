@@ -45,22 +45,28 @@ func (d *deployer) deployScale(db *database, tls *UploadedTLS) (*stack.Result, e
 	// earlier phase learn the new range over SSH (flavormonk-allow).
 	clients := d.dataClients()
 	hosts := []stack.Host{db.Host, redis.Host, redis.Replica, chroma.Host}
+	// Nothing in the cluster (the migration Job, the Sentinels, the app)
+	// starts before every data host admits the cluster range.
+	var allowed []pulumi.Resource
 	for _, h := range hosts {
 		list := clients
 		if h.Role == plan.RoleRedis {
 			// Primary and replica replicate to each other after a failover.
 			list = append(append([]string{}, clients...), d.l.redis.String(), d.l.redis2.String())
 		}
-		if _, err := remote.NewCommand(d.ctx, "allow-"+h.Name, &remote.CommandArgs{
+		allow, err := remote.NewCommand(d.ctx, "allow-"+h.Name, &remote.CommandArgs{
 			Connection: stack.Connection(h, in),
 			Create:     pulumi.String(stack.Booted + "sudo " + cloudinit.AllowPath + " " + strings.Join(list, " ")),
 			Triggers:   pulumi.ToArray([]any{strings.Join(list, " ")}),
-		}, pulumi.DependsOn([]pulumi.Resource{h.Resource})); err != nil {
+		}, pulumi.DependsOn([]pulumi.Resource{h.Resource}))
+		if err != nil {
 			return nil, err
 		}
+		allowed = append(allowed, allow)
 	}
 
 	res := &stack.Result{
+		Serve:          lb.Serve,
 		DBHost:         &db.Host,
 		RedisHost:      &redis.Host,
 		RedisReplicas:  []stack.Host{redis.Replica},
@@ -87,7 +93,10 @@ func (d *deployer) deployScale(db *database, tls *UploadedTLS) (*stack.Result, e
 				Port:     redisPort,
 				Password: in.RedisPassword,
 			},
-			DependsOn: []pulumi.Resource{k8s.Ready},
+			// Each pod's Postgres pool: podsMax pods and a surge pod share
+			// the db server's connections, less a reserve (plan package).
+			PostgresMaxConns: p.Cluster.PodPostgresConns(),
+			DependsOn:        append([]pulumi.Resource{k8s.Ready}, allowed...),
 		},
 	}
 	if p.Domain != "" {

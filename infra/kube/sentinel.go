@@ -38,7 +38,10 @@ type SentinelArgs struct {
 }
 
 // SentinelConf renders sentinel.conf. Sentinel rewrites its file at run
-// time, so the pod copies it from the Secret into a writable volume.
+// time (the current primary, the known replicas and Sentinels, the epoch),
+// so the pod copies it from the Secret into a writable volume only when the
+// volume has none: a restarted container keeps what it learned (a changed
+// configuration changes the pod template's hash, hence a fresh pod).
 func SentinelConf(a *SentinelArgs, password string) string {
 	return fmt.Sprintf(`# Flavor Monk: Redis Sentinel (rendered by infra/kube)
 port %d
@@ -101,7 +104,7 @@ func sentinel(ctx *pulumi.Context, a *SentinelArgs, opts []pulumi.ResourceOption
 					Containers: corev1.ContainerArray{corev1.ContainerArgs{
 						Name:    pulumi.String("sentinel"),
 						Image:   pulumi.String(SentinelImage),
-						Command: pulumi.ToStringArray([]string{"sh", "-c", "cp /conf/sentinel.conf /data/sentinel.conf && exec redis-sentinel /data/sentinel.conf"}),
+						Command: pulumi.ToStringArray([]string{"sh", "-c", "[ -f /data/sentinel.conf ] || cp /conf/sentinel.conf /data/sentinel.conf; exec redis-sentinel /data/sentinel.conf"}),
 						Ports: corev1.ContainerPortArray{corev1.ContainerPortArgs{
 							Name: pulumi.String("sentinel"), ContainerPort: pulumi.Int(SentinelPort), Protocol: pulumi.String("TCP"),
 						}},

@@ -119,6 +119,25 @@ type ClusterPlan struct {
 	DBPoolSize int
 }
 
+// The Hetzner db server's Postgres connection budget in scale: the server
+// keeps Postgres' max_connections (100, stated in its configuration), of
+// which PostgresReserve stay free for the admin, the nightly backup and the
+// migration Job; the rest is shared by podsMax pods plus one surge pod of
+// a rolling update. (DigitalOcean's pods share a transaction pool.)
+const (
+	PostgresMaxConnections = 100
+	PostgresReserve        = 10
+	// minPodPostgresConns is the least pool a pod works with.
+	minPodPostgresConns = 2
+)
+
+// PodPostgresConns is each app pod's Postgres pool on Hetzner in scale:
+// (max_connections − reserve) / (podsMax + 1), at least 2 (the plan refuses
+// a podsMax that leaves less).
+func (c ClusterPlan) PodPostgresConns() int {
+	return max(minPodPostgresConns, (PostgresMaxConnections-PostgresReserve)/(c.PodsMax+1))
+}
+
 // BackupPlan is where Hetzner database dumps are copied, when configured.
 type BackupPlan struct {
 	S3Endpoint string
@@ -221,7 +240,7 @@ var Keys = []struct{ Key, Help string }{
 	{"controlPlanes", "scale, Hetzner: k3s servers, 1 or 3 (default 1; embedded etcd, so 1 grows to 3)"},
 	{"kubernetesVersion", "scale: DOKS version prefix like 1.33 (default 1.33; the newest patch is used) or, on Hetzner, a k3s release like v1.33.4+k3s1 (default v1.33.4+k3s1)"},
 	{"podsMin", "scale: fewest app pods, 2–100 (default 2; the HorizontalPodAutoscaler's minimum; the PodDisruptionBudget lets one go at a time)"},
-	{"podsMax", "scale: most app pods, podsMin–200 (default 10)"},
+	{"podsMax", "scale: most app pods, podsMin–200 (default 10); Hetzner: at most 44 (each pod keeps ≥2 of the db server's 100 Postgres connections, 10 reserved)"},
 	{"podsTargetCpu", "scale: the HorizontalPodAutoscaler's average CPU target in percent, 20–95 (default 70)"},
 	{"dbPoolSize", "scale, DigitalOcean: connections of the transaction-mode pool in front of Postgres, 3–100 (default 15; db-s-1vcpu-2gb allows ~47 backends in all)"},
 	// secrets
@@ -451,6 +470,11 @@ func (p *Plan) compileCluster(get Getter) error {
 	}
 	if c.PodsMax, err = intKey(get, "podsMax", max(10, c.PodsMin), c.PodsMin, 200); err != nil {
 		return err
+	}
+	if p.Cloud == Hetzner && (PostgresMaxConnections-PostgresReserve)/(c.PodsMax+1) < minPodPostgresConns {
+		most := (PostgresMaxConnections-PostgresReserve)/minPodPostgresConns - 1
+		return keyErr("podsMax", "%d leaves fewer than %d Postgres connections per pod on the db server (max_connections %d, %d reserved, shared by podsMax + 1 surge pod); allowed on Hetzner: at most %d",
+			c.PodsMax, minPodPostgresConns, PostgresMaxConnections, PostgresReserve, most)
 	}
 	if c.TargetCPU, err = intKey(get, "podsTargetCpu", 70, 20, 95); err != nil {
 		return err

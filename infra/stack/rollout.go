@@ -32,11 +32,23 @@ func connection(h Host, in *Inputs) remote.ConnectionArgs {
 	}
 }
 
+// redisPromote makes the Redis host a primary again and persists it, when
+// it runs without replicas (mvp, upgrade): after a Sentinel failover in
+// scale, "redis" may have been made a replica of redis-2 (and Sentinel's
+// CONFIG REWRITE wrote that to redis.conf); once redis-2 is gone it would
+// stay a read-only replica of nothing. The password is read on the host
+// from the file just installed (never on the command line).
+const redisPromote = ` && pw=$(sudo awk '$1 == "requirepass" {print $2}' /etc/redis/flavormonk-secret.conf)` +
+	` && [ "$(REDISCLI_AUTH="$pw" redis-cli -h 127.0.0.1 REPLICAOF NO ONE)" = OK ]` +
+	` && [ "$(REDISCLI_AUTH="$pw" redis-cli -h 127.0.0.1 CONFIG REWRITE)" = OK ]`
+
 // rollout delivers secrets over SSH — never in user data, which any process
 // on a VM can read from the metadata service — and rolls the app image out
 // one server at a time, each waiting for /readyz before the next starts.
 // Changing the image or the environment re-runs it; no server is replaced.
-func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pulumi.StringOutput) ([]pulumi.Resource, error) {
+//
+// It returns the data hosts' setup steps and the deploy commands.
+func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pulumi.StringOutput) (dataReady, deployed []pulumi.Resource, err error) {
 	var deps []pulumi.Resource
 	if h := res.DBHost; h != nil {
 		// The db host's setup script creates or updates the app's role and
@@ -48,7 +60,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			Triggers:   pulumi.Array{in.DBPassword.ApplyT(envHash)},
 		}, pulumi.DependsOn([]pulumi.Resource{h.Resource}))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		deps = append(deps, cmd)
 		if p.Backup.S3Endpoint != "" {
@@ -63,7 +75,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 				Stdin:      pulumi.ToSecret(backupEnv).(pulumi.StringOutput),
 				Triggers:   pulumi.Array{backupEnv.ApplyT(envHash)},
 			}, pulumi.DependsOn([]pulumi.Resource{h.Resource})); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
@@ -71,14 +83,19 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 		// masterauth too: after a Sentinel failover the old primary
 		// becomes a replica and must authenticate to the new one.
 		conf := in.RedisPassword.ApplyT(func(pw string) string { return "requirepass " + pw + "\n" + "masterauth " + pw + "\n" }).(pulumi.StringOutput)
+		create := booted + "sudo install -m 0640 -o root -g redis /dev/stdin /etc/redis/flavormonk-secret.conf && sudo systemctl restart redis-server"
+		if len(res.RedisReplicas) == 0 {
+			create += redisPromote
+		}
 		cmd, err := remote.NewCommand(ctx, "redis-setup", &remote.CommandArgs{
 			Connection: connection(*h, in),
-			Create:     pulumi.String(booted + "sudo install -m 0640 -o root -g redis /dev/stdin /etc/redis/flavormonk-secret.conf && sudo systemctl restart redis-server"),
+			Create:     pulumi.String(create),
 			Stdin:      pulumi.ToSecret(conf).(pulumi.StringOutput),
-			Triggers:   pulumi.Array{conf.ApplyT(envHash)},
+			// The phase too: moving back from scale re-runs the promotion.
+			Triggers: pulumi.Array{conf.ApplyT(envHash), pulumi.String(string(p.Phase))},
 		}, pulumi.DependsOn([]pulumi.Resource{h.Resource}))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		deps = append(deps, cmd)
 		for _, r := range res.RedisReplicas {
@@ -93,7 +110,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 				Triggers:   pulumi.Array{conf.ApplyT(envHash)},
 			}, pulumi.DependsOn([]pulumi.Resource{r.Resource, cmd}))
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			deps = append(deps, rc)
 		}
@@ -108,9 +125,10 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			Triggers: pulumi.Array{pulumi.String(p.AppImage), env.ApplyT(envHash)},
 		}, pulumi.DependsOn(append([]pulumi.Resource{h.Resource}, prev...)))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		prev = []pulumi.Resource{cmd} // one server at a time
+		deployed = append(deployed, cmd)
 	}
-	return deps, nil
+	return deps, deployed, nil
 }

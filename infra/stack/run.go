@@ -109,14 +109,21 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 	}
 
 	env := appEnv(ctx, p, res, hooks)
-	dataReady, err := rollout(ctx, p, res, in, env)
+	dataReady, ready, err := rollout(ctx, p, res, in, env)
 	if err != nil {
 		return err
 	}
 	if res.Cluster != nil {
 		// The migration Job needs the database role that db-setup makes.
 		res.Cluster.DependsOn = append(res.Cluster.DependsOn, dataReady...)
-		if err := deployToCluster(ctx, p, res, env); err != nil {
+		app, err := deployToCluster(ctx, p, res, env)
+		if err != nil {
+			return err
+		}
+		ready = append(ready, app.Deployment)
+	}
+	if res.Serve != nil {
+		if err := res.Serve(ctx, ready); err != nil {
 			return err
 		}
 	}
@@ -242,7 +249,7 @@ func appEnv(ctx *pulumi.Context, p *plan.Plan, res *Result, hooks *Hooks) pulumi
 // deployToCluster declares the app on the scale phase's cluster through a
 // kubernetes provider made from the cluster's kubeconfig, then lets the
 // cloud point its DNS at the public Service.
-func deployToCluster(ctx *pulumi.Context, p *plan.Plan, res *Result, env pulumi.StringOutput) error {
+func deployToCluster(ctx *pulumi.Context, p *plan.Plan, res *Result, env pulumi.StringOutput) (*kube.App, error) {
 	cl := res.Cluster
 	provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
 		Kubeconfig: pulumi.ToSecret(cl.Kubeconfig).(pulumi.StringOutput),
@@ -251,7 +258,7 @@ func deployToCluster(ctx *pulumi.Context, p *plan.Plan, res *Result, env pulumi.
 		EnableServerSideApply: pulumi.Bool(true),
 	}, pulumi.DependsOn(cl.DependsOn))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	app, err := kube.NewApp(ctx, "app-k8s", provider, &kube.AppArgs{
 		Image:                p.AppImage,
@@ -269,12 +276,14 @@ func deployToCluster(ctx *pulumi.Context, p *plan.Plan, res *Result, env pulumi.
 		DependsOn:            cl.DependsOn,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if cl.Expose != nil {
-		return cl.Expose(ctx, app.Ingress)
+		if err := cl.Expose(ctx, app.Ingress); err != nil {
+			return nil, err
+		}
 	}
-	return nil
+	return app, nil
 }
 
 // envHash identifies an environment without revealing it, for triggers.

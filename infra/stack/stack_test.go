@@ -168,11 +168,40 @@ func TestTransitions(t *testing.T) {
 					continue
 				}
 				rep := transition.Check(caps[from], caps[to])
+				if cloud == "digitalocean" && to == "mvp" {
+					// mvp's default database plan (db-s-1vcpu-1gb) has a
+					// smaller disk than upgrade's and scale's, which
+					// DigitalOcean cannot shrink: the check must say so
+					// (TestTransitionsDigitalOceanKeepDBSize moves cleanly).
+					if len(rep.Problems) != 1 || rep.Problems[0].Input != "size" || !strings.Contains(rep.Problems[0].String(), "cannot shrink") {
+						t.Errorf("digitalocean %s→mvp: problems %v, want the database shrink", from, rep.Problems)
+					}
+					rep.Problems = nil
+				}
 				if !rep.OK() {
 					var b strings.Builder
 					rep.Write(&b)
 					t.Errorf("%s %s→%s:\n%s", cloud, from, to, b.String())
 				}
+			}
+		}
+	}
+}
+
+// With mvp's database plan as large as the later phases', every move on
+// DigitalOcean passes the check, there and back.
+func TestTransitionsDigitalOceanKeepDBSize(t *testing.T) {
+	phases := []string{"mvp", "upgrade", "scale"}
+	caps := map[string]*mockrun.Capture{}
+	for _, ph := range phases {
+		cfg := config("digitalocean", ph)
+		cfg["flavormonk:sizes"] = `{"mvp": {"db": "db-s-1vcpu-2gb"}}`
+		caps[ph] = runStack(t, cfg).capture
+	}
+	for _, from := range phases {
+		for _, to := range phases {
+			if rep := transition.Check(caps[from], caps[to]); from != to && !rep.OK() {
+				t.Errorf("%s→%s: %v", from, to, rep.Problems)
 			}
 		}
 	}

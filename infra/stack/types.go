@@ -58,6 +58,13 @@ type Result struct {
 	ChromaURL      pulumi.StringOutput
 	TrustedProxies pulumi.StringArrayOutput // LB private address range, or nil
 
+	// Serve, when set, is called once the app serves: with the deploy
+	// commands (servers) or the app's Deployment (cluster). The cloud
+	// declares there what must not switch to the new app before it is up
+	// (Hetzner: the load balancer's service, whose port changes between
+	// upgrade and scale).
+	Serve func(ctx *pulumi.Context, ready []pulumi.Resource) error
+
 	// Items are what the phase costs, for the cost package.
 	Items []cost.Item
 

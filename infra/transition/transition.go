@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 
 	"github.com/flavormonk/flavormonk/infra/mockrun"
 )
@@ -26,9 +28,11 @@ var Stateful = map[string][]string{
 	// DigitalOcean: the managed database, the vector-store volume, the VPC
 	// the database lives in, and the project.
 	"digitalocean:index/databaseCluster:DatabaseCluster": {"name", "engine", "region", "privateNetworkUuid", "projectId"},
-	"digitalocean:index/volume:Volume":                   {"region", "name", "filesystemType", "snapshotId"},
-	"digitalocean:index/vpc:Vpc":                         {"region", "ipRange"},
-	"digitalocean:index/project:Project":                 {},
+	// The app's database inside the cluster: dropping it drops the data.
+	"digitalocean:index/databaseDb:DatabaseDb": {"clusterId", "name"},
+	"digitalocean:index/volume:Volume":         {"region", "name", "filesystemType", "snapshotId"},
+	"digitalocean:index/vpc:Vpc":               {"region", "ipRange"},
+	"digitalocean:index/project:Project":       {},
 }
 
 // statefulNames narrows types shared with stateless resources (servers) to
@@ -58,9 +62,15 @@ type Problem struct {
 	Input  string // "" when the resource would be deleted
 	Before string
 	After  string
+	// Message, when set, says why the change fails (one the provider
+	// would attempt in place but the cloud refuses).
+	Message string
 }
 
 func (p Problem) String() string {
+	if p.Message != "" {
+		return fmt.Sprintf("%s: %s", p.URN, p.Message)
+	}
 	if p.Input == "" {
 		return fmt.Sprintf("%s would be deleted", p.URN)
 	}
@@ -96,6 +106,9 @@ func Check(from, to *mockrun.Capture) *Report {
 		}
 		if !isStateful(r) {
 			continue
+		}
+		if pr, bad := shrinks(r, n); bad {
+			rep.Problems = append(rep.Problems, pr)
 		}
 		for _, in := range Stateful[r.Type] {
 			if slices.Contains(n.IgnoreChanges, in) {
@@ -147,4 +160,50 @@ func short(s string) string {
 		return s[:80] + "…"
 	}
 	return s
+}
+
+// doDBSize reads the memory of a DigitalOcean database plan slug
+// ("db-s-2vcpu-4gb" → 4); each larger plan has a larger disk.
+var doDBSize = regexp.MustCompile(`^db-[a-z0-9]+-[0-9]+vcpu-([0-9]+)gb`)
+
+// shrinks flags a DigitalOcean managed database (a stateful one) moving to
+// a smaller plan or storage size: the provider resizes in place, but
+// DigitalOcean cannot shrink a managed database's disk and refuses, so the
+// phase change fails halfway.
+func shrinks(before, after mockrun.Resource) (Problem, bool) {
+	if before.Type != "digitalocean:index/databaseCluster:DatabaseCluster" {
+		return Problem{}, false
+	}
+	str := func(r mockrun.Resource, k string) string {
+		if v := r.Inputs[keyOf(k)]; v.IsString() {
+			return v.StringValue()
+		}
+		return ""
+	}
+	a, b := str(before, "size"), str(after, "size")
+	ma, mb := doDBSize.FindStringSubmatch(a), doDBSize.FindStringSubmatch(b)
+	if ma != nil && mb != nil {
+		ga, _ := strconv.Atoi(ma[1])
+		gb, _ := strconv.Atoi(mb[1])
+		if gb < ga {
+			return Problem{URN: before.URN, Input: "size", Before: a, After: b, Message: fmt.Sprintf(
+				"size %s → %s: DigitalOcean cannot shrink a managed database's disk (a smaller plan has a smaller one), so the resize fails; "+
+					"keep config flavormonk:sizes.<phase>.%s at %s or larger in the phase you move to", a, b, before.Name, a)}, true
+		}
+	}
+	num := func(r mockrun.Resource) float64 {
+		if v := r.Inputs[keyOf("storageSizeMib")]; v.IsNumber() {
+			return v.NumberValue()
+		}
+		if v := r.Inputs[keyOf("storageSizeMib")]; v.IsString() {
+			f, _ := strconv.ParseFloat(v.StringValue(), 64)
+			return f
+		}
+		return 0
+	}
+	if sa, sb := num(before), num(after); sa > 0 && sb > 0 && sb < sa {
+		return Problem{URN: before.URN, Input: "storageSizeMib", Before: fmt.Sprint(sa), After: fmt.Sprint(sb), Message: fmt.Sprintf(
+			"storageSizeMib %v → %v: DigitalOcean cannot shrink a managed database's disk; keep the storage size", sa, sb)}, true
+	}
+	return Problem{}, false
 }

@@ -1,0 +1,74 @@
+package transition
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
+
+	"github.com/flavormonk/flavormonk/infra/mockrun"
+)
+
+func res(typ, name string, in map[string]any) mockrun.Resource {
+	return mockrun.Resource{Type: typ, Name: name, URN: "urn:pulumi:stack::flavormonk::" + typ + "::" + name,
+		Inputs: resource.NewPropertyMapFromMap(in), Protect: true}
+}
+
+const (
+	tDB     = "digitalocean:index/databaseCluster:DatabaseCluster"
+	tDBName = "digitalocean:index/databaseDb:DatabaseDb"
+)
+
+func capture(rs ...mockrun.Resource) *mockrun.Capture { return &mockrun.Capture{Resources: rs} }
+
+func TestDatabaseDbIsStateful(t *testing.T) {
+	db := res(tDBName, "flavormonk", map[string]any{"clusterId": "db-id", "name": "flavormonk"})
+	if !IsStateful(db) {
+		t.Fatal("DatabaseDb is not stateful")
+	}
+	renamed := res(tDBName, "flavormonk", map[string]any{"clusterId": "db-id", "name": "other"})
+	rep := Check(capture(db), capture(renamed))
+	if rep.OK() || rep.Problems[0].Input != "name" {
+		t.Errorf("a renamed database: %v", rep.Problems)
+	}
+	moved := res(tDBName, "flavormonk", map[string]any{"clusterId": "other-id", "name": "flavormonk"})
+	if rep := Check(capture(db), capture(moved)); rep.OK() || rep.Problems[0].Input != "clusterId" {
+		t.Errorf("a database on another cluster: %v", rep.Problems)
+	}
+	if rep := Check(capture(db), capture()); rep.OK() {
+		t.Error("a deleted database was not flagged")
+	}
+}
+
+func TestDatabaseShrinkFlagged(t *testing.T) {
+	in := func(size string) map[string]any {
+		return map[string]any{"name": "fm-pg", "engine": "pg", "region": "fra1", "size": size}
+	}
+	big, small := res(tDB, "db", in("db-s-1vcpu-2gb")), res(tDB, "db", in("db-s-1vcpu-1gb"))
+	rep := Check(capture(big), capture(small))
+	if rep.OK() {
+		t.Fatal("shrinking the database was not flagged")
+	}
+	msg := rep.Problems[0].String()
+	for _, want := range []string{"db-s-1vcpu-2gb", "db-s-1vcpu-1gb", "cannot shrink", "sizes"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q lacks %q", msg, want)
+		}
+	}
+	if rep := Check(capture(small), capture(big)); !rep.OK() {
+		t.Errorf("growing the database: %v", rep.Problems)
+	}
+	if rep := Check(capture(big), capture(big)); !rep.OK() {
+		t.Errorf("same size: %v", rep.Problems)
+	}
+	// A storage size set explicitly may not shrink either.
+	a, b := in("db-s-2vcpu-4gb"), in("db-s-2vcpu-4gb")
+	a["storageSizeMib"], b["storageSizeMib"] = 61440.0, 40960.0
+	if rep := Check(capture(res(tDB, "db", a)), capture(res(tDB, "db", b))); rep.OK() {
+		t.Error("a smaller storageSizeMib was not flagged")
+	}
+	// The cache cluster is not stateful: it may shrink.
+	if rep := Check(capture(res(tDB, "cache", in("db-s-1vcpu-2gb"))), capture(res(tDB, "cache", in("db-s-1vcpu-1gb")))); !rep.OK() {
+		t.Errorf("the cache: %v", rep.Problems)
+	}
+}
