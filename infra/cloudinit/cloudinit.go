@@ -899,6 +899,8 @@ WantedBy=multi-user.target
 const pgConf = `# Flavor Monk (installed by flavormonk-db-init). listen_addresses comes from
 # 60-listen.conf, written at every start: localhost and the private address.
 listen_addresses = 'localhost'
+# The app pods' pools are sized from this (infra/plan PostgresMaxConnections).
+max_connections = 100
 password_encryption = 'scram-sha-256'
 ssl = on
 log_connections = on

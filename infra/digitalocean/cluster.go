@@ -21,8 +21,11 @@ const (
 )
 
 // PodMaxConns is each pod's Postgres pool in scale: the pods share the
-// DigitalOcean transaction pool, which multiplexes them onto few backends.
-const PodMaxConns = 5
+// DigitalOcean transaction pool, which multiplexes them onto few backends
+// (client connections to the pool do not count against the plan's limit).
+// The migration Job has the same pool but connects directly, which the
+// plan counts next to dbPoolSize (plan.DOMigrationConns).
+const PodMaxConns = plan.DOMigrationConns
 
 // Cluster is the scale phase's DOKS cluster in the stack's VPC.
 type Cluster struct {

@@ -495,8 +495,30 @@ func (p *Plan) compileCluster(get Getter) error {
 					r, p.Sizes[r], strings.Join(doDatabases[1:], ", "))
 			}
 		}
+		// The pods reach Postgres through the pool; its backends and the
+		// migration Job's direct connections share the plan's limit.
+		if limit := doPostgresBackends(p.Sizes[RoleDB]); limit > 0 && c.DBPoolSize+DOMigrationConns > limit {
+			return keyErr("dbPoolSize", "%d plus %d direct connections of the migration Job exceed the %d connections %s allows; allowed: at most %d, or a larger scale.db size",
+				c.DBPoolSize, DOMigrationConns, limit, p.Sizes[RoleDB], limit-DOMigrationConns)
+		}
 	}
 	return nil
+}
+
+// DOMigrationConns are the direct (unpooled) Postgres connections the
+// migration Job may open on DigitalOcean in scale (its pool size).
+const DOMigrationConns = 5
+
+// doPostgresBackends is the connection limit of a DigitalOcean Postgres
+// plan: 25 per GiB of memory, less 3 DigitalOcean keeps for itself
+// ("db-s-1vcpu-2gb" → 47); 0 for a slug it cannot read.
+func doPostgresBackends(size string) int {
+	i := strings.LastIndex(size, "-")
+	gb, err := strconv.Atoi(strings.TrimSuffix(size[i+1:], "gb"))
+	if i < 0 || err != nil || !strings.HasSuffix(size, "gb") {
+		return 0
+	}
+	return 25*gb - 3
 }
 
 func (p *Plan) resolveSizes(get Getter, cat *catalog) error {

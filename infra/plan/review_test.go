@@ -33,3 +33,24 @@ func TestHetznerPodsMaxLeavesConnections(t *testing.T) {
 		t.Fatalf("digitalocean podsMax 100: %v", err)
 	}
 }
+
+// DigitalOcean scale: the pool's backends and the migration Job's direct
+// connections fit the Postgres plan's connection limit.
+func TestDigitalOceanPoolFitsPlan(t *testing.T) {
+	m := base("digitalocean")
+	m["phase"] = "scale"
+	m["dbPoolSize"] = "42" // db-s-1vcpu-2gb: 47 connections
+	if _, err := compile(m); err != nil {
+		t.Fatalf("dbPoolSize 42: %v", err)
+	}
+	m["dbPoolSize"] = "43"
+	_, err := compile(m)
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Key != "dbPoolSize" || !strings.Contains(err.Error(), "db-s-1vcpu-2gb") || !strings.Contains(err.Error(), "at most 42") {
+		t.Fatalf("dbPoolSize 43: %v", err)
+	}
+	m["sizes"] = `{"scale": {"db": "db-s-2vcpu-4gb"}}`
+	if _, err := compile(m); err != nil {
+		t.Fatalf("dbPoolSize 43 on db-s-2vcpu-4gb: %v", err)
+	}
+}

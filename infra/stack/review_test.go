@@ -30,6 +30,18 @@ func TestHetznerScalePostgresConns(t *testing.T) {
 	}
 }
 
+// The db server states the max_connections the pods' pools are sized from.
+func TestHetznerDBStatesMaxConnections(t *testing.T) {
+	c := runStack(t, config("hetzner", "scale")).capture
+	db, ok := c.Find("hcloud:index/server:Server", "db")
+	if !ok {
+		t.Fatal("no db server")
+	}
+	if want := "max_connections = " + itoa(plan.PostgresMaxConnections); !strings.Contains(db.Inputs["userData"].StringValue(), want) {
+		t.Errorf("db user data lacks %q", want)
+	}
+}
+
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 // DigitalOcean scale: the database, cache and Chroma firewalls admit the
