@@ -68,7 +68,7 @@ func (d *deployer) newK3s(name string) (*k3sCluster, error) {
 	}
 
 	var firstHost stack.Host
-	var prev []pulumi.Resource
+	var prev, prevLeave []pulumi.Resource
 	for i := 1; i <= p.Cluster.ControlPlanes; i++ {
 		n := fmt.Sprintf("k3s-server-%d", i)
 		k := &cloudinit.K3s{Version: p.Cluster.K8sVersion, Server: true, ClusterInit: i == 1,
@@ -94,7 +94,23 @@ func (d *deployer) newK3s(name string) (*k3sCluster, error) {
 		c.Servers = append(c.Servers, srv)
 		if i == 1 {
 			firstHost = h
+			continue
 		}
+		// Leaving: before a joined server is deleted (controlPlanes 3 → 1,
+		// or the cluster going away), server 1 deletes its node, which
+		// makes k3s remove its etcd member; otherwise etcd would count a
+		// dead member and lose its quorum. One at a time: each later
+		// server's leave step depends on the previous one's, so the last
+		// joined leaves first.
+		leave, err := remote.NewCommand(ctx, "k3s-leave-"+n, &remote.CommandArgs{
+			Connection: stack.Connection(firstHost, d.in),
+			Create:     pulumi.String("true"),
+			Delete:     pulumi.String(leaveCommand(d.n.physical(n))),
+		}, pulumi.Parent(c), pulumi.DependsOn(append([]pulumi.Resource{h.Resource, firstHost.Resource, cmd}, prevLeave...)))
+		if err != nil {
+			return nil, err
+		}
+		prevLeave = []pulumi.Resource{leave}
 	}
 	serversUp := prev
 	var agentsUp []pulumi.Resource
@@ -158,4 +174,12 @@ func publicKubeconfig(raw, publicIP string) (string, error) {
 		return "", fmt.Errorf("hetzner: the fetched kubeconfig has no %s server line", local)
 	}
 	return strings.ReplaceAll(raw, local, fmt.Sprintf("https://%s:%d", publicIP, cloudinit.K3sAPIPort)), nil
+}
+
+// leaveCommand deletes a k3s server's node from the cluster (run on server
+// 1) and waits until the node object, and with it the etcd member, is gone.
+// An already absent node is no error.
+func leaveCommand(node string) string {
+	return fmt.Sprintf("sudo k3s kubectl delete node %[1]s --ignore-not-found --wait=true --timeout=300s"+
+		" && for i in $(seq 1 60); do sudo k3s kubectl get node %[1]s >/dev/null 2>&1 || { sleep 15; exit 0; }; sleep 5; done; exit 1", node)
 }

@@ -162,3 +162,49 @@ func TestHetznerRedisSetupPromotesOutsideScale(t *testing.T) {
 		}
 	}
 }
+
+// Hetzner 3 → 1 control planes: each joined server leaves the cluster
+// (its node, hence its etcd member, deleted from server 1) before the
+// server goes, the last joined first.
+func TestHetznerServersLeaveBeforeDeletion(t *testing.T) {
+	cfg := config("hetzner", "scale")
+	cfg["flavormonk:controlPlanes"] = "3"
+	c := runStack(t, cfg).capture
+	s1, _ := c.Find("hcloud:index/server:Server", "k3s-server-1")
+	var leaves []mockrun.Resource
+	for _, i := range []string{"2", "3"} {
+		l, ok := c.Find("command:remote:Command", "k3s-leave-k3s-server-"+i)
+		if !ok {
+			t.Fatalf("no leave step for k3s-server-%s", i)
+		}
+		srv, _ := c.Find("hcloud:index/server:Server", "k3s-server-"+i)
+		name := mockrun.PlainMap(srv.Inputs, false)["name"].(string)
+		del := l.Inputs["delete"].StringValue()
+		if !strings.Contains(del, "k3s kubectl delete node "+name+" ") {
+			t.Errorf("k3s-server-%s leave step: %s", i, del)
+		}
+		if !l.DependsOnResource(srv) || !l.DependsOnResource(s1) {
+			t.Errorf("k3s-server-%s: the leave step is not deleted before the servers", i)
+		}
+		// It runs on server 1 (the same host as server 1's start step).
+		host := func(r mockrun.Resource) any { return mockrun.PlainMap(r.Inputs, false)["connection"].(map[string]any)["host"] }
+		start1, _ := c.Find("command:remote:Command", "k3s-start-k3s-server-1")
+		if h, ok := host(l).(string); !ok || !strings.HasPrefix(h, "203.0.113.") || host(l) != host(start1) {
+			t.Errorf("k3s-server-%s leave step runs on %v, not server 1 (%v)", i, host(l), host(start1))
+		}
+		leaves = append(leaves, l)
+	}
+	if !leaves[1].DependsOnResource(leaves[0]) {
+		t.Error("the servers do not leave one at a time")
+	}
+	// Server 1 never leaves; with one control plane there is no leave step.
+	if _, ok := c.Find("command:remote:Command", "k3s-leave-k3s-server-1"); ok {
+		t.Error("k3s-server-1 has a leave step")
+	}
+	c = runStack(t, config("hetzner", "scale")).capture
+	for _, r := range c.ByType("command:remote:Command") {
+		if strings.HasPrefix(r.Name, "k3s-leave-") {
+			t.Errorf("%s with one control plane", r.Name)
+		}
+	}
+}
