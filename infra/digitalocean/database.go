@@ -34,7 +34,7 @@ type postgresArgs struct {
 	Network *Network
 	Access  *Access
 	// Cluster is the scale phase's DOKS cluster (nil before): the firewall
-	// admits it instead of droplets, and the pods use a connection pool.
+	// admits it besides the app tag, and the pods use a connection pool.
 	Cluster *Cluster
 }
 

@@ -242,7 +242,7 @@ var Keys = []struct{ Key, Help string }{
 	{"podsMin", "scale: fewest app pods, 2–100 (default 2; the HorizontalPodAutoscaler's minimum; the PodDisruptionBudget lets one go at a time)"},
 	{"podsMax", "scale: most app pods, podsMin–200 (default 10); Hetzner: at most 44 (each pod keeps ≥2 of the db server's 100 Postgres connections, 10 reserved)"},
 	{"podsTargetCpu", "scale: the HorizontalPodAutoscaler's average CPU target in percent, 20–95 (default 70)"},
-	{"dbPoolSize", "scale, DigitalOcean: connections of the transaction-mode pool in front of Postgres, 3–100 (default 15; db-s-1vcpu-2gb allows ~47 backends in all)"},
+	{"dbPoolSize", "scale, DigitalOcean: connections of the transaction-mode pool in front of Postgres, 3–100 (default 15); with the migration Job's 5 direct ones it must fit the plan's limit (db-s-1vcpu-2gb 47, so at most 42)"},
 	// secrets
 	{"sshPrivateKey", "secret: the private key the program uses to write the app's environment and roll out images over SSH"},
 	{"openaiApiKey", "secret: OpenAI API key for the app"},

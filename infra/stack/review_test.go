@@ -187,7 +187,9 @@ func TestHetznerServersLeaveBeforeDeletion(t *testing.T) {
 			t.Errorf("k3s-server-%s: the leave step is not deleted before the servers", i)
 		}
 		// It runs on server 1 (the same host as server 1's start step).
-		host := func(r mockrun.Resource) any { return mockrun.PlainMap(r.Inputs, false)["connection"].(map[string]any)["host"] }
+		host := func(r mockrun.Resource) any {
+			return mockrun.PlainMap(r.Inputs, false)["connection"].(map[string]any)["host"]
+		}
 		start1, _ := c.Find("command:remote:Command", "k3s-start-k3s-server-1")
 		if h, ok := host(l).(string); !ok || !strings.HasPrefix(h, "203.0.113.") || host(l) != host(start1) {
 			t.Errorf("k3s-server-%s leave step runs on %v, not server 1 (%v)", i, host(l), host(start1))
