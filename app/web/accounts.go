@@ -176,7 +176,7 @@ func (s *Server) UseAccounts(acc flavormonk.AccountStore) {
 	s.acc = &accounts{
 		store:    acc,
 		hasher:   auth.NewHasher(auth.DefaultParams, 2),
-		throttle: auth.NewSharedThrottle(auth.NewThrottle(5, 20, 15*time.Minute, 15*time.Minute, nil), s.sharedCache),
+		throttle: auth.NewSharedThrottle(auth.NewThrottle(auth.DefaultLimits, nil), s.sharedCache),
 		signups:  newSignupLimiter(signupsPerHour, time.Hour),
 		plan:     s.cfg.GumroadPlan,
 	}
@@ -506,13 +506,12 @@ func (s *Server) login(c echo.Context) error {
 		key = strings.ToLower(strings.TrimSpace(raw)) // throttled (hashed when long) all the same
 	}
 	data["Email"] = key
-	if err := s.acc.throttle.Allow(ctx, key, ip); err != nil {
+	// The attempt is taken before the password is verified, so parallel
+	// attempts cannot get past the limit while they wait for a hash slot.
+	if err := s.acc.throttle.Take(ctx, key, ip); err != nil {
 		return s.formError(c, "login", err, data)
 	}
-	fail := func() error {
-		s.acc.throttle.Fail(ctx, key, ip)
-		return s.formError(c, "login", errBadCredentials, data)
-	}
+	fail := func() error { return s.formError(c, "login", errBadCredentials, data) }
 	if nerr != nil || len(pw) > 4*auth.MaxPasswordLen || !utf8.ValidString(pw) {
 		return fail()
 	}
@@ -812,12 +811,11 @@ func (s *Server) accountNotice(c echo.Context, u *flavormonk.User, notice string
 func (s *Server) checkCurrentPassword(c echo.Context, u *flavormonk.User, field, pw string) error {
 	ip := c.RealIP()
 	ctx := c.Request().Context()
-	if err := s.acc.throttle.Allow(ctx, u.Email, ip); err != nil {
+	if err := s.acc.throttle.Take(ctx, u.Email, ip); err != nil {
 		return err
 	}
 	wrong := flavormonk.FieldErrorf(flavormonk.EINVALID, field, "the current password is wrong")
 	if pw == "" || len(pw) > 4*auth.MaxPasswordLen || !utf8.ValidString(pw) {
-		s.acc.throttle.Fail(ctx, u.Email, ip)
 		return wrong
 	}
 	ok, _, err := s.acc.hasher.Verify(ctx, pw, u.PasswordHash)
@@ -825,9 +823,9 @@ func (s *Server) checkCurrentPassword(c echo.Context, u *flavormonk.User, field,
 		return err // busy
 	}
 	if err != nil || !ok {
-		s.acc.throttle.Fail(ctx, u.Email, ip)
 		return wrong
 	}
+	s.acc.throttle.Succeed(ctx, u.Email, ip)
 	return nil
 }
 

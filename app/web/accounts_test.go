@@ -320,6 +320,46 @@ func TestLoginThrottle(t *testing.T) {
 	}
 }
 
+// Parallel log-ins with wrong passwords: at most the limit (5) reach the
+// password verifier, however many wait for a hash slot at once.
+func TestParallelLoginsThrottled(t *testing.T) {
+	env := newAccEnv(t)
+	env.browser(t).signup("victim@example.com")
+	b := env.browser(t)
+	token := b.csrf("/login")
+	before := env.server.acc.hasher.Computed()
+	const n = 60
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			form := url.Values{"email": {"victim@example.com"}, "password": {"wrong password!"}, "csrf": {token}}
+			req, _ := http.NewRequest("POST", env.srv.URL+"/login", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			res, err := b.c.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			statuses <- res.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for st := range statuses {
+		count[st]++
+	}
+	if v := env.server.acc.hasher.Computed() - before; v > 5 {
+		t.Fatalf("%d parallel log-ins ran %d password verifications, want at most 5 (statuses %v)", n, v, count)
+	}
+	if count[http.StatusUnauthorized] > 5 || count[http.StatusUnauthorized]+count[http.StatusTooManyRequests] != n {
+		t.Fatalf("statuses %v", count)
+	}
+}
+
 func TestBadSignups(t *testing.T) {
 	env := newAccEnv(t)
 	b := env.browser(t)
