@@ -108,8 +108,11 @@ func errTooManySignups(retry time.Duration) error {
 	return flavormonk.Errorf(flavormonk.ERATELIMIT, "too many sign-ups from your network; try again in %s", retry)
 }
 
-// Allow returns ERATELIMIT and when to retry once ip has used its sign-ups.
-func (l *signupLimiter) Allow(ctx context.Context, ip string) (time.Duration, error) {
+// Take takes one of ip's sign-ups, atomically with the check (so parallel
+// sign-ups cannot get past the limit), or returns ERATELIMIT and when to
+// retry once ip has used them. The slot is given back with the returned
+// function when the sign-up then fails.
+func (l *signupLimiter) Take(ctx context.Context, ip string) (giveBack func(), retry time.Duration, err error) {
 	l.mu.Lock()
 	now := l.now()
 	if now.Sub(l.swept) > l.window {
@@ -119,42 +122,62 @@ func (l *signupLimiter) Allow(ctx context.Context, ip string) (time.Duration, er
 		l.swept = now
 	}
 	ts := l.recent(ip, now)
+	local := error(nil)
 	if len(ts) >= l.limit {
-		retry := max(l.window-now.Sub(ts[0]), time.Second).Round(time.Second)
-		l.mu.Unlock()
-		return retry, errTooManySignups(retry)
+		retry = max(l.window-now.Sub(ts[0]), time.Second).Round(time.Second)
+		local = errTooManySignups(retry)
+	} else {
+		l.byIP[ip] = append(ts, now)
 	}
 	l.mu.Unlock()
+	giveLocal := func() {
+		if local != nil {
+			return
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		ts := l.byIP[ip]
+		if i := slices.Index(ts, now); i >= 0 {
+			l.byIP[ip] = slices.Delete(ts, i, i+1)
+		}
+	}
 	c := l.sharedCache()
 	if c == nil {
-		return 0, nil
+		return giveLocal, retry, local
 	}
 	key, end := l.sharedKey(ip, now)
 	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	v, ok, err := c.Get(cctx, key)
+	n, err := c.Incr(cctx, key, end.Sub(now)+time.Minute)
 	if err != nil {
 		l.failed(err)
-		return 0, nil // the memory count has decided
+		return giveLocal, retry, local // the memory count decides
 	}
-	if n, perr := strconv.Atoi(string(v)); ok && perr == nil && n >= l.limit {
-		retry := max(end.Sub(now), time.Second).Round(time.Second)
-		return retry, errTooManySignups(retry)
+	// The shared count decides. A slot is given back by counting the
+	// failure under a second key (the cache cannot decrement).
+	backKey := key + ":back"
+	if n > int64(l.limit) {
+		if v, ok, gerr := c.Get(cctx, backKey); gerr != nil || !ok {
+			if gerr != nil {
+				l.failed(gerr)
+			}
+		} else if b, perr := strconv.ParseInt(string(v), 10, 64); perr == nil && n-b <= int64(l.limit) {
+			return l.giveBoth(giveLocal, c, backKey, end), 0, nil
+		}
+		giveLocal()
+		retry = max(end.Sub(now), time.Second).Round(time.Second)
+		return func() {}, retry, errTooManySignups(retry)
 	}
-	return 0, nil
+	return l.giveBoth(giveLocal, c, backKey, end), 0, nil
 }
 
-// Add counts a sign-up from ip.
-func (l *signupLimiter) Add(ctx context.Context, ip string) {
-	l.mu.Lock()
-	now := l.now()
-	l.byIP[ip] = append(l.recent(ip, now), now)
-	l.mu.Unlock()
-	if c := l.sharedCache(); c != nil {
-		key, end := l.sharedKey(ip, now)
-		cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+// giveBoth gives a slot back in memory and in the cache.
+func (l *signupLimiter) giveBoth(giveLocal func(), c flavormonk.Cache, backKey string, end time.Time) func() {
+	return func() {
+		giveLocal()
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
-		if _, err := c.Incr(cctx, key, end.Sub(now)+time.Minute); err != nil {
+		if _, err := c.Incr(ctx, backKey, time.Until(end)+time.Minute); err != nil {
 			l.failed(err)
 		}
 	}
@@ -448,10 +471,17 @@ func (s *Server) loginPage(c echo.Context) error {
 func (s *Server) signup(c echo.Context) error {
 	data := map[string]any{"Title": "Sign up", "InviteOnly": s.cfg.InviteOnly}
 	ip := c.RealIP()
-	if retry, err := s.acc.signups.Allow(c.Request().Context(), ip); err != nil {
+	giveBack, retry, err := s.acc.signups.Take(c.Request().Context(), ip)
+	if err != nil {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
 		return s.formError(c, "signup", err, data)
 	}
+	created := false
+	defer func() {
+		if !created {
+			giveBack() // a failed sign-up does not use a slot
+		}
+	}()
 	email, err := auth.NormalizeEmail(c.FormValue("email"))
 	if err != nil {
 		return s.formError(c, "signup", err, data)
@@ -485,7 +515,7 @@ func (s *Server) signup(c echo.Context) error {
 		}
 		return s.formError(c, "signup", err, data)
 	}
-	s.acc.signups.Add(ctx, ip)
+	created = true
 	if err := s.newSession(c, u); err != nil {
 		return err
 	}

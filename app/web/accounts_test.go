@@ -25,6 +25,7 @@ import (
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/auth"
 	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/search"
 	"github.com/flavormonk/flavormonk/app/sqlite"
 	"github.com/flavormonk/flavormonk/app/synth"
@@ -657,17 +658,65 @@ func TestSignupRateLimit(t *testing.T) {
 	now := time.Now()
 	l.now = func() time.Time { return now }
 	ctx := context.Background()
-	l.Add(ctx, "a")
-	l.Add(ctx, "a")
-	if _, err := l.Allow(ctx, "a"); err == nil {
+	_, _, _ = l.Take(ctx, "a")
+	back, _, _ := l.Take(ctx, "a")
+	if _, _, err := l.Take(ctx, "a"); err == nil {
 		t.Fatal("limit not applied")
 	}
-	if _, err := l.Allow(ctx, "b"); err != nil {
+	back() // a failed sign-up gives its slot back
+	if _, _, err := l.Take(ctx, "a"); err != nil {
+		t.Fatal("slot not given back")
+	}
+	if _, _, err := l.Take(ctx, "b"); err != nil {
 		t.Fatal("other ip limited")
 	}
 	now = now.Add(time.Hour + time.Second)
-	if _, err := l.Allow(ctx, "a"); err != nil {
+	if _, _, err := l.Take(ctx, "a"); err != nil {
 		t.Fatal("window did not slide")
+	}
+}
+
+// Parallel sign-ups from one IP, on two replicas sharing Redis and on one
+// without a cache: at most the limit are created.
+func TestParallelSignups(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		envs func(t *testing.T) []*accEnv
+	}{
+		{"memory", func(t *testing.T) []*accEnv { return []*accEnv{newAccEnv(t)} }},
+		{"redis", func(t *testing.T) []*accEnv { return replicas(t, 2, redisCache(t, servicetest.RedisURL(t))) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			envs := tc.envs(t)
+			ip := freshIP()
+			type client struct {
+				b     *browser
+				token string
+			}
+			const n = 50
+			cs := make([]client, n)
+			for i := range cs {
+				b := envs[i%len(envs)].browser(t)
+				cs[i] = client{b, b.csrf("/signup")}
+			}
+			var wg sync.WaitGroup
+			for i, cl := range cs {
+				wg.Go(func() {
+					form := url.Values{"email": {fmt.Sprintf("p%d@example.com", i)}, "password": {pw}, "csrf": {cl.token}}
+					req, _ := http.NewRequest("POST", cl.b.env.srv.URL+"/signup", strings.NewReader(form.Encode()))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					req.Header.Set("X-Forwarded-For", ip)
+					if res, err := cl.b.c.Do(req); err == nil {
+						_, _ = io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+					}
+				})
+			}
+			wg.Wait()
+			if got := envs[0].users(t); got > signupsPerHour || got == 0 {
+				t.Fatalf("%d parallel sign-ups from one IP created %d accounts, want at most %d", n, got, signupsPerHour)
+			}
+		})
 	}
 }
 
