@@ -859,8 +859,8 @@ func (s *Server) checkCurrentPassword(c echo.Context, u *flavormonk.User, field,
 	return nil
 }
 
-// changePassword sets a new password and logs out every other session of
-// the user; the current one stays.
+// changePassword sets a new password, logs out every other session of the
+// user (the current one stays) and revokes their API tokens.
 func (s *Server) changePassword(c echo.Context) error {
 	u := currentUser(c)
 	ss := currentSession(c)
@@ -891,13 +891,33 @@ func (s *Server) changePassword(c echo.Context) error {
 	if err := s.acc.store.DeleteUserSessions(ctx, u.ID); err != nil {
 		return err
 	}
-	s.forgetSessions(ctx, hashes...)
+	// The current session is stored again at once: its cached copy stays
+	// (a tombstone would log it out).
+	s.forgetSessions(ctx, slices.DeleteFunc(hashes, func(h string) bool { return h == hash })...)
 	keep := *ss
 	keep.TokenHash = hash
 	if err := s.acc.store.CreateSession(ctx, &keep); err != nil {
 		return err
 	}
-	return s.accountNotice(c, u, "Your password was changed; your other sessions were logged out.")
+	// Whoever had the old password may have made API tokens: they go too.
+	toks, err := s.acc.store.APITokens(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	revoked := 0
+	for _, t := range toks {
+		if t.RevokedAt == nil {
+			if err := s.acc.store.RevokeAPIToken(ctx, u.ID, t.ID); err != nil {
+				return err
+			}
+			revoked++
+		}
+	}
+	notice := "Your password was changed; your other sessions were logged out."
+	if revoked > 0 {
+		notice += " Your API tokens were revoked: create new ones for your scripts."
+	}
+	return s.accountNotice(c, u, notice)
 }
 
 // deleteAccount removes the user and all their data after the password is

@@ -822,6 +822,10 @@ func TestPasswordChange(t *testing.T) {
 	env := newAccEnv(t)
 	b := env.browser(t)
 	b.signup("pw@example.com")
+	tok := b.newToken("script", "read")
+	if st, _ := api(t, env, "GET", "/api/v1/favourites", tok, ""); st != 200 {
+		t.Fatalf("token before the change: %d", st)
+	}
 	other := env.browser(t)
 	if r := other.login("pw@example.com", pw); r.status != http.StatusSeeOther {
 		t.Fatal(r.status)
@@ -840,6 +844,10 @@ func TestPasswordChange(t *testing.T) {
 	}
 	if r := change(pw, "a brand new password"); r.status != 200 || !strings.Contains(r.body, "password was changed") {
 		t.Fatalf("change: %d %s", r.status, r.body)
+	}
+	// The API tokens made with the old password are revoked.
+	if st, body := api(t, env, "GET", "/api/v1/favourites", tok, ""); st != http.StatusUnauthorized || !strings.Contains(body, "revoked") {
+		t.Errorf("an API token survived the password change: %d %s", st, body)
 	}
 	if r := b.do("GET", "/account", nil, nil); r.status != 200 || !strings.Contains(r.body, "pw@example.com") {
 		t.Errorf("current session lost: %d", r.status)
