@@ -389,9 +389,36 @@ func TestSemanticCacheIsConservative(t *testing.T) {
 	if m.calls() != 2 {
 		t.Fatal("a personal question was answered from the semantic cache")
 	}
+	// Near in wording, asking for other quantities: never from the cache.
+	ask(t, a, Request{Question: "how long to roast chicken for 10 people", Who: Who{Visitor: "v2"}})
+	ask(t, a, Request{Question: "Roast chicken for 12 people: how long?", Who: Who{Visitor: "v3"}})
+	if m.calls() != 4 {
+		t.Fatalf("a question for other servings was answered from the semantic cache (%d calls)", m.calls())
+	}
 	// Near in wording, other recipes: never from the cache.
 	ask(t, a, Request{Question: "how long to roast lamb", Who: Who{Visitor: "v2"}})
-	if m.calls() != 3 {
+	if m.calls() != 5 {
 		t.Fatal("a question about other recipes was answered from the semantic cache")
+	}
+}
+
+func TestWorstCaseCountsEveryAttemptsInput(t *testing.T) {
+	m := &echoModel{answer: "Dal [1]."}
+	rt, _ := router.New(router.Options{}, m)
+	one, three := &bookMeter{}, &bookMeter{}
+	q := Request{Question: "red lentil dal?", Who: Who{Visitor: "v"}}
+	for _, c := range []struct {
+		b       *bookMeter
+		retries int
+	}{{one, 0}, {three, 2}} {
+		a := New(Options{Retries: c.retries}, newRetriever(t), rt, nil, c.b, nil)
+		if _, err := a.Prepare(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in1 := one.calls[0].worst - 4*700 // bookMeter: in + 4·out, out = MaxTokens
+	in3 := three.calls[0].worst - 4*700
+	if in3 != 3*in1 {
+		t.Fatalf("worst-case input with 2 retries %d, without %d: want 3×", in3, in1)
 	}
 }

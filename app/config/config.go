@@ -135,6 +135,7 @@ type Config struct {
 	InferenceRetries     int
 	InferenceConcurrency int
 	InferenceCooldown    time.Duration
+	InferenceStall       time.Duration
 	AskMaxTokens         int
 	AskHistoryTurns      int
 	AnswerCacheTTL       time.Duration

@@ -343,6 +343,7 @@ var schema = []*Var{
 	with(integer("FLAVORMONK_INFERENCE_RETRIES", "retries per provider on 429/5xx/timeouts", 0, 10, func(c *Config) *int { return &c.InferenceRetries }), "2", nil),
 	with(integer("FLAVORMONK_INFERENCE_CONCURRENCY", "calls in flight per provider; a full provider is skipped for the next one", 1, 10000, func(c *Config) *int { return &c.InferenceConcurrency }), "32", nil),
 	with(duration("FLAVORMONK_INFERENCE_COOLDOWN", "how long a provider is skipped after 3 failures in a row", time.Second, time.Hour, func(c *Config) *time.Duration { return &c.InferenceCooldown }), "30s", nil),
+	with(duration("FLAVORMONK_INFERENCE_STALL_TIMEOUT", "a provider call that sends no text this long (first token or between tokens) fails over to the next", time.Second, 10*time.Minute, func(c *Config) *time.Duration { return &c.InferenceStall }), "30s", nil),
 	with(integer("FLAVORMONK_ASK_MAX_TOKENS", "output token cap of one assistant answer", 64, 8192, func(c *Config) *int { return &c.AskMaxTokens }), "700", nil),
 	with(integer("FLAVORMONK_ASK_HISTORY_TURNS", "question/answer pairs a conversation remembers", 1, 50, func(c *Config) *int { return &c.AskHistoryTurns }), "6", nil),
 	with(duration("FLAVORMONK_ANSWER_CACHE_TTL", "how long exact-match answers are cached (0s: no answer cache)", 0, 30*24*time.Hour, func(c *Config) *time.Duration { return &c.AnswerCacheTTL }), "24h", nil),

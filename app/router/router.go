@@ -14,6 +14,7 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/tokens"
 )
 
 // Options tune a Router. Zero values take the defaults in brackets.
@@ -29,6 +30,10 @@ type Options struct {
 	// Cooldown; after it one trial call is let through [3, 30s].
 	FailureThreshold int
 	Cooldown         time.Duration
+	// StallTimeout cancels an attempt that sends no text for this long:
+	// no first token, or a gap between tokens [30s]. It counts as the
+	// provider's failure, and the next provider continues.
+	StallTimeout time.Duration
 	// Concurrency caps the calls in flight per provider [32]. A full
 	// provider is skipped while another has room; when all are full the
 	// call waits for its first choice.
@@ -55,6 +60,9 @@ func (o *Options) defaults() {
 	}
 	if o.Cooldown == 0 {
 		o.Cooldown = 30 * time.Second
+	}
+	if o.StallTimeout == 0 {
+		o.StallTimeout = 30 * time.Second
 	}
 	if o.Concurrency == 0 {
 		o.Concurrency = 32
@@ -134,9 +142,9 @@ type entry struct {
 	sem chan struct{}
 
 	mu        sync.Mutex
-	failures  int
-	openUntil time.Time
-	trial     bool // a half-open trial call is in flight
+	failures  int       // consecutive failures
+	openUntil time.Time // no calls before: the breaker's cooldown, or a long Retry-After
+	trial     bool      // a half-open trial call is in flight
 }
 
 // New returns a router over providers, tried in order.
@@ -152,7 +160,7 @@ func New(opts Options, providers ...flavormonk.Provider) (*Router, error) {
 	return r, nil
 }
 
-// Providers lists the providers in order as name/model.
+// Providers lists the providers in order.
 func (r *Router) Providers() []flavormonk.Provider {
 	out := make([]flavormonk.Provider, len(r.entries))
 	for i, e := range r.entries {
@@ -161,51 +169,86 @@ func (r *Router) Providers() []flavormonk.Provider {
 	return out
 }
 
-// State reports each provider's breaker: "closed", "open" or "half-open".
+// State reports each provider's breaker: "closed", "open" (cooling down)
+// or "half-open" (the next call is a trial).
 func (r *Router) State() map[string]string {
 	now := r.opts.Now()
 	out := map[string]string{}
 	for _, e := range r.entries {
 		e.mu.Lock()
 		switch {
-		case e.failures < r.opts.FailureThreshold:
-			out[e.p.Name()] = "closed"
 		case now.Before(e.openUntil):
 			out[e.p.Name()] = "open"
-		default:
+		case e.failures >= r.opts.FailureThreshold:
 			out[e.p.Name()] = "half-open"
+		default:
+			out[e.p.Name()] = "closed"
 		}
 		e.mu.Unlock()
 	}
 	return out
 }
 
-// admit reports whether the breaker lets a call through now.
-func (e *entry) admit(now time.Time, threshold int) bool {
+// admit reports whether the breaker lets a call through now, and whether
+// that call is the half-open trial (which only its caller may end).
+func (e *entry) admit(now time.Time, threshold int) (ok, trial bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.failures < threshold {
-		return true
+	if now.Before(e.openUntil) {
+		return false, false
 	}
-	if now.Before(e.openUntil) || e.trial {
-		return false
+	if e.failures < threshold {
+		return true, false
+	}
+	if e.trial {
+		return false, false
 	}
 	e.trial = true
-	return true
+	return true, true
 }
 
-func (e *entry) record(ok bool, now time.Time, threshold int, cooldown time.Duration) {
+// cooling reports whether the provider is cooling down now.
+func (e *entry) cooling(now time.Time) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.trial = false
-	if ok {
+	return now.Before(e.openUntil)
+}
+
+type outcome int
+
+const (
+	neutral outcome = iota // the call said nothing about the provider's health
+	success
+	failure
+)
+
+// end records an admitted call's outcome. A provider that asked for a
+// Retry-After longer than the router waits is left alone that long.
+func (e *entry) end(trial bool, o outcome, now time.Time, threshold int, cooldown, retryAfter time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if trial {
+		e.trial = false
+	}
+	switch o {
+	case success:
 		e.failures = 0
-		return
+	case failure:
+		e.failures++
+		if e.failures >= threshold {
+			e.openUntil = later(e.openUntil, now.Add(cooldown))
+		}
 	}
-	e.failures++
-	if e.failures >= threshold {
-		e.openUntil = now.Add(cooldown)
+	if retryAfter > 0 {
+		e.openUntil = later(e.openUntil, now.Add(retryAfter))
 	}
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // errAborted marks an emit failure, so it is told apart from provider errors.
@@ -214,25 +257,36 @@ type errAborted struct{ err error }
 func (e errAborted) Error() string { return e.err.Error() }
 func (e errAborted) Unwrap() error { return e.err }
 
+// errStalled cancels an attempt that sent no text for StallTimeout.
+var errStalled = errors.New("stalled")
+
 // Stream runs req over the providers until one finishes the answer. Text
 // goes to emit as it arrives; the result lists every attempt, failed ones
-// included, so each is metered. The error is the last provider failure
-// (EUNAVAILABLE when every provider failed or was cooling down), ctx's
-// error, or emit's error.
+// included, so each is metered. The error is EUNAVAILABLE when every
+// provider failed or was cooling down (the attempts say why), ctx's error,
+// or emit's error.
 func (r *Router) Stream(ctx context.Context, req flavormonk.ChatRequest, emit func(string) error) (*Result, error) {
 	res := &Result{}
 	var partial []byte
 	var last error
 	o := &r.opts
 	tried := make([]bool, len(r.entries))
+	skip := func(e *entry, why string) {
+		a := Attempt{Provider: e.p.Name(), Model: e.p.Model(), Skipped: why}
+		res.Attempts = append(res.Attempts, a)
+		if o.Observe != nil {
+			o.Observe(a)
+		}
+	}
 	for pass := 0; pass < 2; pass++ {
 		for i, e := range r.entries {
 			if tried[i] {
 				continue
 			}
-			if !e.admit(o.Now(), o.FailureThreshold) {
+			ok, trial := e.admit(o.Now(), o.FailureThreshold)
+			if !ok {
 				if pass == 0 {
-					res.Attempts = append(res.Attempts, Attempt{Provider: e.p.Name(), Model: e.p.Model(), Skipped: "cooldown"})
+					skip(e, "cooldown")
 				}
 				continue
 			}
@@ -242,20 +296,21 @@ func (r *Router) Stream(ctx context.Context, req flavormonk.ChatRequest, emit fu
 				select {
 				case e.sem <- struct{}{}:
 				default:
-					e.release(false)
-					res.Attempts = append(res.Attempts, Attempt{Provider: e.p.Name(), Model: e.p.Model(), Skipped: "busy"})
+					e.end(trial, neutral, o.Now(), o.FailureThreshold, o.Cooldown, 0)
+					skip(e, "busy")
 					continue
 				}
 			} else {
 				select {
 				case e.sem <- struct{}{}:
 				case <-ctx.Done():
-					e.release(false)
+					e.end(trial, neutral, o.Now(), o.FailureThreshold, o.Cooldown, 0)
+					res.Text = string(partial)
 					return res, ctx.Err()
 				}
 			}
 			tried[i] = true
-			done, err := r.run(ctx, e, req, &partial, res, emit)
+			done, err := r.run(ctx, e, trial, req, &partial, res, emit)
 			<-e.sem
 			if done {
 				res.Provider, res.Model = e.p.Name(), e.p.Model()
@@ -284,13 +339,6 @@ func (r *Router) Stream(ctx context.Context, req flavormonk.ChatRequest, emit fu
 	return res, &flavormonk.Error{Code: flavormonk.EUNAVAILABLE, Message: "the assistant's providers failed; try again in a minute"}
 }
 
-// release undoes admit for a call that did not happen.
-func (e *entry) release(_ bool) {
-	e.mu.Lock()
-	e.trial = false
-	e.mu.Unlock()
-}
-
 func (r *Router) anyBusySkipped(res *Result, tried []bool) bool {
 	for i, e := range r.entries {
 		if tried[i] {
@@ -305,72 +353,95 @@ func (r *Router) anyBusySkipped(res *Result, tried []bool) bool {
 	return false
 }
 
+// safeStream calls the provider; a panic in it becomes a non-retryable
+// failure, so the router's accounting (slots, breaker, metering) holds.
+func safeStream(ctx context.Context, p flavormonk.Provider, req flavormonk.ChatRequest, emit func(string) error) (u flavormonk.Usage, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &flavormonk.ProviderError{Provider: p.Name(), Err: fmt.Errorf("the provider panicked: %v", v)}
+		}
+	}()
+	return p.Stream(ctx, req, emit)
+}
+
 // run calls one provider with retries. It reports whether the answer is
 // finished. A failure after text was sent is not retried here: the next
-// provider continues.
-func (r *Router) run(ctx context.Context, e *entry, req flavormonk.ChatRequest, partial *[]byte, res *Result, emit func(string) error) (bool, error) {
+// provider continues. An attempt that sends nothing for StallTimeout (no
+// first token, or a gap between tokens) is cancelled and counts as the
+// provider's failure.
+func (r *Router) run(ctx context.Context, e *entry, trial bool, req flavormonk.ChatRequest, partial *[]byte, res *Result, emit func(string) error) (bool, error) {
 	o := &r.opts
 	var err error
 	for try := 0; try <= o.Retries; try++ {
-		if try > 0 && !e.admit(o.Now(), o.FailureThreshold) {
-			return false, err
-		}
 		call := req
 		call.Continue = req.Continue + string(*partial)
 		if call.MaxTokens > 0 && len(*partial) > 0 {
-			// The continuation gets what is left of the output allowance,
-			// at a conservative four bytes per token.
-			call.MaxTokens = max(call.MaxTokens-len(*partial)/4, 16)
+			// The continuation gets what is left of the output allowance.
+			call.MaxTokens = max(call.MaxTokens-tokens.Count(e.p.Model(), string(*partial)), 16)
 		}
 		start := len(*partial)
+		actx, cancel := context.WithCancelCause(ctx)
+		watchdog := time.AfterFunc(o.StallTimeout, func() { cancel(errStalled) })
 		var u flavormonk.Usage
-		u, err = e.p.Stream(ctx, call, func(t string) error {
+		u, err = safeStream(actx, e.p, call, func(t string) error {
+			watchdog.Reset(o.StallTimeout)
 			*partial = append(*partial, t...)
 			if err := emit(t); err != nil {
 				return errAborted{err}
 			}
 			return nil
 		})
+		watchdog.Stop()
+		if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), errStalled) {
+			err = &flavormonk.ProviderError{Provider: e.p.Name(), Retryable: true,
+				Err: fmt.Errorf("no text for %s: %w", o.StallTimeout, errStalled)}
+		}
+		cancel(nil)
 		a := Attempt{Provider: e.p.Name(), Model: e.p.Model(), Usage: u, Sent: string((*partial)[start:]), Err: err}
 		res.Attempts = append(res.Attempts, a)
 		if o.Observe != nil {
 			o.Observe(a)
 		}
+		now := o.Now()
 		if err == nil {
-			e.record(true, o.Now(), o.FailureThreshold, o.Cooldown)
+			e.end(trial, success, now, o.FailureThreshold, o.Cooldown, 0)
 			return true, nil
 		}
 		var ab errAborted
 		if errors.As(err, &ab) || ctx.Err() != nil {
-			// The client went away: not the provider's fault.
-			e.release(false)
+			// The client went away or the answer's deadline passed: not
+			// the provider's fault.
+			e.end(trial, neutral, now, o.FailureThreshold, o.Cooldown, 0)
 			return false, err
 		}
 		var pe *flavormonk.ProviderError
-		retryable := errors.As(err, &pe) && pe.Retryable
-		if !retryable && pe == nil {
-			retryable = true // an unexpected error: treat as transient
+		isPE := errors.As(err, &pe)
+		retryable := !isPE || pe.Retryable // an unexpected error: treat as transient
+		var retryAfter time.Duration
+		if isPE && pe.RetryAfter > o.MaxBackoff {
+			retryAfter = pe.RetryAfter // longer than we wait: leave it alone that long
 		}
-		if retryable || (pe != nil && (pe.Status == 401 || pe.Status == 403)) {
-			e.record(false, o.Now(), o.FailureThreshold, o.Cooldown)
-		} else {
-			e.release(false)
+		oc := neutral // a refused request says nothing about the provider
+		if retryable || (isPE && (pe.Status == 401 || pe.Status == 403)) {
+			oc = failure
 		}
-		if !retryable || len(*partial) > start || try == o.Retries {
+		e.end(trial, oc, now, o.FailureThreshold, o.Cooldown, retryAfter)
+		trial = false // the trial, if this was one, is over
+		if !retryable || len(*partial) > start || try == o.Retries || retryAfter > 0 {
 			return false, err
 		}
 		wait := backoff(o.Backoff, o.MaxBackoff, try)
-		if pe != nil && pe.RetryAfter > 0 {
-			if pe.RetryAfter > o.MaxBackoff {
-				return false, err // not worth waiting: the next provider
-			}
+		if isPE && pe.RetryAfter > 0 {
 			wait = pe.RetryAfter
 		}
-		if dl, ok := ctx.Deadline(); ok && o.Now().Add(wait).After(dl) {
+		if dl, ok := ctx.Deadline(); ok && now.Add(wait).After(dl) {
 			return false, err
 		}
 		if serr := o.Sleep(ctx, wait); serr != nil {
 			return false, serr
+		}
+		if e.cooling(o.Now()) {
+			return false, err // the breaker opened meanwhile
 		}
 	}
 	return false, err

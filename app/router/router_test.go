@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -288,5 +289,112 @@ func TestCancelStopsTheCall(t *testing.T) {
 	_, res, err := collect(r, ctx)
 	if !errors.Is(err, context.Canceled) || b.nCalls() != 0 || !res.Attempts[0].Usage.Estimated {
 		t.Fatalf("err %v b calls %d attempts %+v", err, b.nCalls(), res.Attempts)
+	}
+}
+
+// stalling sends a token, then nothing, until cancelled.
+type stalling struct{ calls atomic.Int64 }
+
+func (s *stalling) Name() string  { return "stall" }
+func (s *stalling) Model() string { return "stall-1" }
+func (s *stalling) Stream(ctx context.Context, _ flavormonk.ChatRequest, emit func(string) error) (flavormonk.Usage, error) {
+	s.calls.Add(1)
+	if err := emit("Start "); err != nil {
+		return flavormonk.Usage{}, err
+	}
+	<-ctx.Done()
+	return flavormonk.Usage{OutputTokens: 1, Estimated: true}, ctx.Err()
+}
+
+func TestStalledStreamFailsOverAndCounts(t *testing.T) {
+	s := &stalling{}
+	b := &scripted{name: "b", steps: []step{{tokens: []string{"finished."}}}}
+	r, err := New(Options{StallTimeout: 50 * time.Millisecond, FailureThreshold: 1, Cooldown: time.Minute}, s, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, res, err := collect(r, context.Background())
+	if err != nil || text != "Start finished." || res.Provider != "b" {
+		t.Fatalf("got %q %v %+v", text, err, res)
+	}
+	var pe *flavormonk.ProviderError
+	if !errors.As(res.Attempts[0].Err, &pe) || !pe.Retryable || !errors.Is(res.Attempts[0].Err, errStalled) {
+		t.Fatalf("the stalled attempt's error: %v", res.Attempts[0].Err)
+	}
+	if r.State()["stall"] != "open" {
+		t.Fatalf("a stalled provider did not count as failing: %v", r.State())
+	}
+}
+
+type panicky struct{}
+
+func (panicky) Name() string  { return "panicky" }
+func (panicky) Model() string { return "p-1" }
+func (panicky) Stream(context.Context, flavormonk.ChatRequest, func(string) error) (flavormonk.Usage, error) {
+	panic("boom")
+}
+
+func TestPanickingProviderLeaksNothing(t *testing.T) {
+	b := &scripted{name: "b"}
+	r, _ := newRouter(t, Options{Concurrency: 1, FailureThreshold: 1, Cooldown: time.Second}, panicky{}, b)
+	for i := 0; i < 3; i++ {
+		if _, res, err := collect(r, context.Background()); err != nil || res.Provider != "b" {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	e := r.entries[0]
+	if len(e.sem) != 0 || e.trial {
+		t.Fatalf("after panics: %d slots held, trial %v", len(e.sem), e.trial)
+	}
+}
+
+func TestLongRetryAfterCoolsTheProviderDown(t *testing.T) {
+	a := &scripted{name: "a", steps: []step{{err: perr(429, true, time.Minute)}}}
+	b := &scripted{name: "b"}
+	r, c := newRouter(t, Options{Retries: 2, MaxBackoff: 5 * time.Second, FailureThreshold: 10}, a, b)
+	collect(r, context.Background())
+	_, res, _ := collect(r, context.Background())
+	if a.nCalls() != 1 || res.Attempts[0].Skipped != "cooldown" {
+		t.Fatalf("a was called again within its Retry-After: %d calls", a.nCalls())
+	}
+	c.advance(61 * time.Second)
+	collect(r, context.Background())
+	if a.nCalls() != 2 {
+		t.Fatalf("a was not tried after its Retry-After: %d calls", a.nCalls())
+	}
+}
+
+func TestOnlyTheTrialCallerEndsTheTrial(t *testing.T) {
+	e := &entry{failures: 3}
+	now := time.Now()
+	ok, trial := e.admit(now, 3)
+	if !ok || !trial {
+		t.Fatal("no trial admitted")
+	}
+	// A call admitted before the breaker opened ends: the trial stays.
+	e.end(false, neutral, now, 3, time.Second, 0)
+	if ok, _ := e.admit(now, 3); ok {
+		t.Fatal("a second trial was admitted while the first runs")
+	}
+	e.end(true, success, now, 3, time.Second, 0)
+	if ok, trial := e.admit(now, 3); !ok || trial {
+		t.Fatal("the provider is not closed after a successful trial")
+	}
+}
+
+func TestSkippedAttemptsAreObserved(t *testing.T) {
+	a := &scripted{name: "a", steps: []step{{err: perr(500, true, 0)}}}
+	b := &scripted{name: "b"}
+	var seen []string
+	var mu sync.Mutex
+	r, _ := newRouter(t, Options{Retries: -1, FailureThreshold: 1, Cooldown: time.Minute, Observe: func(a Attempt) {
+		mu.Lock()
+		seen = append(seen, a.Provider+":"+a.Skipped)
+		mu.Unlock()
+	}}, a, b)
+	collect(r, context.Background())
+	collect(r, context.Background())
+	if strings.Join(seen, ",") != "a:,b:,a:cooldown,b:" {
+		t.Fatalf("observed %v", seen)
 	}
 }

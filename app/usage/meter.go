@@ -55,7 +55,7 @@ const (
 
 // settleTimeout bounds a settlement, which runs even when the caller's
 // context is cancelled (a client that disconnects still pays).
-const settleTimeout = 10 * time.Second
+const settleTimeout = 60 * time.Second
 
 // Config is what a Meter needs. Amounts are micro-USD per UTC month;
 // flavormonk.NoLimit (any negative) means none.
@@ -67,6 +67,9 @@ type Config struct {
 	Quotas map[string]int64
 	// Hold is how long an unsettled reservation counts; DefaultHold if 0.
 	Hold time.Duration
+	// SettleTimeout bounds the retries of a settlement while the store
+	// fails; settleTimeout if 0.
+	SettleTimeout time.Duration
 	// ClientFactor: anonymous visitors from one network address (an IPv4
 	// address, an IPv6 /64) share an allowance of ClientFactor times the
 	// visitors' quota, so that fresh visitor sessions bring no fresh
@@ -234,6 +237,7 @@ type Reservation struct {
 	Period string
 
 	m       *Meter
+	at      time.Time // when the reservation was made: its events' default time
 	userID  int64
 	visitor string
 	once    sync.Once
@@ -294,7 +298,7 @@ func (m *Meter) reserve(ctx context.Context, s Subject, worstMicros int64) (*Res
 		}
 		return nil, err
 	}
-	return &Reservation{ID: id, Amount: worstMicros, Period: period, m: m, userID: userID, visitor: visitor}, nil
+	return &Reservation{ID: id, Amount: worstMicros, Period: period, m: m, at: now, userID: userID, visitor: visitor}, nil
 }
 
 func limit(v int64) int64 {
@@ -350,7 +354,13 @@ func (r *Reservation) settle(ctx context.Context, events []flavormonk.UsageEvent
 	for i, e := range events {
 		e.UserID, e.Visitor = r.userID, r.visitor
 		if e.At.IsZero() {
-			e.At = now
+			// A call belongs to when it began: its cost is added to the
+			// reservation's period, and the ledger must agree (a call
+			// spanning midnight at the end of a month).
+			e.At = r.at
+			if e.At.IsZero() {
+				e.At = now
+			}
 		}
 		if e.CostMicros == 0 && !e.CacheHit {
 			c, known := m.cfg.Prices.Cost(e.Provider, e.Model, flavormonk.Usage{InputTokens: e.InputTokens, OutputTokens: e.OutputTokens, Seconds: e.Seconds})
@@ -361,25 +371,32 @@ func (r *Reservation) settle(ctx context.Context, events []flavormonk.UsageEvent
 		}
 		evs[i] = e
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	timeout := m.cfg.SettleTimeout
+	if timeout <= 0 {
+		timeout = settleTimeout
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	// Settling is idempotent, so a failure of the store (not of the
-	// input) is retried while the timeout lasts: a lost settlement is
-	// money spent but never counted.
+	// input) is retried, with backoff, while the timeout lasts (a database
+	// failover takes seconds): a lost settlement is money spent but never
+	// counted.
 	var err error
-	for attempt := 0; ; attempt++ {
+	wait := 250 * time.Millisecond
+	for {
 		if err = m.store.Settle(ctx, r.ID, evs); err == nil {
 			break
 		}
 		var fe *flavormonk.Error
-		if errors.As(err, &fe) || attempt == 2 {
+		if errors.As(err, &fe) {
 			return fmt.Errorf("usage: settling %s: %w", r.ID, err)
 		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("usage: settling %s: %w", r.ID, err)
-		case <-time.After(time.Duration(attempt+1) * 250 * time.Millisecond):
+		case <-time.After(wait):
 		}
+		wait = min(wait*2, 4*time.Second)
 	}
 	m.metrics.record(evs, unknown)
 	m.maybePrune(now)

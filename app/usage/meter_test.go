@@ -439,16 +439,35 @@ func TestSettleRetriesStoreFailures(t *testing.T) {
 		t.Fatalf("Spent = %d, %d; want 150, 0", sp, res)
 	}
 
-	fs.failures.Store(3)
+	// A few seconds of failures (a database failover) are waited out.
+	fs.failures.Store(4)
 	r, err = f.m.Reserve(ctx, sub, 500)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := r.Settle(ctx, ev); err != nil {
+		t.Fatalf("Settle after four store failures: %v", err)
+	}
+	if sp, _, _ := f.m.Spent(ctx, sub); sp != 300 {
+		t.Fatalf("Spent = %d; want 300", sp)
+	}
+
+	// A store down for longer than the settle timeout: the error is returned.
+	prices, _ := pricing.New("")
+	short, err := usage.New(fs, usage.Config{Prices: prices, Budget: flavormonk.NoLimit, Quotas: quotas, SettleTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err = short.Reserve(ctx, sub, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.failures.Store(1000)
 	if err := r.Settle(ctx, ev); err == nil || !strings.Contains(err.Error(), "connection reset") {
 		t.Fatalf("Settle with the store down = %v; want its error", err)
 	}
-	if got := gather(t, f.reg, "flavormonk_usage_tokens_total", "direction", "in"); got != 1000 {
-		t.Errorf("tokens counted %v times over; want only the settled call's 1000", got)
+	if got := gather(t, f.reg, "flavormonk_usage_tokens_total", "direction", "in"); got != 2000 {
+		t.Errorf("tokens counted %v; want the two settled calls' 2000", got)
 	}
 }
 

@@ -185,19 +185,35 @@ func TestAskEveryProviderDownIsAnErrorEvent(t *testing.T) {
 	}
 }
 
-func TestAskHangingProviderHitsTheDeadline(t *testing.T) {
+func TestAskHangingProviderFailsOver(t *testing.T) {
+	m, primary, secondary := chain(t, map[string]string{"FLAVORMONK_INFERENCE_STALL_TIMEOUT": "1s"})
+	primary.Inject(script.Fault{Kind: script.Hang})
+	start := time.Now()
+	a := askApp(t, m.URL(), dalQuestion)
+	if a.done == nil || a.done.Provider != "replicate" || a.text != scripted {
+		t.Fatalf("answer %+v", a)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("took %v: the stall timeout is 1 s", d)
+	}
+	if secondary.Stats().Completed != 1 {
+		t.Fatalf("secondary %+v", secondary.Stats())
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for primary.Stats().Open != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the hanging stream was not closed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestAskHangingProviderAloneHitsTheDeadline(t *testing.T) {
 	m, primary, _ := chain(t, map[string]string{"FLAVORMONK_INFERENCE": "openai", "FLAVORMONK_INFERENCE_TIMEOUT": "1s"})
 	primary.Inject(script.Fault{Kind: script.Hang})
 	a := askApp(t, m.URL(), dalQuestion)
 	if a.err == nil || a.err["code"] != "timeout" {
 		t.Fatalf("answer %+v", a)
-	}
-	deadline := time.Now().Add(3 * time.Second)
-	for primary.Stats().Open != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the hanging stream was not closed after the deadline")
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -68,10 +68,11 @@ func (m *Main) newAssistant(reg prometheus.Registerer) (*assistant.Assistant, er
 		return nil, err
 	}
 	rt, err := router.New(router.Options{
-		Retries:     cfg.InferenceRetries,
-		Concurrency: cfg.InferenceConcurrency,
-		Cooldown:    cfg.InferenceCooldown,
-		Observe:     met.ObserveAttempt,
+		Retries:      cfg.InferenceRetries,
+		Concurrency:  cfg.InferenceConcurrency,
+		Cooldown:     cfg.InferenceCooldown,
+		StallTimeout: cfg.InferenceStall,
+		Observe:      met.ObserveAttempt,
 	}, ps...)
 	if err != nil {
 		return nil, err
@@ -79,6 +80,7 @@ func (m *Main) newAssistant(reg prometheus.Registerer) (*assistant.Assistant, er
 	m.Log.Info("assistant providers", "chain", rt.String())
 	opts := assistant.Options{
 		MaxTokens:         cfg.AskMaxTokens,
+		Retries:           cfg.InferenceRetries,
 		Timeout:           cfg.InferenceTimeout,
 		HistoryTurns:      cfg.AskHistoryTurns,
 		CacheTTL:          cfg.AnswerCacheTTL,
