@@ -248,7 +248,7 @@ func BenchmarkSessionLookup(b *testing.B) {
 			envs := replicas(b, 1, c)[0]
 			s := envs.server
 			ctx := context.Background()
-			ss := &flavormonk.Session{TokenHash: "bench-session", CSRF: "c", ExpiresAt: time.Now().Add(time.Hour)}
+			ss := &flavormonk.Session{TokenHash: "bench-session", CSRF: "c", SeenAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
 			u := &flavormonk.User{Email: "bench@example.com", PasswordHash: "x"}
 			if err := envs.st.CreateUser(ctx, u, ""); err != nil {
 				b.Fatal(err)
