@@ -72,3 +72,13 @@ type Cache interface {
 	Ping(ctx context.Context) error
 	Close() error
 }
+
+// CacheAdder is a Cache that can store a value only where its key is
+// absent, atomically (Redis SET NX): a fill that must not overwrite a
+// newer value, such as a session's logged-out marker. Both
+// implementations have it.
+type CacheAdder interface {
+	// Add stores value under key for ttl unless the key holds a value, and
+	// says whether it stored it.
+	Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error)
+}

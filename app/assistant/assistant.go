@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"slices"
@@ -76,11 +77,14 @@ type Who struct {
 	Client string
 }
 
+// owner names who a conversation belongs to in cache keys: never the
+// visitor's cookie itself (anyone who can list keys could use it).
 func (w Who) owner() string {
 	if w.UserID != 0 {
 		return "u" + itoa(w.UserID)
 	}
-	return "v" + w.Visitor
+	sum := sha256.Sum256([]byte(w.Visitor))
+	return "v" + hex.EncodeToString(sum[:12])
 }
 
 func itoa(n int64) string {
@@ -232,6 +236,7 @@ type Call struct {
 	qvec         []float32 // the question's embedding, for the semantic cache
 	sourcesSig   string
 	reservation  Reservation
+	settled      bool
 	started      time.Time
 }
 
@@ -288,6 +293,9 @@ func (a *Assistant) Prepare(ctx context.Context, req Request) (*Call, error) {
 	c.messages = buildMessages(q, in, c.sources, c.history)
 	if a.cache != nil && a.opts.CacheTTL > 0 && len(c.history) == 0 {
 		c.cacheKey, c.sourcesSig = a.answerKey(q, recipes)
+		// A similar question may ask for other quantities or another swap:
+		// the semantic cache only matches the same asks.
+		c.sourcesSig += fmt.Sprintf("|%d|%g|%v|%s", in.servings, in.factor, in.timing, swapItem(c.sources))
 		if ca := a.cachedAnswer(ctx, c.cacheKey); ca != nil {
 			c.cached = ca
 			return c, nil
@@ -322,6 +330,13 @@ func (a *Assistant) Prepare(ctx context.Context, req Request) (*Call, error) {
 		}
 	}
 	return c, nil
+}
+
+func swapItem(src []offline.Source) string {
+	if len(src) > 0 && src[0].Swap != nil {
+		return src[0].Swap.Item
+	}
+	return ""
 }
 
 // answerKey identifies an answer: the normalised question, the retrieved
@@ -388,6 +403,12 @@ func (a *Assistant) saveHistory(ctx context.Context, w Who, id string, ts []Turn
 	}
 }
 
+// Release settles a reservation that Run did not (Run never started, or
+// the client left before it could); it is safe to call after Run.
+func (c *Call) Release(ctx context.Context) {
+	c.settle(ctx, nil)
+}
+
 // Conversation is the id the answer belongs to.
 func (c *Call) Conversation() string { return c.conversation }
 
@@ -437,6 +458,7 @@ func (c *Call) Run(ctx context.Context, emit func(Event) error) error {
 		}
 		done.Providers = []string{c.cached.Provider}
 		if err := send(c.cached.Text); err != nil {
+			c.settle(ctx, []Charge{{Provider: c.cached.Provider, Model: c.cached.Model, CacheHit: true}})
 			return err
 		}
 		a.metrics.answered("cache_hit")
@@ -479,7 +501,18 @@ func (c *Call) Run(ctx context.Context, emit func(Event) error) error {
 			a.metrics.answered("cancelled")
 			return err
 		}
-		a.opts.Log.WarnContext(ctx, "assistant answer failed", "err", err, "attempts", len(res.Attempts))
+		// Why each provider failed (a revoked key, an unknown model)
+		// belongs in the logs; the client gets the generic message.
+		var why []string
+		for _, at := range res.Attempts {
+			switch {
+			case at.Skipped != "":
+				why = append(why, at.Provider+": skipped ("+at.Skipped+")")
+			case at.Err != nil:
+				why = append(why, at.Err.Error())
+			}
+		}
+		a.opts.Log.WarnContext(ctx, "assistant answer failed", "err", err, "attempts", strings.Join(why, "; "))
 		a.metrics.answered("error")
 		return emit(Event{Kind: EventError, Err: fe})
 	}
@@ -498,10 +531,15 @@ func (c *Call) Run(ctx context.Context, emit func(Event) error) error {
 	return err
 }
 
-// settle records what the answer cost, even when the client has gone.
+// settle records what the answer cost, even when the client has gone,
+// once: later calls do nothing.
 func (c *Call) settle(ctx context.Context, charges []Charge) {
-	if c.reservation == nil && c.a.meter == nil {
+	if c.settled || c.a.meter == nil {
 		return
+	}
+	c.settled = true
+	if c.reservation == nil && len(charges) == 0 {
+		return // nothing reserved, nothing to record (a no-match answer)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()

@@ -389,9 +389,15 @@ func TestSemanticCacheIsConservative(t *testing.T) {
 	if m.calls() != 2 {
 		t.Fatal("a personal question was answered from the semantic cache")
 	}
+	// Near in wording, asking for other quantities: never from the cache.
+	ask(t, a, Request{Question: "how long to roast chicken for 10 people", Who: Who{Visitor: "v2"}})
+	ask(t, a, Request{Question: "Roast chicken for 12 people: how long?", Who: Who{Visitor: "v3"}})
+	if m.calls() != 4 {
+		t.Fatalf("a question for other servings was answered from the semantic cache (%d calls)", m.calls())
+	}
 	// Near in wording, other recipes: never from the cache.
 	ask(t, a, Request{Question: "how long to roast lamb", Who: Who{Visitor: "v2"}})
-	if m.calls() != 3 {
+	if m.calls() != 5 {
 		t.Fatal("a question about other recipes was answered from the semantic cache")
 	}
 }

@@ -43,7 +43,7 @@ func Normalize(q string) string {
 	var b strings.Builder
 	space := false
 	for _, r := range q {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+		if unicode.IsLetter(r) || unicode.IsNumber(r) { // IsNumber: "½" counts
 			if space && b.Len() > 0 {
 				b.WriteByte(' ')
 			}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 
@@ -78,7 +79,13 @@ type Hasher struct {
 	// hook, when set (by tests), runs while a hash is computed, holding a
 	// semaphore slot.
 	hook func()
+
+	computed atomic.Int64
 }
+
+// Computed returns how many hashes (for Hash, Verify and VerifyDummy) the
+// Hasher has computed.
+func (h *Hasher) Computed() int64 { return h.computed.Load() }
 
 // NewHasher returns a Hasher that hashes with p and computes at most
 // maxConcurrent hashes at once (at least 1). Zero fields of p take their
@@ -138,6 +145,7 @@ func busy(err error) error {
 }
 
 func (h *Hasher) key(password string, salt []byte, p Params) []byte {
+	h.computed.Add(1)
 	if h.hook != nil {
 		h.hook()
 	}

@@ -14,14 +14,17 @@ import (
 // slow log-ins down, it falls back to the local throttle instead.
 const cacheTimeout = 100 * time.Millisecond
 
-// SharedThrottle applies a Throttle's rules with its counters in the shared
-// cache (Redis on the upgrade and scale tiers), so that every replica counts
-// the same failures: an attacker cannot multiply their attempts by the
-// number of replicas. Every failure is also recorded in Local, which decides
-// alone when the cache is absent or failing: a cache outage never means "no
-// limit", and never "everyone locked out" (an unreadable lock is no lock).
+// SharedThrottle applies a Throttle's limits with its counters in the
+// shared cache (Redis on the upgrade and scale tiers), so that every
+// replica counts the same attempts: an attacker cannot multiply their
+// attempts by the number of replicas. Each attempt is taken with the
+// cache's atomic Incr before the password is verified. Every attempt is
+// also counted in Local, which decides alone when the cache is absent or
+// failing: a cache outage never means "no limit", and never "everyone
+// locked out".
 //
-// Keys hold the SHA-256 of the account and IP, never the email itself.
+// Keys hold the SHA-256 of the account and network, never the email
+// itself, and the index of the fixed window.
 type SharedThrottle struct {
 	Local *Throttle
 	// Cache returns the shared cache, or nil when there is none. It is a
@@ -55,120 +58,81 @@ func HashKey(s string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-type throttleTarget struct {
-	kind  string // "a" account, "i" IP
-	key   string
-	limit int
+// sharedKeys are a target's attempts counter in window w and, for a
+// network, the counter of the attempts given back by successes.
+func sharedKeys(tg throttleTarget, w int64) (attempts, given string) {
+	base := tg.kind + ":" + HashKey(tg.name) + ":" + strconv.FormatInt(w, 10)
+	return "throttle:n:" + base, "throttle:ok:" + base
 }
 
-func (t *SharedThrottle) targets(account, ip string) []throttleTarget {
-	var out []throttleTarget
-	if account != "" && t.Local.perAccount > 0 {
-		out = append(out, throttleTarget{"a", HashKey(account), t.Local.perAccount})
-	}
-	if ip != "" && t.Local.perIP > 0 {
-		out = append(out, throttleTarget{"i", HashKey(ip), t.Local.perIP})
-	}
-	return out
-}
-
-func lockKey(tg throttleTarget) string  { return "throttle:lock:" + tg.kind + ":" + tg.key }
-func failsKey(tg throttleTarget) string { return "throttle:fails:" + tg.kind + ":" + tg.key }
-
-// lockedUntil reads a lock; ok is false when the cache failed.
-func (t *SharedThrottle) lockedUntil(ctx context.Context, c flavormonk.Cache, tg throttleTarget) (time.Time, bool) {
-	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
-	defer cancel()
-	v, found, err := c.Get(ctx, lockKey(tg))
-	if err != nil {
-		t.fallback("throttle_get", err)
-		return time.Time{}, false
-	}
-	if !found {
-		return time.Time{}, true
-	}
-	ms, err := strconv.ParseInt(string(v), 10, 64)
-	if err != nil {
-		return time.Time{}, true // not ours: no lock
-	}
-	return time.UnixMilli(ms), true
-}
-
-// Allow returns nil when a log-in to account from ip may be attempted, and
-// a *RateLimitError otherwise.
-func (t *SharedThrottle) Allow(ctx context.Context, account, ip string) error {
-	if err := t.Local.Allow(account, ip); err != nil {
-		return err
-	}
+// Take counts an attempt to log in to account from ip and returns nil, or
+// a *RateLimitError (the attempt must not be made) when a limit is used
+// up, in this replica's count when the cache is absent or failing, in the
+// shared count otherwise.
+func (t *SharedThrottle) Take(ctx context.Context, account, ip string) error {
+	local := t.Local.Take(account, ip)
 	c := t.cache()
 	if c == nil {
-		return nil
+		return local
 	}
+	lim := t.Local.limits
 	now := t.Local.now()
-	var wait time.Duration
-	for _, tg := range t.targets(account, ip) {
-		until, ok := t.lockedUntil(ctx, c, tg)
-		if !ok {
-			return nil // the local throttle has decided
+	w, end := lim.window(now)
+	ttl := end.Sub(now) + time.Minute
+	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+	defer cancel()
+	for _, tg := range lim.targets(account, ip) {
+		nk, gk := sharedKeys(tg, w)
+		n, err := c.Incr(ctx, nk, ttl)
+		if err != nil {
+			t.fallback("throttle_take", err)
+			return local // the local count decides
 		}
-		// A lock never lasts longer than the lockout, whatever the clock
-		// of the replica that wrote it says.
-		if d := min(until.Sub(now), t.Local.lockout); d > 0 {
-			wait = max(wait, d)
+		if n <= int64(tg.limit) {
+			continue
 		}
-	}
-	if wait > 0 {
-		return newRateLimitError(wait)
+		if tg.kind == "i" {
+			// Successes from the network gave attempts back.
+			v, ok, err := c.Get(ctx, gk)
+			if err != nil {
+				t.fallback("throttle_take", err)
+				return local
+			}
+			if g, perr := strconv.ParseInt(string(v), 10, 64); ok && perr == nil && n-g <= int64(tg.limit) {
+				continue
+			}
+		}
+		return newRateLimitError(end.Sub(now))
 	}
 	return nil
 }
 
-// Fail records a failed log-in to account from ip, locally and in the
-// cache. As in Throttle, a lock is not extended by failures while it lasts.
-func (t *SharedThrottle) Fail(ctx context.Context, account, ip string) {
-	t.Local.Fail(account, ip)
+// Succeed records a successful log-in, locally and in the cache: the
+// account's counts (pair and account-wide) are cleared and the network
+// gets its attempt back.
+func (t *SharedThrottle) Succeed(ctx context.Context, account, ip string) {
+	t.Local.Succeed(account, ip)
 	c := t.cache()
 	if c == nil {
 		return
 	}
-	for _, tg := range t.targets(account, ip) {
-		until, ok := t.lockedUntil(ctx, c, tg)
-		if !ok {
-			return
-		}
-		now := t.Local.now()
-		if now.Before(until) {
-			continue
-		}
-		cctx, cancel := context.WithTimeout(ctx, cacheTimeout)
-		n, err := c.Incr(cctx, failsKey(tg), t.Local.window)
-		if err == nil && n >= int64(tg.limit) {
-			lockedUntil := now.Add(t.Local.lockout)
-			err = c.Set(cctx, lockKey(tg), strconv.AppendInt(nil, lockedUntil.UnixMilli(), 10), t.Local.lockout)
-			if err == nil {
-				err = c.Delete(cctx, failsKey(tg))
-			}
-		}
-		cancel()
-		if err != nil {
-			t.fallback("throttle_fail", err)
-			return
-		}
-	}
-}
-
-// Succeed forgets the account's failures (not the IP's), locally and in
-// the cache.
-func (t *SharedThrottle) Succeed(ctx context.Context, account, ip string) {
-	t.Local.Succeed(account, ip)
-	c := t.cache()
-	if c == nil || account == "" {
-		return
-	}
+	lim := t.Local.limits
+	now := t.Local.now()
+	w, end := lim.window(now)
 	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
 	defer cancel()
-	tg := throttleTarget{"a", HashKey(account), t.Local.perAccount}
-	if err := c.Delete(ctx, failsKey(tg)); err != nil {
+	var del []string
+	for _, tg := range lim.targets(account, ip) {
+		nk, gk := sharedKeys(tg, w)
+		if tg.kind != "i" {
+			del = append(del, nk)
+			continue
+		}
+		if _, err := c.Incr(ctx, gk, end.Sub(now)+time.Minute); err != nil {
+			t.fallback("throttle_succeed", err)
+		}
+	}
+	if err := c.Delete(ctx, del...); err != nil {
 		t.fallback("throttle_succeed", err)
 	}
 }

@@ -3,16 +3,17 @@ package auth
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net/netip"
 	"sync"
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 )
 
-// DefaultMaxThrottleEntries caps each of a Throttle's maps (accounts, IPs).
-const DefaultMaxThrottleEntries = 100_000
+// DefaultMaxThrottleEntries caps a Throttle's map of counters.
+const DefaultMaxThrottleEntries = 300_000
 
-// RateLimitError is what Throttle.Allow returns: it unwraps to a
+// RateLimitError is what Throttle.Take returns: it unwraps to a
 // flavormonk.Error with code ERATELIMIT, and RetryAfter says when to try
 // again (for a Retry-After header).
 type RateLimitError struct {
@@ -29,170 +30,208 @@ func newRateLimitError(d time.Duration) *RateLimitError {
 		d = time.Second
 	}
 	return &RateLimitError{RetryAfter: d, err: flavormonk.Errorf(flavormonk.ERATELIMIT,
-		"too many failed log-in attempts; try again in %s", d)}
+		"too many log-in attempts; try again in %s", d)}
+}
+
+// ClientNetwork is the network a client address is limited as: the IPv4
+// address itself, or the /64 of an IPv6 address (one host's usual share,
+// so rotating addresses within it gains nothing), as usage.ClientKey
+// counts them. Anything that is not an address is returned as it is.
+func ClientNetwork(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+// Limits are a Throttle's: at most PerPair attempts on one account from
+// one client network, PerAccount on one account from anywhere and
+// PerNetwork from one client network on any accounts, per fixed Window.
+// A limit below 1 is off.
+type Limits struct {
+	PerPair, PerAccount, PerNetwork int
+	Window                          time.Duration
+}
+
+// DefaultLimits are the log-in limits: 5 attempts per account and client
+// network, 100 per account, 20 per client network, per 15 minutes.
+var DefaultLimits = Limits{PerPair: 5, PerAccount: 100, PerNetwork: 20, Window: 15 * time.Minute}
+
+// throttleTarget is one counter an attempt is taken from.
+type throttleTarget struct {
+	kind  string // "p" account and network, "a" account, "i" network
+	name  string
+	limit int
+}
+
+// targets lists the counters of an attempt, in the order they are taken:
+// an attempt refused by the pair or the network does not count against
+// the account, so an attacker's refused attempts do not bring the owner
+// nearer the account-wide cap.
+func (l Limits) targets(account, ip string) []throttleTarget {
+	net := ""
+	if ip != "" {
+		net = ClientNetwork(ip)
+	}
+	var out []throttleTarget
+	if account != "" && l.PerPair > 0 {
+		out = append(out, throttleTarget{"p", account + "\x00" + net, l.PerPair})
+	}
+	if net != "" && l.PerNetwork > 0 {
+		out = append(out, throttleTarget{"i", net, l.PerNetwork})
+	}
+	if account != "" && l.PerAccount > 0 {
+		out = append(out, throttleTarget{"a", account, l.PerAccount})
+	}
+	return out
+}
+
+// window returns the index of the fixed window now is in, and its end.
+func (l Limits) window(now time.Time) (int64, time.Time) {
+	ms := max(l.Window.Milliseconds(), 1)
+	w := now.UnixMilli() / ms
+	return w, time.UnixMilli((w + 1) * ms)
 }
 
 type throttleEntry struct {
-	start    time.Time // start of the current window
-	failures int
-	until    time.Time // locked until, when after now
+	window int64
+	n      int // attempts taken in the window, less the successes given back
 }
 
-// Throttle limits failed log-ins per account and per client IP. After
-// perAccount failures on one account within window, that account is locked
-// for lockout, which should be short (minutes): the lockout is not extended
-// by failures while it lasts, so an attacker cannot keep someone else locked
-// out, and the per-IP limit (perIP failures within window, whatever the
-// accounts, then a block of lockout) stops one client from spraying many
-// accounts. A success clears the account's failures but not the IP's, so an
-// attacker cannot reset their IP's count by logging into their own account.
-// Memory is bounded: expired entries are swept and each map holds at most
-// MaxEntries keys. A Throttle is safe for concurrent use.
+// Throttle limits log-in attempts in memory. Take counts an attempt
+// before the password is verified, atomically with the check, so parallel
+// attempts cannot all pass: at most the limit of verifications run per
+// window. Past PerPair attempts in a window, the account is refused to
+// that client network until the window ends; other networks, the owner's
+// included, are not affected until PerAccount attempts (from at least
+// PerAccount/PerPair networks). A success clears the account's counts (the
+// pair's and the account-wide one) and gives the network its attempt
+// back, so logging in to one's own account does not use up one's network.
+// Memory is bounded: stale windows are swept and the map holds at most
+// MaxEntries counters. A Throttle is safe for concurrent use.
 type Throttle struct {
-	perAccount, perIP int
-	window, lockout   time.Duration
-	now               func() time.Time
+	limits Limits
+	now    func() time.Time
 
-	// MaxEntries caps each map; set it before use. Zero means
+	// MaxEntries caps the map; set it before use. Zero means
 	// DefaultMaxThrottleEntries.
 	MaxEntries int
 
 	mu        sync.Mutex
-	accounts  map[string]*throttleEntry
-	ips       map[string]*throttleEntry
-	lastSweep time.Time
+	counts    map[string]*throttleEntry
+	lastSweep int64
 }
 
-// NewThrottle returns a Throttle; now is the clock (time.Now when nil). A
-// limit below 1 disables that limit.
-func NewThrottle(perAccount, perIP int, window, lockout time.Duration, now func() time.Time) *Throttle {
+// NewThrottle returns a Throttle; now is the clock (time.Now when nil).
+func NewThrottle(l Limits, now func() time.Time) *Throttle {
 	if now == nil {
 		now = time.Now
 	}
-	return &Throttle{
-		perAccount: perAccount, perIP: perIP, window: window, lockout: lockout, now: now,
-		accounts: make(map[string]*throttleEntry), ips: make(map[string]*throttleEntry),
-	}
+	return &Throttle{limits: l, now: now, counts: make(map[string]*throttleEntry)}
 }
 
 // throttleKey bounds the memory a key takes.
-func throttleKey(k string) string {
+func throttleKey(tg throttleTarget) string {
+	k := tg.kind + ":" + tg.name
 	if len(k) > 64 {
 		sum := sha256.Sum256([]byte(k))
-		return "#" + hex.EncodeToString(sum[:])
+		return tg.kind + "#" + hex.EncodeToString(sum[:])
 	}
 	return k
 }
 
-// Allow returns nil when a log-in to account from ip may be attempted, and
-// a *RateLimitError otherwise. An empty account or ip is not limited.
-func (t *Throttle) Allow(account, ip string) error {
+// Take counts an attempt to log in to account from ip and returns nil, or
+// a *RateLimitError (the attempt must not be made) when a limit is used
+// up. An empty account or ip is not limited by that side.
+func (t *Throttle) Take(account, ip string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
-	var wait time.Duration
-	if account != "" && t.perAccount > 0 {
-		if e := t.accounts[throttleKey(account)]; e != nil && now.Before(e.until) {
-			wait = e.until.Sub(now)
+	w, end := t.limits.window(now)
+	t.maybeSweep(w)
+	tgs := t.limits.targets(account, ip)
+	for _, tg := range tgs {
+		if e := t.counts[throttleKey(tg)]; e != nil && e.window == w && e.n >= tg.limit {
+			return newRateLimitError(end.Sub(now)) // a refused attempt counts nowhere
 		}
 	}
-	if ip != "" && t.perIP > 0 {
-		if e := t.ips[throttleKey(ip)]; e != nil && now.Before(e.until) {
-			wait = max(wait, e.until.Sub(now))
+	for _, tg := range tgs {
+		k := throttleKey(tg)
+		e := t.counts[k]
+		if e == nil {
+			t.makeRoom(w)
+			e = &throttleEntry{window: w}
+			t.counts[k] = e
 		}
-	}
-	if wait > 0 {
-		return newRateLimitError(wait)
+		if e.window != w {
+			e.window, e.n = w, 0
+		}
+		e.n++
 	}
 	return nil
 }
 
-// Fail records a failed log-in to account from ip.
-func (t *Throttle) Fail(account, ip string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	t.maybeSweep(now)
-	if account != "" && t.perAccount > 0 {
-		t.fail(t.accounts, throttleKey(account), t.perAccount, now)
-	}
-	if ip != "" && t.perIP > 0 {
-		t.fail(t.ips, throttleKey(ip), t.perIP, now)
-	}
-}
-
-func (t *Throttle) fail(m map[string]*throttleEntry, key string, limit int, now time.Time) {
-	e := m[key]
-	if e == nil {
-		t.makeRoom(m, now)
-		e = &throttleEntry{start: now}
-		m[key] = e
-	}
-	if now.Before(e.until) {
-		return // locked: do not extend the lockout
-	}
-	if now.Sub(e.start) >= t.window {
-		e.start, e.failures = now, 0
-	}
-	e.failures++
-	if e.failures >= limit {
-		e.until = now.Add(t.lockout)
-		e.start, e.failures = now, 0
-	}
-}
-
-// Succeed records a successful log-in: the account's failures are
-// forgotten (the IP's are not).
+// Succeed records a successful log-in: the account's counts are cleared
+// and the network gets its attempt back.
 func (t *Throttle) Succeed(account, ip string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.accounts, throttleKey(account))
-}
-
-func (t *Throttle) expired(e *throttleEntry, now time.Time) bool {
-	return !now.Before(e.until) && now.Sub(e.start) >= t.window
-}
-
-func (t *Throttle) maybeSweep(now time.Time) {
-	if now.Sub(t.lastSweep) < max(t.window, time.Minute) {
-		return
-	}
-	t.lastSweep = now
-	t.sweep(t.accounts, now)
-	t.sweep(t.ips, now)
-}
-
-func (t *Throttle) sweep(m map[string]*throttleEntry, now time.Time) {
-	for k, e := range m {
-		if t.expired(e, now) {
-			delete(m, k)
+	w, _ := t.limits.window(t.now())
+	for _, tg := range t.limits.targets(account, ip) {
+		k := throttleKey(tg)
+		if tg.kind != "i" {
+			delete(t.counts, k)
+		} else if e := t.counts[k]; e != nil && e.window == w && e.n > 0 {
+			e.n--
 		}
 	}
 }
 
-// makeRoom keeps m under the cap before an insert: first expired entries
-// go, then, if it is still full, arbitrary ones (map order) down to 90%.
-func (t *Throttle) makeRoom(m map[string]*throttleEntry, now time.Time) {
+func (t *Throttle) maybeSweep(w int64) {
+	if w == t.lastSweep {
+		return
+	}
+	t.lastSweep = w
+	t.sweep(w)
+}
+
+func (t *Throttle) sweep(w int64) {
+	for k, e := range t.counts {
+		if e.window != w {
+			delete(t.counts, k)
+		}
+	}
+}
+
+// makeRoom keeps the map under the cap before an insert: first stale
+// windows go, then, if it is still full, arbitrary counters (map order)
+// down to 90%.
+func (t *Throttle) makeRoom(w int64) {
 	limit := t.MaxEntries
 	if limit <= 0 {
 		limit = DefaultMaxThrottleEntries
 	}
-	if len(m) < limit {
+	if len(t.counts) < limit {
 		return
 	}
-	t.sweep(m, now)
-	for k := range m {
-		if len(m) < limit*9/10 || len(m) < limit && limit < 10 {
+	t.sweep(w)
+	for k := range t.counts {
+		if len(t.counts) < limit*9/10 || len(t.counts) < limit && limit < 10 {
 			break
 		}
-		delete(m, k)
+		delete(t.counts, k)
 	}
 }
 
-// Len returns the number of accounts and IPs tracked (for tests and
-// metrics).
-func (t *Throttle) Len() (accounts, ips int) {
+// Len returns the number of counters kept (for tests and metrics).
+func (t *Throttle) Len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return len(t.accounts), len(t.ips)
+	return len(t.counts)
 }

@@ -3,31 +3,46 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 )
 
-type fakeClock struct{ t time.Time }
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
 
-func (c *fakeClock) now() time.Time          { return c.t }
-func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
 
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// newClock starts at the beginning of a 15-minute window.
 func newClock() *fakeClock { return &fakeClock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)} }
 
 func mustAllow(t *testing.T, th *Throttle, account, ip string) {
 	t.Helper()
-	if err := th.Allow(account, ip); err != nil {
-		t.Fatalf("Allow(%q, %q) = %v, want nil", account, ip, err)
+	if err := th.Take(account, ip); err != nil {
+		t.Fatalf("Take(%q, %q) = %v, want nil", account, ip, err)
 	}
 }
 
 func mustDeny(t *testing.T, th *Throttle, account, ip string, wantRetry time.Duration) {
 	t.Helper()
-	err := th.Allow(account, ip)
+	err := th.Take(account, ip)
 	if flavormonk.ErrorCode(err) != flavormonk.ERATELIMIT {
-		t.Fatalf("Allow(%q, %q) = %v, want ERATELIMIT", account, ip, err)
+		t.Fatalf("Take(%q, %q) = %v, want ERATELIMIT", account, ip, err)
 	}
 	var rl *RateLimitError
 	if !errors.As(err, &rl) {
@@ -41,123 +56,144 @@ func mustDeny(t *testing.T, th *Throttle, account, ip string, wantRetry time.Dur
 	}
 }
 
-func TestThrottleAccountLockoutAndRelease(t *testing.T) {
+// An attacker's network uses up its 5 attempts on the account; the owner,
+// from another network, still logs in.
+func TestThrottlePairLockDoesNotLockOwner(t *testing.T) {
 	c := newClock()
-	th := NewThrottle(5, 100, 10*time.Minute, 15*time.Minute, c.now)
-	for i := range 4 {
-		mustAllow(t, th, "alice@example.com", fmt.Sprintf("10.0.0.%d", i))
-		th.Fail("alice@example.com", fmt.Sprintf("10.0.0.%d", i))
+	th := NewThrottle(DefaultLimits, c.now)
+	for range 5 {
+		mustAllow(t, th, "alice@example.com", "198.51.100.7")
 		c.advance(time.Second)
 	}
-	mustAllow(t, th, "alice@example.com", "10.0.0.9")
-	th.Fail("alice@example.com", "10.0.0.9") // fifth failure within the window
-	mustDeny(t, th, "alice@example.com", "10.0.0.50", 15*time.Minute)
-	mustAllow(t, th, "bob@example.com", "10.0.0.9") // others unaffected
-
-	// Failures during the lockout do not extend it.
-	c.advance(10 * time.Minute)
-	for range 50 {
-		th.Fail("alice@example.com", "")
-	}
-	mustDeny(t, th, "alice@example.com", "", 5*time.Minute)
-	c.advance(5 * time.Minute)
-	mustAllow(t, th, "alice@example.com", "")
-
-	// After release the count starts again from zero.
-	th.Fail("alice@example.com", "")
-	mustAllow(t, th, "alice@example.com", "")
-}
-
-func TestThrottleWindowExpiry(t *testing.T) {
-	c := newClock()
-	th := NewThrottle(3, 0, time.Minute, 15*time.Minute, c.now)
-	th.Fail("a", "")
-	th.Fail("a", "")
-	c.advance(time.Minute) // the window passes: failures forgotten
-	th.Fail("a", "")
-	th.Fail("a", "")
-	mustAllow(t, th, "a", "")
-	th.Fail("a", "")
-	mustDeny(t, th, "a", "", 15*time.Minute)
-}
-
-func TestThrottleSucceedClearsAccountNotIP(t *testing.T) {
-	c := newClock()
-	th := NewThrottle(3, 4, time.Hour, 15*time.Minute, c.now)
-	th.Fail("victim", "1.2.3.4")
-	th.Fail("victim", "1.2.3.4")
-	th.Succeed("victim", "1.2.3.4")
-	th.Fail("victim", "1.2.3.4")
-	th.Fail("victim", "1.2.3.4") // fourth failure from this IP
-	mustDeny(t, th, "anyone", "1.2.3.4", 15*time.Minute)
-	mustAllow(t, th, "victim", "5.6.7.8") // account count was reset by the success
-}
-
-func TestThrottleIPLimitAcrossAccounts(t *testing.T) {
-	c := newClock()
-	th := NewThrottle(5, 10, 10*time.Minute, 15*time.Minute, c.now)
-	for i := range 10 {
-		acct := fmt.Sprintf("user%d@example.com", i)
-		mustAllow(t, th, acct, "203.0.113.7")
-		th.Fail(acct, "203.0.113.7")
-	}
-	// The sprayer is stopped, for any account...
-	mustDeny(t, th, "user99@example.com", "203.0.113.7", 15*time.Minute)
-	// ...but the accounts it tried are not locked for others.
-	mustAllow(t, th, "user0@example.com", "198.51.100.1")
+	mustDeny(t, th, "alice@example.com", "198.51.100.7", 15*time.Minute-5*time.Second)
+	mustAllow(t, th, "alice@example.com", "192.0.2.1") // the owner
+	th.Succeed("alice@example.com", "192.0.2.1")
+	mustAllow(t, th, "bob@example.com", "198.51.100.7") // other accounts from the network
+	// The window ends: the attacker may try again, 5 more.
 	c.advance(15 * time.Minute)
-	mustAllow(t, th, "user99@example.com", "203.0.113.7")
+	mustAllow(t, th, "alice@example.com", "198.51.100.7")
+}
+
+// The account-wide cap: 100 attempts from 20 networks lock the account
+// everywhere until the window ends; a success clears it.
+func TestThrottleAccountCap(t *testing.T) {
+	c := newClock()
+	th := NewThrottle(DefaultLimits, c.now)
+	for n := range 20 {
+		for range 5 {
+			mustAllow(t, th, "alice@example.com", fmt.Sprintf("10.0.0.%d", n))
+		}
+	}
+	mustDeny(t, th, "alice@example.com", "192.0.2.1", 15*time.Minute)
+	// A refused attempt counts nowhere: the network is not used up.
+	for i := range 19 {
+		mustAllow(t, th, fmt.Sprintf("u%d@example.com", i), "192.0.2.1")
+	}
+}
+
+// IPv6 addresses of one /64 share the limits; another /64 does not.
+func TestThrottleIPv6Slash64(t *testing.T) {
+	c := newClock()
+	th := NewThrottle(DefaultLimits, c.now)
+	for i := range 5 {
+		mustAllow(t, th, "alice@example.com", fmt.Sprintf("2001:db8:1:2::%x", i+1))
+	}
+	mustDeny(t, th, "alice@example.com", "2001:db8:1:2:ffff::9", 15*time.Minute)
+	mustAllow(t, th, "alice@example.com", "2001:db8:1:3::1")
+	for i := range 15 {
+		mustAllow(t, th, fmt.Sprintf("u%d@example.com", i), fmt.Sprintf("2001:db8:1:2:%x::1", i))
+	}
+	mustDeny(t, th, "new@example.com", "2001:db8:1:2::abcd", 15*time.Minute)
+	if ClientNetwork("::ffff:192.0.2.1") != "192.0.2.1" || ClientNetwork("2001:db8::1") != "2001:db8::/64" || ClientNetwork("x") != "x" {
+		t.Fatal("ClientNetwork")
+	}
+}
+
+// Parallel attempts cannot all pass: exactly the limit is taken.
+func TestThrottleTakeIsAtomic(t *testing.T) {
+	th := NewThrottle(DefaultLimits, newClock().now)
+	var passed atomic.Int64
+	var wg sync.WaitGroup
+	for range 300 {
+		wg.Go(func() {
+			if th.Take("alice@example.com", "198.51.100.7") == nil {
+				passed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if passed.Load() != 5 {
+		t.Fatalf("%d parallel attempts passed, want 5", passed.Load())
+	}
+}
+
+func TestThrottleSucceedClearsAccountAndGivesBackNetwork(t *testing.T) {
+	c := newClock()
+	th := NewThrottle(Limits{PerPair: 3, PerAccount: 10, PerNetwork: 4, Window: time.Hour}, c.now)
+	for range 3 {
+		mustAllow(t, th, "victim", "1.2.3.4")
+	}
+	th.Succeed("victim", "1.2.3.4") // account counts cleared, one attempt back
+	for range 2 {
+		mustAllow(t, th, "victim", "1.2.3.4")
+	}
+	mustDeny(t, th, "anyone", "1.2.3.4", time.Hour) // 5 taken, 1 given back: 4
+	// Logging in to one's own account again and again is not limited.
+	for range 50 {
+		mustAllow(t, th, "me", "5.6.7.8")
+		th.Succeed("me", "5.6.7.8")
+	}
 }
 
 func TestThrottleRetryAfterRounding(t *testing.T) {
 	c := newClock()
-	th := NewThrottle(1, 0, time.Minute, 15*time.Minute, c.now)
-	th.Fail("a", "")
+	th := NewThrottle(Limits{PerPair: 1, Window: 15 * time.Minute}, c.now)
+	mustAllow(t, th, "a", "1.1.1.1")
 	c.advance(15*time.Minute - 100*time.Millisecond)
-	mustDeny(t, th, "a", "", time.Second)
+	mustDeny(t, th, "a", "1.1.1.1", time.Second)
 	c.advance(100 * time.Millisecond)
-	mustAllow(t, th, "a", "")
+	mustAllow(t, th, "a", "1.1.1.1")
 }
 
 func TestThrottleBoundedMemory(t *testing.T) {
 	c := newClock()
-	th := NewThrottle(5, 1000000, time.Minute, 15*time.Minute, c.now)
+	th := NewThrottle(Limits{PerPair: 5, PerAccount: 5, PerNetwork: 1000000, Window: time.Minute}, c.now)
 	th.MaxEntries = 1000
 	for i := range 10000 {
-		th.Fail(fmt.Sprintf("user%d", i), "10.0.0.1")
+		_ = th.Take(fmt.Sprintf("user%d", i), "10.0.0.1")
 	}
-	if a, ip := th.Len(); a > 1000 || ip != 1 {
-		t.Fatalf("Len = %d, %d; want at most 1000 accounts and 1 IP", a, ip)
+	if n := th.Len(); n > 1000 {
+		t.Fatalf("Len = %d; want at most 1000", n)
 	}
-	// Expired entries are swept.
+	// Stale windows are swept.
 	c.advance(2 * time.Minute)
-	th.Fail("late", "10.0.0.2")
-	if a, ip := th.Len(); a != 1 || ip != 1 {
-		t.Fatalf("after window: Len = %d, %d; want 1, 1", a, ip)
+	mustAllow(t, th, "late", "10.0.0.2")
+	if n := th.Len(); n != 3 {
+		t.Fatalf("after window: Len = %d; want 3", n)
 	}
 	// Huge keys are stored hashed, and still counted.
-	th2 := NewThrottle(2, 0, time.Minute, time.Minute, c.now)
+	th2 := NewThrottle(Limits{PerAccount: 2, Window: time.Minute}, c.now)
 	huge := string(make([]byte, 10000))
-	th2.Fail(huge, "")
-	th2.Fail(huge, "")
+	mustAllow(t, th2, huge, "")
+	mustAllow(t, th2, huge, "")
 	mustDeny(t, th2, huge, "", time.Minute)
-	for k := range th2.accounts {
-		if len(k) > 65 {
+	for k := range th2.counts {
+		if len(k) > 66 {
 			t.Fatalf("key of %d bytes stored", len(k))
 		}
 	}
 }
 
 func TestThrottleDisabledAndEmpty(t *testing.T) {
-	th := NewThrottle(0, 0, time.Minute, time.Minute, nil)
+	th := NewThrottle(Limits{Window: time.Minute}, nil)
 	for range 100 {
-		th.Fail("a", "1.1.1.1")
+		mustAllow(t, th, "a", "1.1.1.1")
 	}
-	mustAllow(t, th, "a", "1.1.1.1")
-	th = NewThrottle(1, 1, time.Minute, time.Minute, nil)
-	th.Fail("", "")
-	mustAllow(t, th, "", "")
-	if a, ip := th.Len(); a != 0 || ip != 0 {
-		t.Fatalf("empty keys were stored: %d %d", a, ip)
+	th = NewThrottle(Limits{PerAccount: 1, PerNetwork: 1, Window: time.Minute}, nil)
+	for range 3 {
+		mustAllow(t, th, "", "")
+	}
+	if n := th.Len(); n != 0 {
+		t.Fatalf("empty keys were stored: %d", n)
 	}
 }

@@ -171,6 +171,31 @@ func (m *Memory) put(key string, value []byte, expires time.Time) {
 	m.evict()
 }
 
+// Add stores a copy of value under key for ttl (<= 0: no expiry) only when
+// the key is absent or expired, and says whether it did.
+func (m *Memory) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if len(value) > MaxValueBytes {
+		return false, flavormonk.Errorf(flavormonk.ETOOLARGE, "cache: a value of %d bytes is over the limit of %d", len(value), MaxValueBytes)
+	}
+	v := append(make([]byte, 0, len(value)), value...)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return false, errClosed()
+	}
+	if m.maxEntries <= 0 {
+		return false, nil
+	}
+	if el, ok := m.items[key]; ok && !m.expired(el.Value.(*entry), m.now()) {
+		return false, nil
+	}
+	m.put(key, v, m.deadline(ttl))
+	return true, nil
+}
+
 // Delete removes the keys; absent keys are not an error.
 func (m *Memory) Delete(ctx context.Context, keys ...string) error {
 	if err := ctx.Err(); err != nil {

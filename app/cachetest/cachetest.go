@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,6 +62,7 @@ func Run(t *testing.T, open func(t *testing.T) flavormonk.Cache) {
 		{"IncrKeepsFirstTTL", testIncrKeepsFirstTTL},
 		{"IncrNotInteger", testIncrNotInteger},
 		{"IncrConcurrent", testIncrConcurrent},
+		{"AddIfAbsent", testAdd},
 		{"LargeValue", testLargeValue},
 		{"KeysUnicodeColons", testKeys},
 		{"ConcurrentSetGet", testConcurrentSetGet},
@@ -520,5 +522,36 @@ func testClosed(t *testing.T, c flavormonk.Cache) {
 	check("Ping", c.Ping(ctx(t)))
 	if el := time.Since(start); el > time.Second {
 		t.Fatalf("calls on a closed cache took %v, want them to fail at once", el)
+	}
+}
+
+// Add (flavormonk.CacheAdder) stores only where the key is absent: never
+// over a value, even under concurrent adds (exactly one wins).
+func testAdd(t *testing.T, c flavormonk.Cache) {
+	a, ok := c.(flavormonk.CacheAdder)
+	if !ok {
+		t.Skip("the cache has no Add")
+	}
+	if err := c.Set(ctx(t), "marker", []byte("tomb"), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if stored, err := a.Add(ctx(t), "marker", []byte("stale"), time.Minute); err != nil || stored {
+		t.Fatalf("Add over a value = %v, %v; want false", stored, err)
+	}
+	if v, _ := mustGet(t, c, "marker"); string(v) != "tomb" {
+		t.Fatalf("Add overwrote: %q", v)
+	}
+	var wins atomic.Int64
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			if stored, err := a.Add(ctx(t), "fresh", []byte{byte(i)}, time.Minute); err == nil && stored {
+				wins.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d concurrent adds stored, want 1", wins.Load())
 	}
 }

@@ -49,7 +49,7 @@ type RecheckReport struct {
 	Restored    int // inactive before, active again: the plan was given back
 	Inactive    int // inactive and still inactive
 	Unavailable int // Gumroad could not be asked: kept as is, retried next round
-	Unreadable  int // the sealed key does not open (another secret?): kept as is
+	Unreadable  int // the sealed key does not open (another secret?): kept as is, marked checked
 }
 
 // NewRechecker builds the Rechecker the configuration asks for, or nil
@@ -101,11 +101,25 @@ func (r *Rechecker) Recheck(ctx context.Context, before time.Time) (RecheckRepor
 	if err != nil {
 		return rep, err
 	}
+	var unreadable []int64 // user ids, for one log line per round
+	defer func() {
+		if len(unreadable) > 0 {
+			r.log().ErrorContext(ctx, "licence re-check: stored keys do not open (was FLAVORMONK_LICENSE_SECRET changed?); their grants keep their state and are marked checked",
+				"count", len(unreadable), "user_ids", unreadable[:min(len(unreadable), 20)])
+		}
+	}()
 	for _, g := range gs {
 		pt, err := r.Sealer.Open(g.Sealed, g.LicenseKey)
 		if err != nil || KeyHash(string(pt)) != g.LicenseKey {
+			// Marked checked (state and plan kept, the sealed key too), so
+			// that unreadable grants do not fill every batch ahead of the
+			// readable ones: they are due again one Interval later.
 			rep.Unreadable++
-			r.log().ErrorContext(ctx, "licence re-check: the stored key does not open; was FLAVORMONK_LICENSE_SECRET changed?", "user_id", g.UserID)
+			unreadable = append(unreadable, g.UserID)
+			g.CheckedAt, g.Sealed = r.now().UTC(), nil
+			if err := r.Store.SetGrant(ctx, g); err != nil {
+				return rep, err
+			}
 			continue
 		}
 		active, reason, err := r.verify(ctx, string(pt))

@@ -208,8 +208,24 @@ func TestRecheckUnreadable(t *testing.T) {
 	if err != nil || rep.Unreadable != 1 || rep.Checked != 0 || e.f.requests != requests {
 		t.Fatalf("%+v %v", rep, err)
 	}
-	if plan, active, _ := e.state(t, u); plan != flavormonk.PlanChef || !active {
+	plan, active, checked := e.state(t, u)
+	if plan != flavormonk.PlanChef || !active {
 		t.Fatal("an unreadable grant was changed")
+	}
+	// It is marked checked, so it does not stay first in every batch.
+	if time.Since(checked) > time.Minute {
+		t.Fatalf("an unreadable grant was not marked checked: checked_at %v", checked)
+	}
+	due, err := e.st.LicenseGrants(ctx, time.Now().Add(-time.Hour), 10)
+	if err != nil || len(due) != 0 {
+		t.Fatalf("the unreadable grant is still due: %d %v", len(due), err)
+	}
+	// The sealed key is kept (the right secret may come back).
+	if gs, _ := e.st.LicenseGrants(ctx, time.Now().Add(time.Hour), 10); len(gs) != 1 || len(gs[0].Sealed) == 0 {
+		t.Fatalf("the sealed key was dropped: %+v", gs)
+	}
+	if n := strings.Count(e.logs.String(), "do not open"); n != 1 {
+		t.Fatalf("logged %d times, want once:\n%s", n, e.logs.String())
 	}
 }
 

@@ -152,7 +152,7 @@ func (p *Provider) Stream(ctx context.Context, req flavormonk.ChatRequest, emit 
 		var u flavormonk.Usage
 		if ctx.Err() != nil {
 			// The server may have read the prompt before we left.
-			u = p.estimate(msgs, "")
+			u = p.estimate(msgs, "", req.MaxTokens)
 		}
 		return u, p.fail(ctx, capt, err)
 	}
@@ -167,7 +167,7 @@ func (p *Provider) Stream(ctx context.Context, req flavormonk.ChatRequest, emit 
 			break
 		}
 		if err != nil {
-			return p.estimate(msgs, out.String()), p.fail(ctx, capt, err)
+			return p.estimate(msgs, out.String(), req.MaxTokens), p.fail(ctx, capt, err)
 		}
 		if chunk.Usage != nil {
 			usage = chunk.Usage
@@ -184,16 +184,16 @@ func (p *Provider) Stream(ctx context.Context, req flavormonk.ChatRequest, emit 
 			}
 			out.WriteString(c.Delta.Content)
 			if err := emit(c.Delta.Content); err != nil {
-				return p.estimate(msgs, out.String()), err
+				return p.estimate(msgs, out.String(), req.MaxTokens), err
 			}
 			if ctx.Err() != nil {
 				// Stop now rather than at the next read: chunks may be buffered.
-				return p.estimate(msgs, out.String()), p.fail(ctx, capt, ctx.Err())
+				return p.estimate(msgs, out.String(), req.MaxTokens), p.fail(ctx, capt, ctx.Err())
 			}
 		}
 	}
 	if usage == nil || (usage.PromptTokens == 0 && usage.CompletionTokens == 0) {
-		u := p.estimate(msgs, out.String())
+		u := p.estimate(msgs, out.String(), req.MaxTokens)
 		if !finished {
 			// go-openai reads a connection closed between two chunks as the
 			// end of the stream: without a finish_reason or usage it was cut.
@@ -206,12 +206,18 @@ func (p *Provider) Stream(ctx context.Context, req flavormonk.ChatRequest, emit 
 	return flavormonk.Usage{InputTokens: usage.PromptTokens, OutputTokens: usage.CompletionTokens}, nil
 }
 
-func (p *Provider) estimate(msgs []flavormonk.Message, out string) flavormonk.Usage {
-	return flavormonk.Usage{
+func (p *Provider) estimate(msgs []flavormonk.Message, out string, maxTokens int) flavormonk.Usage {
+	u := flavormonk.Usage{
 		InputTokens:  tokens.CountMessages(p.model, msgs),
 		OutputTokens: tokens.Count(p.model, out),
 		Estimated:    true,
 	}
+	if isReasoningModel(p.model) && maxTokens > u.OutputTokens {
+		// Reasoning tokens are billed but never streamed: a cut call may
+		// have spent up to its whole allowance on them.
+		u.OutputTokens = maxTokens
+	}
+	return u
 }
 
 // fail maps an error of go-openai or the transport to *ProviderError, with

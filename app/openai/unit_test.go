@@ -8,6 +8,7 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/inference/openaitest"
+	"github.com/flavormonk/flavormonk/app/inference/script"
 	"github.com/flavormonk/flavormonk/app/openai"
 )
 
@@ -109,5 +110,19 @@ func TestRefusedLocallyIsNotRetryable(t *testing.T) {
 	var pe *flavormonk.ProviderError
 	if !errors.As(err, &pe) || pe.Retryable || pe.Status != 0 {
 		t.Fatalf("err %v: want a non-retryable ProviderError", err)
+	}
+}
+
+// A reasoning model's cut stream is estimated at its whole output
+// allowance: its reasoning tokens are billed but never streamed.
+func TestReasoningModelCutEstimatesTheAllowance(t *testing.T) {
+	srv := openaitest.New(openaitest.Options{Answer: "one two three four five six"})
+	defer srv.Close()
+	srv.Inject(script.Fault{Kind: script.Cut, After: 2})
+	p, _ := openai.New(openai.NameOpenAI, srv.URL(), testKey, "o3-mini", srv.Client())
+	u, err := p.Stream(context.Background(), flavormonk.ChatRequest{Messages: []flavormonk.Message{{Role: "user", Content: "x"}}, MaxTokens: 500},
+		func(string) error { return nil })
+	if err == nil || !u.Estimated || u.OutputTokens != 500 {
+		t.Fatalf("usage %+v err %v: want 500 estimated output tokens", u, err)
 	}
 }

@@ -240,6 +240,19 @@ func (c *Cache) Set(ctx context.Context, key string, value []byte, ttl time.Dura
 	return wrap("set", c.client.Set(ctx, c.key(key), value, ttl).Err())
 }
 
+// Add stores value under key for ttl (> 0) only when the key is absent
+// (SET NX), and says whether it did.
+func (c *Cache) Add(ctx context.Context, key string, value []byte, ttl time.Duration) (bool, error) {
+	if len(value) > cache.MaxValueBytes {
+		return false, flavormonk.Errorf(flavormonk.ETOOLARGE, "redis add: a value of %d bytes is over the limit of %d", len(value), cache.MaxValueBytes)
+	}
+	ok, err := c.client.SetNX(ctx, c.key(key), value, max(ttl, 0)).Result()
+	if err != nil {
+		return false, wrap("add", err)
+	}
+	return ok, nil
+}
+
 // Delete removes the keys. In cluster mode keys of different slots are
 // deleted one by one (a multi-key DEL must stay within one slot).
 func (c *Cache) Delete(ctx context.Context, keys ...string) error {

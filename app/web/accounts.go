@@ -108,8 +108,11 @@ func errTooManySignups(retry time.Duration) error {
 	return flavormonk.Errorf(flavormonk.ERATELIMIT, "too many sign-ups from your network; try again in %s", retry)
 }
 
-// Allow returns ERATELIMIT and when to retry once ip has used its sign-ups.
-func (l *signupLimiter) Allow(ctx context.Context, ip string) (time.Duration, error) {
+// Take takes one of ip's sign-ups, atomically with the check (so parallel
+// sign-ups cannot get past the limit), or returns ERATELIMIT and when to
+// retry once ip has used them. The slot is given back with the returned
+// function when the sign-up then fails.
+func (l *signupLimiter) Take(ctx context.Context, ip string) (giveBack func(), retry time.Duration, err error) {
 	l.mu.Lock()
 	now := l.now()
 	if now.Sub(l.swept) > l.window {
@@ -119,42 +122,62 @@ func (l *signupLimiter) Allow(ctx context.Context, ip string) (time.Duration, er
 		l.swept = now
 	}
 	ts := l.recent(ip, now)
+	local := error(nil)
 	if len(ts) >= l.limit {
-		retry := max(l.window-now.Sub(ts[0]), time.Second).Round(time.Second)
-		l.mu.Unlock()
-		return retry, errTooManySignups(retry)
+		retry = max(l.window-now.Sub(ts[0]), time.Second).Round(time.Second)
+		local = errTooManySignups(retry)
+	} else {
+		l.byIP[ip] = append(ts, now)
 	}
 	l.mu.Unlock()
+	giveLocal := func() {
+		if local != nil {
+			return
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		ts := l.byIP[ip]
+		if i := slices.Index(ts, now); i >= 0 {
+			l.byIP[ip] = slices.Delete(ts, i, i+1)
+		}
+	}
 	c := l.sharedCache()
 	if c == nil {
-		return 0, nil
+		return giveLocal, retry, local
 	}
 	key, end := l.sharedKey(ip, now)
 	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	v, ok, err := c.Get(cctx, key)
+	n, err := c.Incr(cctx, key, end.Sub(now)+time.Minute)
 	if err != nil {
 		l.failed(err)
-		return 0, nil // the memory count has decided
+		return giveLocal, retry, local // the memory count decides
 	}
-	if n, perr := strconv.Atoi(string(v)); ok && perr == nil && n >= l.limit {
-		retry := max(end.Sub(now), time.Second).Round(time.Second)
-		return retry, errTooManySignups(retry)
+	// The shared count decides. A slot is given back by counting the
+	// failure under a second key (the cache cannot decrement).
+	backKey := key + ":back"
+	if n > int64(l.limit) {
+		if v, ok, gerr := c.Get(cctx, backKey); gerr != nil || !ok {
+			if gerr != nil {
+				l.failed(gerr)
+			}
+		} else if b, perr := strconv.ParseInt(string(v), 10, 64); perr == nil && n-b <= int64(l.limit) {
+			return l.giveBoth(giveLocal, c, backKey, end), 0, nil
+		}
+		giveLocal()
+		retry = max(end.Sub(now), time.Second).Round(time.Second)
+		return func() {}, retry, errTooManySignups(retry)
 	}
-	return 0, nil
+	return l.giveBoth(giveLocal, c, backKey, end), 0, nil
 }
 
-// Add counts a sign-up from ip.
-func (l *signupLimiter) Add(ctx context.Context, ip string) {
-	l.mu.Lock()
-	now := l.now()
-	l.byIP[ip] = append(l.recent(ip, now), now)
-	l.mu.Unlock()
-	if c := l.sharedCache(); c != nil {
-		key, end := l.sharedKey(ip, now)
-		cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+// giveBoth gives a slot back in memory and in the cache.
+func (l *signupLimiter) giveBoth(giveLocal func(), c flavormonk.Cache, backKey string, end time.Time) func() {
+	return func() {
+		giveLocal()
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
-		if _, err := c.Incr(cctx, key, end.Sub(now)+time.Minute); err != nil {
+		if _, err := c.Incr(ctx, backKey, time.Until(end)+time.Minute); err != nil {
 			l.failed(err)
 		}
 	}
@@ -176,7 +199,7 @@ func (s *Server) UseAccounts(acc flavormonk.AccountStore) {
 	s.acc = &accounts{
 		store:    acc,
 		hasher:   auth.NewHasher(auth.DefaultParams, 2),
-		throttle: auth.NewSharedThrottle(auth.NewThrottle(5, 20, 15*time.Minute, 15*time.Minute, nil), s.sharedCache),
+		throttle: auth.NewSharedThrottle(auth.NewThrottle(auth.DefaultLimits, nil), s.sharedCache),
 		signups:  newSignupLimiter(signupsPerHour, time.Hour),
 		plan:     s.cfg.GumroadPlan,
 	}
@@ -448,10 +471,17 @@ func (s *Server) loginPage(c echo.Context) error {
 func (s *Server) signup(c echo.Context) error {
 	data := map[string]any{"Title": "Sign up", "InviteOnly": s.cfg.InviteOnly}
 	ip := c.RealIP()
-	if retry, err := s.acc.signups.Allow(c.Request().Context(), ip); err != nil {
+	giveBack, retry, err := s.acc.signups.Take(c.Request().Context(), ip)
+	if err != nil {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
 		return s.formError(c, "signup", err, data)
 	}
+	created := false
+	defer func() {
+		if !created {
+			giveBack() // a failed sign-up does not use a slot
+		}
+	}()
 	email, err := auth.NormalizeEmail(c.FormValue("email"))
 	if err != nil {
 		return s.formError(c, "signup", err, data)
@@ -485,7 +515,7 @@ func (s *Server) signup(c echo.Context) error {
 		}
 		return s.formError(c, "signup", err, data)
 	}
-	s.acc.signups.Add(ctx, ip)
+	created = true
 	if err := s.newSession(c, u); err != nil {
 		return err
 	}
@@ -506,13 +536,12 @@ func (s *Server) login(c echo.Context) error {
 		key = strings.ToLower(strings.TrimSpace(raw)) // throttled (hashed when long) all the same
 	}
 	data["Email"] = key
-	if err := s.acc.throttle.Allow(ctx, key, ip); err != nil {
+	// The attempt is taken before the password is verified, so parallel
+	// attempts cannot get past the limit while they wait for a hash slot.
+	if err := s.acc.throttle.Take(ctx, key, ip); err != nil {
 		return s.formError(c, "login", err, data)
 	}
-	fail := func() error {
-		s.acc.throttle.Fail(ctx, key, ip)
-		return s.formError(c, "login", errBadCredentials, data)
-	}
+	fail := func() error { return s.formError(c, "login", errBadCredentials, data) }
 	if nerr != nil || len(pw) > 4*auth.MaxPasswordLen || !utf8.ValidString(pw) {
 		return fail()
 	}
@@ -812,12 +841,11 @@ func (s *Server) accountNotice(c echo.Context, u *flavormonk.User, notice string
 func (s *Server) checkCurrentPassword(c echo.Context, u *flavormonk.User, field, pw string) error {
 	ip := c.RealIP()
 	ctx := c.Request().Context()
-	if err := s.acc.throttle.Allow(ctx, u.Email, ip); err != nil {
+	if err := s.acc.throttle.Take(ctx, u.Email, ip); err != nil {
 		return err
 	}
 	wrong := flavormonk.FieldErrorf(flavormonk.EINVALID, field, "the current password is wrong")
 	if pw == "" || len(pw) > 4*auth.MaxPasswordLen || !utf8.ValidString(pw) {
-		s.acc.throttle.Fail(ctx, u.Email, ip)
 		return wrong
 	}
 	ok, _, err := s.acc.hasher.Verify(ctx, pw, u.PasswordHash)
@@ -825,14 +853,14 @@ func (s *Server) checkCurrentPassword(c echo.Context, u *flavormonk.User, field,
 		return err // busy
 	}
 	if err != nil || !ok {
-		s.acc.throttle.Fail(ctx, u.Email, ip)
 		return wrong
 	}
+	s.acc.throttle.Succeed(ctx, u.Email, ip)
 	return nil
 }
 
-// changePassword sets a new password and logs out every other session of
-// the user; the current one stays.
+// changePassword sets a new password, logs out every other session of the
+// user (the current one stays) and revokes their API tokens.
 func (s *Server) changePassword(c echo.Context) error {
 	u := currentUser(c)
 	ss := currentSession(c)
@@ -863,13 +891,33 @@ func (s *Server) changePassword(c echo.Context) error {
 	if err := s.acc.store.DeleteUserSessions(ctx, u.ID); err != nil {
 		return err
 	}
-	s.forgetSessions(ctx, hashes...)
+	// The current session is stored again at once: its cached copy stays
+	// (a tombstone would log it out).
+	s.forgetSessions(ctx, slices.DeleteFunc(hashes, func(h string) bool { return h == hash })...)
 	keep := *ss
 	keep.TokenHash = hash
 	if err := s.acc.store.CreateSession(ctx, &keep); err != nil {
 		return err
 	}
-	return s.accountNotice(c, u, "Your password was changed; your other sessions were logged out.")
+	// Whoever had the old password may have made API tokens: they go too.
+	toks, err := s.acc.store.APITokens(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	revoked := 0
+	for _, t := range toks {
+		if t.RevokedAt == nil {
+			if err := s.acc.store.RevokeAPIToken(ctx, u.ID, t.ID); err != nil {
+				return err
+			}
+			revoked++
+		}
+	}
+	notice := "Your password was changed; your other sessions were logged out."
+	if revoked > 0 {
+		notice += " Your API tokens were revoked: create new ones for your scripts."
+	}
+	return s.accountNotice(c, u, notice)
 }
 
 // deleteAccount removes the user and all their data after the password is

@@ -25,6 +25,7 @@ import (
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/auth"
 	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/search"
 	"github.com/flavormonk/flavormonk/app/sqlite"
 	"github.com/flavormonk/flavormonk/app/synth"
@@ -317,6 +318,46 @@ func TestLoginThrottle(t *testing.T) {
 		map[string]string{"X-Forwarded-For": "203.0.113.9"})
 	if r.status != http.StatusTooManyRequests {
 		t.Fatalf("spoofed X-Forwarded-For: %d", r.status)
+	}
+}
+
+// Parallel log-ins with wrong passwords: at most the limit (5) reach the
+// password verifier, however many wait for a hash slot at once.
+func TestParallelLoginsThrottled(t *testing.T) {
+	env := newAccEnv(t)
+	env.browser(t).signup("victim@example.com")
+	b := env.browser(t)
+	token := b.csrf("/login")
+	before := env.server.acc.hasher.Computed()
+	const n = 60
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			form := url.Values{"email": {"victim@example.com"}, "password": {"wrong password!"}, "csrf": {token}}
+			req, _ := http.NewRequest("POST", env.srv.URL+"/login", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			res, err := b.c.Do(req)
+			if err != nil {
+				statuses <- 0
+				return
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+			statuses <- res.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for st := range statuses {
+		count[st]++
+	}
+	if v := env.server.acc.hasher.Computed() - before; v > 5 {
+		t.Fatalf("%d parallel log-ins ran %d password verifications, want at most 5 (statuses %v)", n, v, count)
+	}
+	if count[http.StatusUnauthorized] > 5 || count[http.StatusUnauthorized]+count[http.StatusTooManyRequests] != n {
+		t.Fatalf("statuses %v", count)
 	}
 }
 
@@ -617,17 +658,65 @@ func TestSignupRateLimit(t *testing.T) {
 	now := time.Now()
 	l.now = func() time.Time { return now }
 	ctx := context.Background()
-	l.Add(ctx, "a")
-	l.Add(ctx, "a")
-	if _, err := l.Allow(ctx, "a"); err == nil {
+	_, _, _ = l.Take(ctx, "a")
+	back, _, _ := l.Take(ctx, "a")
+	if _, _, err := l.Take(ctx, "a"); err == nil {
 		t.Fatal("limit not applied")
 	}
-	if _, err := l.Allow(ctx, "b"); err != nil {
+	back() // a failed sign-up gives its slot back
+	if _, _, err := l.Take(ctx, "a"); err != nil {
+		t.Fatal("slot not given back")
+	}
+	if _, _, err := l.Take(ctx, "b"); err != nil {
 		t.Fatal("other ip limited")
 	}
 	now = now.Add(time.Hour + time.Second)
-	if _, err := l.Allow(ctx, "a"); err != nil {
+	if _, _, err := l.Take(ctx, "a"); err != nil {
 		t.Fatal("window did not slide")
+	}
+}
+
+// Parallel sign-ups from one IP, on two replicas sharing Redis and on one
+// without a cache: at most the limit are created.
+func TestParallelSignups(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		envs func(t *testing.T) []*accEnv
+	}{
+		{"memory", func(t *testing.T) []*accEnv { return []*accEnv{newAccEnv(t)} }},
+		{"redis", func(t *testing.T) []*accEnv { return replicas(t, 2, redisCache(t, servicetest.RedisURL(t))) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			envs := tc.envs(t)
+			ip := freshIP()
+			type client struct {
+				b     *browser
+				token string
+			}
+			const n = 50
+			cs := make([]client, n)
+			for i := range cs {
+				b := envs[i%len(envs)].browser(t)
+				cs[i] = client{b, b.csrf("/signup")}
+			}
+			var wg sync.WaitGroup
+			for i, cl := range cs {
+				wg.Go(func() {
+					form := url.Values{"email": {fmt.Sprintf("p%d@example.com", i)}, "password": {pw}, "csrf": {cl.token}}
+					req, _ := http.NewRequest("POST", cl.b.env.srv.URL+"/signup", strings.NewReader(form.Encode()))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					req.Header.Set("X-Forwarded-For", ip)
+					if res, err := cl.b.c.Do(req); err == nil {
+						_, _ = io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+					}
+				})
+			}
+			wg.Wait()
+			if got := envs[0].users(t); got > signupsPerHour || got == 0 {
+				t.Fatalf("%d parallel sign-ups from one IP created %d accounts, want at most %d", n, got, signupsPerHour)
+			}
+		})
 	}
 }
 
@@ -733,6 +822,10 @@ func TestPasswordChange(t *testing.T) {
 	env := newAccEnv(t)
 	b := env.browser(t)
 	b.signup("pw@example.com")
+	tok := b.newToken("script", "read")
+	if st, _ := api(t, env, "GET", "/api/v1/favourites", tok, ""); st != 200 {
+		t.Fatalf("token before the change: %d", st)
+	}
 	other := env.browser(t)
 	if r := other.login("pw@example.com", pw); r.status != http.StatusSeeOther {
 		t.Fatal(r.status)
@@ -751,6 +844,10 @@ func TestPasswordChange(t *testing.T) {
 	}
 	if r := change(pw, "a brand new password"); r.status != 200 || !strings.Contains(r.body, "password was changed") {
 		t.Fatalf("change: %d %s", r.status, r.body)
+	}
+	// The API tokens made with the old password are revoked.
+	if st, body := api(t, env, "GET", "/api/v1/favourites", tok, ""); st != http.StatusUnauthorized || !strings.Contains(body, "revoked") {
+		t.Errorf("an API token survived the password change: %d %s", st, body)
 	}
 	if r := b.do("GET", "/account", nil, nil); r.status != 200 || !strings.Contains(r.body, "pw@example.com") {
 		t.Errorf("current session lost: %d", r.status)

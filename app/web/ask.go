@@ -183,6 +183,8 @@ func (s *Server) ask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Whatever happens below, the reservation is settled.
+	defer call.Release(ctx)
 	w := c.Response()
 	h := w.Header()
 	h.Set(echo.HeaderContentType, "text/event-stream; charset=utf-8")
@@ -193,7 +195,7 @@ func (s *Server) ask(c echo.Context) error {
 	rc := http.NewResponseController(w.Writer)
 
 	var mu sync.Mutex
-	var werr error
+	var werr error // under mu
 	write := func(b []byte) error {
 		mu.Lock()
 		defer mu.Unlock()
@@ -214,8 +216,9 @@ func (s *Server) ask(c echo.Context) error {
 		return nil
 	}
 	stop := make(chan struct{})
-	defer close(stop)
+	beats := make(chan struct{})
 	go func() {
+		defer close(beats)
 		t := time.NewTicker(s.heartbeat)
 		defer t.Stop()
 		for {
@@ -231,12 +234,18 @@ func (s *Server) ask(c echo.Context) error {
 			}
 		}
 	}()
+	// The heartbeat must be done writing before the handler returns and
+	// net/http reuses the connection's buffers.
+	defer func() { close(stop); <-beats }()
 	var buf []byte
 	err = call.Run(ctx, func(ev assistant.Event) error {
 		buf = appendEvent(buf[:0], ev)
 		return write(buf)
 	})
-	if err != nil && werr == nil && !errors.Is(err, context.Canceled) {
+	mu.Lock()
+	gone := werr != nil
+	mu.Unlock()
+	if err != nil && !gone && !errors.Is(err, context.Canceled) {
 		s.log.WarnContext(ctx, "answer stream ended early", "err", err)
 	}
 	return nil

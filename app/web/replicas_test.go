@@ -130,22 +130,41 @@ func TestSharedLimitsAcrossReplicas(t *testing.T) {
 		t.Fatalf("signup: %d", r.status)
 	}
 	attacker := rs[0].browser(t)
-	login := func(i int, email, password string) resp {
+	aip := freshIP()
+	login := func(i int, email, password, from string) resp {
 		attacker.env = rs[i%2]
 		return attacker.post("/login", "/login", url.Values{"email": {email}, "password": {password}},
-			map[string]string{"X-Forwarded-For": freshIP()})
+			map[string]string{"X-Forwarded-For": from})
 	}
 	for i := range 5 {
-		if r := login(i, "victim@example.com", "wrong password!"); r.status != http.StatusUnauthorized {
+		if r := login(i, "victim@example.com", "wrong password!", aip); r.status != http.StatusUnauthorized {
 			t.Fatalf("attempt %d: %d", i, r.status)
 		}
 	}
-	// Three failures on one replica and two on the other: the account is
-	// locked on both, even with the right password and from new addresses.
+	// Three attempts on one replica and two on the other: the account is
+	// locked to the attacker's network on both, even with the right
+	// password...
 	for i := range 2 {
-		if r := login(i, "victim@example.com", pw); r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		if r := login(i, "victim@example.com", pw, aip); r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
 			t.Fatalf("replica %d after 5 shared failures: %d", i, r.status)
 		}
+	}
+	// ...but not to the owner, from their own network.
+	for i := range 2 {
+		owner := rs[i].browser(t)
+		if r := owner.post("/login", "/login", url.Values{"email": {"victim@example.com"}, "password": {pw}},
+			map[string]string{"X-Forwarded-For": freshIP()}); r.status != http.StatusSeeOther {
+			t.Fatalf("replica %d: the owner is locked out by the attacker: %d", i, r.status)
+		}
+	}
+	// IPv6: the addresses of one /64 are one network.
+	for i := range 5 {
+		if r := login(i, "victim@example.com", "wrong password!", fmt.Sprintf("2001:db8:77:1::%x", i+1)); r.status != http.StatusUnauthorized {
+			t.Fatalf("ipv6 attempt %d: %d", i, r.status)
+		}
+	}
+	if r := login(0, "victim@example.com", pw, "2001:db8:77:1:abcd::1"); r.status != http.StatusTooManyRequests {
+		t.Fatalf("another address of the /64 escaped the limit: %d", r.status)
 	}
 	// Per IP: 20 failures across replicas from one client block it on both.
 	for i := range 20 {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"time"
@@ -13,10 +14,20 @@ import (
 // most requests cost one store query (the user) instead of two. The store
 // stays the truth: a cache miss or error reads it, so a Redis outage logs
 // nobody out. Logout, password change, account deletion and rotation
-// delete the cached copies. Entries live sessionCacheTTL at most, which
-// bounds how long a copy can outlive its session when a delete could not
-// reach Redis (during an outage).
-const sessionCacheTTL = time.Minute
+// replace the cached copies with a tombstone that lives
+// sessionTombstoneTTL, and copies are only ever filled where the key is
+// absent (SET NX): a replica that read the session from the store before
+// it was deleted cannot put its stale copy back. Entries live
+// sessionCacheTTL at most, which bounds how long a copy can outlive its
+// session when a delete could not reach Redis (during an outage).
+const (
+	sessionCacheTTL     = time.Minute
+	sessionTombstoneTTL = 2 * sessionCacheTTL
+)
+
+// sessionTombstone marks a deleted session in the cache (a cached copy is
+// JSON, so it never starts with '-').
+var sessionTombstone = []byte("-")
 
 // cachedSession is a Session as kept in the cache (the domain type hides
 // the CSRF secret from JSON).
@@ -58,6 +69,9 @@ func (s *Server) loadSession(ctx context.Context, hash string) (*flavormonk.Sess
 		s.sessionCacheFailed(ctx, "read", err)
 		return s.acc.store.Session(ctx, hash)
 	}
+	if ok && bytes.Equal(b, sessionTombstone) {
+		return nil, flavormonk.Errorf(flavormonk.ENOTFOUND, "the session has ended")
+	}
 	if ok {
 		var cs cachedSession
 		if json.Unmarshal(b, &cs) == nil && cs.UserID > 0 {
@@ -73,21 +87,39 @@ func (s *Server) loadSession(ctx context.Context, hash string) (*flavormonk.Sess
 	return ss, nil
 }
 
+// cacheSession fills the cache with a copy of ss where the key is absent
+// (never over a tombstone). The copy lives until ss would need a touch
+// (SeenAt older than a minute), so a copy served from the cache never
+// needs writing again: there is no overwrite that could race a delete.
 func (s *Server) cacheSession(ctx context.Context, c flavormonk.Cache, ss *flavormonk.Session) {
-	ttl := min(sessionCacheTTL, time.Until(ss.ExpiresAt))
-	if ttl <= 0 {
+	now := time.Now()
+	ttl := min(sessionCacheTTL, ss.ExpiresAt.Sub(now), ss.SeenAt.Add(time.Minute).Sub(now))
+	if ttl < time.Second {
 		return
 	}
 	b, _ := json.Marshal(cachedSession{UserID: ss.UserID, CSRF: ss.CSRF, CreatedAt: ss.CreatedAt, SeenAt: ss.SeenAt, ExpiresAt: ss.ExpiresAt})
 	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	if err := c.Set(cctx, sessionKey(ss.TokenHash), b, ttl); err != nil {
+	key := sessionKey(ss.TokenHash)
+	if a, ok := c.(flavormonk.CacheAdder); ok {
+		if _, err := a.Add(cctx, key, b, ttl); err != nil {
+			s.sessionCacheFailed(ctx, "write", err)
+		}
+		return
+	}
+	// Without an add-if-absent, the tombstone is read just before the
+	// write: a delete landing between the two can still be overwritten
+	// (both our caches have Add, so this is for other implementations).
+	if _, found, err := c.Get(cctx, key); err != nil || found {
+		return
+	}
+	if err := c.Set(cctx, key, b, ttl); err != nil {
 		s.sessionCacheFailed(ctx, "write", err)
 	}
 }
 
-// touchSession records that the session was seen, in the store and in
-// the cached copy.
+// touchSession records that the session was seen, in the store, and fills
+// the cache with the fresh copy when it holds none.
 func (s *Server) touchSession(ctx context.Context, ss *flavormonk.Session, now time.Time) error {
 	if err := s.acc.store.TouchSession(ctx, ss.TokenHash, now); err != nil {
 		return err
@@ -100,20 +132,20 @@ func (s *Server) touchSession(ctx context.Context, ss *flavormonk.Session, now t
 	return nil
 }
 
-// forgetSessions drops cached copies of sessions deleted from the store.
+// forgetSessions replaces the cached copies of sessions deleted from the
+// store with tombstones.
 func (s *Server) forgetSessions(ctx context.Context, hashes ...string) {
 	c := s.sessionCache()
 	if c == nil || len(hashes) == 0 {
 		return
 	}
-	keys := make([]string, len(hashes))
-	for i, h := range hashes {
-		keys[i] = sessionKey(h)
-	}
 	cctx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if err := c.Delete(cctx, keys...); err != nil {
-		s.sessionCacheFailed(ctx, "delete", err)
+	for _, h := range hashes {
+		if err := c.Set(cctx, sessionKey(h), sessionTombstone, sessionTombstoneTTL); err != nil {
+			s.sessionCacheFailed(ctx, "delete", err)
+			return
+		}
 	}
 }
 
