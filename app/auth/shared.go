@@ -10,9 +10,11 @@ import (
 	flavormonk "github.com/flavormonk/flavormonk/app"
 )
 
-// cacheTimeout bounds each call to the shared cache: a slow cache must not
-// slow log-ins down, it falls back to the local throttle instead.
-const cacheTimeout = 100 * time.Millisecond
+// CacheTimeout bounds each call to the shared cache for limits; past it
+// the process's own counts decide. Long enough that a busy cache is waited
+// for rather than weakening the limits to per-replica ones; short enough
+// that an outage delays a log-in or sign-up by a second at most.
+const CacheTimeout = time.Second
 
 // SharedThrottle applies a Throttle's limits with its counters in the
 // shared cache (Redis on the upgrade and scale tiers), so that every
@@ -79,7 +81,7 @@ func (t *SharedThrottle) Take(ctx context.Context, account, ip string) error {
 	now := t.Local.now()
 	w, end := lim.window(now)
 	ttl := end.Sub(now) + time.Minute
-	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+	ctx, cancel := context.WithTimeout(ctx, CacheTimeout)
 	defer cancel()
 	for _, tg := range lim.targets(account, ip) {
 		nk, gk := sharedKeys(tg, w)
@@ -119,7 +121,7 @@ func (t *SharedThrottle) Succeed(ctx context.Context, account, ip string) {
 	lim := t.Local.limits
 	now := t.Local.now()
 	w, end := lim.window(now)
-	ctx, cancel := context.WithTimeout(ctx, cacheTimeout)
+	ctx, cancel := context.WithTimeout(ctx, CacheTimeout)
 	defer cancel()
 	var del []string
 	for _, tg := range lim.targets(account, ip) {

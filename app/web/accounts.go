@@ -146,7 +146,7 @@ func (l *signupLimiter) Take(ctx context.Context, ip string) (giveBack func(), r
 		return giveLocal, retry, local
 	}
 	key, end := l.sharedKey(ip, now)
-	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	cctx, cancel := context.WithTimeout(ctx, auth.CacheTimeout)
 	defer cancel()
 	n, err := c.Incr(cctx, key, end.Sub(now)+time.Minute)
 	if err != nil {
@@ -175,7 +175,7 @@ func (l *signupLimiter) Take(ctx context.Context, ip string) (giveBack func(), r
 func (l *signupLimiter) giveBoth(giveLocal func(), c flavormonk.Cache, backKey string, end time.Time) func() {
 	return func() {
 		giveLocal()
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), auth.CacheTimeout)
 		defer cancel()
 		if _, err := c.Incr(ctx, backKey, time.Until(end)+time.Minute); err != nil {
 			l.failed(err)
