@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -87,4 +88,33 @@ func TestBrowserAskStreamsFromAModel(t *testing.T) {
 		t.Fatalf("citation opened %q", name)
 	}
 	t.Logf("partial answer seen mid-stream: %q", partial)
+}
+
+// TestBrowserAskShowsProviderFailure: when every provider fails, the chat
+// page shows the error message instead of hanging or showing nothing.
+func TestBrowserAskShowsProviderFailure(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	srv := openaitest.New(openaitest.Options{Answer: scripted})
+	defer srv.Close()
+	srv.Inject(script.Fault{Kind: script.HTTP500})
+	m := startMain(t, testConfig(t, map[string]string{"OPENAI_API_KEY": "sk-x", "OPENAI_BASE_URL": srv.URL(), "FLAVORMONK_INFERENCE_RETRIES": "0"}))
+	ctx := browser(t)
+	mustOK(t, chromedp.Do(ctx,
+		chromedp.Navigate(m.URL()+"/ask"),
+		chromedp.WaitVisible(`#question`),
+		chromedp.SendKeys(`#question`, dalQuestion),
+		chromedp.Click(`#ask-send`),
+		chromedp.WaitVisible(`.answer.failed .error`),
+	))
+	if msg := textOf(t, ctx, `.answer.failed .error`); !strings.Contains(msg, "try again") {
+		t.Fatalf("error shown: %q", msg)
+	}
+	// The form is usable again for the next question.
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := chromedp.Do(wctx, chromedp.WaitEnabled(`#ask-send`)); err != nil {
+		t.Fatalf("the send button stays disabled after a failed answer: %v", err)
+	}
 }
