@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	mrand "math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,7 +106,7 @@ func collectionOf(t *testing.T, ix *chroma.Index) string {
 }
 
 func TestOpenUnavailable(t *testing.T) {
-	port := freePort(t)
+	port := servicetest.FreePort(t)
 	start := time.Now()
 	_, err := chroma.Open(context.Background(), chroma.Options{URL: "http://127.0.0.1:" + strconv.Itoa(port)})
 	if flavormonk.ErrorCode(err) != flavormonk.EUNAVAILABLE {
@@ -120,16 +119,6 @@ func TestOpenUnavailable(t *testing.T) {
 	if flavormonk.ErrorCode(err) != flavormonk.EINVALID {
 		t.Fatalf("Open with a bad URL: %v", err)
 	}
-}
-
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func script(t testing.TB) string {
@@ -159,7 +148,7 @@ func chromaSh(t testing.TB, args ...string) string {
 func TestOutage(t *testing.T) {
 	serverURL(t) // the same switch as the other server tests
 	ctx := context.Background()
-	port := strconv.Itoa(freePort(t))
+	port := strconv.Itoa(servicetest.FreePort(t))
 	dir := t.TempDir()
 	args := []string{"--port", port, "--dir", dir}
 	url := chromaSh(t, append([]string{"start"}, args...)...)

@@ -21,6 +21,7 @@ import (
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/cache"
 	"github.com/flavormonk/flavormonk/app/cachetest"
+	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/redis"
 )
 
@@ -214,7 +215,7 @@ func TestWrongPassword(t *testing.T) {
 }
 
 func TestOpenUnreachable(t *testing.T) {
-	port := freePort(t)
+	port := servicetest.FreePort(t)
 	start := time.Now()
 	_, err := redis.Open(context.Background(), redis.Options{Addrs: []string{"127.0.0.1:" + strconv.Itoa(port)}})
 	if flavormonk.ErrorCode(err) != flavormonk.EUNAVAILABLE {
@@ -281,35 +282,6 @@ func TestHungServer(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// redisScript runs scripts/redis.sh with args and returns its stdout.
-func redisScript(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "redis.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, script, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Logf("redis.sh %s: %s", strings.Join(args, " "), stderr.String())
-	}
-	return strings.TrimSpace(string(out)), err
-}
-
 // TestOutage runs a disposable Redis, stops it mid-test and checks that
 // the cache fails fast with EUNAVAILABLE, the Coalescer keeps serving, and
 // that the same client works again once Redis is back.
@@ -323,13 +295,8 @@ func TestOutage(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil && os.Geteuid() != 0 {
 		skipOrFail(t, "redis-server is not installed and installing it needs root")
 	}
-	port, dir := strconv.Itoa(freePort(t)), t.TempDir()
-	args := []string{"--port", port, "--dir", dir}
-	url, err := redisScript(t, append([]string{"start"}, args...)...)
-	if err != nil {
-		skipOrFail(t, "scripts/redis.sh start: %v", err)
-	}
-	t.Cleanup(func() { _, _ = redisScript(t, append([]string{"stop"}, args...)...) })
+	own := servicetest.StartOwnRedis(t)
+	url := own.URL
 
 	opts := optionsFromURL(t, url)
 	c := open(t, opts)
@@ -352,9 +319,7 @@ func TestOutage(t *testing.T) {
 	}
 
 	// Outage.
-	if _, err := redisScript(t, append([]string{"stop"}, args...)...); err != nil {
-		t.Fatalf("redis.sh stop: %v", err)
-	}
+	own.Stop(t)
 	fast := func(op string, f func() error) {
 		t.Helper()
 		start := time.Now()
@@ -398,9 +363,7 @@ func TestOutage(t *testing.T) {
 	}
 
 	// Recovery: the same client reconnects by itself.
-	if _, err := redisScript(t, append([]string{"start"}, args...)...); err != nil {
-		t.Fatalf("redis.sh start again: %v", err)
-	}
+	own.Start(t)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		err := c.Ping(ctx)

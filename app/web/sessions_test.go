@@ -1,16 +1,9 @@
 package web
 
 import (
-	"bytes"
 	"context"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -149,34 +142,6 @@ func TestSessionCacheStaleFill(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// redisScript runs scripts/redis.sh with args and returns its stdout.
-func redisScript(t *testing.T, args ...string) (string, error) {
-	t.Helper()
-	script, err := filepath.Abs(filepath.Join("..", "..", "scripts", "redis.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, script, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Logf("redis.sh %s: %s", strings.Join(args, " "), stderr.String())
-	}
-	return strings.TrimSpace(string(out)), err
-}
-
 // With its Redis stopped, sessions are read from the store: nobody is
 // logged out, and logging out still works.
 func TestSessionCacheOutage(t *testing.T) {
@@ -184,23 +149,9 @@ func TestSessionCacheOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Redis server")
 	}
-	port, dir := strconv.Itoa(freePort(t)), t.TempDir()
-	args := []string{"--port", port, "--dir", dir}
-	rawURL, err := redisScript(t, append([]string{"start"}, args...)...)
-	if err != nil {
-		if os.Getenv("FLAVORMONK_TEST_REQUIRE_SERVICES") == "1" {
-			t.Fatalf("scripts/redis.sh start: %v", err)
-		}
-		t.Skipf("scripts/redis.sh start: %v", err)
-	}
-	stopped := false
-	t.Cleanup(func() {
-		if !stopped {
-			_, _ = redisScript(t, append([]string{"stop"}, args...)...)
-		}
-	})
+	own := servicetest.StartOwnRedis(t)
 	cs := &countingStore{}
-	rs := replicasWith(t, 2, redisCache(t, rawURL), counting(cs))
+	rs := replicasWith(t, 2, redisCache(t, own.URL), counting(cs))
 	u, v := rs[0].browser(t), rs[0].browser(t)
 	u.signup("up@example.com")
 	v.signup("down@example.com")
@@ -209,10 +160,7 @@ func TestSessionCacheOutage(t *testing.T) {
 			t.Fatal("not logged in while Redis is up")
 		}
 	}
-	if _, err := redisScript(t, append([]string{"stop"}, args...)...); err != nil {
-		t.Fatalf("stopping the test's own Redis: %v", err)
-	}
-	stopped = true
+	own.Stop(t)
 	before := cs.reads.Load()
 	for i := range 4 {
 		for _, br := range []*browser{u, v} {

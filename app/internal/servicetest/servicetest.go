@@ -6,16 +6,23 @@
 package servicetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/flavormonk/flavormonk/app/internal/subproc"
 )
 
 // URL returns the service URL in the environment variable name; start
@@ -87,4 +94,71 @@ func WithDatabase(tb testing.TB, dsn, name string) string {
 		return u.String()
 	}
 	return dsn + " dbname=" + name // key=value form: the last dbname wins
+}
+
+// OwnRedis is a Redis server of one test's own (scripts/redis.sh on a free
+// port and a temporary directory), for tests that stop and restart it
+// without touching the shared one. It is stopped when the test ends.
+type OwnRedis struct {
+	URL  string
+	args []string
+}
+
+// StartOwnRedis starts an OwnRedis; it skips the test (fails it under
+// FLAVORMONK_TEST_REQUIRE_SERVICES=1) when the server cannot be started.
+func StartOwnRedis(tb testing.TB) *OwnRedis {
+	tb.Helper()
+	r := &OwnRedis{args: []string{"--port", strconv.Itoa(FreePort(tb)), "--dir", tb.TempDir()}}
+	u, err := r.script(tb, "start")
+	if err != nil {
+		if os.Getenv("FLAVORMONK_TEST_REQUIRE_SERVICES") == "1" {
+			tb.Fatalf("scripts/redis.sh start: %v", err)
+		}
+		tb.Skipf("scripts/redis.sh start: %v", err)
+	}
+	r.URL = u
+	tb.Cleanup(func() { _, _ = r.script(tb, "stop") })
+	return r
+}
+
+// Stop stops the server (the outage a test wants).
+func (r *OwnRedis) Stop(tb testing.TB) {
+	tb.Helper()
+	if _, err := r.script(tb, "stop"); err != nil {
+		tb.Fatalf("stopping the test's own Redis: %v", err)
+	}
+}
+
+// Start starts it again on the same port and directory.
+func (r *OwnRedis) Start(tb testing.TB) {
+	tb.Helper()
+	if _, err := r.script(tb, "start"); err != nil {
+		tb.Fatalf("restarting the test's own Redis: %v", err)
+	}
+}
+
+func (r *OwnRedis) script(tb testing.TB, verb string) (string, error) {
+	tb.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(file), "..", "..", "..", "scripts", "redis.sh")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, script, append([]string{verb}, r.args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		tb.Logf("redis.sh %s: %s", verb, stderr.String())
+	}
+	return strings.TrimSpace(string(out)), err
+}
+
+// FreePort returns a TCP port free on 127.0.0.1 now.
+func FreePort(tb testing.TB) int {
+	tb.Helper()
+	p, err := subproc.FreePort()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
 }
