@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -81,15 +82,10 @@ type Who struct {
 // visitor's cookie itself (anyone who can list keys could use it).
 func (w Who) owner() string {
 	if w.UserID != 0 {
-		return "u" + itoa(w.UserID)
+		return "u" + strconv.FormatInt(w.UserID, 10)
 	}
 	sum := sha256.Sum256([]byte(w.Visitor))
 	return "v" + hex.EncodeToString(sum[:12])
-}
-
-func itoa(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }
 
 // Retriever finds the recipes a question is about.

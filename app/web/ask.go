@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -149,7 +150,7 @@ func (s *Server) askStream(c echo.Context) error {
 }
 
 func (s *Server) apiAsk(c echo.Context) error {
-	if t, _ := c.Get("token").(*flavormonk.APIToken); t != nil && !hasScope(t, flavormonk.ScopeAsk) {
+	if t, _ := c.Get("token").(*flavormonk.APIToken); t != nil && !slices.Contains(t.Scopes, flavormonk.ScopeAsk) {
 		return flavormonk.Errorf(flavormonk.EFORBIDDEN, "the API token lacks the %q scope", flavormonk.ScopeAsk)
 	}
 	if ck, err := c.Cookie(visitorCookie); err == nil && len(ck.Value) <= 128 && currentUser(c) == nil {
@@ -158,15 +159,6 @@ func (s *Server) apiAsk(c echo.Context) error {
 		}
 	}
 	return s.ask(c)
-}
-
-func hasScope(t *flavormonk.APIToken, scope string) bool {
-	for _, sc := range t.Scopes {
-		if sc == scope {
-			return true
-		}
-	}
-	return false
 }
 
 // ask validates, grounds and reserves before the stream starts (so bad
