@@ -87,7 +87,7 @@ func (s *Store) CreateUser(ctx context.Context, u *flavormonk.User, inviteHash s
 		storekit.CheckRole(role), storekit.CheckPlan(plan), storekit.CheckText("invite", inviteHash, maxTextBytes, false)); err != nil {
 		return firstError(err)
 	}
-	now := storekit.Now()
+	now := s.now()
 	var id int64
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if inviteHash != "" {
@@ -187,7 +187,7 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 }
 
 func (s *Store) setUserColumn(ctx context.Context, id int64, column, value string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE users SET `+column+` = $1, updated_at = $2 WHERE id = $3`, value, storekit.Now(), id)
+	tag, err := s.pool.Exec(ctx, `UPDATE users SET `+column+` = $1, updated_at = $2 WHERE id = $3`, value, s.now(), id)
 	if err != nil {
 		return fmt.Errorf("postgres: set %s: %w", column, err)
 	}
@@ -237,7 +237,7 @@ func (s *Store) CreateInvite(ctx context.Context, codeHash string, createdBy int
 		by = &createdBy
 	}
 	_, err := s.pool.Exec(ctx, `INSERT INTO invites (code_hash, created_by, created_at) VALUES ($1, $2, $3)`,
-		codeHash, by, storekit.Now())
+		codeHash, by, s.now())
 	switch {
 	case isUnique(err):
 		return flavormonk.Errorf(flavormonk.ECONFLICT, "the invite exists")
@@ -265,7 +265,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *flavormonk.Session) err
 	}
 	created, seen := ts(sess.CreatedAt), ts(sess.SeenAt)
 	if sess.CreatedAt.IsZero() {
-		created = storekit.Now()
+		created = s.now()
 	}
 	if sess.SeenAt.IsZero() {
 		seen = created
@@ -345,7 +345,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *flavormonk.APIToken) erro
 	if scopes == nil {
 		scopes = []string{}
 	}
-	now := storekit.Now()
+	now := s.now()
 	var id int64
 	err := s.pool.QueryRow(ctx, `INSERT INTO api_tokens (user_id, name, hash, prefix, scopes, created_at, last_used, revoked_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, t.UserID, t.Name, t.Hash, t.Prefix, strings.Join(scopes, ","),
@@ -415,7 +415,7 @@ func (s *Store) APITokens(ctx context.Context, userID int64) ([]*flavormonk.APIT
 // ENOTFOUND. Revoking twice keeps the first time.
 func (s *Store) RevokeAPIToken(ctx context.Context, userID, id int64) error {
 	tag, err := s.pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2 AND user_id = $3`,
-		storekit.Now(), id, userID)
+		s.now(), id, userID)
 	if err != nil {
 		return fmt.Errorf("postgres: revoke api token: %w", err)
 	}
@@ -443,7 +443,7 @@ func (s *Store) SetFavourite(ctx context.Context, userID int64, recipeID, note s
 	if storekit.CheckText("recipe_id", recipeID, maxTextBytes, true) != nil {
 		return recipeNotFound
 	}
-	now := storekit.Now()
+	now := s.now()
 	_, err := s.pool.Exec(ctx, `INSERT INTO favourites (user_id, recipe_id, note, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
 		ON CONFLICT (user_id, recipe_id) DO UPDATE SET note = excluded.note, updated_at = excluded.updated_at`,
 		userID, recipeID, note, now)
@@ -519,7 +519,7 @@ func (s *Store) SetGrant(ctx context.Context, g *flavormonk.Grant) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (user_id, source, license_key) DO UPDATE SET plan = excluded.plan, active = excluded.active,
 			checked_at = excluded.checked_at, license_sealed = coalesce(excluded.license_sealed, grants.license_sealed)
-		RETURNING created_at`, g.UserID, g.Plan, g.Source, g.LicenseKey, g.Active, checked, storekit.Now(), sealed).Scan(&created)
+		RETURNING created_at`, g.UserID, g.Plan, g.Source, g.LicenseKey, g.Active, checked, s.now(), sealed).Scan(&created)
 	if isForeignKey(err) {
 		return storekit.UserNotFound(g.UserID)
 	}

@@ -31,7 +31,11 @@ const writeLockKey int64 = migrateLockKey + 1
 type Store struct {
 	pool     *pgxpool.Pool
 	migrated int // migrations this Store applied, for tests
+	clock    flavormonk.Clock
 }
+
+// now is the store's time, to the microsecond in UTC.
+func (s *Store) now() time.Time { return storekit.Timestamp(s.clock) }
 
 // Option configures Open.
 type Option func(*options)
@@ -39,7 +43,12 @@ type Option func(*options)
 type options struct {
 	maxConns int32
 	migrate  bool
+	clock    flavormonk.Clock
 }
+
+// WithClock makes the store read the time (timestamps, whether a
+// reservation still counts) from c instead of the system clock.
+func WithClock(c flavormonk.Clock) Option { return func(o *options) { o.clock = c } }
 
 // WithMaxConns caps the pool's connections (by default pgx's: the larger of
 // 4 and the number of CPUs, or pool_max_conns in the DSN).
@@ -72,7 +81,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, clock: o.clock}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open %s:%d/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database, err)
@@ -171,7 +180,7 @@ func (s *Store) UpsertRecipes(ctx context.Context, recipes []*flavormonk.Recipe)
 		}
 
 		results = make([]flavormonk.UpsertResult, len(ps))
-		ts := storekit.Now()
+		ts := s.now()
 		batch := &pgx.Batch{}
 		var reborn []string
 		for i, p := range ps {
@@ -231,7 +240,7 @@ func (s *Store) DeleteRecipe(ctx context.Context, id string) error {
 		_, err = tx.Exec(ctx, `INSERT INTO recipe_tombstones (id, revision, deleted_at)
 			VALUES ($1, nextval('recipe_revision'), $2)
 			ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, deleted_at = excluded.deleted_at`,
-			id, storekit.Now())
+			id, s.now())
 		return err
 	})
 	if err != nil {
@@ -316,7 +325,7 @@ func (s *Store) Changes(ctx context.Context, since int64) (flavormonk.ChangeSet,
 
 // CreateVisitor starts a visitor session with a random id.
 func (s *Store) CreateVisitor(ctx context.Context) (*flavormonk.Visitor, error) {
-	v := &flavormonk.Visitor{ID: storekit.NewVisitorID(), CreatedAt: storekit.Now()}
+	v := &flavormonk.Visitor{ID: storekit.NewVisitorID(), CreatedAt: s.now()}
 	v.SeenAt = v.CreatedAt
 	if _, err := s.pool.Exec(ctx, `INSERT INTO visitors (id, created_at, seen_at) VALUES ($1, $2, $3)`,
 		v.ID, v.CreatedAt, v.SeenAt); err != nil {
@@ -341,7 +350,7 @@ func (s *Store) Visitor(ctx context.Context, id string) (*flavormonk.Visitor, er
 
 // TouchVisitor records that the visitor was seen now.
 func (s *Store) TouchVisitor(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE visitors SET seen_at = $1 WHERE id = $2`, storekit.Now(), id)
+	tag, err := s.pool.Exec(ctx, `UPDATE visitors SET seen_at = $1 WHERE id = $2`, s.now(), id)
 	if err != nil {
 		return fmt.Errorf("postgres: touch visitor: %w", err)
 	}

@@ -23,7 +23,7 @@ var _ flavormonk.UsageStore = (*Store)(nil)
 // interleave with another reservation of the same scope. Locking in one
 // order means two reservations never wait on each other in a cycle.
 func (s *Store) Reserve(ctx context.Context, id string, holds []flavormonk.Hold, expires time.Time) error {
-	now := storekit.Now()
+	now := s.now()
 	hs, err := storekit.CheckReserve(id, holds, expires, now)
 	if err != nil {
 		return err
@@ -61,7 +61,7 @@ func (s *Store) Reserve(ctx context.Context, id string, holds []flavormonk.Hold,
 // settled locks them first, so a second Settle of the same id waits and
 // then finds nothing left to settle.
 func (s *Store) Settle(ctx context.Context, id string, events []flavormonk.UsageEvent) error {
-	now := storekit.Now()
+	now := s.now()
 	evs, total, err := storekit.CheckSettle(id, events, now)
 	if err != nil {
 		return err
@@ -119,7 +119,7 @@ func (s *Store) Spent(ctx context.Context, scope, period string) (spent, reserve
 	err = s.pool.QueryRow(ctx, `SELECT
 		coalesce((SELECT spent FROM usage_scopes WHERE scope = $1 AND period = $2), 0),
 		(SELECT coalesce(sum(amount), 0)::bigint FROM usage_holds WHERE scope = $1 AND period = $2 AND settled_at IS NULL AND expires_at > $3)`,
-		scope, period, storekit.Now()).Scan(&spent, &reserved)
+		scope, period, s.now()).Scan(&spent, &reserved)
 	if err != nil {
 		return 0, 0, fmt.Errorf("postgres: spent: %w", err)
 	}

@@ -86,7 +86,7 @@ func (s *Store) CreateUser(ctx context.Context, u *flavormonk.User, inviteHash s
 		storekit.CheckRole(role), storekit.CheckPlan(plan)); err != nil {
 		return firstError(err)
 	}
-	ts := storekit.Now()
+	ts := s.now()
 
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -197,7 +197,7 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 }
 
 func (s *Store) setUserColumn(ctx context.Context, id int64, column, value string) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE users SET `+column+` = ?, updated_at = ? WHERE id = ?`, value, storekit.Now().UnixMicro(), id)
+	res, err := s.w.ExecContext(ctx, `UPDATE users SET `+column+` = ?, updated_at = ? WHERE id = ?`, value, s.now().UnixMicro(), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: set %s: %w", column, err)
 	}
@@ -250,7 +250,7 @@ func (s *Store) CreateInvite(ctx context.Context, codeHash string, createdBy int
 		by = createdBy
 	}
 	_, err := s.w.ExecContext(ctx, `INSERT INTO invites (code_hash, created_by, created_at) VALUES (?, ?, ?)`,
-		codeHash, by, storekit.Now().UnixMicro())
+		codeHash, by, s.now().UnixMicro())
 	switch {
 	case isUnique(err):
 		return flavormonk.Errorf(flavormonk.ECONFLICT, "the invite exists")
@@ -276,7 +276,7 @@ func (s *Store) CreateSession(ctx context.Context, sess *flavormonk.Session) err
 	if sess.ExpiresAt.IsZero() {
 		return flavormonk.FieldErrorf(flavormonk.EINVALID, "expires_at", "a session needs an expiry")
 	}
-	ts := storekit.Now()
+	ts := s.now()
 	created, seen := sess.CreatedAt, sess.SeenAt
 	if created.IsZero() {
 		created = ts
@@ -357,7 +357,7 @@ func (s *Store) CreateAPIToken(ctx context.Context, t *flavormonk.APIToken) erro
 	if scopes == nil {
 		scopes = []string{}
 	}
-	ts := storekit.Now()
+	ts := s.now()
 	var id int64
 	err := s.w.QueryRowContext(ctx, `INSERT INTO api_tokens (user_id, name, hash, prefix, scopes, created_at, last_used, revoked_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, t.UserID, t.Name, t.Hash, t.Prefix, strings.Join(scopes, ","),
@@ -426,7 +426,7 @@ func (s *Store) APITokens(ctx context.Context, userID int64) ([]*flavormonk.APIT
 // ENOTFOUND. Revoking twice keeps the first time.
 func (s *Store) RevokeAPIToken(ctx context.Context, userID, id int64) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ? AND user_id = ?`,
-		storekit.Now().UnixMicro(), id, userID)
+		s.now().UnixMicro(), id, userID)
 	if err != nil {
 		return fmt.Errorf("sqlite: revoke api token: %w", err)
 	}
@@ -461,7 +461,7 @@ func (s *Store) SetFavourite(ctx context.Context, userID int64, recipeID, note s
 	case err != nil:
 		return fmt.Errorf("sqlite: set favourite: %w", err)
 	}
-	ts := storekit.Now().UnixMicro()
+	ts := s.now().UnixMicro()
 	_, err = tx.ExecContext(ctx, `INSERT INTO favourites (user_id, recipe_id, note, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (user_id, recipe_id) DO UPDATE SET note = excluded.note, updated_at = excluded.updated_at`,
 		userID, recipeID, note, ts, ts)
@@ -535,7 +535,7 @@ func (s *Store) SetGrant(ctx context.Context, g *flavormonk.Grant) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (user_id, source, license_key) DO UPDATE SET plan = excluded.plan, active = excluded.active,
 			checked_at = excluded.checked_at, license_sealed = coalesce(excluded.license_sealed, grants.license_sealed)
-		RETURNING created_at`, g.UserID, g.Plan, g.Source, g.LicenseKey, g.Active, checked, storekit.Now().UnixMicro(), sealed).Scan(&created)
+		RETURNING created_at`, g.UserID, g.Plan, g.Source, g.LicenseKey, g.Active, checked, s.now().UnixMicro(), sealed).Scan(&created)
 	if isForeignKey(err) {
 		return storekit.UserNotFound(g.UserID)
 	}

@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // Migrations are plain SQL files named NNNN_what.sql, applied in version
@@ -94,7 +93,7 @@ func (s *Store) migrate(ctx context.Context) (int, error) {
 			return 0, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-			m.version, m.name, time.Now().UnixMicro()); err != nil {
+			m.version, m.name, s.now().UnixMicro()); err != nil {
 			return 0, fmt.Errorf("sqlite: migration %s: %w", m.name, err)
 		}
 		n++

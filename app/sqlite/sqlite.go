@@ -44,7 +44,19 @@ type Store struct {
 	// of such a small transaction's cost.
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt
+
+	clock flavormonk.Clock
 }
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithClock makes the store read the time (timestamps, whether a
+// reservation still counts) from c instead of the system clock.
+func WithClock(c flavormonk.Clock) Option { return func(s *Store) { s.clock = c } }
+
+// now is the store's time, to the microsecond in UTC.
+func (s *Store) now() time.Time { return storekit.Timestamp(s.clock) }
 
 // prepared returns query prepared on the writer, inside tx. It must be
 // called before tx began when the statement is new (the writer has one
@@ -121,11 +133,11 @@ func (s *Store) query(ctx context.Context, tx *sql.Tx, query string, args ...any
 // Several processes may open a new file at once (instances starting
 // together): switching it to WAL can then fail with SQLITE_BUSY without
 // waiting on the busy timeout, so opening is retried for a few seconds.
-func Open(ctx context.Context, path string) (*Store, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	var err error
 	for attempt := 0; attempt < 20; attempt++ {
 		var s *Store
-		if s, err = open(ctx, path); err == nil || !isBusy(err) {
+		if s, err = open(ctx, path, opts); err == nil || !isBusy(err) {
 			return s, err
 		}
 		select {
@@ -142,7 +154,7 @@ func isBusy(err error) bool {
 	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
 
-func open(ctx context.Context, path string) (*Store, error) {
+func open(ctx context.Context, path string, opts []Option) (*Store, error) {
 	if path == "" {
 		return nil, flavormonk.Errorf(flavormonk.EINVALID, "sqlite: no database path")
 	}
@@ -179,6 +191,9 @@ func open(ctx context.Context, path string) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 	s := &Store{w: w, r: w}
+	for _, opt := range opts {
+		opt(s)
+	}
 
 	if err := w.PingContext(ctx); err != nil {
 		w.Close()
@@ -277,7 +292,7 @@ func (s *Store) UpsertRecipes(ctx context.Context, recipes []*flavormonk.Recipe)
 	defer lookup.Close()
 	results := make([]flavormonk.UpsertResult, len(ps))
 	createdAt := make([]int64, len(ps))
-	ts := storekit.Now().UnixMicro()
+	ts := s.now().UnixMicro()
 	changed := 0
 	for i, p := range ps {
 		id := p.R.ID
@@ -378,7 +393,7 @@ func (s *Store) DeleteRecipe(ctx context.Context, id string) error {
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO recipe_tombstones (id, revision, deleted_at) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, deleted_at = excluded.deleted_at`,
-		id, rev, storekit.Now().UnixMicro()); err != nil {
+		id, rev, s.now().UnixMicro()); err != nil {
 		return fmt.Errorf("sqlite: delete %q: %w", id, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -479,7 +494,7 @@ func (s *Store) Changes(ctx context.Context, since int64) (flavormonk.ChangeSet,
 
 // CreateVisitor starts a visitor session with a random id.
 func (s *Store) CreateVisitor(ctx context.Context) (*flavormonk.Visitor, error) {
-	v := &flavormonk.Visitor{ID: storekit.NewVisitorID(), CreatedAt: storekit.Now()}
+	v := &flavormonk.Visitor{ID: storekit.NewVisitorID(), CreatedAt: s.now()}
 	v.SeenAt = v.CreatedAt
 	if _, err := s.w.ExecContext(ctx, `INSERT INTO visitors (id, created_at, seen_at) VALUES (?, ?, ?)`,
 		v.ID, v.CreatedAt.UnixMicro(), v.SeenAt.UnixMicro()); err != nil {
@@ -503,7 +518,7 @@ func (s *Store) Visitor(ctx context.Context, id string) (*flavormonk.Visitor, er
 
 // TouchVisitor records that the visitor was seen now.
 func (s *Store) TouchVisitor(ctx context.Context, id string) error {
-	res, err := s.w.ExecContext(ctx, `UPDATE visitors SET seen_at = ? WHERE id = ?`, storekit.Now().UnixMicro(), id)
+	res, err := s.w.ExecContext(ctx, `UPDATE visitors SET seen_at = ? WHERE id = ?`, s.now().UnixMicro(), id)
 	if err != nil {
 		return fmt.Errorf("sqlite: touch visitor: %w", err)
 	}

@@ -32,7 +32,7 @@ var usageStatements = []string{sqlScopeRow, sqlScopeState, sqlHoldInsert, sqlHol
 // begin IMMEDIATE, so reservations (of this process or another on the same
 // file) run one at a time: the check and the insert cannot interleave.
 func (s *Store) Reserve(ctx context.Context, id string, holds []flavormonk.Hold, expires time.Time) error {
-	now := storekit.Now()
+	now := s.now()
 	hs, err := storekit.CheckReserve(id, holds, expires, now)
 	if err != nil {
 		return err
@@ -75,7 +75,7 @@ func (s *Store) Reserve(ctx context.Context, id string, holds []flavormonk.Hold,
 
 // Settle releases reservation id and records its events.
 func (s *Store) Settle(ctx context.Context, id string, events []flavormonk.UsageEvent) error {
-	now := storekit.Now()
+	now := s.now()
 	evs, total, err := storekit.CheckSettle(id, events, now)
 	if err != nil {
 		return err
@@ -139,7 +139,7 @@ func (s *Store) Spent(ctx context.Context, scope, period string) (spent, reserve
 	err = s.r.QueryRowContext(ctx, `SELECT
 		coalesce((SELECT spent FROM usage_scopes WHERE scope = ? AND period = ?), 0),
 		(SELECT coalesce(sum(amount), 0) FROM usage_holds WHERE scope = ? AND period = ? AND settled_at IS NULL AND expires_at > ?)`,
-		scope, period, scope, period, storekit.Now().UnixMicro()).Scan(&spent, &reserved)
+		scope, period, scope, period, s.now().UnixMicro()).Scan(&spent, &reserved)
 	if err != nil {
 		return 0, 0, fmt.Errorf("sqlite: spent: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/internal/clocktest"
 	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/postgres"
 	"github.com/flavormonk/flavormonk/app/sqlite"
@@ -27,55 +28,59 @@ type store interface {
 	Close() error
 }
 
+// start is where each test's clock stands at first: a fixed instant, so
+// that no verdict depends on the date the suite runs.
+var start = time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC)
+
 // stores runs fn on a fresh SQLite store and, when a test server is
-// configured, a fresh Postgres database.
-func stores(t *testing.T, fn func(t *testing.T, s store)) {
+// configured, a fresh Postgres database, each reading the time from clk
+// (at start), as the meter given clk does.
+func stores(t *testing.T, fn func(t *testing.T, s store, clk *clocktest.Clock)) {
 	t.Run("sqlite", func(t *testing.T) {
-		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "usage.db"))
+		clk := clocktest.New(start)
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "usage.db"), sqlite.WithClock(clk.Now))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		fn(t, s)
+		fn(t, s, clk)
 	})
 	t.Run("postgres", func(t *testing.T) {
-		s, err := postgres.Open(context.Background(), servicetest.PostgresDatabase(t), postgres.WithMaxConns(20))
+		clk := clocktest.New(start)
+		s, err := postgres.Open(context.Background(), servicetest.PostgresDatabase(t), postgres.WithMaxConns(20), postgres.WithClock(clk.Now))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { s.Close() })
-		fn(t, s)
+		fn(t, s, clk)
 	})
 }
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
+// memStore is a private in-memory SQLite store on clk.
+func memStore(t *testing.T, clk *clocktest.Clock) store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), ":memory:", sqlite.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
 }
 
 type fixture struct {
 	m     *usage.Meter
 	reg   *prometheus.Registry
-	clock *clock
+	clock *clocktest.Clock
 	s     flavormonk.UsageStore
 }
 
-func newMeter(t *testing.T, s flavormonk.UsageStore, budget int64, quotas map[string]int64) fixture {
+func newMeter(t *testing.T, s flavormonk.UsageStore, clk *clocktest.Clock, budget int64, quotas map[string]int64) fixture {
 	t.Helper()
 	prices, err := pricing.New("replicate/gpu-model=sec:0.001")
 	if err != nil {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	clk := &clock{t: time.Now().UTC()}
 	m, err := usage.New(s, usage.Config{Prices: prices, Budget: budget, Quotas: quotas, Registerer: reg, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -91,9 +96,9 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-func report(t *testing.T, s store) []flavormonk.UsageRow {
+func report(t *testing.T, s store, clk *clocktest.Clock) []flavormonk.UsageRow {
 	t.Helper()
-	rows, err := s.UsageReport(ctxT(t), time.Unix(0, 0), time.Now().Add(48*time.Hour))
+	rows, err := s.UsageReport(ctxT(t), time.Unix(0, 0), clk.Now().Add(48*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,8 +106,8 @@ func report(t *testing.T, s store) []flavormonk.UsageRow {
 }
 
 func TestReserveSettle(t *testing.T) {
-	stores(t, func(t *testing.T, s store) {
-		f := newMeter(t, s, 100_000_000, quotas)
+	stores(t, func(t *testing.T, s store, clk *clocktest.Clock) {
+		f := newMeter(t, s, clk, 100_000_000, quotas)
 		ctx := ctxT(t)
 		chef := usage.Subject{UserID: 42, Plan: flavormonk.PlanChef}
 		worst := f.m.Prices().Worst("openai", "gpt-4o-mini", 3000, 1024, 90)
@@ -131,14 +136,14 @@ func TestReserveSettle(t *testing.T) {
 		if sp, res, err := f.m.Spent(ctx, chef); err != nil || sp != cost || res != 0 {
 			t.Fatalf("Spent after settling = %d, %d, %v; want %d, 0", sp, res, err, cost)
 		}
-		if sp, _, _ := s.Spent(ctx, flavormonk.ScopeBudget, flavormonk.UsagePeriod(time.Now())); sp != cost {
+		if sp, _, _ := s.Spent(ctx, flavormonk.ScopeBudget, flavormonk.UsagePeriod(clk.Now())); sp != cost {
 			t.Fatalf("budget spent %d; want %d", sp, cost)
 		}
 		// Settling again changes nothing.
 		if err := r.Settle(ctx, []flavormonk.UsageEvent{{Provider: "openai", Model: "gpt-4o-mini", InputTokens: 1}}); err != nil {
 			t.Fatal(err)
 		}
-		rows := report(t, s)
+		rows := report(t, s, clk)
 		if len(rows) != 2 || rows[0].UserID != 42 || rows[0].Provider != "openai" || rows[0].CostMicros != 705 ||
 			rows[1].Estimated != 1 || rows[1].CostMicros != 2225 {
 			t.Fatalf("report = %+v", rows)
@@ -200,8 +205,8 @@ func gather(t *testing.T, reg *prometheus.Registry, name string, labels ...strin
 }
 
 func TestVisitorQuota(t *testing.T) {
-	stores(t, func(t *testing.T, s store) {
-		f := newMeter(t, s, flavormonk.NoLimit, quotas)
+	stores(t, func(t *testing.T, s store, clk *clocktest.Clock) {
+		f := newMeter(t, s, clk, flavormonk.NoLimit, quotas)
 		ctx := ctxT(t)
 		v := usage.Subject{Visitor: "cookie-secret-value"}
 		var held []*usage.Reservation
@@ -231,7 +236,7 @@ func TestVisitorQuota(t *testing.T) {
 		if err := held[0].Settle(ctx, []flavormonk.UsageEvent{{Provider: "openai", Model: "gpt-4o-mini", InputTokens: 1000, OutputTokens: 100}}); err != nil {
 			t.Fatal(err)
 		}
-		rows := report(t, s)
+		rows := report(t, s, clk)
 		key := usage.VisitorKey("cookie-secret-value")
 		if len(rows) != 2 {
 			t.Fatalf("report = %+v", rows)
@@ -248,8 +253,8 @@ func TestVisitorQuota(t *testing.T) {
 }
 
 func TestBudgetAndPlans(t *testing.T) {
-	stores(t, func(t *testing.T, s store) {
-		f := newMeter(t, s, 1_000, map[string]int64{"": 0, flavormonk.PlanFree: 10_000})
+	stores(t, func(t *testing.T, s store, clk *clocktest.Clock) {
+		f := newMeter(t, s, clk, 1_000, map[string]int64{"": 0, flavormonk.PlanFree: 10_000})
 		ctx := ctxT(t)
 		free := usage.Subject{UserID: 7, Plan: flavormonk.PlanFree}
 		if _, err := f.m.Reserve(ctx, free, 1_001); flavormonk.ErrorCode(err) != flavormonk.EBUDGET || !strings.Contains(err.Error(), "budget") {
@@ -296,8 +301,8 @@ func TestBudgetAndPlans(t *testing.T) {
 }
 
 func TestMonthBoundary(t *testing.T) {
-	stores(t, func(t *testing.T, s store) {
-		f := newMeter(t, s, flavormonk.NoLimit, quotas)
+	stores(t, func(t *testing.T, s store, clk *clocktest.Clock) {
+		f := newMeter(t, s, clk, flavormonk.NoLimit, quotas)
 		ctx := ctxT(t)
 		u := usage.Subject{UserID: 3, Plan: flavormonk.PlanFree}
 		f.clock.Set(time.Date(2026, 11, 30, 23, 59, 0, 0, time.UTC))
@@ -320,8 +325,8 @@ func TestMonthBoundary(t *testing.T) {
 }
 
 func TestConcurrentMeter(t *testing.T) {
-	stores(t, func(t *testing.T, s store) {
-		f := newMeter(t, s, flavormonk.NoLimit, map[string]int64{flavormonk.PlanChef: 10 * 1_065})
+	stores(t, func(t *testing.T, s store, clk *clocktest.Clock) {
+		f := newMeter(t, s, clk, flavormonk.NoLimit, map[string]int64{flavormonk.PlanChef: 10 * 1_065})
 		ctx := ctxT(t)
 		var ok, refused atomic.Int64
 		var wg sync.WaitGroup
@@ -349,12 +354,9 @@ func TestConcurrentMeter(t *testing.T) {
 }
 
 func TestInvalid(t *testing.T) {
-	s, err := sqlite.Open(context.Background(), ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	f := newMeter(t, s, flavormonk.NoLimit, quotas)
+	clk := clocktest.New(start)
+	s := memStore(t, clk)
+	f := newMeter(t, s, clk, flavormonk.NoLimit, quotas)
 	ctx := ctxT(t)
 	for _, sub := range []usage.Subject{{}, {UserID: 1, Visitor: "v"}, {UserID: -1}, {Visitor: "v", Plan: flavormonk.PlanChef}} {
 		if _, err := f.m.Reserve(ctx, sub, 1); flavormonk.ErrorCode(err) != flavormonk.EINVALID {
@@ -416,13 +418,9 @@ func (f *flaky) Settle(ctx context.Context, id string, evs []flavormonk.UsageEve
 }
 
 func TestSettleRetriesStoreFailures(t *testing.T) {
-	s, err := sqlite.Open(context.Background(), ":memory:")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	fs := &flaky{store: s}
-	f := newMeter(t, fs, flavormonk.NoLimit, quotas)
+	clk := clocktest.New(start)
+	fs := &flaky{store: memStore(t, clk)}
+	f := newMeter(t, fs, clk, flavormonk.NoLimit, quotas)
 	ctx := ctxT(t)
 	sub := usage.Subject{UserID: 5, Plan: flavormonk.PlanChef}
 	ev := []flavormonk.UsageEvent{{Provider: "openai", Model: "gpt-4o-mini", InputTokens: 1000}}
@@ -454,7 +452,7 @@ func TestSettleRetriesStoreFailures(t *testing.T) {
 
 	// A store down for longer than the settle timeout: the error is returned.
 	prices, _ := pricing.New("")
-	short, err := usage.New(fs, usage.Config{Prices: prices, Budget: flavormonk.NoLimit, Quotas: quotas, SettleTimeout: time.Second})
+	short, err := usage.New(fs, usage.Config{Prices: prices, Budget: flavormonk.NoLimit, Quotas: quotas, SettleTimeout: time.Second, Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,9 +472,9 @@ func TestSettleRetriesStoreFailures(t *testing.T) {
 // TestClientAllowance: fresh visitor sessions from one address share one
 // allowance of ClientFactor visitors' quotas.
 func TestClientAllowance(t *testing.T) {
-	stores(t, func(t *testing.T, s store) {
+	stores(t, func(t *testing.T, s store, clk *clocktest.Clock) {
 		prices, _ := pricing.New("")
-		m, err := usage.New(s, usage.Config{Prices: prices, Budget: flavormonk.NoLimit, Quotas: quotas, ClientFactor: 2})
+		m, err := usage.New(s, usage.Config{Prices: prices, Budget: flavormonk.NoLimit, Quotas: quotas, ClientFactor: 2, Now: clk.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -513,8 +511,8 @@ func TestClientAllowance(t *testing.T) {
 // TestPruneAfterAMonth: settling prunes, in the background and at most
 // hourly, the records of reservations that expired over a month ago.
 func TestPruneAfterAMonth(t *testing.T) {
-	stores(t, func(t *testing.T, s store) {
-		f := newMeter(t, s, flavormonk.NoLimit, quotas)
+	stores(t, func(t *testing.T, s store, clk *clocktest.Clock) {
+		f := newMeter(t, s, clk, flavormonk.NoLimit, quotas)
 		ctx := ctxT(t)
 		sub := usage.Subject{UserID: 2, Plan: flavormonk.PlanChef}
 		old, err := f.m.Reserve(ctx, sub, 10)
@@ -524,7 +522,7 @@ func TestPruneAfterAMonth(t *testing.T) {
 		if err := old.Settle(ctx, nil); err != nil {
 			t.Fatal(err)
 		}
-		f.clock.Set(time.Now().Add(40 * 24 * time.Hour))
+		f.clock.Add(40 * 24 * time.Hour)
 		r, err := f.m.Reserve(ctx, sub, 10)
 		if err != nil {
 			t.Fatal(err)

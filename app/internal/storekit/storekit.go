@@ -75,8 +75,10 @@ func HasNUL(doc []byte) bool {
 	}
 }
 
-// Timestamps are kept to the microsecond, in UTC, like Postgres keeps them.
-func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+// Timestamp reads the store's clock: timestamps are kept to the
+// microsecond, in UTC, like Postgres keeps them, whatever zone a faked
+// clock stands in.
+func Timestamp(c flavormonk.Clock) time.Time { return c.Now().UTC().Truncate(time.Microsecond) }
 
 // NewVisitorID returns 192 random bits, base64url without padding.
 func NewVisitorID() string {
