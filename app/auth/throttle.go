@@ -117,7 +117,7 @@ type throttleEntry struct {
 // MaxEntries counters. A Throttle is safe for concurrent use.
 type Throttle struct {
 	limits Limits
-	now    func() time.Time
+	now    flavormonk.Clock
 
 	// MaxEntries caps the map; set it before use. Zero means
 	// DefaultMaxThrottleEntries.
@@ -128,11 +128,9 @@ type Throttle struct {
 	lastSweep int64
 }
 
-// NewThrottle returns a Throttle; now is the clock (time.Now when nil).
-func NewThrottle(l Limits, now func() time.Time) *Throttle {
-	if now == nil {
-		now = time.Now
-	}
+// NewThrottle returns a Throttle; now is the clock (the system clock when
+// nil).
+func NewThrottle(l Limits, now flavormonk.Clock) *Throttle {
 	return &Throttle{limits: l, now: now, counts: make(map[string]*throttleEntry)}
 }
 
@@ -152,7 +150,7 @@ func throttleKey(tg throttleTarget) string {
 func (t *Throttle) Take(account, ip string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	now := t.now()
+	now := t.now.Now()
 	w, end := t.limits.window(now)
 	t.maybeSweep(w)
 	tgs := t.limits.targets(account, ip)
@@ -182,7 +180,7 @@ func (t *Throttle) Take(account, ip string) error {
 func (t *Throttle) Succeed(account, ip string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	w, _ := t.limits.window(t.now())
+	w, _ := t.limits.window(t.now.Now())
 	for _, tg := range t.limits.targets(account, ip) {
 		k := throttleKey(tg)
 		if tg.kind != "i" {

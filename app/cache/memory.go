@@ -38,7 +38,10 @@ const (
 type Memory struct {
 	maxEntries int
 	maxBytes   int64
-	now        func() time.Time
+	// now is for TTLs, durations the Redis cache measures on its server's
+	// clock: it stays the monotonic time.Now, never a faked Clock, so both
+	// caches expire entries alike.
+	now flavormonk.Clock
 
 	mu     sync.Mutex
 	items  map[string]*list.Element

@@ -37,8 +37,8 @@ type Rechecker struct {
 	Tick time.Duration
 	// Lock, when set, lets one replica run each round.
 	Lock flavormonk.Cache
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Now is the clock; nil means the system clock.
+	Now flavormonk.Clock
 }
 
 // RecheckReport counts what a round did.
@@ -79,10 +79,7 @@ func KeyHash(key string) string {
 func (r *Rechecker) Seal(key string) []byte { return r.Sealer.Seal([]byte(key), KeyHash(key)) }
 
 func (r *Rechecker) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
+	return r.Now.Now()
 }
 
 func (r *Rechecker) log() *slog.Logger {

@@ -38,8 +38,11 @@ type Options struct {
 	// provider is skipped while another has room; when all are full the
 	// call waits for its first choice.
 	Concurrency int
-	// Now and Sleep are the clock (tests replace them).
-	Now   func() time.Time
+	// Now and Sleep are the clock (tests replace them). The breaker's
+	// cooldowns are durations, slept for real and set against contexts'
+	// deadlines, so Now defaults to the monotonic time.Now; main does not
+	// give the router the product's Clock.
+	Now   flavormonk.Clock
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Observe, when set, is told the outcome of every attempt (metrics).
 	Observe func(a Attempt)

@@ -77,8 +77,9 @@ type Config struct {
 	ClientFactor int64
 	// Registerer receives the metrics; nil for none.
 	Registerer prometheus.Registerer
-	// Now is the clock; time.Now if nil.
-	Now func() time.Time
+	// Now is the clock; the system clock if nil. Periods are UTC months
+	// of it, whatever its zone.
+	Now flavormonk.Clock
 }
 
 // FromConfig builds a Meter's Config from the app's configuration. The
@@ -123,7 +124,7 @@ func New(store flavormonk.UsageStore, cfg Config) (*Meter, error) {
 		cfg.ClientFactor = DefaultClientFactor
 	}
 	if cfg.Now == nil {
-		cfg.Now = time.Now
+		cfg.Now = flavormonk.SystemClock
 	}
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {

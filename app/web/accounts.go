@@ -55,7 +55,7 @@ type signupLimiter struct {
 	mu     sync.Mutex
 	limit  int
 	window time.Duration
-	now    func() time.Time
+	now    flavormonk.Clock
 	byIP   map[string][]time.Time
 	swept  time.Time
 
@@ -63,8 +63,8 @@ type signupLimiter struct {
 	fallback func(err error)
 }
 
-func newSignupLimiter(limit int, window time.Duration) *signupLimiter {
-	return &signupLimiter{limit: limit, window: window, now: time.Now, byIP: map[string][]time.Time{}}
+func newSignupLimiter(limit int, window time.Duration, now flavormonk.Clock) *signupLimiter {
+	return &signupLimiter{limit: limit, window: window, now: now, byIP: map[string][]time.Time{}}
 }
 
 // recent returns the ip's sign-ups inside the window; mu must be held.
@@ -114,7 +114,7 @@ func errTooManySignups(retry time.Duration) error {
 // function when the sign-up then fails.
 func (l *signupLimiter) Take(ctx context.Context, ip string) (giveBack func(), retry time.Duration, err error) {
 	l.mu.Lock()
-	now := l.now()
+	now := l.now.Now()
 	if now.Sub(l.swept) > l.window {
 		for k := range l.byIP {
 			l.recent(k, now)
@@ -177,7 +177,7 @@ func (l *signupLimiter) giveBoth(giveLocal func(), c flavormonk.Cache, backKey s
 		giveLocal()
 		ctx, cancel := context.WithTimeout(context.Background(), auth.CacheTimeout)
 		defer cancel()
-		if _, err := c.Incr(ctx, backKey, time.Until(end)+time.Minute); err != nil {
+		if _, err := c.Incr(ctx, backKey, end.Sub(l.now.Now())+time.Minute); err != nil {
 			l.failed(err)
 		}
 	}
@@ -199,8 +199,8 @@ func (s *Server) UseAccounts(acc flavormonk.AccountStore) {
 	s.acc = &accounts{
 		store:    acc,
 		hasher:   auth.NewHasher(auth.DefaultParams, 2),
-		throttle: auth.NewSharedThrottle(auth.NewThrottle(auth.DefaultLimits, nil), s.sharedCache),
-		signups:  newSignupLimiter(signupsPerHour, time.Hour),
+		throttle: auth.NewSharedThrottle(auth.NewThrottle(auth.DefaultLimits, s.now), s.sharedCache),
+		signups:  newSignupLimiter(signupsPerHour, time.Hour, s.now),
 		plan:     s.cfg.GumroadPlan,
 	}
 	s.acc.throttle.Fallback = func(op string, err error) { s.metrics.fallbacks.WithLabelValues("login_throttle").Inc() }
@@ -214,6 +214,8 @@ func (s *Server) UseAccounts(acc flavormonk.AccountStore) {
 			s.log.Error("licence re-checks are off", "err", err)
 		case rc == nil:
 			s.log.Warn("licence re-checks are off: " + why)
+		default:
+			rc.Now = s.now
 		}
 		s.acc.recheck = rc
 	}
@@ -314,7 +316,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 				}
 				return err
 			}
-			now := time.Now()
+			now := s.now()
 			if t.LastUsed == nil || now.Sub(*t.LastUsed) > time.Minute {
 				if err := s.acc.store.TouchAPIToken(ctx, t.ID, now); err != nil {
 					s.log.WarnContext(ctx, "api token touch failed", "err", err)
@@ -337,7 +339,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			s.clearCookie(c, sessionCookie)
 			return next(c)
 		}
-		now := time.Now()
+		now := s.now()
 		if !now.Before(ss.ExpiresAt) || now.Sub(ss.SeenAt) > sessionIdle {
 			_ = s.deleteSession(ctx, hash)
 			s.clearCookie(c, sessionCookie)
@@ -433,7 +435,7 @@ func (s *Server) newSession(c echo.Context, u *flavormonk.User) error {
 		_ = s.deleteSession(ctx, auth.HashToken(ck.Value))
 	}
 	tok, hash := auth.NewToken("s_")
-	now := time.Now()
+	now := s.now()
 	ss := &flavormonk.Session{TokenHash: hash, UserID: u.ID, CSRF: randomSecret(), CreatedAt: now, SeenAt: now, ExpiresAt: now.Add(sessionAbsolute)}
 	if err := s.acc.store.CreateSession(ctx, ss); err != nil {
 		return err
@@ -960,7 +962,7 @@ func (s *Server) exportAccount(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}
 	ctx := c.Request().Context()
-	x := accountExport{ExportedAt: time.Now().UTC(), User: u,
+	x := accountExport{ExportedAt: s.now().UTC(), User: u,
 		Favourites: []*flavormonk.Favourite{}, APITokens: []*flavormonk.APIToken{}, Grants: []*flavormonk.Grant{}}
 	favs, err := s.acc.store.Favourites(ctx, u.ID)
 	if err != nil {
@@ -1020,7 +1022,7 @@ func (s *Server) unlockLicense(c echo.Context) error {
 		}
 		return s.accountError(c, u, err)
 	}
-	now := time.Now().UTC()
+	now := s.now().UTC()
 	g := &flavormonk.Grant{UserID: u.ID, Plan: s.acc.plan, Source: "gumroad", LicenseKey: gumroad.KeyHash(key),
 		Active: lic.Active(), CheckedAt: now}
 	if s.acc.recheck != nil {

@@ -654,9 +654,8 @@ func TestSignupRateLimit(t *testing.T) {
 	if n := env.users(t); n != signupsPerHour {
 		t.Fatalf("%d users", n)
 	}
-	l := newSignupLimiter(2, time.Hour)
-	now := time.Now()
-	l.now = func() time.Time { return now }
+	now := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
+	l := newSignupLimiter(2, time.Hour, func() time.Time { return now })
 	ctx := context.Background()
 	_, _, _ = l.Take(ctx, "a")
 	back, _, _ := l.Take(ctx, "a")

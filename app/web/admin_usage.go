@@ -56,7 +56,7 @@ func (s *Server) adminUsage(c echo.Context) error {
 	if !ok {
 		return flavormonk.Errorf(flavormonk.ENOTIMPLEMENTED, "this store keeps no usage ledger")
 	}
-	now := time.Now().UTC()
+	now := s.now().UTC()
 	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	to := now.AddDate(0, 0, 1).Truncate(24 * time.Hour)
 	for name, p := range map[string]*time.Time{"from": &from, "to": &to} {

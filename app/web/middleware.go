@@ -149,7 +149,7 @@ func (s *Server) visitor(next echo.HandlerFunc) echo.HandlerFunc {
 			v = nv
 			c.SetCookie(&http.Cookie{Name: visitorCookie, Value: v.ID, Path: "/", MaxAge: 180 * 24 * 3600,
 				HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
-		case time.Since(v.SeenAt) > time.Hour:
+		case s.now().Sub(v.SeenAt) > time.Hour:
 			if err := s.store.TouchVisitor(ctx, v.ID); err != nil {
 				s.log.WarnContext(ctx, "visitor touch failed", "err", err)
 			}

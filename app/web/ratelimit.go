@@ -26,7 +26,7 @@ func (s *Server) rateLimit(local *middleware.RateLimiterMemoryStore) echo.Middle
 			allowed := true
 			decided := false
 			if s.cache != nil {
-				window := time.Now().Unix() / 60
+				window := s.now().Unix() / 60
 				ctx, cancel := context.WithTimeout(c.Request().Context(), 100*time.Millisecond)
 				n, err := s.cache.c.Incr(ctx, "rl:"+ip+":"+strconv.FormatInt(window, 10), 2*time.Minute)
 				cancel()
@@ -41,7 +41,7 @@ func (s *Server) rateLimit(local *middleware.RateLimiterMemoryStore) echo.Middle
 				allowed = ok || err != nil
 			}
 			if !allowed {
-				c.Response().Header().Set("Retry-After", strconv.Itoa(int(60-time.Now().Unix()%60)))
+				c.Response().Header().Set("Retry-After", strconv.Itoa(int(60-s.now().Unix()%60)))
 				return &flavormonk.Error{Code: flavormonk.ERATELIMIT, Message: "too many requests from your address; retry in a minute"}
 			}
 			return next(c)

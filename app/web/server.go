@@ -46,7 +46,14 @@ type Server struct {
 
 	assistant *assistant.Assistant // nil until UseAssistant
 	heartbeat time.Duration
+
+	// Clock is where sessions, limits, licences and reports read the
+	// time; nil is the system clock. It is read at each use, so main may
+	// set it any time before serving.
+	Clock flavormonk.Clock
 }
+
+func (s *Server) now() time.Time { return s.Clock.Now() }
 
 // New builds the server and its routes.
 func New(cfg *config.Config, store flavormonk.Store, index *search.Index, log *slog.Logger, reg prometheus.Registerer) (*Server, error) {

@@ -92,7 +92,7 @@ func (s *Server) loadSession(ctx context.Context, hash string) (*flavormonk.Sess
 // (SeenAt older than a minute), so a copy served from the cache never
 // needs writing again: there is no overwrite that could race a delete.
 func (s *Server) cacheSession(ctx context.Context, c flavormonk.Cache, ss *flavormonk.Session) {
-	now := time.Now()
+	now := s.now()
 	ttl := min(sessionCacheTTL, ss.ExpiresAt.Sub(now), ss.SeenAt.Add(time.Minute).Sub(now))
 	if ttl < time.Second {
 		return

@@ -32,6 +32,10 @@ import (
 type Main struct {
 	Config *config.Config
 	Log    *slog.Logger
+	// Clock is the one clock of the product: the stores, the meter,
+	// sessions, limits and licences read the time from it. NewMain sets the
+	// system clock; tests may set another before Open.
+	Clock flavormonk.Clock
 
 	Store   flavormonk.Store
 	Index   *search.Index
@@ -50,7 +54,7 @@ type Main struct {
 
 // NewMain returns a Main for cfg; Open wires it.
 func NewMain(cfg *config.Config, log *slog.Logger) *Main {
-	return &Main{Config: cfg, Log: log, started: time.Now(), notify: make(chan struct{}, 1)}
+	return &Main{Config: cfg, Log: log, Clock: flavormonk.SystemClock, started: time.Now(), notify: make(chan struct{}, 1)}
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
@@ -64,13 +68,13 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 }
 
 // openStore is the store factory.
-func openStore(ctx context.Context, cfg *config.Config) (flavormonk.Store, error) {
+func openStore(ctx context.Context, cfg *config.Config, clk flavormonk.Clock) (flavormonk.Store, error) {
 	switch cfg.StoreDriver {
 	case config.StoreSQLite:
-		return sqlite.Open(ctx, cfg.SQLitePath)
+		return sqlite.Open(ctx, cfg.SQLitePath, sqlite.WithClock(clk))
 	case config.StorePostgres:
 		if !cfg.MigrateOnStart {
-			st, err := postgres.Open(ctx, cfg.PostgresURL, postgres.WithMaxConns(int32(cfg.PostgresMaxConns)), postgres.WithoutMigrations())
+			st, err := postgres.Open(ctx, cfg.PostgresURL, postgres.WithMaxConns(int32(cfg.PostgresMaxConns)), postgres.WithoutMigrations(), postgres.WithClock(clk))
 			if err != nil {
 				return nil, err
 			}
@@ -80,7 +84,7 @@ func openStore(ctx context.Context, cfg *config.Config) (flavormonk.Store, error
 			}
 			return st, nil
 		}
-		return postgres.Open(ctx, cfg.PostgresURL, postgres.WithMaxConns(int32(cfg.PostgresMaxConns)))
+		return postgres.Open(ctx, cfg.PostgresURL, postgres.WithMaxConns(int32(cfg.PostgresMaxConns)), postgres.WithClock(clk))
 	}
 	return nil, config.NotImplemented("FLAVORMONK_STORE", cfg.StoreDriver)
 }
@@ -89,7 +93,7 @@ func openStore(ctx context.Context, cfg *config.Config) (flavormonk.Store, error
 // and binds the listeners. Run serves.
 func (m *Main) Open(ctx context.Context) error {
 	cfg := m.Config
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, m.Clock)
 	if err != nil {
 		return fmt.Errorf("opening the %s store: %w", cfg.StoreDriver, err)
 	}
@@ -115,6 +119,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if m.Server, err = web.New(cfg, st, m.Index, m.Log, reg); err != nil {
 		return err
 	}
+	m.Server.Clock = m.Clock
 	if acc, ok := st.(flavormonk.AccountStore); ok {
 		m.Server.UseAccounts(acc)
 	}
@@ -231,12 +236,15 @@ func (m *Main) Run(ctx context.Context) error {
 	return err
 }
 
+// visitorTTL is how long an anonymous session lives unseen.
+const visitorTTL = 180 * 24 * time.Hour
+
 // expireVisitors removes anonymous sessions unseen for 180 days.
 func (m *Main) expireVisitors(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
-		if n, err := m.Store.DeleteVisitorsBefore(ctx, time.Now().Add(-180*24*time.Hour)); err != nil && ctx.Err() == nil {
+		if n, err := m.Store.DeleteVisitorsBefore(ctx, m.Clock.Now().Add(-visitorTTL)); err != nil && ctx.Err() == nil {
 			m.Log.Warn("expiring visitor sessions failed", "err", err)
 		} else if n > 0 {
 			m.Log.Info("expired visitor sessions", "count", n)

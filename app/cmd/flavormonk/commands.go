@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 
+	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/config"
 )
 
@@ -34,7 +35,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+func runServe(ctx context.Context, clk flavormonk.Clock, args []string, stderr io.Writer) error {
 	fs := flags("serve", stderr, "Usage: flavormonk serve\n\nServes the site on FLAVORMONK_ADDR and metrics on FLAVORMONK_METRICS_ADDR.\n")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -47,6 +48,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	m := NewMain(cfg, newLogger(cfg, stderr))
+	m.Clock = clk
 	defer m.Close()
 	if err := m.Open(ctx); err != nil {
 		return err
@@ -54,7 +56,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	return m.Run(ctx)
 }
 
-func runMigrate(ctx context.Context, args []string, stderr io.Writer) error {
+func runMigrate(ctx context.Context, clk flavormonk.Clock, args []string, stderr io.Writer) error {
 	fs := flags("migrate", stderr, "Usage: flavormonk migrate\n\nApplies the store's migrations (under an advisory lock on Postgres) and exits.\n")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -65,7 +67,7 @@ func runMigrate(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	log := newLogger(cfg, stderr)
 	cfg.MigrateOnStart = true // migrating is this command's whole point
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, clk)
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"io"
 
+	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/config"
 	"github.com/flavormonk/flavormonk/app/importer"
 	"github.com/flavormonk/flavormonk/app/safehttp"
 )
 
-func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runImport(ctx context.Context, clk flavormonk.Clock, args []string, stdout, stderr io.Writer) error {
 	fs := flags("import", stderr, `Usage: flavormonk import FILE|DIR|URL...
 
 Imports schema.org Recipe JSON-LD from .json files, HTML pages (their
@@ -31,7 +32,7 @@ Exits 1 when any item was rejected (the others are still imported).
 		return err
 	}
 	log := newLogger(cfg, stderr)
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, clk)
 	if err != nil {
 		return err
 	}

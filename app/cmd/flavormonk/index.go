@@ -26,7 +26,7 @@ import them on a server without one. The index records the embedding model
 and dimension and refuses vectors from another.
 `
 
-func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runIndex(ctx context.Context, clk flavormonk.Clock, args []string, stdout, stderr io.Writer) error {
 	fs := flags("index", stderr, indexUsage)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -40,7 +40,7 @@ func runIndex(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			"is none: there is no vector index to fill; set it to embedded or chroma")
 	}
 	log := newLogger(cfg, stderr)
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, clk)
 	if err != nil {
 		return err
 	}

@@ -65,21 +65,27 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runAt(ctx, flavormonk.SystemClock, args, stdout, stderr)
+}
+
+// runAt runs a command with clk as the process's one clock: tests run
+// commands at fixed instants.
+func runAt(ctx context.Context, clk flavormonk.Clock, args []string, stdout, stderr io.Writer) error {
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
 	case "serve":
-		return runServe(ctx, args, stderr)
+		return runServe(ctx, clk, args, stderr)
 	case "import":
-		return runImport(ctx, args, stdout, stderr)
+		return runImport(ctx, clk, args, stdout, stderr)
 	case "users":
-		return runUsers(ctx, args, stdout, stderr)
+		return runUsers(ctx, clk, args, stdout, stderr)
 	case "usage":
-		return runUsage(ctx, args, stdout, stderr)
+		return runUsage(ctx, clk, args, stdout, stderr)
 	case "migrate":
-		return runMigrate(ctx, args, stderr)
+		return runMigrate(ctx, clk, args, stderr)
 	case "config":
 		return runConfig(args, stdout)
 	case "version", "-version", "--version":
@@ -89,7 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, usage)
 		return nil
 	case "index":
-		return runIndex(ctx, args, stdout, stderr)
+		return runIndex(ctx, clk, args, stdout, stderr)
 	}
 	fmt.Fprint(stderr, usage)
 	return usageError{fmt.Sprintf("unknown command %q", cmd)}

@@ -22,6 +22,7 @@ func (m *Main) newMeter(reg prometheus.Registerer) (assistant.Meter, error) {
 	if err != nil {
 		return nil, err
 	}
+	cfg.Now = m.Clock
 	um, err := metering.New(us, cfg)
 	if err != nil {
 		return nil, err

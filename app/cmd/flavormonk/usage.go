@@ -56,9 +56,10 @@ func (l *usageLine) add(r flavormonk.UsageRow) {
 	l.CacheHits += r.CacheHits
 }
 
-func runUsage(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runUsage(ctx context.Context, clk flavormonk.Clock, args []string, stdout, stderr io.Writer) error {
 	fs := flags("usage", stderr, usageHelp)
-	now := time.Now().UTC()
+	// The report's months and days are UTC, whatever the local zone.
+	now := clk.Now().UTC()
 	fromS := fs.String("from", now.Format("2006-01")+"-01", "first UTC day of the report (YYYY-MM-DD)")
 	toS := fs.String("to", now.Format("2006-01-02"), "last UTC day of the report, included (YYYY-MM-DD)")
 	byS := fs.String("by", "day", "what to sum by: day, user, provider, model, comma-separated")
@@ -89,7 +90,7 @@ func runUsage(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, clk)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"golang.org/x/term"
 
@@ -28,7 +27,7 @@ const usersUsage = `Usage: flavormonk users invite                 create a clos
 // stdin is where create-admin reads the password; tests replace it.
 var stdin io.Reader = os.Stdin
 
-func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runUsers(ctx context.Context, clk flavormonk.Clock, args []string, stdout, stderr io.Writer) error {
 	fs := flags("users", stderr, usersUsage)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -42,7 +41,7 @@ func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStore(ctx, cfg, clk)
 	if err != nil {
 		return err
 	}
@@ -103,7 +102,7 @@ func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "%s now has the %s plan\n", u.Email, plan)
 		return nil
 	case rest[0] == "recheck" && len(rest) == 1:
-		return recheckLicenses(ctx, cfg, acc, stdout, stderr)
+		return recheckLicenses(ctx, clk, cfg, acc, stdout, stderr)
 	}
 	fs.Usage()
 	return usageError{fmt.Sprintf("unknown users command %q", strings.Join(rest, " "))}
@@ -126,7 +125,7 @@ func readPassword(stderr io.Writer) (string, error) {
 
 // recheckLicenses verifies every stored licence now, round after round
 // until none is left unverified (or Gumroad stops answering).
-func recheckLicenses(ctx context.Context, cfg *config.Config, acc flavormonk.AccountStore, stdout, stderr io.Writer) error {
+func recheckLicenses(ctx context.Context, clk flavormonk.Clock, cfg *config.Config, acc flavormonk.AccountStore, stdout, stderr io.Writer) error {
 	rc, why, err := gumroad.NewRechecker(cfg, acc, newLogger(cfg, stderr))
 	if err != nil {
 		return err
@@ -134,7 +133,8 @@ func recheckLicenses(ctx context.Context, cfg *config.Config, acc flavormonk.Acc
 	if rc == nil {
 		return flavormonk.Errorf(flavormonk.EINVALID, "licence re-checks are off: %s", why)
 	}
-	start := time.Now()
+	rc.Now = clk
+	start := clk.Now()
 	var total gumroad.RecheckReport
 	for {
 		rep, err := rc.Recheck(ctx, start)
