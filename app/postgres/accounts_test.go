@@ -16,11 +16,11 @@ import (
 // FLAVORMONK_TEST_REQUIRE_SERVICES=1, which makes that a failure.
 func TestAccounts(t *testing.T) {
 	servicetest.PostgresURL(t)
-	storetest.RunAccounts(t, func(t *testing.T) interface {
+	storetest.RunAccounts(t, func(t *testing.T, clk flavormonk.Clock) interface {
 		flavormonk.Store
 		flavormonk.AccountStore
 	} {
-		return openFresh(t)
+		return openFresh(t, WithClock(clk))
 	})
 }
 

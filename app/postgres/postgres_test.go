@@ -27,7 +27,7 @@ func openFresh(tb testing.TB, opts ...Option) *Store {
 
 func TestStore(t *testing.T) {
 	servicetest.PostgresURL(t)
-	storetest.Run(t, func(t *testing.T) flavormonk.Store { return openFresh(t) })
+	storetest.Run(t, func(t *testing.T, clk flavormonk.Clock) flavormonk.Store { return openFresh(t, WithClock(clk)) })
 }
 
 func TestConcurrentOpenMigratesOnce(t *testing.T) {

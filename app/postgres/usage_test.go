@@ -3,6 +3,7 @@ package postgres
 import (
 	"testing"
 
+	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/storetest"
 )
@@ -11,5 +12,5 @@ import (
 // concurrent reservations really run at once on the server.
 func TestUsage(t *testing.T) {
 	servicetest.PostgresURL(t)
-	storetest.RunUsage(t, func(t *testing.T) storetest.UsageStore { return openFresh(t, WithMaxConns(25)) })
+	storetest.RunUsage(t, func(t *testing.T, clk flavormonk.Clock) storetest.UsageStore { return openFresh(t, WithMaxConns(25), WithClock(clk)) })
 }

@@ -12,20 +12,20 @@ import (
 )
 
 func TestAccounts(t *testing.T) {
-	storetest.RunAccounts(t, func(t *testing.T) interface {
+	storetest.RunAccounts(t, func(t *testing.T, clk flavormonk.Clock) interface {
 		flavormonk.Store
 		flavormonk.AccountStore
 	} {
-		return openTemp(t)
+		return openTemp(t, WithClock(clk))
 	})
 }
 
 func TestAccountsInMemory(t *testing.T) {
-	storetest.RunAccounts(t, func(t *testing.T) interface {
+	storetest.RunAccounts(t, func(t *testing.T, clk flavormonk.Clock) interface {
 		flavormonk.Store
 		flavormonk.AccountStore
 	} {
-		s, err := Open(context.Background(), ":memory:")
+		s, err := Open(context.Background(), ":memory:", WithClock(clk))
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}

@@ -13,9 +13,9 @@ import (
 	"github.com/flavormonk/flavormonk/app/storetest"
 )
 
-func openTemp(tb testing.TB) *Store {
+func openTemp(tb testing.TB, opts ...Option) *Store {
 	tb.Helper()
-	s, err := Open(context.Background(), filepath.Join(tb.TempDir(), "flavormonk.db"))
+	s, err := Open(context.Background(), filepath.Join(tb.TempDir(), "flavormonk.db"), opts...)
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
@@ -24,12 +24,12 @@ func openTemp(tb testing.TB) *Store {
 }
 
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) flavormonk.Store { return openTemp(t) })
+	storetest.Run(t, func(t *testing.T, clk flavormonk.Clock) flavormonk.Store { return openTemp(t, WithClock(clk)) })
 }
 
 func TestStoreInMemory(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) flavormonk.Store {
-		s, err := Open(context.Background(), ":memory:")
+	storetest.Run(t, func(t *testing.T, clk flavormonk.Clock) flavormonk.Store {
+		s, err := Open(context.Background(), ":memory:", WithClock(clk))
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}

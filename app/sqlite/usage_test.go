@@ -14,12 +14,12 @@ import (
 )
 
 func TestUsage(t *testing.T) {
-	storetest.RunUsage(t, func(t *testing.T) storetest.UsageStore { return openTemp(t) })
+	storetest.RunUsage(t, func(t *testing.T, clk flavormonk.Clock) storetest.UsageStore { return openTemp(t, WithClock(clk)) })
 }
 
 func TestUsageInMemory(t *testing.T) {
-	storetest.RunUsage(t, func(t *testing.T) storetest.UsageStore {
-		s, err := Open(context.Background(), ":memory:")
+	storetest.RunUsage(t, func(t *testing.T, clk flavormonk.Clock) storetest.UsageStore {
+		s, err := Open(context.Background(), ":memory:", WithClock(clk))
 		if err != nil {
 			t.Fatalf("Open: %v", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/clocktest"
 )
 
 // AccountsStore is a store with accounts, as RunAccounts tests it.
@@ -34,19 +35,19 @@ type AccountsStore = interface {
 //   - A licence key (source, key hash) belongs to one user: SetGrant for
 //     another user is ECONFLICT; a sealed key survives updates without one.
 //   - A visitor session links to one user; deleting the user deletes it.
-func RunAccounts(t *testing.T, open func(t *testing.T) interface {
+func RunAccounts(t *testing.T, open func(t *testing.T, clk flavormonk.Clock) interface {
 	flavormonk.Store
 	flavormonk.AccountStore
 }) {
-	o := func(t *testing.T) AccountsStore {
+	o := func(t *testing.T, clk flavormonk.Clock) AccountsStore {
 		t.Helper()
-		s := open(t)
+		s := open(t, clk)
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s AccountsStore)
+		fn   func(t *testing.T, s AccountsStore, clk *clocktest.Clock)
 	}{
 		{"CreateUser", testCreateUser},
 		{"CreateUserInvalid", testCreateUserInvalid},
@@ -70,7 +71,10 @@ func RunAccounts(t *testing.T, open func(t *testing.T) interface {
 		{"ListUsers", testListUsers},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, o(t)) })
+		t.Run(tc.name, func(t *testing.T) {
+			clk := clocktest.New(Start)
+			tc.fn(t, o(t, clk.Now), clk)
+		})
 	}
 }
 
@@ -87,9 +91,9 @@ func sameTime(a, b time.Time) bool {
 	return a.Equal(b) && a.Location() == time.UTC && b.Location() == time.UTC
 }
 
-func testCreateUser(t *testing.T, s AccountsStore) {
+func testCreateUser(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
-	before := now()
+	before := clk.Now()
 	u := newUser(t, s, "  Ada@Example.COM ")
 	if u.ID <= 0 || u.Email != "ada@example.com" || u.Role != flavormonk.RoleCustomer || u.Plan != flavormonk.PlanFree {
 		t.Fatalf("created user = %+v", u)
@@ -126,7 +130,7 @@ func testCreateUser(t *testing.T, s AccountsStore) {
 	}
 }
 
-func testCreateUserInvalid(t *testing.T, s AccountsStore) {
+func testCreateUserInvalid(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	wantCode(t, "CreateUser(nil)", s.CreateUser(ctx, nil, ""), flavormonk.EINVALID)
 	for _, u := range []*flavormonk.User{
@@ -148,7 +152,7 @@ func testCreateUserInvalid(t *testing.T, s AccountsStore) {
 	}
 }
 
-func testDuplicateEmail(t *testing.T, s AccountsStore) {
+func testDuplicateEmail(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	first := newUser(t, s, "cook@example.com")
 	for _, e := range []string{"cook@example.com", "COOK@Example.com", "  cook@example.com  "} {
@@ -170,7 +174,7 @@ func testDuplicateEmail(t *testing.T, s AccountsStore) {
 	}
 }
 
-func testConcurrentSameEmail(t *testing.T, s AccountsStore) {
+func testConcurrentSameEmail(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	for round := range 5 {
 		const n = 2
@@ -212,7 +216,7 @@ func testConcurrentSameEmail(t *testing.T, s AccountsStore) {
 	}
 }
 
-func testUserNotFound(t *testing.T, s AccountsStore) {
+func testUserNotFound(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	u, err := s.User(ctx, 12345)
 	wantCode(t, "User(unknown)", err, flavormonk.ENOTFOUND)
@@ -230,11 +234,11 @@ func testUserNotFound(t *testing.T, s AccountsStore) {
 	wantCode(t, "DeleteUser(unknown)", s.DeleteUser(ctx, 12345), flavormonk.ENOTFOUND)
 }
 
-func testSetUserFields(t *testing.T, s AccountsStore) {
+func testSetUserFields(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	u := newUser(t, s, "edit@example.com")
 	other := newUser(t, s, "other@example.com")
-	time.Sleep(2 * time.Millisecond)
+	clk.Add(2 * time.Millisecond)
 	if err := s.SetPasswordHash(ctx, u.ID, "new-hash"); err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +266,7 @@ func testSetUserFields(t *testing.T, s AccountsStore) {
 	}
 }
 
-func testInvites(t *testing.T, s AccountsStore) {
+func testInvites(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	admin := newUser(t, s, "admin@example.com")
 	if err := s.CreateInvite(ctx, "invite-1", admin.ID); err != nil {
@@ -306,7 +310,7 @@ func testInvites(t *testing.T, s AccountsStore) {
 	}
 }
 
-func testInviteNotConsumedOnConflict(t *testing.T, s AccountsStore) {
+func testInviteNotConsumedOnConflict(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	newUser(t, s, "taken@example.com")
 	if err := s.CreateInvite(ctx, "inv", 0); err != nil {
@@ -322,7 +326,7 @@ func testInviteNotConsumedOnConflict(t *testing.T, s AccountsStore) {
 	}
 }
 
-func testConcurrentInvite(t *testing.T, s AccountsStore) {
+func testConcurrentInvite(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	if err := s.CreateInvite(ctx, "one-use", 0); err != nil {
 		t.Fatal(err)
@@ -352,20 +356,20 @@ func testConcurrentInvite(t *testing.T, s AccountsStore) {
 	}
 }
 
-func testSessions(t *testing.T, s AccountsStore) {
+func testSessions(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	u := newUser(t, s, "sess@example.com")
 	other := newUser(t, s, "other@example.com")
-	created := now().Add(-time.Hour)
+	created := clk.Now().Add(-time.Hour)
 	sess := &flavormonk.Session{TokenHash: "hash-1", UserID: u.ID, CSRF: "csrf-1",
 		CreatedAt: created, SeenAt: created, ExpiresAt: created.Add(30 * 24 * time.Hour)}
 	if err := s.CreateSession(ctx, sess); err != nil {
 		t.Fatalf("CreateSession: %v", err)
 	}
-	if err := s.CreateSession(ctx, &flavormonk.Session{TokenHash: "hash-2", UserID: u.ID, CSRF: "c", ExpiresAt: now().Add(time.Hour)}); err != nil {
+	if err := s.CreateSession(ctx, &flavormonk.Session{TokenHash: "hash-2", UserID: u.ID, CSRF: "c", ExpiresAt: clk.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateSession(ctx, &flavormonk.Session{TokenHash: "hash-3", UserID: other.ID, CSRF: "c", ExpiresAt: now().Add(time.Hour)}); err != nil {
+	if err := s.CreateSession(ctx, &flavormonk.Session{TokenHash: "hash-3", UserID: other.ID, CSRF: "c", ExpiresAt: clk.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Session(ctx, "hash-1")
@@ -384,11 +388,11 @@ func testSessions(t *testing.T, s AccountsStore) {
 	if got != nil {
 		t.Fatal("Session(unknown) returned a session with its error")
 	}
-	wantCode(t, "CreateSession(duplicate)", s.CreateSession(ctx, &flavormonk.Session{TokenHash: "hash-1", UserID: u.ID, ExpiresAt: now()}), flavormonk.ECONFLICT)
-	wantCode(t, "CreateSession(unknown user)", s.CreateSession(ctx, &flavormonk.Session{TokenHash: "h9", UserID: 999999, ExpiresAt: now()}), flavormonk.ENOTFOUND)
-	wantCode(t, "CreateSession(no hash)", s.CreateSession(ctx, &flavormonk.Session{UserID: u.ID, ExpiresAt: now()}), flavormonk.EINVALID)
+	wantCode(t, "CreateSession(duplicate)", s.CreateSession(ctx, &flavormonk.Session{TokenHash: "hash-1", UserID: u.ID, ExpiresAt: clk.Now()}), flavormonk.ECONFLICT)
+	wantCode(t, "CreateSession(unknown user)", s.CreateSession(ctx, &flavormonk.Session{TokenHash: "h9", UserID: 999999, ExpiresAt: clk.Now()}), flavormonk.ENOTFOUND)
+	wantCode(t, "CreateSession(no hash)", s.CreateSession(ctx, &flavormonk.Session{UserID: u.ID, ExpiresAt: clk.Now()}), flavormonk.EINVALID)
 
-	seen := now()
+	seen := clk.Now()
 	if err := s.TouchSession(ctx, "hash-1", seen); err != nil {
 		t.Fatalf("TouchSession: %v", err)
 	}
@@ -417,7 +421,7 @@ func testSessions(t *testing.T, s AccountsStore) {
 	}
 }
 
-func testAPITokens(t *testing.T, s AccountsStore) {
+func testAPITokens(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	u := newUser(t, s, "api@example.com")
 	if ts, err := s.APITokens(ctx, u.ID); err != nil || ts == nil || len(ts) != 0 {
@@ -427,7 +431,7 @@ func testAPITokens(t *testing.T, s AccountsStore) {
 	for i, scopes := range [][]string{{flavormonk.ScopeRead}, {flavormonk.ScopeRead, flavormonk.ScopeAsk}, {}} {
 		tok := &flavormonk.APIToken{UserID: u.ID, Name: fmt.Sprintf("token %d", i), Hash: fmt.Sprintf("hash-%d", i),
 			Prefix: fmt.Sprintf("fm_%d", i), Scopes: scopes}
-		before := now()
+		before := clk.Now()
 		if err := s.CreateAPIToken(ctx, tok); err != nil {
 			t.Fatalf("CreateAPIToken: %v", err)
 		}
@@ -435,7 +439,7 @@ func testAPITokens(t *testing.T, s AccountsStore) {
 			t.Fatalf("created token = %+v", tok)
 		}
 		made = append(made, tok)
-		time.Sleep(2 * time.Millisecond)
+		clk.Add(2 * time.Millisecond)
 	}
 	got, err := s.APIToken(ctx, "hash-1")
 	if err != nil {
@@ -458,7 +462,7 @@ func testAPITokens(t *testing.T, s AccountsStore) {
 	wantCode(t, "CreateAPIToken(unknown user)", s.CreateAPIToken(ctx, &flavormonk.APIToken{UserID: 999999, Name: "x", Hash: "h9"}), flavormonk.ENOTFOUND)
 	wantCode(t, "CreateAPIToken(bad scope)", s.CreateAPIToken(ctx, &flavormonk.APIToken{UserID: u.ID, Name: "x", Hash: "h8", Scopes: []string{"admin"}}), flavormonk.EINVALID)
 
-	used := now()
+	used := clk.Now()
 	if err := s.TouchAPIToken(ctx, made[0].ID, used); err != nil {
 		t.Fatalf("TouchAPIToken: %v", err)
 	}
@@ -487,7 +491,7 @@ func testAPITokens(t *testing.T, s AccountsStore) {
 		t.Fatalf("APIToken(revoked) = %+v, %v; want it with RevokedAt", got, err)
 	}
 	first := *revoked.RevokedAt
-	time.Sleep(2 * time.Millisecond)
+	clk.Add(2 * time.Millisecond)
 	if err := s.RevokeAPIToken(ctx, u.ID, made[0].ID); err != nil {
 		t.Fatalf("RevokeAPIToken again: %v", err)
 	}
@@ -499,7 +503,7 @@ func testAPITokens(t *testing.T, s AccountsStore) {
 	}
 }
 
-func testRevokeOtherUsersToken(t *testing.T, s AccountsStore) {
+func testRevokeOtherUsersToken(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	alice := newUser(t, s, "alice@example.com")
 	mallory := newUser(t, s, "mallory@example.com")
@@ -517,7 +521,7 @@ func testRevokeOtherUsersToken(t *testing.T, s AccountsStore) {
 	}
 }
 
-func testFavourites(t *testing.T, s AccountsStore) {
+func testFavourites(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	u := newUser(t, s, "fav@example.com")
 	other := newUser(t, s, "other@example.com")
@@ -529,7 +533,7 @@ func testFavourites(t *testing.T, s AccountsStore) {
 		if err := s.SetFavourite(ctx, u.ID, id, ""); err != nil {
 			t.Fatalf("SetFavourite(%s): %v", id, err)
 		}
-		time.Sleep(2 * time.Millisecond)
+		clk.Add(2 * time.Millisecond)
 	}
 	if err := s.SetFavourite(ctx, other.ID, "soup", "theirs"); err != nil {
 		t.Fatal(err)
@@ -570,13 +574,13 @@ func testFavourites(t *testing.T, s AccountsStore) {
 	}
 }
 
-func testGrants(t *testing.T, s AccountsStore) {
+func testGrants(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	u := newUser(t, s, "grant@example.com")
 	if gs, err := s.Grants(ctx, u.ID); err != nil || gs == nil || len(gs) != 0 {
 		t.Fatalf("Grants(none) = %v, %v; want an empty list", gs, err)
 	}
-	checked := now().Add(-time.Minute)
+	checked := clk.Now().Add(-time.Minute)
 	g := &flavormonk.Grant{UserID: u.ID, Plan: flavormonk.PlanChef, Source: "gumroad", LicenseKey: "key-hash", Active: true, CheckedAt: checked}
 	if err := s.SetGrant(ctx, g); err != nil {
 		t.Fatalf("SetGrant: %v", err)
@@ -585,12 +589,12 @@ func testGrants(t *testing.T, s AccountsStore) {
 		t.Fatal("SetGrant did not set CreatedAt")
 	}
 	created := g.CreatedAt
-	time.Sleep(2 * time.Millisecond)
+	clk.Add(2 * time.Millisecond)
 	if err := s.SetGrant(ctx, &flavormonk.Grant{UserID: u.ID, Plan: flavormonk.PlanChef, Source: "admin"}); err != nil {
 		t.Fatal(err)
 	}
 	// Update by (user, source, licence key): refunded.
-	checked2 := now()
+	checked2 := clk.Now()
 	upd := &flavormonk.Grant{UserID: u.ID, Plan: flavormonk.PlanChef, Source: "gumroad", LicenseKey: "key-hash", Active: false, CheckedAt: checked2}
 	if err := s.SetGrant(ctx, upd); err != nil {
 		t.Fatalf("SetGrant(update): %v", err)
@@ -618,13 +622,13 @@ func testGrants(t *testing.T, s AccountsStore) {
 	wantCode(t, "SetGrant(no source)", s.SetGrant(ctx, &flavormonk.Grant{UserID: u.ID, Plan: flavormonk.PlanChef}), flavormonk.EINVALID)
 }
 
-func testDeleteUserCascades(t *testing.T, s AccountsStore) {
+func testDeleteUserCascades(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	upsert(t, s, NewRecipe("soup"))
 	for _, email := range []string{"gone@example.com", "stays@example.com"} {
 		u := newUser(t, s, email)
 		tag := strings.Split(email, "@")[0]
-		must(t, s.CreateSession(ctx, &flavormonk.Session{TokenHash: "sess-" + tag, UserID: u.ID, CSRF: "c", ExpiresAt: now().Add(time.Hour)}))
+		must(t, s.CreateSession(ctx, &flavormonk.Session{TokenHash: "sess-" + tag, UserID: u.ID, CSRF: "c", ExpiresAt: clk.Now().Add(time.Hour)}))
 		must(t, s.CreateAPIToken(ctx, &flavormonk.APIToken{UserID: u.ID, Name: "t", Hash: "tok-" + tag, Scopes: []string{"read"}}))
 		must(t, s.SetFavourite(ctx, u.ID, "soup", "n"))
 		must(t, s.SetGrant(ctx, &flavormonk.Grant{UserID: u.ID, Plan: flavormonk.PlanChef, Source: "admin", Active: true}))
@@ -676,7 +680,7 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func testLicenseKeyOnce(t *testing.T, s AccountsStore) {
+func testLicenseKeyOnce(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	a := newUser(t, s, "a@example.com")
 	b := newUser(t, s, "b@example.com")
@@ -702,17 +706,17 @@ func testLicenseKeyOnce(t *testing.T, s AccountsStore) {
 		Source: "gumroad", LicenseKey: "hash-2", Sealed: make([]byte, 10<<10)}), flavormonk.EINVALID)
 }
 
-func testLicenseGrants(t *testing.T, s AccountsStore) {
+func testLicenseGrants(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	u := newUser(t, s, "a@example.com")
 	v := newUser(t, s, "b@example.com")
-	base := now().Add(-48 * time.Hour)
+	base := clk.Now().Add(-48 * time.Hour)
 	must(t, s.SetGrant(ctx, &flavormonk.Grant{UserID: u.ID, Plan: flavormonk.PlanChef, Source: "gumroad", LicenseKey: "old", Active: true, CheckedAt: base, Sealed: []byte{1, 2, 3}}))
 	must(t, s.SetGrant(ctx, &flavormonk.Grant{UserID: v.ID, Plan: flavormonk.PlanChef, Source: "gumroad", LicenseKey: "older", Active: false, CheckedAt: base.Add(-time.Hour), Sealed: []byte{4}}))
-	must(t, s.SetGrant(ctx, &flavormonk.Grant{UserID: v.ID, Plan: flavormonk.PlanChef, Source: "gumroad", LicenseKey: "fresh", Active: true, CheckedAt: now(), Sealed: []byte{5}}))
+	must(t, s.SetGrant(ctx, &flavormonk.Grant{UserID: v.ID, Plan: flavormonk.PlanChef, Source: "gumroad", LicenseKey: "fresh", Active: true, CheckedAt: clk.Now(), Sealed: []byte{5}}))
 	must(t, s.SetGrant(ctx, &flavormonk.Grant{UserID: v.ID, Plan: flavormonk.PlanChef, Source: "gumroad", LicenseKey: "unsealed", Active: true, CheckedAt: base}))
 	must(t, s.SetGrant(ctx, &flavormonk.Grant{UserID: v.ID, Plan: flavormonk.PlanChef, Source: "admin", Active: true}))
-	gs, err := s.LicenseGrants(ctx, now().Add(-24*time.Hour), 10)
+	gs, err := s.LicenseGrants(ctx, clk.Now().Add(-24*time.Hour), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -722,24 +726,24 @@ func testLicenseGrants(t *testing.T, s AccountsStore) {
 	if gs[0].UserID != v.ID || gs[0].Active || string(gs[0].Sealed) != "\x04" || !sameTime(gs[1].CheckedAt, ts(base)) {
 		t.Fatalf("LicenseGrants fields = %+v", gs[0])
 	}
-	if gs, _ := s.LicenseGrants(ctx, now().Add(-24*time.Hour), 1); len(gs) != 1 || gs[0].LicenseKey != "older" {
+	if gs, _ := s.LicenseGrants(ctx, clk.Now().Add(-24*time.Hour), 1); len(gs) != 1 || gs[0].LicenseKey != "older" {
 		t.Fatalf("LicenseGrants(limit 1) = %+v", gs)
 	}
-	if gs, err := s.LicenseGrants(ctx, now().Add(-72*time.Hour), 10); err != nil || gs == nil || len(gs) != 0 {
+	if gs, err := s.LicenseGrants(ctx, clk.Now().Add(-72*time.Hour), 10); err != nil || gs == nil || len(gs) != 0 {
 		t.Fatalf("LicenseGrants(none due) = %v, %v; want an empty list", gs, err)
 	}
 }
 
 func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
-func testSessionHashes(t *testing.T, s AccountsStore) {
+func testSessionHashes(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	u := newUser(t, s, "a@example.com")
 	o := newUser(t, s, "b@example.com")
 	for _, h := range []string{"h2", "h1"} {
-		must(t, s.CreateSession(ctx, &flavormonk.Session{TokenHash: h, UserID: u.ID, CSRF: "c", ExpiresAt: now().Add(time.Hour)}))
+		must(t, s.CreateSession(ctx, &flavormonk.Session{TokenHash: h, UserID: u.ID, CSRF: "c", ExpiresAt: clk.Now().Add(time.Hour)}))
 	}
-	must(t, s.CreateSession(ctx, &flavormonk.Session{TokenHash: "other", UserID: o.ID, CSRF: "c", ExpiresAt: now().Add(time.Hour)}))
+	must(t, s.CreateSession(ctx, &flavormonk.Session{TokenHash: "other", UserID: o.ID, CSRF: "c", ExpiresAt: clk.Now().Add(time.Hour)}))
 	hs, err := s.SessionHashes(ctx, u.ID)
 	if err != nil || len(hs) != 2 || hs[0] != "h1" || hs[1] != "h2" {
 		t.Fatalf("SessionHashes = %v, %v", hs, err)
@@ -749,7 +753,7 @@ func testSessionHashes(t *testing.T, s AccountsStore) {
 	}
 }
 
-func testLinkVisitor(t *testing.T, s AccountsStore) {
+func testLinkVisitor(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	u := newUser(t, s, "a@example.com")
 	o := newUser(t, s, "b@example.com")
@@ -779,7 +783,7 @@ func testLinkVisitor(t *testing.T, s AccountsStore) {
 	wantCode(t, "Visitor(of a deleted user)", err, flavormonk.ENOTFOUND)
 }
 
-func testListUsers(t *testing.T, s AccountsStore) {
+func testListUsers(t *testing.T, s AccountsStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	if us, err := s.Users(ctx, 0, 10); err != nil || us == nil || len(us) != 0 {
 		t.Fatalf("Users(empty) = %v, %v; want an empty list", us, err)

@@ -34,21 +34,22 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/clocktest"
 )
 
 // Run runs the suite. open must return a new, empty store for each call; Run
 // closes it when the subtest ends (so Close must tolerate a second call if
 // open also registers one).
-func Run(t *testing.T, open func(t *testing.T) flavormonk.Store) {
-	o := func(t *testing.T) flavormonk.Store {
+func Run(t *testing.T, open func(t *testing.T, clk flavormonk.Clock) flavormonk.Store) {
+	o := func(t *testing.T, clk flavormonk.Clock) flavormonk.Store {
 		t.Helper()
-		s := open(t)
+		s := open(t, clk)
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s flavormonk.Store)
+		fn   func(t *testing.T, s flavormonk.Store, clk *clocktest.Clock)
 	}{
 		{"UpsertCreate", testUpsertCreate},
 		{"UpsertUpdate", testUpsertUpdate},
@@ -75,7 +76,10 @@ func Run(t *testing.T, open func(t *testing.T) flavormonk.Store) {
 		{"Ping", testPing},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, o(t)) })
+		t.Run(tc.name, func(t *testing.T) {
+			clk := clocktest.New(Start)
+			tc.fn(t, o(t, clk.Now), clk)
+		})
 	}
 }
 
@@ -116,7 +120,10 @@ func ctxT(t *testing.T) context.Context {
 	return ctx
 }
 
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+// Start is where each test's clock stands at first. The suite reads the
+// time only from the clock it gives the store, so no verdict depends on
+// the date it runs.
+var Start = time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC)
 
 func upsert(t *testing.T, s flavormonk.Store, rs ...*flavormonk.Recipe) []flavormonk.UpsertResult {
 	t.Helper()
@@ -229,11 +236,11 @@ func within(t *testing.T, what string, got, from, to time.Time) {
 	}
 }
 
-func testUpsertCreate(t *testing.T, s flavormonk.Store) {
+func testUpsertCreate(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	a, b := NewRecipe("pancakes"), NewRecipe("waffles")
-	before := now()
+	before := clk.Now()
 	res := upsert(t, s, a, b)
-	after := now()
+	after := clk.Now()
 	if got, want := actions(res), []string{flavormonk.ActionCreated, flavormonk.ActionCreated}; !slices.Equal(got, want) {
 		t.Fatalf("actions %v, want %v", got, want)
 	}
@@ -253,20 +260,20 @@ func testUpsertCreate(t *testing.T, s flavormonk.Store) {
 	}
 }
 
-func testUpsertUpdate(t *testing.T, s flavormonk.Store) {
+func testUpsertUpdate(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	r := NewRecipe("soup")
 	upsert(t, s, r)
 	first := get(t, s, "soup")
 	rev1 := revision(t, s)
-	time.Sleep(2 * time.Millisecond)
+	clk.Add(2 * time.Millisecond)
 
 	r2 := NewRecipe("soup")
 	r2.Name = "Better soup"
 	r2.Steps = append(r2.Steps, flavormonk.Step{Text: "Serve hot."})
 	r2.CreatedAt = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC) // ignored on update
-	before := now()
+	before := clk.Now()
 	res := upsert(t, s, r2)
-	after := now()
+	after := clk.Now()
 	if res[0].Action != flavormonk.ActionUpdated {
 		t.Fatalf("action %q, want updated", res[0].Action)
 	}
@@ -290,16 +297,16 @@ func testUpsertUpdate(t *testing.T, s flavormonk.Store) {
 	}
 }
 
-func testUpsertUnchanged(t *testing.T, s flavormonk.Store) {
+func testUpsertUnchanged(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	upsert(t, s, NewRecipe("stew"), NewRecipe("salad"))
 	first := get(t, s, "stew")
 	rev := revision(t, s)
-	time.Sleep(2 * time.Millisecond)
+	clk.Add(2 * time.Millisecond)
 
 	// Same content, different timestamps: still unchanged.
 	again := NewRecipe("stew")
 	again.CreatedAt = time.Date(2010, 5, 5, 0, 0, 0, 0, time.UTC)
-	again.UpdatedAt = time.Now()
+	again.UpdatedAt = clk.Now()
 	changed := NewRecipe("salad")
 	changed.Description = "Now with croutons."
 	res := upsert(t, s, again, changed)
@@ -328,7 +335,7 @@ func testUpsertUnchanged(t *testing.T, s flavormonk.Store) {
 	}
 }
 
-func testUpsertSameIDTwice(t *testing.T, s flavormonk.Store) {
+func testUpsertSameIDTwice(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	a := NewRecipe("twice")
 	b := NewRecipe("twice")
 	b.Name = "Twice, second version"
@@ -342,7 +349,7 @@ func testUpsertSameIDTwice(t *testing.T, s flavormonk.Store) {
 	}
 }
 
-func testUpsertEmpty(t *testing.T, s flavormonk.Store) {
+func testUpsertEmpty(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	res, err := s.UpsertRecipes(ctxT(t), nil)
 	if err != nil {
 		t.Fatalf("UpsertRecipes(nil): %v", err)
@@ -355,7 +362,7 @@ func testUpsertEmpty(t *testing.T, s flavormonk.Store) {
 	}
 }
 
-func testUpsertAllOrNothing(t *testing.T, s flavormonk.Store) {
+func testUpsertAllOrNothing(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	keep := NewRecipe("keep")
 	upsert(t, s, keep)
 	rev := revision(t, s)
@@ -387,7 +394,7 @@ func testUpsertAllOrNothing(t *testing.T, s flavormonk.Store) {
 	}
 }
 
-func testUpsertInvalid(t *testing.T, s flavormonk.Store) {
+func testUpsertInvalid(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	cases := map[string]func(r *flavormonk.Recipe){
 		"no name":       func(r *flavormonk.Recipe) { r.Name = "  " },
 		"bad id":        func(r *flavormonk.Recipe) { r.ID = "Not An ID" },
@@ -415,7 +422,7 @@ func testUpsertInvalid(t *testing.T, s flavormonk.Store) {
 	}
 }
 
-func testRecipeNotFound(t *testing.T, s flavormonk.Store) {
+func testRecipeNotFound(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	wantNotFound(t, s, "nothing-here")
 	wantNotFound(t, s, "")
 	wantNotFound(t, s, "Not a valid id; DROP TABLE recipes")
@@ -424,7 +431,7 @@ func testRecipeNotFound(t *testing.T, s flavormonk.Store) {
 	wantNotFound(t, s, "something-else")
 }
 
-func testRoundTrip(t *testing.T, s flavormonk.Store) {
+func testRoundTrip(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	created := time.Date(2019, 3, 14, 15, 9, 26, 535897000, time.FixedZone("CET", 3600))
 	r := &flavormonk.Recipe{
 		ID:          "creme-brulee-3f2a1b",
@@ -458,9 +465,9 @@ func testRoundTrip(t *testing.T, s flavormonk.Store) {
 		CreatedAt:    created,
 	}
 	orig := *r
-	before := now()
+	before := clk.Now()
 	upsert(t, s, r)
-	after := now()
+	after := clk.Now()
 	if !reflect.DeepEqual(*r, orig) {
 		t.Fatal("UpsertRecipes modified its input")
 	}
@@ -509,18 +516,18 @@ func testRoundTrip(t *testing.T, s flavormonk.Store) {
 	}
 }
 
-func testCreatedAtDefaults(t *testing.T, s flavormonk.Store) {
+func testCreatedAtDefaults(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	r := NewRecipe("dated")
 	r.UpdatedAt = time.Date(1999, 1, 1, 0, 0, 0, 0, time.UTC) // the store sets UpdatedAt
-	before := now()
+	before := clk.Now()
 	upsert(t, s, r)
-	after := now()
+	after := clk.Now()
 	got := get(t, s, "dated")
 	within(t, "CreatedAt", got.CreatedAt, before, after)
 	within(t, "UpdatedAt", got.UpdatedAt, before, after)
 }
 
-func testRecipes(t *testing.T, s flavormonk.Store) {
+func testRecipes(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	// Ids whose byte order differs from most collations' order.
 	ids := []string{"a-c", "ab", "a1", "b", "a", "a-b-c", "z9", "z-1", "0-start", "9", "m", "mm", "m-m", "aa"}
 	for i := range 12 {
@@ -590,7 +597,7 @@ func testRecipes(t *testing.T, s flavormonk.Store) {
 	wantCode(t, "Recipes with limit -1", err, flavormonk.EINVALID)
 }
 
-func testCountRecipes(t *testing.T, s flavormonk.Store) {
+func testCountRecipes(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	if n := count(t, s); n != 0 {
 		t.Fatalf("CountRecipes on an empty store = %d", n)
 	}
@@ -614,7 +621,7 @@ func testCountRecipes(t *testing.T, s flavormonk.Store) {
 	}
 }
 
-func testRevision(t *testing.T, s flavormonk.Store) {
+func testRevision(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	if rev := revision(t, s); rev != 0 {
 		t.Fatalf("Revision of an empty store = %d, want 0", rev)
 	}
@@ -664,7 +671,7 @@ func upsertedIDs(cs flavormonk.ChangeSet) []string {
 	return ids
 }
 
-func testChanges(t *testing.T, s flavormonk.Store) {
+func testChanges(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	cs := changes(t, s, 0)
 	if cs.Revision != 0 || len(cs.Upserted) != 0 || len(cs.Deleted) != 0 {
 		t.Fatalf("Changes(0) on an empty store = %s", describe(cs))
@@ -765,7 +772,7 @@ func testChanges(t *testing.T, s flavormonk.Store) {
 	}
 }
 
-func testChangesDeleteRecreate(t *testing.T, s flavormonk.Store) {
+func testChangesDeleteRecreate(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	upsert(t, s, NewRecipe("phoenix"), NewRecipe("ash"))
 	base := revision(t, s)
 	if err := s.DeleteRecipe(ctxT(t), "phoenix"); err != nil {
@@ -783,13 +790,13 @@ func testChangesDeleteRecreate(t *testing.T, s flavormonk.Store) {
 
 	reborn := NewRecipe("phoenix")
 	reborn.Name = "Phoenix reborn"
-	before := now()
+	before := clk.Now()
 	res := upsert(t, s, reborn)
 	if res[0].Action != flavormonk.ActionCreated {
 		t.Fatalf("re-create action %q, want created", res[0].Action)
 	}
 	got := get(t, s, "phoenix")
-	within(t, "re-created CreatedAt", got.CreatedAt, before, now())
+	within(t, "re-created CreatedAt", got.CreatedAt, before, clk.Now())
 
 	for _, since := range []int64{base, afterDelete} {
 		cs = changes(t, s, since)
@@ -810,7 +817,7 @@ func testChangesDeleteRecreate(t *testing.T, s flavormonk.Store) {
 	}
 }
 
-func testDeleteRecipe(t *testing.T, s flavormonk.Store) {
+func testDeleteRecipe(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	err := s.DeleteRecipe(ctxT(t), "never-was")
 	wantCode(t, "DeleteRecipe of an unknown id", err, flavormonk.ENOTFOUND)
 	if rev := revision(t, s); rev != 0 {
@@ -845,13 +852,13 @@ func decodeID(id string) ([]byte, bool) {
 	return nil, false
 }
 
-func testVisitors(t *testing.T, s flavormonk.Store) {
-	before := now()
+func testVisitors(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
+	before := clk.Now()
 	v, err := s.CreateVisitor(ctxT(t))
 	if err != nil {
 		t.Fatalf("CreateVisitor: %v", err)
 	}
-	after := now()
+	after := clk.Now()
 	raw, ok := decodeID(v.ID)
 	if !ok || len(raw) < 16 {
 		t.Fatalf("visitor id %q is not base64url or hex of at least 128 bits", v.ID)
@@ -869,12 +876,12 @@ func testVisitors(t *testing.T, s flavormonk.Store) {
 		t.Fatalf("Visitor = %+v, want %+v", got, v)
 	}
 
-	time.Sleep(2 * time.Millisecond)
-	before = now()
+	clk.Add(2 * time.Millisecond)
+	before = clk.Now()
 	if err := s.TouchVisitor(ctxT(t), v.ID); err != nil {
 		t.Fatalf("TouchVisitor: %v", err)
 	}
-	after = now()
+	after = clk.Now()
 	got, err = s.Visitor(ctxT(t), v.ID)
 	if err != nil {
 		t.Fatalf("Visitor: %v", err)
@@ -901,7 +908,7 @@ func testVisitors(t *testing.T, s flavormonk.Store) {
 	}
 }
 
-func testVisitorNotFound(t *testing.T, s flavormonk.Store) {
+func testVisitorNotFound(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	v, err := s.CreateVisitor(ctxT(t))
 	if err != nil {
 		t.Fatal(err)
@@ -916,7 +923,7 @@ func testVisitorNotFound(t *testing.T, s flavormonk.Store) {
 	}
 }
 
-func testDeleteVisitorsBefore(t *testing.T, s flavormonk.Store) {
+func testDeleteVisitorsBefore(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	var stale, fresh []*flavormonk.Visitor
 	for range 3 {
 		v, err := s.CreateVisitor(ctxT(t))
@@ -929,9 +936,9 @@ func testDeleteVisitorsBefore(t *testing.T, s flavormonk.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(2 * time.Millisecond)
-	cut := time.Now()
-	time.Sleep(2 * time.Millisecond)
+	clk.Add(2 * time.Millisecond)
+	cut := clk.Now()
+	clk.Add(2 * time.Millisecond)
 	if err := s.TouchVisitor(ctxT(t), touched.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -963,12 +970,12 @@ func testDeleteVisitorsBefore(t *testing.T, s flavormonk.Store) {
 	if n, err := s.DeleteVisitorsBefore(ctxT(t), cut); err != nil || n != 0 {
 		t.Fatalf("second DeleteVisitorsBefore = %d, %v; want 0", n, err)
 	}
-	if n, err := s.DeleteVisitorsBefore(ctxT(t), time.Now().Add(time.Hour)); err != nil || n != len(fresh) {
+	if n, err := s.DeleteVisitorsBefore(ctxT(t), clk.Now().Add(time.Hour)); err != nil || n != len(fresh) {
 		t.Fatalf("DeleteVisitorsBefore(future) = %d, %v; want %d", n, err, len(fresh))
 	}
 }
 
-func testConcurrentUpserts(t *testing.T, s flavormonk.Store) {
+func testConcurrentUpserts(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	const workers, batches, perBatch = 6, 4, 3
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*batches)
@@ -1050,7 +1057,7 @@ func testConcurrentUpserts(t *testing.T, s flavormonk.Store) {
 // A reader following Changes while writers commit must see every change:
 // revisions have to become visible in order (a store that hands out
 // revision 6 before 5 commits lets a follower skip 5).
-func testChangesFollowWriters(t *testing.T, s flavormonk.Store) {
+func testChangesFollowWriters(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	const writers, each = 4, 15
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
@@ -1092,7 +1099,7 @@ func testChangesFollowWriters(t *testing.T, s flavormonk.Store) {
 	}
 }
 
-func testContextCanceled(t *testing.T, s flavormonk.Store) {
+func testContextCanceled(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	upsert(t, s, NewRecipe("exists"))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -1142,7 +1149,7 @@ func testContextCanceled(t *testing.T, s flavormonk.Store) {
 	}
 }
 
-func testPing(t *testing.T, s flavormonk.Store) {
+func testPing(t *testing.T, s flavormonk.Store, clk *clocktest.Clock) {
 	if err := s.Ping(ctxT(t)); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/clocktest"
 )
 
 // UsageStore is a store with usage metering, as RunUsage tests it.
@@ -32,21 +33,21 @@ type UsageStore = interface {
 //     leaves live ones, the ledger and what scopes spent.
 //   - Invalid input is EINVALID (ETOOLARGE for too many events) and
 //     changes nothing.
-func RunUsage(t *testing.T, open func(t *testing.T) UsageStore) {
-	o := func(t *testing.T) UsageStore {
+func RunUsage(t *testing.T, open func(t *testing.T, clk flavormonk.Clock) UsageStore) {
+	o := func(t *testing.T, clk flavormonk.Clock) UsageStore {
 		t.Helper()
-		s := open(t)
+		s := open(t, clk)
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, s UsageStore)
+		fn   func(t *testing.T, s UsageStore, clk *clocktest.Clock)
 	}{
 		{"ReserveSettle", testReserveSettle},
 		{"AllOrNothing", testReserveAllOrNothing},
-		{"ConcurrentBudgetExact", func(t *testing.T, s UsageStore) { testConcurrentReserve(t, s, true) }},
-		{"ConcurrentQuotaExact", func(t *testing.T, s UsageStore) { testConcurrentReserve(t, s, false) }},
+		{"ConcurrentBudgetExact", func(t *testing.T, s UsageStore, clk *clocktest.Clock) { testConcurrentReserve(t, s, clk, true) }},
+		{"ConcurrentQuotaExact", func(t *testing.T, s UsageStore, clk *clocktest.Clock) { testConcurrentReserve(t, s, clk, false) }},
 		{"SettleTwice", testSettleTwice},
 		{"ConcurrentSettle", testConcurrentSettle},
 		{"SettleUnknown", testSettleUnknown},
@@ -59,13 +60,16 @@ func RunUsage(t *testing.T, open func(t *testing.T) UsageStore) {
 		{"Prune", testPruneUsage},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) { tc.fn(t, o(t)) })
+		t.Run(tc.name, func(t *testing.T) {
+			clk := clocktest.New(Start)
+			tc.fn(t, o(t, clk.Now), clk)
+		})
 	}
 }
 
 const testPeriod = "2026-11"
 
-func later() time.Time { return time.Now().Add(time.Hour) }
+func later(clk *clocktest.Clock) time.Time { return clk.Now().Add(time.Hour) }
 
 func spent(t *testing.T, s UsageStore, scope, period string) (int64, int64) {
 	t.Helper()
@@ -95,16 +99,16 @@ func event(cost int64) flavormonk.UsageEvent {
 	return flavormonk.UsageEvent{UserID: 42, Provider: "openai", Model: "gpt-4o-mini", InputTokens: 100, OutputTokens: 20, CostMicros: cost}
 }
 
-func testReserveSettle(t *testing.T, s UsageStore) {
+func testReserveSettle(t *testing.T, s UsageStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	wantSpent(t, s, "user:42", 0, 0)
-	if err := s.Reserve(ctx, "r1", holds(10_000, 1_000, 600, "user:42"), later()); err != nil {
+	if err := s.Reserve(ctx, "r1", holds(10_000, 1_000, 600, "user:42"), later(clk)); err != nil {
 		t.Fatalf("Reserve: %v", err)
 	}
 	wantSpent(t, s, "user:42", 0, 600)
 	wantSpent(t, s, flavormonk.ScopeBudget, 0, 600)
 	// The user's 1000 cannot take a second 600 while the first is held.
-	err := s.Reserve(ctx, "r2", holds(10_000, 1_000, 600, "user:42"), later())
+	err := s.Reserve(ctx, "r2", holds(10_000, 1_000, 600, "user:42"), later(clk))
 	if flavormonk.ErrorCode(err) != flavormonk.EQUOTA || !strings.Contains(err.Error(), "2026-12-01") {
 		t.Fatalf("second Reserve = %v; want EQUOTA saying it resets on 2026-12-01", err)
 	}
@@ -113,7 +117,7 @@ func testReserveSettle(t *testing.T, s UsageStore) {
 	}
 	wantSpent(t, s, "user:42", 300, 0)
 	wantSpent(t, s, flavormonk.ScopeBudget, 300, 0)
-	if err := s.Reserve(ctx, "r2", holds(10_000, 1_000, 600, "user:42"), later()); err != nil {
+	if err := s.Reserve(ctx, "r2", holds(10_000, 1_000, 600, "user:42"), later(clk)); err != nil {
 		t.Fatalf("Reserve after settling: %v", err)
 	}
 	wantSpent(t, s, "user:42", 300, 600)
@@ -123,30 +127,30 @@ func testReserveSettle(t *testing.T, s UsageStore) {
 	}
 	wantSpent(t, s, "user:42", 300, 0)
 	// Exactly at the limit fits; one more micro-dollar does not.
-	if err := s.Reserve(ctx, "r3", holds(10_000, 1_000, 700, "user:42"), later()); err != nil {
+	if err := s.Reserve(ctx, "r3", holds(10_000, 1_000, 700, "user:42"), later(clk)); err != nil {
 		t.Fatalf("Reserve up to the limit: %v", err)
 	}
-	if err := s.Reserve(ctx, "r4", holds(10_000, 1_000, 1, "user:42"), later()); flavormonk.ErrorCode(err) != flavormonk.EQUOTA {
+	if err := s.Reserve(ctx, "r4", holds(10_000, 1_000, 1, "user:42"), later(clk)); flavormonk.ErrorCode(err) != flavormonk.EQUOTA {
 		t.Fatalf("Reserve over the limit = %v; want EQUOTA", err)
 	}
 	// A zero amount always fits; other scopes are unaffected.
-	if err := s.Reserve(ctx, "r5", holds(10_000, 1_000, 0, "user:42"), later()); err != nil {
+	if err := s.Reserve(ctx, "r5", holds(10_000, 1_000, 0, "user:42"), later(clk)); err != nil {
 		t.Fatalf("Reserve of zero in a full scope: %v", err)
 	}
-	if err := s.Reserve(ctx, "r6", holds(10_000, 1_000, 1_000, "visitor:abc"), later()); err != nil {
+	if err := s.Reserve(ctx, "r6", holds(10_000, 1_000, 1_000, "visitor:abc"), later(clk)); err != nil {
 		t.Fatalf("Reserve for another scope: %v", err)
 	}
-	if err := s.Reserve(ctx, "r6", holds(10_000, 1_000, 1, "visitor:xyz"), later()); flavormonk.ErrorCode(err) != flavormonk.ECONFLICT {
+	if err := s.Reserve(ctx, "r6", holds(10_000, 1_000, 1, "visitor:xyz"), later(clk)); flavormonk.ErrorCode(err) != flavormonk.ECONFLICT {
 		t.Fatalf("reused id = %v; want ECONFLICT", err)
 	}
 	wantSpent(t, s, "visitor:xyz", 0, 0)
 	wantSpent(t, s, flavormonk.ScopeBudget, 300, 1_700)
 }
 
-func testReserveAllOrNothing(t *testing.T, s UsageStore) {
+func testReserveAllOrNothing(t *testing.T, s UsageStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	// The budget refuses: the user's hold must not stay behind.
-	err := s.Reserve(ctx, "a", holds(500, 10_000, 600, "user:1"), later())
+	err := s.Reserve(ctx, "a", holds(500, 10_000, 600, "user:1"), later(clk))
 	var fe *flavormonk.Error
 	if !errors.As(err, &fe) || fe.Code != flavormonk.EBUDGET || !strings.Contains(fe.Message, "budget") || !strings.Contains(fe.Message, "resets") {
 		t.Fatalf("Reserve over the budget = %v; want EBUDGET saying when it resets", err)
@@ -154,23 +158,23 @@ func testReserveAllOrNothing(t *testing.T, s UsageStore) {
 	wantSpent(t, s, "user:1", 0, 0)
 	wantSpent(t, s, flavormonk.ScopeBudget, 0, 0)
 	// The user refuses: the budget's hold must not stay behind.
-	if err := s.Reserve(ctx, "b", holds(10_000, 500, 600, "user:1"), later()); flavormonk.ErrorCode(err) != flavormonk.EQUOTA {
+	if err := s.Reserve(ctx, "b", holds(10_000, 500, 600, "user:1"), later(clk)); flavormonk.ErrorCode(err) != flavormonk.EQUOTA {
 		t.Fatalf("Reserve over the quota = %v; want EQUOTA", err)
 	}
 	wantSpent(t, s, flavormonk.ScopeBudget, 0, 0)
 	// The failed ids are free to use.
-	if err := s.Reserve(ctx, "a", holds(10_000, 10_000, 600, "user:1"), later()); err != nil {
+	if err := s.Reserve(ctx, "a", holds(10_000, 10_000, 600, "user:1"), later(clk)); err != nil {
 		t.Fatalf("Reserve with the id of a refused reservation: %v", err)
 	}
 	// Negative limits mean none.
-	if err := s.Reserve(ctx, "c", holds(flavormonk.NoLimit, -5, 1e12, "user:2"), later()); err != nil {
+	if err := s.Reserve(ctx, "c", holds(flavormonk.NoLimit, -5, 1e12, "user:2"), later(clk)); err != nil {
 		t.Fatalf("Reserve without limits: %v", err)
 	}
 }
 
 // testConcurrentReserve races 50 reservations of 100 against a limit of
 // 1000, on the budget (each caller its own user) or on one user's quota.
-func testConcurrentReserve(t *testing.T, s UsageStore, budget bool) {
+func testConcurrentReserve(t *testing.T, s UsageStore, clk *clocktest.Clock, budget bool) {
 	ctx := ctxT(t)
 	const n, amount, limit = 50, 100, 1_000
 	var ok, refused atomic.Int64
@@ -190,7 +194,7 @@ func testConcurrentReserve(t *testing.T, s UsageStore, budget bool) {
 			} else {
 				hs = holds(flavormonk.NoLimit, limit, amount, "user:7")
 			}
-			err := s.Reserve(ctx, fmt.Sprintf("race-%d", i), hs, later())
+			err := s.Reserve(ctx, fmt.Sprintf("race-%d", i), hs, later(clk))
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -217,9 +221,9 @@ func testConcurrentReserve(t *testing.T, s UsageStore, budget bool) {
 	wantSpent(t, s, scope, 0, limit)
 }
 
-func testSettleTwice(t *testing.T, s UsageStore) {
+func testSettleTwice(t *testing.T, s UsageStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
-	if err := s.Reserve(ctx, "r", holds(10_000, 10_000, 500, "user:42"), later()); err != nil {
+	if err := s.Reserve(ctx, "r", holds(10_000, 10_000, 500, "user:42"), later(clk)); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {
@@ -228,15 +232,15 @@ func testSettleTwice(t *testing.T, s UsageStore) {
 		}
 	}
 	wantSpent(t, s, "user:42", 123, 0)
-	rows := report(t, s)
+	rows := report(t, s, clk)
 	if len(rows) != 1 || rows[0].Events != 1 || rows[0].CostMicros != 123 {
 		t.Fatalf("report after settling twice = %+v; want one event of 123", rows)
 	}
 }
 
-func testConcurrentSettle(t *testing.T, s UsageStore) {
+func testConcurrentSettle(t *testing.T, s UsageStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
-	if err := s.Reserve(ctx, "r", holds(10_000, 10_000, 500, "user:42"), later()); err != nil {
+	if err := s.Reserve(ctx, "r", holds(10_000, 10_000, 500, "user:42"), later(clk)); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -252,32 +256,32 @@ func testConcurrentSettle(t *testing.T, s UsageStore) {
 	wg.Wait()
 	wantSpent(t, s, "user:42", 77, 0)
 	wantSpent(t, s, flavormonk.ScopeBudget, 77, 0)
-	if rows := report(t, s); len(rows) != 1 || rows[0].Events != 1 {
+	if rows := report(t, s, clk); len(rows) != 1 || rows[0].Events != 1 {
 		t.Fatalf("report after concurrent settles = %+v; want one event", rows)
 	}
 }
 
-func testSettleUnknown(t *testing.T, s UsageStore) {
+func testSettleUnknown(t *testing.T, s UsageStore, clk *clocktest.Clock) {
 	if err := s.Settle(ctxT(t), "nope", []flavormonk.UsageEvent{event(1)}); flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
 		t.Fatalf("Settle of an unknown id = %v; want ENOTFOUND", err)
 	}
-	if rows := report(t, s); len(rows) != 0 {
+	if rows := report(t, s, clk); len(rows) != 0 {
 		t.Fatalf("report = %+v; want nothing recorded", rows)
 	}
 }
 
-func testReserveExpiry(t *testing.T, s UsageStore) {
+func testReserveExpiry(t *testing.T, s UsageStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
-	soon := time.Now().Add(300 * time.Millisecond)
+	soon := clk.Now().Add(300 * time.Millisecond)
 	if err := s.Reserve(ctx, "crashed", holds(10_000, 1_000, 1_000, "user:42"), soon); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Reserve(ctx, "r", holds(10_000, 1_000, 1, "user:42"), later()); flavormonk.ErrorCode(err) != flavormonk.EQUOTA {
+	if err := s.Reserve(ctx, "r", holds(10_000, 1_000, 1, "user:42"), later(clk)); flavormonk.ErrorCode(err) != flavormonk.EQUOTA {
 		t.Fatalf("Reserve beside a live hold = %v; want EQUOTA", err)
 	}
-	time.Sleep(time.Until(soon) + 50*time.Millisecond)
+	clk.Set(soon.Add(50 * time.Millisecond))
 	wantSpent(t, s, "user:42", 0, 0)
-	if err := s.Reserve(ctx, "r", holds(10_000, 1_000, 1_000, "user:42"), later()); err != nil {
+	if err := s.Reserve(ctx, "r", holds(10_000, 1_000, 1_000, "user:42"), later(clk)); err != nil {
 		t.Fatalf("Reserve after the hold expired: %v", err)
 	}
 	// The late call still settles and its cost counts.
@@ -287,9 +291,9 @@ func testReserveExpiry(t *testing.T, s UsageStore) {
 	wantSpent(t, s, "user:42", 400, 1_000)
 }
 
-func testOvershoot(t *testing.T, s UsageStore) {
+func testOvershoot(t *testing.T, s UsageStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
-	if err := s.Reserve(ctx, "r", holds(10_000, 1_000, 100, "user:42"), later()); err != nil {
+	if err := s.Reserve(ctx, "r", holds(10_000, 1_000, 100, "user:42"), later(clk)); err != nil {
 		t.Fatal(err)
 	}
 	// The worst case was wrong: the real cost is counted anyway.
@@ -297,21 +301,21 @@ func testOvershoot(t *testing.T, s UsageStore) {
 		t.Fatal(err)
 	}
 	wantSpent(t, s, "user:42", 1_500, 0)
-	if err := s.Reserve(ctx, "r2", holds(10_000, 1_000, 1, "user:42"), later()); flavormonk.ErrorCode(err) != flavormonk.EQUOTA {
+	if err := s.Reserve(ctx, "r2", holds(10_000, 1_000, 1, "user:42"), later(clk)); flavormonk.ErrorCode(err) != flavormonk.EQUOTA {
 		t.Fatalf("Reserve after overshooting = %v; want EQUOTA", err)
 	}
-	if err := s.Reserve(ctx, "r3", holds(10_000, 1_000, 0, "user:42"), later()); err != nil {
+	if err := s.Reserve(ctx, "r3", holds(10_000, 1_000, 0, "user:42"), later(clk)); err != nil {
 		t.Fatalf("Reserve of zero after overshooting: %v", err)
 	}
 }
 
-func testPeriods(t *testing.T, s UsageStore) {
+func testPeriods(t *testing.T, s UsageStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
-	if err := s.Reserve(ctx, "nov", holds(1_000, 1_000, 1_000, "user:42"), later()); err != nil {
+	if err := s.Reserve(ctx, "nov", holds(1_000, 1_000, 1_000, "user:42"), later(clk)); err != nil {
 		t.Fatal(err)
 	}
 	dec := []flavormonk.Hold{{Scope: "user:42", Period: "2026-12", Limit: 1_000, Amount: 1_000}, {Scope: flavormonk.ScopeBudget, Period: "2026-12", Limit: 1_000, Amount: 1_000}}
-	if err := s.Reserve(ctx, "dec", dec, later()); err != nil {
+	if err := s.Reserve(ctx, "dec", dec, later(clk)); err != nil {
 		t.Fatalf("a new month is a new allowance: %v", err)
 	}
 	if sp, res := spent(t, s, "user:42", "2026-12"); sp != 0 || res != 1_000 {
@@ -319,7 +323,7 @@ func testPeriods(t *testing.T, s UsageStore) {
 	}
 }
 
-func testReserveInvalid(t *testing.T, s UsageStore) {
+func testReserveInvalid(t *testing.T, s UsageStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	ok := holds(10_000, 10_000, 10, "user:1")
 	for name, c := range map[string]struct {
@@ -327,19 +331,19 @@ func testReserveInvalid(t *testing.T, s UsageStore) {
 		hs      []flavormonk.Hold
 		expires time.Time
 	}{
-		"empty id":       {"", ok, later()},
-		"long id":        {strings.Repeat("x", 300), ok, later()},
-		"NUL in id":      {"a\x00b", ok, later()},
-		"no holds":       {"x", nil, later()},
-		"too many holds": {"x", make([]flavormonk.Hold, 9), later()},
-		"expired":        {"x", ok, time.Now().Add(-time.Second)},
-		"empty scope":    {"x", []flavormonk.Hold{{Period: testPeriod, Amount: 1}}, later()},
-		"bad period":     {"x", []flavormonk.Hold{{Scope: "user:1", Period: "2026-13", Amount: 1}}, later()},
-		"day period":     {"x", []flavormonk.Hold{{Scope: "user:1", Period: "2026-11-01", Amount: 1}}, later()},
-		"negative":       {"x", []flavormonk.Hold{{Scope: "user:1", Period: testPeriod, Amount: -1}}, later()},
-		"huge":           {"x", []flavormonk.Hold{{Scope: "user:1", Period: testPeriod, Amount: math.MaxInt64}}, later()},
-		"twice":          {"x", []flavormonk.Hold{{Scope: "user:1", Period: testPeriod, Amount: 1}, {Scope: "user:1", Period: testPeriod, Amount: 1}}, later()},
-		"bad utf8 scope": {"x", []flavormonk.Hold{{Scope: "user:\xff", Period: testPeriod, Amount: 1}}, later()},
+		"empty id":       {"", ok, later(clk)},
+		"long id":        {strings.Repeat("x", 300), ok, later(clk)},
+		"NUL in id":      {"a\x00b", ok, later(clk)},
+		"no holds":       {"x", nil, later(clk)},
+		"too many holds": {"x", make([]flavormonk.Hold, 9), later(clk)},
+		"expired":        {"x", ok, clk.Now().Add(-time.Second)},
+		"empty scope":    {"x", []flavormonk.Hold{{Period: testPeriod, Amount: 1}}, later(clk)},
+		"bad period":     {"x", []flavormonk.Hold{{Scope: "user:1", Period: "2026-13", Amount: 1}}, later(clk)},
+		"day period":     {"x", []flavormonk.Hold{{Scope: "user:1", Period: "2026-11-01", Amount: 1}}, later(clk)},
+		"negative":       {"x", []flavormonk.Hold{{Scope: "user:1", Period: testPeriod, Amount: -1}}, later(clk)},
+		"huge":           {"x", []flavormonk.Hold{{Scope: "user:1", Period: testPeriod, Amount: math.MaxInt64}}, later(clk)},
+		"twice":          {"x", []flavormonk.Hold{{Scope: "user:1", Period: testPeriod, Amount: 1}, {Scope: "user:1", Period: testPeriod, Amount: 1}}, later(clk)},
+		"bad utf8 scope": {"x", []flavormonk.Hold{{Scope: "user:\xff", Period: testPeriod, Amount: 1}}, later(clk)},
 	} {
 		if err := s.Reserve(ctx, c.id, c.hs, c.expires); flavormonk.ErrorCode(err) != flavormonk.EINVALID {
 			t.Errorf("Reserve (%s) = %v; want EINVALID", name, err)
@@ -349,9 +353,9 @@ func testReserveInvalid(t *testing.T, s UsageStore) {
 	wantSpent(t, s, flavormonk.ScopeBudget, 0, 0)
 }
 
-func testSettleInvalid(t *testing.T, s UsageStore) {
+func testSettleInvalid(t *testing.T, s UsageStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
-	if err := s.Reserve(ctx, "r", holds(10_000, 10_000, 10, "user:42"), later()); err != nil {
+	if err := s.Reserve(ctx, "r", holds(10_000, 10_000, 10, "user:42"), later(clk)); err != nil {
 		t.Fatal(err)
 	}
 	bad := func(f func(e *flavormonk.UsageEvent)) []flavormonk.UsageEvent {
@@ -378,7 +382,7 @@ func testSettleInvalid(t *testing.T, s UsageStore) {
 	}
 	// Nothing changed: the hold is still live and nothing was recorded.
 	wantSpent(t, s, "user:42", 0, 10)
-	if rows := report(t, s); len(rows) != 0 {
+	if rows := report(t, s, clk); len(rows) != 0 {
 		t.Fatalf("report = %+v; want nothing recorded", rows)
 	}
 	if err := s.Settle(ctx, "r", []flavormonk.UsageEvent{event(5)}); err != nil {
@@ -386,16 +390,16 @@ func testSettleInvalid(t *testing.T, s UsageStore) {
 	}
 }
 
-func report(t *testing.T, s UsageStore) []flavormonk.UsageRow {
+func report(t *testing.T, s UsageStore, clk *clocktest.Clock) []flavormonk.UsageRow {
 	t.Helper()
-	rows, err := s.UsageReport(ctxT(t), time.Unix(0, 0), time.Now().Add(24*time.Hour))
+	rows, err := s.UsageReport(ctxT(t), time.Unix(0, 0), clk.Now().Add(24*time.Hour))
 	if err != nil {
 		t.Fatalf("UsageReport: %v", err)
 	}
 	return rows
 }
 
-func testUsageReport(t *testing.T, s UsageStore) {
+func testUsageReport(t *testing.T, s UsageStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
 	d1 := time.Date(2026, 11, 3, 23, 59, 59, 999_999_000, time.UTC)
 	d2 := time.Date(2026, 11, 4, 0, 0, 0, 0, time.UTC)
@@ -406,7 +410,7 @@ func testUsageReport(t *testing.T, s UsageStore) {
 		{At: d2, Visitor: "v1", Provider: "openai", Model: "gpt-4o-mini", InputTokens: 7, OutputTokens: 3, CostMicros: 3},
 		{At: d2.Add(time.Minute), Visitor: "v1", Provider: "cache", Model: "gpt-4o-mini", CacheHit: true},
 	}
-	if err := s.Reserve(ctx, "r", holds(10_000, 10_000, 100, "user:42"), later()); err != nil {
+	if err := s.Reserve(ctx, "r", holds(10_000, 10_000, 100, "user:42"), later(clk)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Settle(ctx, "r", events); err != nil {
@@ -447,9 +451,9 @@ func testUsageReport(t *testing.T, s UsageStore) {
 	}
 }
 
-func testPruneUsage(t *testing.T, s UsageStore) {
+func testPruneUsage(t *testing.T, s UsageStore, clk *clocktest.Clock) {
 	ctx := ctxT(t)
-	soon := time.Now().Add(300 * time.Millisecond)
+	soon := clk.Now().Add(300 * time.Millisecond)
 	for _, id := range []string{"a", "b", "d"} {
 		if err := s.Reserve(ctx, id, holds(10_000, 10_000, 100, "user:42"), soon); err != nil {
 			t.Fatal(err)
@@ -458,17 +462,17 @@ func testPruneUsage(t *testing.T, s UsageStore) {
 	if err := s.Settle(ctx, "b", []flavormonk.UsageEvent{event(10)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Reserve(ctx, "c", holds(10_000, 10_000, 100, "user:42"), later()); err != nil {
+	if err := s.Reserve(ctx, "c", holds(10_000, 10_000, 100, "user:42"), later(clk)); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.PruneUsage(ctx, time.Now(), 100); err != nil || n != 0 {
+	if n, err := s.PruneUsage(ctx, clk.Now(), 100); err != nil || n != 0 {
 		t.Fatalf("PruneUsage before anything expired = %d, %v", n, err)
 	}
-	time.Sleep(time.Until(soon) + 50*time.Millisecond)
-	if n, err := s.PruneUsage(ctx, time.Now(), 1); err != nil || n != 1 {
+	clk.Set(soon.Add(50 * time.Millisecond))
+	if n, err := s.PruneUsage(ctx, clk.Now(), 1); err != nil || n != 1 {
 		t.Fatalf("PruneUsage(limit 1) = %d, %v; want 1", n, err)
 	}
-	if n, err := s.PruneUsage(ctx, time.Now(), 100); err != nil || n != 5 {
+	if n, err := s.PruneUsage(ctx, clk.Now(), 100); err != nil || n != 5 {
 		t.Fatalf("PruneUsage = %d, %v; want the other 5 records of a, b and d", n, err)
 	}
 	wantSpent(t, s, "user:42", 10, 100)
@@ -478,10 +482,10 @@ func testPruneUsage(t *testing.T, s UsageStore) {
 	if err := s.Settle(ctx, "c", []flavormonk.UsageEvent{event(20)}); err != nil {
 		t.Fatalf("Settle of a live reservation after pruning: %v", err)
 	}
-	if rows := report(t, s); len(rows) != 1 || rows[0].Events != 2 || rows[0].CostMicros != 30 {
+	if rows := report(t, s, clk); len(rows) != 1 || rows[0].Events != 2 || rows[0].CostMicros != 30 {
 		t.Fatalf("ledger after pruning = %+v; want both events", rows)
 	}
-	if _, err := s.PruneUsage(ctx, time.Now(), 0); flavormonk.ErrorCode(err) != flavormonk.EINVALID {
+	if _, err := s.PruneUsage(ctx, clk.Now(), 0); flavormonk.ErrorCode(err) != flavormonk.EINVALID {
 		t.Fatalf("PruneUsage(limit 0) = %v; want EINVALID", err)
 	}
 }
