@@ -67,6 +67,7 @@ func RunAccounts(t *testing.T, open func(t *testing.T, clk flavormonk.Clock) int
 		{"LicenseKeyOnce", testLicenseKeyOnce},
 		{"LicenseGrants", testLicenseGrants},
 		{"SessionHashes", testSessionHashes},
+		{"SessionBoundaries", testSessionBoundaries},
 		{"LinkVisitor", testLinkVisitor},
 		{"ListUsers", testListUsers},
 	}

@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T, clk flavormonk.Clock) flavormonk.
 		{"Visitors", testVisitors},
 		{"VisitorNotFound", testVisitorNotFound},
 		{"DeleteVisitorsBefore", testDeleteVisitorsBefore},
+		{"VisitorBoundaries", testVisitorBoundaries},
 		{"ConcurrentUpserts", testConcurrentUpserts},
 		{"ChangesFollowConcurrentWriters", testChangesFollowWriters},
 		{"ContextCanceled", testContextCanceled},

@@ -58,6 +58,7 @@ func RunUsage(t *testing.T, open func(t *testing.T, clk flavormonk.Clock) UsageS
 		{"SettleInvalid", testSettleInvalid},
 		{"Report", testUsageReport},
 		{"Prune", testPruneUsage},
+		{"Boundaries", testUsageBoundaries},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
