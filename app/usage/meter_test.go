@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/postgres"
 	"github.com/flavormonk/flavormonk/app/sqlite"
+	"github.com/flavormonk/flavormonk/app/storetest"
 	"github.com/flavormonk/flavormonk/app/usage"
 	"github.com/flavormonk/flavormonk/app/usage/pricing"
 )
@@ -300,27 +302,68 @@ func TestBudgetAndPlans(t *testing.T) {
 	})
 }
 
+// TestMonthBoundary reserves at each boundary instant (month and year
+// end, leap day, Berlin's DST changes), with the process's zone UTC and
+// Europe/Berlin: the period is the UTC month the call began in, a full
+// month resets at the next UTC month, and the settled cost and ledger
+// event stay in the period and UTC day of the reservation.
 func TestMonthBoundary(t *testing.T) {
 	stores(t, func(t *testing.T, s store, clk *clocktest.Clock) {
 		f := newMeter(t, s, clk, flavormonk.NoLimit, quotas)
 		ctx := ctxT(t)
-		u := usage.Subject{UserID: 3, Plan: flavormonk.PlanFree}
-		f.clock.Set(time.Date(2026, 11, 30, 23, 59, 0, 0, time.UTC))
-		r, err := f.m.Reserve(ctx, u, 250_000)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Period != "2026-11" {
-			t.Fatalf("period %s", r.Period)
-		}
-		_, err = f.m.Reserve(ctx, u, 1)
-		if flavormonk.ErrorCode(err) != flavormonk.EQUOTA || !strings.Contains(err.Error(), "2026-12-01") {
-			t.Fatalf("full month = %v; want EQUOTA resetting on 2026-12-01", err)
-		}
-		f.clock.Set(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
-		if r, err := f.m.Reserve(ctx, u, 250_000); err != nil || r.Period != "2026-12" {
-			t.Fatalf("new month: %v", err)
-		}
+		uid := int64(100)
+		storetest.InZones(t, func(t *testing.T, zone string) {
+			for _, b := range storetest.Boundaries {
+				t.Run(b.Name, func(t *testing.T) {
+					uid++
+					u := usage.Subject{UserID: uid, Plan: flavormonk.PlanFree}
+					clk.Set(b.At)
+					r, err := f.m.Reserve(ctx, u, 250_000)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if r.Period != b.Period {
+						t.Fatalf("period %s; want %s", r.Period, b.Period)
+					}
+					_, err = f.m.Reserve(ctx, u, 1)
+					if flavormonk.ErrorCode(err) != flavormonk.EQUOTA || !strings.Contains(err.Error(), b.Reset) {
+						t.Fatalf("full month = %v; want EQUOTA resetting on %s", err, b.Reset)
+					}
+					clk.Set(b.At.Add(time.Second))
+					r2, err := f.m.Reserve(ctx, u, 250_000)
+					if b.Next != b.Period {
+						if err != nil || r2.Period != b.Next {
+							t.Fatalf("a second later, in %s: %v", b.Next, err)
+						}
+					} else if flavormonk.ErrorCode(err) != flavormonk.EQUOTA {
+						t.Fatalf("a second later, still in %s: %v; want EQUOTA", b.Period, err)
+					}
+					// Settled after its hold expired, in the next period.
+					clk.Set(b.At.Add(usage.DefaultHold + time.Minute))
+					if err := r.Settle(ctx, []flavormonk.UsageEvent{{Provider: "openai", Model: "gpt-4o-mini", InputTokens: 1000}}); err != nil {
+						t.Fatal(err)
+					}
+					if sp, _, err := s.Spent(ctx, "user:"+strconv.FormatInt(uid, 10), b.Period); err != nil || sp != 150 {
+						t.Fatalf("Spent(%s) = %d, %v; want 150", b.Period, sp, err)
+					}
+					from, _ := time.Parse("2006-01", b.Period)
+					to, _ := flavormonk.UsagePeriodEnd(b.Period)
+					rows, err := s.UsageReport(ctx, from, to)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var mine []flavormonk.UsageRow
+					for _, row := range rows {
+						if row.UserID == uid {
+							mine = append(mine, row)
+						}
+					}
+					if len(mine) != 1 || !mine[0].Day.Equal(b.Day) {
+						t.Fatalf("ledger of %s = %+v; want one row on %s", b.Period, mine, b.Day.Format("2006-01-02"))
+					}
+				})
+			}
+		})
 	})
 }
 
