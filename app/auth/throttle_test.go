@@ -9,6 +9,7 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/clocktest"
 )
 
 type fakeClock struct {
@@ -196,4 +197,33 @@ func TestThrottleDisabledAndEmpty(t *testing.T) {
 	if n := th.Len(); n != 0 {
 		t.Fatalf("empty keys were stored: %d", n)
 	}
+}
+
+// TestThrottleWindowsAtBoundaries: a window that ends at a month's or a
+// year's last second, on a leap day or across Berlin's DST change is 15
+// minutes of absolute time ending on a UTC quarter hour, whatever the
+// local zone.
+func TestThrottleWindowsAtBoundaries(t *testing.T) {
+	clocktest.InZones(t, func(t *testing.T, zone string) {
+		for _, b := range clocktest.Boundaries {
+			t.Run(b.Name, func(t *testing.T) {
+				clk := clocktest.New(b.At)
+				th := NewThrottle(DefaultLimits, clk.Now)
+				for range DefaultLimits.PerPair {
+					mustAllow(t, th, "cook@example.com", "203.0.113.9")
+				}
+				end := b.At.UTC().Truncate(DefaultLimits.Window).Add(DefaultLimits.Window)
+				if end.Minute()%15 != 0 || end.Second() != 0 || end.Sub(b.At) > DefaultLimits.Window {
+					t.Fatalf("window end %s", end)
+				}
+				mustDeny(t, th, "cook@example.com", "203.0.113.9", max(end.Sub(b.At).Round(time.Second), time.Second))
+				clk.Set(end.Add(-time.Millisecond))
+				if err := th.Take("cook@example.com", "203.0.113.9"); flavormonk.ErrorCode(err) != flavormonk.ERATELIMIT {
+					t.Fatalf("a millisecond before the window ends: %v; want ERATELIMIT", err)
+				}
+				clk.Set(end)
+				mustAllow(t, th, "cook@example.com", "203.0.113.9")
+			})
+		}
+	})
 }
