@@ -40,8 +40,15 @@ type accEnv struct {
 
 func newAccEnv(t *testing.T, opts ...func(*config.Config)) *accEnv {
 	t.Helper()
+	return newAccEnvAt(t, nil, opts...)
+}
+
+// newAccEnvAt is newAccEnv with the store and the server on clk (nil: the
+// system clock).
+func newAccEnvAt(t *testing.T, clk flavormonk.Clock, opts ...func(*config.Config)) *accEnv {
+	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fm.db"))
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fm.db"), sqlite.WithClock(clk))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +73,7 @@ func newAccEnv(t *testing.T, opts ...func(*config.Config)) *accEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.Clock = clk
 	s.UseAccounts(st)
 	s.SetReady(true)
 	srv := httptest.NewServer(s.Echo)
