@@ -10,6 +10,7 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/clocktest"
 	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/postgres"
 	"github.com/flavormonk/flavormonk/app/sqlite"
@@ -159,4 +160,41 @@ func TestUsageCLIPostgres(t *testing.T) {
 	fillLedger(t, s)
 	s.Close()
 	testUsageCLI(t)
+}
+
+// TestUsageCLIDefaultsToUTCMonth: without --from and --to the report is
+// the clock's UTC month up to its UTC day, in any local zone; half an
+// hour past midnight on 1 December in Berlin is still November.
+func TestUsageCLIDefaultsToUTCMonth(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "usage.db")
+	t.Setenv("FLAVORMONK_SQLITE_PATH", path)
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fillLedger(t, s)
+	s.Close()
+	clocktest.InZones(t, func(t *testing.T, zone string) {
+		for _, c := range []struct {
+			name     string
+			at       time.Time
+			heading  string
+			has, not string
+		}{
+			{"LastSecondOfNovember", time.Date(2026, 11, 30, 23, 59, 59, 0, time.UTC), "2026-11-01 to 2026-11-30", "2026-11-30", "2026-12-01"},
+			{"BerlinAlreadyDecember", time.Date(2026, 12, 1, 0, 30, 0, 0, clocktest.Berlin), "2026-11-01 to 2026-11-30", "2026-11-30", "2026-12-01"},
+			{"FirstSecondOfDecember", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), "2026-12-01 to 2026-12-01", "2026-12-01", "2026-11-30"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				var out, errb bytes.Buffer
+				if err := runAt(context.Background(), clocktest.New(c.at).Now, []string{"usage"}, &out, &errb); err != nil {
+					t.Fatal(err)
+				}
+				text := out.String()
+				if !strings.Contains(text, "assistant usage "+c.heading+" (UTC)") || !strings.Contains(text, c.has) || strings.Contains(text, c.not) {
+					t.Fatalf("usage at %s: want %s with %s and without %s:\n%s", c.at, c.heading, c.has, c.not, text)
+				}
+			})
+		}
+	})
 }
