@@ -78,7 +78,7 @@ func (t *SharedThrottle) Take(ctx context.Context, account, ip string) error {
 		return local
 	}
 	lim := t.Local.limits
-	now := t.Local.now()
+	now := t.Local.now.Now()
 	w, end := lim.window(now)
 	ttl := end.Sub(now) + time.Minute
 	ctx, cancel := context.WithTimeout(ctx, CacheTimeout)
@@ -119,7 +119,7 @@ func (t *SharedThrottle) Succeed(ctx context.Context, account, ip string) {
 		return
 	}
 	lim := t.Local.limits
-	now := t.Local.now()
+	now := t.Local.now.Now()
 	w, end := lim.window(now)
 	ctx, cancel := context.WithTimeout(ctx, CacheTimeout)
 	defer cancel()
