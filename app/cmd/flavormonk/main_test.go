@@ -39,11 +39,15 @@ func testConfig(t *testing.T, env map[string]string) *config.Config {
 	return cfg
 }
 
-// startMain runs the real Main until the test ends.
-func startMain(t *testing.T, cfg *config.Config) *Main {
+// startMain runs the real Main, changed by opts (a fixed Clock), until the
+// test ends.
+func startMain(t *testing.T, cfg *config.Config, opts ...func(*Main)) *Main {
 	t.Helper()
 	var logs bytes.Buffer
 	m := NewMain(cfg, slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil)))
+	for _, o := range opts {
+		o(m)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	if err := m.Open(ctx); err != nil {
 		t.Fatal(err)
