@@ -19,8 +19,8 @@ type AccountsStore = interface {
 }
 
 // RunAccounts runs the flavormonk.AccountStore conformance suite. open must
-// return a new, empty store for each call; RunAccounts closes it when the
-// subtest ends.
+// return a new, empty store on clk for each call; RunAccounts closes it
+// when the subtest ends.
 //
 // Semantics the suite pins down, beyond the AccountStore documentation:
 //   - Emails are stored trimmed and lower-cased; the duplicate check ignores

@@ -1,10 +1,14 @@
 // Package storetest is the conformance suite every flavormonk.Store passes.
 // Each implementation's tests call Run with a function that opens a fresh,
-// empty store:
+// empty store reading the time from the clock it is given:
 //
 //	func TestStore(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) flavormonk.Store { return openEmpty(t) })
+//		storetest.Run(t, func(t *testing.T, clk flavormonk.Clock) flavormonk.Store { return openEmpty(t, clk) })
 //	}
+//
+// Each test's clock starts at Start and moves only when the test moves it,
+// so the time-dependent tests run at fixed instants, the boundaries of
+// clocktest.Boundaries among them, whatever the date.
 //
 // Semantics the suite pins down, beyond the Store documentation:
 //   - Timestamps are kept to the microsecond, in UTC. A new recipe keeps a
@@ -37,8 +41,8 @@ import (
 	"github.com/flavormonk/flavormonk/app/internal/clocktest"
 )
 
-// Run runs the suite. open must return a new, empty store for each call; Run
-// closes it when the subtest ends (so Close must tolerate a second call if
+// Run runs the suite. open must return a new, empty store on clk for each
+// call; Run closes it when the subtest ends (so Close must tolerate a second call if
 // open also registers one).
 func Run(t *testing.T, open func(t *testing.T, clk flavormonk.Clock) flavormonk.Store) {
 	o := func(t *testing.T, clk flavormonk.Clock) flavormonk.Store {

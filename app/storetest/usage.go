@@ -21,7 +21,7 @@ type UsageStore = interface {
 }
 
 // RunUsage runs the flavormonk.UsageStore conformance suite. open must
-// return a new, empty store for each call; RunUsage closes it.
+// return a new, empty store on clk for each call; RunUsage closes it.
 //
 // Semantics the suite pins down, beyond the UsageStore documentation:
 //   - 50 concurrent reservations against limits that fit exactly 10: exactly

@@ -118,3 +118,15 @@ func TestRateLimitWindowsAtBoundaries(t *testing.T) {
 		}
 	})
 }
+
+// TestAccountExportTime: the export is stamped by the server's clock.
+func TestAccountExportTime(t *testing.T) {
+	at := time.Date(2028, 2, 29, 23, 59, 59, 0, clocktest.Berlin)
+	env := newAccEnvAt(t, clocktest.New(at).Now)
+	br := env.browser(t)
+	br.signup("export@example.com")
+	r := br.do("GET", "/account/export", nil, nil)
+	if r.status != http.StatusOK || !strings.Contains(r.body, `"exported_at": "2028-02-29T22:59:59Z"`) {
+		t.Fatalf("export: %d %s", r.status, r.body)
+	}
+}
