@@ -13,6 +13,7 @@ import (
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/auth"
 	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/internal/clocktest"
 )
 
 var inviteRE = regexp.MustCompile(`<code id="new-invite">(inv_[^<]+)</code>`)
@@ -125,10 +126,10 @@ func TestAdminPages(t *testing.T) {
 }
 
 func TestAdminUsagePage(t *testing.T) {
-	env := newAccEnv(t)
+	now := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	env := newAccEnvAt(t, clocktest.New(now).Now)
 	ctx := context.Background()
 	// Two settled calls in the ledger: one priced, one a cache hit.
-	now := time.Now().UTC()
 	hold := []flavormonk.Hold{{Scope: flavormonk.ScopeBudget, Period: flavormonk.UsagePeriod(now), Limit: flavormonk.NoLimit, Amount: 1000}}
 	if err := env.st.Reserve(ctx, "r1", hold, now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
