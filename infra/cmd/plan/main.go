@@ -93,7 +93,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		failed = failed || !rep.OK()
 	}
 	if failed {
-		return errors.New("a phase change would replace or delete a stateful resource (see above)")
+		return errors.New("a phase change would replace or delete a stateful or protected resource (see above)")
 	}
 	return nil
 }
