@@ -62,9 +62,66 @@ func (c *Capture) Find(t, name string) (Resource, bool) {
 	return Resource{}, false
 }
 
-type mocks struct{ c *Capture }
+type mocks struct {
+	c       *Capture
+	preview bool
+}
+
+// secretTriggerTypes are the resource types whose provider refuses a
+// secret in triggers at preview. pulumi-command v1.1.0 fails the whole
+// preview with "triggers[0]: malformed secret: missing value" when a
+// trigger is a secret not yet known; the mocks resolve every output, so
+// the guard refuses any secret there, known or not.
+var secretTriggerTypes = map[string]bool{
+	"command:remote:Command":      true,
+	"command:remote:CopyToRemote": true,
+	"command:local:Command":       true,
+}
+
+// SecretTriggerError is the guard's failure: a secret in a command's
+// triggers, at Path (as the provider names it, e.g. "triggers[0]").
+type SecretTriggerError struct {
+	Type, Name, Path string
+}
+
+func (e *SecretTriggerError) Error() string {
+	return fmt.Sprintf("%s %s: %s: malformed secret: missing value (the command provider refuses a secret in triggers at preview: "+
+		"hash the secret with stack.TriggerHash, which returns the hash as a plain value)", e.Type, e.Name, e.Path)
+}
+
+// secretPath returns the path of the first secret inside v.
+func secretPath(v resource.PropertyValue, path string) (string, bool) {
+	switch {
+	case v.IsSecret():
+		return path, true
+	case v.IsOutput():
+		if v.OutputValue().Secret {
+			return path, true
+		}
+		return secretPath(v.OutputValue().Element, path)
+	case v.IsArray():
+		for i, e := range v.ArrayValue() {
+			if p, ok := secretPath(e, fmt.Sprintf("%s[%d]", path, i)); ok {
+				return p, true
+			}
+		}
+	case v.IsObject():
+		obj := v.ObjectValue()
+		for _, k := range obj.StableKeys() {
+			if p, ok := secretPath(obj[k], path+"."+string(k)); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	if m.preview && secretTriggerTypes[args.TypeToken] {
+		if path, ok := secretPath(args.Inputs["triggers"], "triggers"); ok {
+			return "", nil, &SecretTriggerError{Type: args.TypeToken, Name: args.Name, Path: path}
+		}
+	}
 	r := Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs, Provider: args.Provider}
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.Parent = rpc.GetParent()
@@ -310,6 +367,10 @@ type Options struct {
 	Stack      string            // default "dev"
 	Config     map[string]string // "flavormonk:cloud" → "hetzner"
 	SecretKeys []string          // config keys that are secret
+	// Preview runs the program as `pulumi preview` does (a dry run), and
+	// refuses inputs a real provider refuses at preview (see
+	// secretTriggerTypes).
+	Preview bool
 }
 
 // Run runs program under mocks and returns what it declared, with the
@@ -328,9 +389,10 @@ func Run(program pulumi.RunFunc, o Options) (*Capture, error) {
 		}
 		return nil
 	}
-	err := pulumi.RunErr(wrapped, pulumi.WithMocks(o.Project, o.Stack, &mocks{c}), func(info *pulumi.RunInfo) {
+	err := pulumi.RunErr(wrapped, pulumi.WithMocks(o.Project, o.Stack, &mocks{c: c, preview: o.Preview}), func(info *pulumi.RunInfo) {
 		info.Config = o.Config
 		info.ConfigSecretKeys = o.SecretKeys
+		info.DryRun = o.Preview
 	})
 	if err != nil {
 		return c, err

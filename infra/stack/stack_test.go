@@ -505,3 +505,54 @@ func TestConfigErrorsFailThePreview(t *testing.T) {
 	}
 	_ = plan.Namespace
 }
+
+// A first `pulumi preview` (a dry run, every secret still unknown) passes
+// on every stack: no command gets a secret in its triggers, which
+// pulumi-command refuses there (mockrun's guard fails the run). Hetzner's
+// stacks also copy the dumps to S3, whose command hashes those keys.
+func TestStacksPreview(t *testing.T) {
+	for _, cloud := range []string{"hetzner", "digitalocean"} {
+		for _, phase := range []string{"mvp", "upgrade", "scale"} {
+			t.Run(cloud+"/"+phase, func(t *testing.T) {
+				cfg := config(cloud, phase)
+				keys := secretKeys
+				if cloud == "hetzner" {
+					cfg["flavormonk:backupS3Endpoint"] = "https://s3.example.com"
+					cfg["flavormonk:backupS3Bucket"] = "dumps"
+					cfg["flavormonk:backupS3AccessKey"] = "SENTINEL-S3-ACCESS"
+					cfg["flavormonk:backupS3SecretKey"] = "SENTINEL-S3-SECRET"
+					keys = append(slices.Clone(secretKeys), "flavormonk:backupS3AccessKey", "flavormonk:backupS3SecretKey")
+				}
+				c, err := mockrun.Run(stack.Program(wiring.Clouds(), nil), mockrun.Options{Config: cfg, SecretKeys: keys, Preview: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The guard saw the commands whose triggers hash secrets.
+				var hashed []string
+				for _, r := range c.ByType("command:remote:Command") {
+					if r.Inputs["triggers"].IsArray() && !strings.HasPrefix(r.Name, "allow-") && r.Name != "k3s-kubeconfig" {
+						hashed = append(hashed, r.Name)
+					}
+				}
+				var want []string
+				switch {
+				case cloud == "digitalocean" && phase == "scale":
+					// No remote command: the app runs on DOKS.
+				case cloud == "digitalocean":
+					want = []string{"deploy-"}
+				case phase == "mvp":
+					want = []string{"db-setup", "db-backup-env", "deploy-"}
+				case phase == "upgrade":
+					want = []string{"db-setup", "db-backup-env", "redis-setup", "deploy-"}
+				default:
+					want = []string{"db-setup", "db-backup-env", "redis-setup", "redis-setup-redis-2", "k3s-start-k3s-server-1", "k3s-start-k3s-agent-1"}
+				}
+				for _, w := range want {
+					if !slices.ContainsFunc(hashed, func(n string) bool { return strings.HasPrefix(n, w) }) {
+						t.Errorf("no command %s… with triggers; have %v", w, hashed)
+					}
+				}
+			})
+		}
+	}
+}
