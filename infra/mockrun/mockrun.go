@@ -8,6 +8,7 @@ package mockrun
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -63,8 +64,9 @@ func (c *Capture) Find(t, name string) (Resource, bool) {
 }
 
 type mocks struct {
-	c       *Capture
-	preview bool
+	c              *Capture
+	project, stack string
+	preview        bool
 }
 
 // secretTriggerTypes are the resource types whose provider refuses a
@@ -131,7 +133,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.DependsOn = rpc.GetDependencies()
 		r.AdditionalSecretOutputs = rpc.GetAdditionalSecretOutputs()
 	}
-	r.URN = urn(r)
+	r.URN = urn(m.project, m.stack, r)
 	m.c.mu.Lock()
 	m.c.Resources = append(m.c.Resources, r)
 	m.c.mu.Unlock()
@@ -171,16 +173,17 @@ users:
   user: {token: mock-kube-token}
 `
 
-// urn builds the resource's URN as the engine does: the qualified type is
+// urn builds the resource's URN as the engine does (so a URN the plan
+// prints is the one `pulumi state` commands take): the qualified type is
 // the parent's qualified type and this type joined by "$" (children of the
 // root stack have none), so moving a resource to another parent changes its
 // URN — which `pulumi up` treats as a delete and a create.
-func urn(r Resource) string {
+func urn(project, stack string, r Resource) string {
 	qt := r.Type
 	if pq := qualifiedType(r.Parent); pq != "" && pq != "pulumi:pulumi:Stack" {
 		qt = pq + "$" + r.Type
 	}
-	return fmt.Sprintf("urn:pulumi:stack::flavormonk::%s::%s", qt, r.Name)
+	return fmt.Sprintf("urn:pulumi:%s::%s::%s::%s", stack, project, qt, r.Name)
 }
 
 func qualifiedType(u string) string {
@@ -345,15 +348,9 @@ func redactLeaves(v any) any {
 }
 
 // DependsOnResource reports whether r declared a dependency on other
-// (dependencies are recorded as the engine's URNs, which name the stack).
+// (dependencies are recorded as the engine's URNs, which urn reproduces).
 func (r Resource) DependsOnResource(other Resource) bool {
-	suffix := other.URN[strings.LastIndex(other.URN, "::flavormonk::"):]
-	for _, d := range r.DependsOn {
-		if strings.HasSuffix(d, suffix) {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(r.DependsOn, other.URN)
 }
 
 // PlainMap is Plain over a resource's inputs.
@@ -389,7 +386,7 @@ func Run(program pulumi.RunFunc, o Options) (*Capture, error) {
 		}
 		return nil
 	}
-	err := pulumi.RunErr(wrapped, pulumi.WithMocks(o.Project, o.Stack, &mocks{c: c, preview: o.Preview}), func(info *pulumi.RunInfo) {
+	err := pulumi.RunErr(wrapped, pulumi.WithMocks(o.Project, o.Stack, &mocks{c: c, project: o.Project, stack: o.Stack, preview: o.Preview}), func(info *pulumi.RunInfo) {
 		info.Config = o.Config
 		info.ConfigSecretKeys = o.SecretKeys
 		info.DryRun = o.Preview

@@ -80,3 +80,31 @@ func TestPreviewRefusesSecretTriggers(t *testing.T) {
 		}
 	}
 }
+
+// URNs are the engine's, stack and parents included, so a URN the offline
+// plan prints can be given to `pulumi state` as it is.
+func TestURNsAreTheEngines(t *testing.T) {
+	c, err := mockrun.Run(func(ctx *pulumi.Context) error {
+		parent := &struct{ pulumi.ResourceState }{}
+		if err := ctx.RegisterComponentResource("flavormonk:test:Group", "group", parent); err != nil {
+			return err
+		}
+		first, err := local.NewCommand(ctx, "first", &local.CommandArgs{Create: pulumi.String("true")}, pulumi.Parent(parent))
+		if err != nil {
+			return err
+		}
+		_, err = local.NewCommand(ctx, "second", &local.CommandArgs{Create: pulumi.String("true")}, pulumi.DependsOn([]pulumi.Resource{first}))
+		return err
+	}, mockrun.Options{Stack: "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := c.Find("command:local:Command", "first")
+	second, _ := c.Find("command:local:Command", "second")
+	if want := "urn:pulumi:prod::flavormonk::flavormonk:test:Group$command:local:Command::first"; first.URN != want {
+		t.Errorf("URN %s, want %s", first.URN, want)
+	}
+	if !second.DependsOnResource(first) || first.DependsOnResource(second) {
+		t.Errorf("dependencies %v of %s", second.DependsOn, first.URN)
+	}
+}

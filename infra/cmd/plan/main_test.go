@@ -84,7 +84,7 @@ func TestPlanProtectedValkeyToMVP(t *testing.T) {
 				}
 				if !strings.Contains(sec, "STATEFUL OR PROTECTED RESOURCES AT RISK (1)") ||
 					!strings.Contains(sec, "::cache: the target phase no longer declares it, and it is protected") ||
-					!strings.Contains(sec, "pulumi state unprotect") {
+					!strings.Contains(sec, "pulumi state unprotect 'urn:pulumi:prod::flavormonk::flavormonk:digitalocean:Valkey$digitalocean:index/databaseCluster:DatabaseCluster::cache'") {
 					t.Errorf("down to mvp:\n%s", sec)
 				}
 			}
