@@ -2,7 +2,9 @@
 // captures every resource it declares, with the options that matter to the
 // phase-change invariants (protect, retainOnDelete, ignoreChanges) and the
 // secret outputs. The offline plan and the tests both use it, so they see
-// exactly what `pulumi up` would be asked to create.
+// exactly what `pulumi up` would be asked to create. In Preview mode it runs
+// the program as `pulumi preview` does and refuses what a real provider
+// refuses there (a secret in a command's triggers).
 package mockrun
 
 import (
@@ -80,13 +82,13 @@ var secretTriggerTypes = map[string]bool{
 	"command:local:Command":       true,
 }
 
-// SecretTriggerError is the guard's failure: a secret in a command's
+// secretTriggerError is the guard's failure: a secret in a command's
 // triggers, at Path (as the provider names it, e.g. "triggers[0]").
-type SecretTriggerError struct {
+type secretTriggerError struct {
 	Type, Name, Path string
 }
 
-func (e *SecretTriggerError) Error() string {
+func (e *secretTriggerError) Error() string {
 	return fmt.Sprintf("%s %s: %s: malformed secret: missing value (the command provider refuses a secret in triggers at preview: "+
 		"hash the secret with stack.TriggerHash, which returns the hash as a plain value)", e.Type, e.Name, e.Path)
 }
@@ -121,7 +123,7 @@ func secretPath(v resource.PropertyValue, path string) (string, bool) {
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	if m.preview && secretTriggerTypes[args.TypeToken] {
 		if path, ok := secretPath(args.Inputs["triggers"], "triggers"); ok {
-			return "", nil, &SecretTriggerError{Type: args.TypeToken, Name: args.Name, Path: path}
+			return "", nil, &secretTriggerError{Type: args.TypeToken, Name: args.Name, Path: path}
 		}
 	}
 	r := Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs, Provider: args.Provider}
