@@ -205,7 +205,12 @@ func newValkey(ctx *pulumi.Context, name string, args *valkeyArgs) (*Valkey, err
 		PrivateNetworkUuid: args.Network.VPC.ID(),
 		ProjectId:          args.Network.Project.ID(),
 		EvictionPolicy:     pulumi.String("allkeys_lru"),
-	}, pulumi.Parent(c)) // a cache, never the only copy: moving back to mvp may remove it
+	},
+		// Protected, though it is a cache: replacing it would wipe the
+		// shared rate-limit counters and every cached answer at once, under
+		// a new host and password. Moving back to mvp stops at it until an
+		// operator unprotects it on purpose (the transition check says so).
+		pulumi.Parent(c), pulumi.Protect(true))
 	if err != nil {
 		return nil, err
 	}

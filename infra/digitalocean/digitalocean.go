@@ -6,9 +6,9 @@
 // phase: the Project and the VPC (adding either later would replace the
 // database), and the managed Postgres cluster "db". The upgrade phase adds
 // app droplets behind a load balancer, managed Valkey, and a Chroma droplet
-// with a protected volume. Moving back to mvp removes what upgrade added;
-// the protected Valkey cluster and Chroma volume make Pulumi refuse that
-// until an operator unprotects them on purpose.
+// that mounts the protected volume (which exists from mvp on). Moving back
+// to mvp removes what upgrade added; the protected Valkey cluster makes
+// Pulumi refuse that until an operator unprotects it on purpose.
 //
 // Scale adds a DOKS cluster "k8s" in the same VPC (the app runs on it,
 // package kube, behind a load balancer the cluster makes from the Service),

@@ -16,6 +16,7 @@ import (
 	"github.com/flavormonk/flavormonk/infra/mockrun"
 	"github.com/flavormonk/flavormonk/infra/plan"
 	"github.com/flavormonk/flavormonk/infra/stack"
+	"github.com/flavormonk/flavormonk/infra/transition"
 )
 
 const (
@@ -54,7 +55,7 @@ func baseConfig(phase string) map[string]string {
 		"acmeEmail":     "ops@example.com",
 		"appImage":      "ghcr.io/acme/flavormonk:v1.2.0",
 		"adminCidrs":    `["` + adminCIDR + `"]`,
-		"sshPublicKeys": `["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFlavorMonkTestKeyMaterial0123 ops@example"]`,
+		"sshPublicKeys": `["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAbuSNGVWJujmPc+VgNvQNiwjD0Dzx9nRtg1OsLqkBHN ops@example"]`,
 	}
 }
 
@@ -218,7 +219,7 @@ func customResources(c *mockrun.Capture) []string {
 }
 
 func TestResourcesPerPhase(t *testing.T) {
-	sshKeyName := "ssh-" + keyID("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFlavorMonkTestKeyMaterial0123")
+	sshKeyName := "ssh-" + keyID("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAbuSNGVWJujmPc+VgNvQNiwjD0Dzx9nRtg1OsLqkBHN")
 	mvp := []string{
 		tProject + " project", tVPC + " vpc", tProjectRes + " project-resources",
 		tSSHKey + " " + sshKeyName, tTag + " app-tag",
@@ -379,7 +380,7 @@ func TestStatefulResourcesSurvivePhaseChanges(t *testing.T) {
 		}
 		if phase == "upgrade" {
 			cache := find(t, c, tCluster, "cache")
-			if cache.Protect || str(input(cache, "engine")) != "valkey" || str(input(cache, "privateNetworkUuid")) != "vpc-id" {
+			if !cache.Protect || str(input(cache, "engine")) != "valkey" || str(input(cache, "privateNetworkUuid")) != "vpc-id" {
 				t.Errorf("cache cluster: protect=%v inputs %v", cache.Protect, cache.Inputs)
 			}
 			vol := find(t, c, tVolume, "chroma-data")
@@ -629,5 +630,58 @@ func TestResult(t *testing.T) {
 				t.Errorf("pricing the items: %v %+v", err, est)
 			}
 		})
+	}
+}
+
+// The managed Valkey carries protect in every phase that has it, and keeps
+// its replacement-forcing inputs (the transition check's table for its
+// type) from upgrade to scale and back; moving back to mvp, where Pulumi
+// would have to delete it, is reported by the transition check.
+func TestValkeyProtected(t *testing.T) {
+	caps := map[string]*mockrun.Capture{}
+	for _, phase := range []string{"mvp", "upgrade", "scale"} {
+		cfg := baseConfig(phase)
+		// Only what is declared matters here (deploy records the Result's
+		// outputs of the droplet phases).
+		c, err := mockrun.Run(func(ctx *pulumi.Context) error {
+			p, err := plan.Compile("prod", func(k string) (string, bool) { v, ok := cfg[k]; return v, ok })
+			if err != nil {
+				return err
+			}
+			in := &stack.Inputs{DBPassword: secret("db"), RedisPassword: secret("redis"), SSHPrivateKey: secret("ssh")}
+			_, err = Cloud{}.Deploy(ctx, p, in)
+			return err
+		}, mockrun.Options{Stack: "prod"})
+		if err != nil {
+			t.Fatalf("%s: %v", phase, err)
+		}
+		caps[phase] = c
+		if phase == "mvp" {
+			if _, ok := c.Find(tCluster, "cache"); ok {
+				t.Fatal("mvp has a Valkey cluster")
+			}
+			continue
+		}
+		if cache := find(t, c, tCluster, "cache"); !cache.Protect {
+			t.Errorf("%s: the Valkey cluster is not protected", phase)
+		}
+	}
+	forcing := transition.Stateful[tCluster]
+	if len(forcing) == 0 {
+		t.Fatalf("the transition check has no replacement-forcing inputs for %s", tCluster)
+	}
+	for _, mv := range [][2]string{{"upgrade", "scale"}, {"scale", "upgrade"}} {
+		if rep := transition.Check(caps[mv[0]], caps[mv[1]]); !rep.OK() {
+			t.Errorf("%s → %s: %v", mv[0], mv[1], rep.Problems)
+		}
+	}
+	cache := find(t, caps["upgrade"], tCluster, "cache")
+	for _, from := range []string{"upgrade", "scale"} {
+		rep := transition.Check(caps[from], caps["mvp"])
+		if !slices.ContainsFunc(rep.Problems, func(p transition.Problem) bool {
+			return p.URN == cache.URN && strings.Contains(p.Message, "protected")
+		}) {
+			t.Errorf("%s → mvp: removing the protected Valkey is not reported: %v", from, rep.Problems)
+		}
 	}
 }

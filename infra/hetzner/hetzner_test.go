@@ -41,7 +41,7 @@ const (
 	sentinelKey   = "SENTINEL-TLS-PRIVATE-KEY"
 
 	adminCIDR = "198.51.100.7/32"
-	sshPub    = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGz0examplekeyexamplekeyexamplekey admin@example"
+	sshPub    = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAbuSNGVWJujmPc+VgNvQNiwjD0Dzx9nRtg1OsLqkBHN admin@example"
 )
 
 // observed is what the program saw of the Result's outputs.

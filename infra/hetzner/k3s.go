@@ -10,7 +10,6 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/flavormonk/flavormonk/infra/cloudinit"
-	"github.com/flavormonk/flavormonk/infra/kube"
 	"github.com/flavormonk/flavormonk/infra/plan"
 	"github.com/flavormonk/flavormonk/infra/stack"
 )
@@ -63,7 +62,7 @@ func (d *deployer) newK3s(name string) (*k3sCluster, error) {
 			Connection: stack.Connection(h, d.in),
 			Create:     pulumi.Sprintf(stack.Booted+"sudo %s %s", cloudinit.K3sStartPath, publicIP),
 			Stdin:      token,
-			Triggers:   pulumi.Array{token.ApplyT(kube.Hash)},
+			Triggers:   pulumi.Array{stack.TriggerHash(token)},
 		}, pulumi.Parent(c), pulumi.DependsOn(append([]pulumi.Resource{h.Resource}, deps...)))
 	}
 

@@ -34,7 +34,7 @@ func config(cloud string) map[string]string {
 		"flavormonk:phase":             "scale",
 		"flavormonk:appImage":          "ghcr.io/acme/flavormonk:v1.0.0",
 		"flavormonk:adminCidrs":        `["198.51.100.10/32"]`,
-		"flavormonk:sshPublicKeys":     `["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIexampleexampleexample ops@x"]`,
+		"flavormonk:sshPublicKeys":     `["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICULUbtwh0qjnM7olCUJrtceG8Wv631ji5o2jRlqtZRu ops@x"]`,
 		"flavormonk:sshPrivateKey":     "SENTINEL-SSH-PRIVATE-KEY",
 		"flavormonk:openaiApiKey":      "SENTINEL-OPENAI-KEY",
 		"flavormonk:replicateApiToken": "SENTINEL-REPLICATE",

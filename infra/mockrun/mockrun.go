@@ -2,12 +2,15 @@
 // captures every resource it declares, with the options that matter to the
 // phase-change invariants (protect, retainOnDelete, ignoreChanges) and the
 // secret outputs. The offline plan and the tests both use it, so they see
-// exactly what `pulumi up` would be asked to create.
+// exactly what `pulumi up` would be asked to create. In Preview mode it runs
+// the program as `pulumi preview` does and refuses what a real provider
+// refuses there (a secret in a command's triggers).
 package mockrun
 
 import (
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -62,9 +65,67 @@ func (c *Capture) Find(t, name string) (Resource, bool) {
 	return Resource{}, false
 }
 
-type mocks struct{ c *Capture }
+type mocks struct {
+	c              *Capture
+	project, stack string
+	preview        bool
+}
+
+// secretTriggerTypes are the resource types whose provider refuses a
+// secret in triggers at preview. pulumi-command v1.1.0 fails the whole
+// preview with "triggers[0]: malformed secret: missing value" when a
+// trigger is a secret not yet known; the mocks resolve every output, so
+// the guard refuses any secret there, known or not.
+var secretTriggerTypes = map[string]bool{
+	"command:remote:Command":      true,
+	"command:remote:CopyToRemote": true,
+	"command:local:Command":       true,
+}
+
+// secretTriggerError is the guard's failure: a secret in a command's
+// triggers, at Path (as the provider names it, e.g. "triggers[0]").
+type secretTriggerError struct {
+	Type, Name, Path string
+}
+
+func (e *secretTriggerError) Error() string {
+	return fmt.Sprintf("%s %s: %s: malformed secret: missing value (the command provider refuses a secret in triggers at preview: "+
+		"hash the secret with stack.TriggerHash, which returns the hash as a plain value)", e.Type, e.Name, e.Path)
+}
+
+// secretPath returns the path of the first secret inside v.
+func secretPath(v resource.PropertyValue, path string) (string, bool) {
+	switch {
+	case v.IsSecret():
+		return path, true
+	case v.IsOutput():
+		if v.OutputValue().Secret {
+			return path, true
+		}
+		return secretPath(v.OutputValue().Element, path)
+	case v.IsArray():
+		for i, e := range v.ArrayValue() {
+			if p, ok := secretPath(e, fmt.Sprintf("%s[%d]", path, i)); ok {
+				return p, true
+			}
+		}
+	case v.IsObject():
+		obj := v.ObjectValue()
+		for _, k := range obj.StableKeys() {
+			if p, ok := secretPath(obj[k], path+"."+string(k)); ok {
+				return p, true
+			}
+		}
+	}
+	return "", false
+}
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
+	if m.preview && secretTriggerTypes[args.TypeToken] {
+		if path, ok := secretPath(args.Inputs["triggers"], "triggers"); ok {
+			return "", nil, &secretTriggerError{Type: args.TypeToken, Name: args.Name, Path: path}
+		}
+	}
 	r := Resource{Type: args.TypeToken, Name: args.Name, Custom: args.Custom, Inputs: args.Inputs, Provider: args.Provider}
 	if rpc := args.RegisterRPC; rpc != nil {
 		r.Parent = rpc.GetParent()
@@ -74,7 +135,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.DependsOn = rpc.GetDependencies()
 		r.AdditionalSecretOutputs = rpc.GetAdditionalSecretOutputs()
 	}
-	r.URN = urn(r)
+	r.URN = urn(m.project, m.stack, r)
 	m.c.mu.Lock()
 	m.c.Resources = append(m.c.Resources, r)
 	m.c.mu.Unlock()
@@ -114,16 +175,17 @@ users:
   user: {token: mock-kube-token}
 `
 
-// urn builds the resource's URN as the engine does: the qualified type is
+// urn builds the resource's URN as the engine does (so a URN the plan
+// prints is the one `pulumi state` commands take): the qualified type is
 // the parent's qualified type and this type joined by "$" (children of the
 // root stack have none), so moving a resource to another parent changes its
 // URN — which `pulumi up` treats as a delete and a create.
-func urn(r Resource) string {
+func urn(project, stack string, r Resource) string {
 	qt := r.Type
 	if pq := qualifiedType(r.Parent); pq != "" && pq != "pulumi:pulumi:Stack" {
 		qt = pq + "$" + r.Type
 	}
-	return fmt.Sprintf("urn:pulumi:stack::flavormonk::%s::%s", qt, r.Name)
+	return fmt.Sprintf("urn:pulumi:%s::%s::%s::%s", stack, project, qt, r.Name)
 }
 
 func qualifiedType(u string) string {
@@ -288,15 +350,9 @@ func redactLeaves(v any) any {
 }
 
 // DependsOnResource reports whether r declared a dependency on other
-// (dependencies are recorded as the engine's URNs, which name the stack).
+// (dependencies are recorded as the engine's URNs, which urn reproduces).
 func (r Resource) DependsOnResource(other Resource) bool {
-	suffix := other.URN[strings.LastIndex(other.URN, "::flavormonk::"):]
-	for _, d := range r.DependsOn {
-		if strings.HasSuffix(d, suffix) {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(r.DependsOn, other.URN)
 }
 
 // PlainMap is Plain over a resource's inputs.
@@ -310,6 +366,10 @@ type Options struct {
 	Stack      string            // default "dev"
 	Config     map[string]string // "flavormonk:cloud" → "hetzner"
 	SecretKeys []string          // config keys that are secret
+	// Preview runs the program as `pulumi preview` does (a dry run), and
+	// refuses inputs a real provider refuses at preview (see
+	// secretTriggerTypes).
+	Preview bool
 }
 
 // Run runs program under mocks and returns what it declared, with the
@@ -328,9 +388,10 @@ func Run(program pulumi.RunFunc, o Options) (*Capture, error) {
 		}
 		return nil
 	}
-	err := pulumi.RunErr(wrapped, pulumi.WithMocks(o.Project, o.Stack, &mocks{c}), func(info *pulumi.RunInfo) {
+	err := pulumi.RunErr(wrapped, pulumi.WithMocks(o.Project, o.Stack, &mocks{c: c, project: o.Project, stack: o.Stack, preview: o.Preview}), func(info *pulumi.RunInfo) {
 		info.Config = o.Config
 		info.ConfigSecretKeys = o.SecretKeys
+		info.DryRun = o.Preview
 	})
 	if err != nil {
 		return c, err

@@ -220,8 +220,8 @@ var Keys = []struct{ Key, Help string }{
 	{"acmeEmail", "contact e-mail for Let's Encrypt (mvp, TLS at Caddy)"},
 	{"appImage", "the app's container image reference, e.g. ghcr.io/acme/flavormonk:v1.2.0 (required)"},
 	{"serverImage", "OS image: Hetzner debian-12 | debian-13 | ubuntu-24.04; DigitalOcean debian-12-x64 | debian-13-x64 | ubuntu-24-04-x64"},
-	{"adminCidrs", "JSON list of CIDRs allowed to SSH, e.g. [\"203.0.113.7/32\"] (required; never 0.0.0.0/0)"},
-	{"sshPublicKeys", "JSON list of SSH public keys for the admin user (required)"},
+	{"adminCidrs", "JSON list of CIDRs allowed to SSH, e.g. [\"203.0.113.7/32\"] (required); each at most a /8 (IPv4) or /32 (IPv6), together at most one /8 and one /32 of addresses, so never 0.0.0.0/0 or a set covering it"},
+	{"sshPublicKeys", "JSON list of SSH public keys for the admin user (required), each one line of a .pub file; parsed when the plan compiles (ed25519, RSA, ECDSA, sk-ed25519)"},
 	{"sizes", "JSON per-phase size overrides, e.g. {\"upgrade\": {\"app\": \"cx33\", \"db\": \"cx43\"}}; roles app, db, redis, chroma, lb, and in scale node (worker nodes) and control (k3s servers, Hetzner)"},
 	{"appCount", "app servers in upgrade (default 2, at least 2)"},
 	{"dbVolumeGb", "database volume size in GB (Hetzner; default 20)"},
@@ -260,7 +260,6 @@ var SecretKeys = []string{"sshPrivateKey", "openaiApiKey", "replicateApiToken", 
 var (
 	imageRef = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
 	hostName = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
-	sshKey   = regexp.MustCompile(`^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]{20,}( .*)?$`)
 )
 
 // Compile reads and validates a stack's configuration into a Plan.
@@ -336,15 +335,8 @@ func Compile(stack string, get Getter) (*Plan, error) {
 	if len(p.AdminCIDRs) == 0 {
 		return nil, keyErr("adminCidrs", "must list the CIDRs allowed to SSH, e.g. [\"203.0.113.7/32\"]")
 	}
-	for i, c := range p.AdminCIDRs {
-		pr, err := netip.ParsePrefix(c)
-		if err != nil {
-			return nil, keyErr("adminCidrs", "%q is not a CIDR like 203.0.113.7/32", c)
-		}
-		if pr.Bits() == 0 {
-			return nil, keyErr("adminCidrs", "%q would open SSH to the whole internet; list your own addresses", c)
-		}
-		p.AdminCIDRs[i] = pr.Masked().String()
+	if err := adminCIDRs(p.AdminCIDRs); err != nil {
+		return nil, err
 	}
 	if p.SSHKeys, err = stringList(get, "sshPublicKeys"); err != nil {
 		return nil, err
@@ -352,9 +344,9 @@ func Compile(stack string, get Getter) (*Plan, error) {
 	if len(p.SSHKeys) == 0 {
 		return nil, keyErr("sshPublicKeys", "must list at least one SSH public key")
 	}
-	for _, k := range p.SSHKeys {
-		if !sshKey.MatchString(k) {
-			return nil, keyErr("sshPublicKeys", "%q is not an OpenSSH public key (ssh-ed25519 AAAA…)", truncate(k, 40))
+	for i, k := range p.SSHKeys {
+		if err := sshPublicKey(i, k); err != nil {
+			return nil, err
 		}
 	}
 

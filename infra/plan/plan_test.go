@@ -1,17 +1,26 @@
 package plan
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/ssh"
 )
+
+// testKey is a throwaway ed25519 public key (its private half was never
+// kept): valid key material, so the plan's parse accepts it.
+const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICULUbtwh0qjnM7olCUJrtceG8Wv631ji5o2jRlqtZRu ops@test"
 
 func base(cloud string) map[string]string {
 	return map[string]string{
 		"cloud":         cloud,
 		"appImage":      "ghcr.io/acme/flavormonk:v1.0.0",
 		"adminCidrs":    `["198.51.100.10/32"]`,
-		"sshPublicKeys": `["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIexampleexampleexample ops@x"]`,
+		"sshPublicKeys": `["` + testKey + `"]`,
 	}
 }
 
@@ -76,6 +85,7 @@ func TestErrorsNameKeyAndAllowed(t *testing.T) {
 		{"cidrs not json", "adminCidrs", `10.0.0.1/32`, "adminCidrs", "JSON list"},
 		{"no cidrs", "adminCidrs", `[]`, "adminCidrs", "must list"},
 		{"bad ssh key", "sshPublicKeys", `["not a key"]`, "sshPublicKeys", "not an OpenSSH public key"},
+		{"ssh keys not json", "sshPublicKeys", testKey, "sshPublicKeys", "JSON list"},
 		{"retired type", "sizes", `{"mvp": {"app": "cx22"}}`, "sizes", "retired"},
 		{"unknown size", "sizes", `{"mvp": {"db": "huge"}}`, "sizes", "allowed: cx23"},
 		{"unknown role", "sizes", `{"mvp": {"gpu": "cx23"}}`, "sizes", "unknown role"},
@@ -196,5 +206,102 @@ func TestAppConfigLicences(t *testing.T) {
 	m["gumroadProductId"] = "a/b?c"
 	if _, err := compile(m); err == nil || !strings.Contains(err.Error(), "gumroadProductId") {
 		t.Fatalf("a bad product id: %v", err)
+	}
+}
+
+func TestAdminCIDRs(t *testing.T) {
+	all4 := make([]string, 0, 256)
+	for i := range 256 {
+		all4 = append(all4, fmt.Sprintf(`"%d.0.0.0/8"`, i))
+	}
+	for _, tc := range []struct{ name, val, contains string }{
+		{"two halves of IPv4", `["0.0.0.0/1", "128.0.0.0/1"]`, "cover every IPv4 address and would open SSH to the whole internet"},
+		{"two halves of IPv6", `["::/1", "8000::/1"]`, "cover every IPv6 address"},
+		{"IPv4 in four quarters with a host", `["198.51.100.10/32", "0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"]`, "whole internet"},
+		{"every /8", "[" + strings.Join(all4, ",") + "]", "whole internet"},
+		{"world v6", `["::/0"]`, "whole internet"},
+		{"wider than /8", `["10.0.0.0/7"]`, "10.0.0.0/7 is wider than /8"},
+		{"wider than /32", `["2001:db8::/31"]`, "wider than /32"},
+		{"half the internet", `["0.0.0.0/1"]`, "wider than /8"},
+		{"two /8s", `["10.0.0.0/8", "11.0.0.0/8"]`, "together cover 33554432 IPv4 addresses, more than one /8 (16777216)"},
+		{"two /32s", `["2001:db8::/32", "2001:db9::/32"]`, "more than one /32"},
+		{"mapped IPv4", `["::ffff:0.0.0.0/96"]`, "IPv4-mapped"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base("hetzner")
+			m["adminCidrs"] = tc.val
+			_, err := compile(m)
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Key != "adminCidrs" || !strings.Contains(err.Error(), tc.contains) {
+				t.Fatalf("err = %v, want adminCidrs containing %q", err, tc.contains)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		val  string
+		want []string
+	}{
+		{`["10.1.2.3/8"]`, []string{"10.0.0.0/8"}},
+		// Nested entries count once.
+		{`["10.0.0.0/8", "10.1.0.0/16", "10.1.2.3/32", "2001:db8::/32", "2001:db8:1::/48"]`, []string{"10.0.0.0/8", "10.1.0.0/16", "10.1.2.3/32", "2001:db8::/32", "2001:db8:1::/48"}},
+		{`["198.51.100.10/32", "203.0.113.0/24", "2001:db8::1/128"]`, []string{"198.51.100.10/32", "203.0.113.0/24", "2001:db8::1/128"}},
+	} {
+		m := base("hetzner")
+		m["adminCidrs"] = tc.val
+		p, err := compile(m)
+		if err != nil {
+			t.Errorf("%s refused: %v", tc.val, err)
+			continue
+		}
+		if fmt.Sprint(p.AdminCIDRs) != fmt.Sprint(tc.want) {
+			t.Errorf("%s → %v, want %v", tc.val, p.AdminCIDRs, tc.want)
+		}
+	}
+}
+
+func TestSSHPublicKeys(t *testing.T) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert := &ssh.Certificate{Key: signer.PublicKey(), CertType: ssh.UserCert, ValidBefore: ssh.CertTimeInfinity}
+	if err := cert.SignCert(rand.Reader, signer); err != nil {
+		t.Fatal(err)
+	}
+	certLine := strings.TrimSpace(string(ssh.MarshalAuthorizedKey(cert)))
+	// The example once committed in Pulumi.dev.yaml: the right prefix and
+	// base64 letters, but not base64 (its length is not a multiple of 4).
+	const oldExample = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFlavorMonkExampleKeyReplaceWithYoursXXXXXXXX ops@example"
+	rsaKey := "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDmockrsakeyfortestsonly0123456789 ci"
+	for _, tc := range []struct{ name, val, contains string }{
+		{"old example", oldExample, "entry 1 (\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFla…\") is not an OpenSSH public key: the key after ssh-ed25519 is not valid base64"},
+		{"made-up material", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIexampleexampleexample ops@x", "not valid base64"},
+		{"made-up rsa", rsaKey, "the key after ssh-rsa is not valid base64"},
+		{"second entry", testKey + `", "ssh-ed25519 AAAA`, "entry 2 (\"ssh-ed25519 AAAA\") is not an OpenSSH public key: the base64 after ssh-ed25519 does not hold a public key"},
+		{"type does not match material", strings.Replace(testKey, "ssh-ed25519", "ssh-rsa", 1), "the key is a ssh-ed25519 key but is labelled ssh-rsa"},
+		{"not a key type", "ssh-dss AAAAB3NzaC1kc3MAAACBAP", "it starts with \"ssh-dss\", not a key type"},
+		{"one word", "AAAAC3NzaC1lZDI1NTE5AAAAICULUbtwh0qjnM7olCUJrtceG8Wv631ji5o2jRlqtZRu", "expected a key type, the base64 key"},
+		{"options", `from=\"10.0.0.1\" ` + testKey, "authorized_keys options (from=\"10.0.0.1\")"},
+		{"certificate", certLine, "is a ssh-ed25519-cert-v01@openssh.com key; allowed: ssh-ed25519"},
+		{"private key pasted", "-----BEGIN OPENSSH PRIVATE KEY-----", "this is a private key, which never belongs in config"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := base("hetzner")
+			m["sshPublicKeys"] = `["` + tc.val + `"]`
+			_, err := compile(m)
+			var pe *Error
+			if !errors.As(err, &pe) || pe.Key != "sshPublicKeys" || !strings.Contains(err.Error(), tc.contains) {
+				t.Fatalf("err = %v, want sshPublicKeys containing %q", err, tc.contains)
+			}
+		})
+	}
+	m := base("hetzner")
+	m["sshPublicKeys"] = `["` + testKey + `", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAbuSNGVWJujmPc+VgNvQNiwjD0Dzx9nRtg1OsLqkBHN", "` + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + `"]`
+	if p, err := compile(m); err != nil || len(p.SSHKeys) != 3 || p.SSHKeys[0] != testKey {
+		t.Fatalf("valid keys: %v %v", p, err)
 	}
 }

@@ -57,7 +57,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			Connection: connection(*h, in),
 			Create:     pulumi.String(booted + "sudo /usr/local/sbin/flavormonk-db-setup"),
 			Stdin:      in.DBPassword,
-			Triggers:   pulumi.Array{in.DBPassword.ApplyT(envHash)},
+			Triggers:   pulumi.Array{TriggerHash(in.DBPassword)},
 		}, pulumi.DependsOn([]pulumi.Resource{h.Resource}))
 		if err != nil {
 			return nil, nil, err
@@ -73,7 +73,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 				Connection: connection(*h, in),
 				Create:     pulumi.String(booted + "sudo install -D -m 0600 -o root -g root /dev/stdin /etc/flavormonk/backup.env"),
 				Stdin:      pulumi.ToSecret(backupEnv).(pulumi.StringOutput),
-				Triggers:   pulumi.Array{backupEnv.ApplyT(envHash)},
+				Triggers:   pulumi.Array{TriggerHash(backupEnv)},
 			}, pulumi.DependsOn([]pulumi.Resource{h.Resource})); err != nil {
 				return nil, nil, err
 			}
@@ -92,7 +92,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			Create:     pulumi.String(create),
 			Stdin:      pulumi.ToSecret(conf).(pulumi.StringOutput),
 			// The phase too: moving back from scale re-runs the promotion.
-			Triggers: pulumi.Array{conf.ApplyT(envHash), pulumi.String(string(p.Phase))},
+			Triggers: pulumi.Array{TriggerHash(conf), pulumi.String(string(p.Phase))},
 		}, pulumi.DependsOn([]pulumi.Resource{h.Resource}))
 		if err != nil {
 			return nil, nil, err
@@ -107,7 +107,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 				Connection: connection(r, in),
 				Create:     pulumi.String(booted + "sudo install -m 0640 -o root -g redis /dev/stdin /etc/redis/flavormonk-secret.conf && sudo systemctl restart redis-server"),
 				Stdin:      pulumi.ToSecret(conf).(pulumi.StringOutput),
-				Triggers:   pulumi.Array{conf.ApplyT(envHash)},
+				Triggers:   pulumi.Array{TriggerHash(conf)},
 			}, pulumi.DependsOn([]pulumi.Resource{r.Resource, cmd}))
 			if err != nil {
 				return nil, nil, err
@@ -122,7 +122,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			// The environment arrives on stdin and lands in a root-only file.
 			Create:   pulumi.Sprintf(booted+"sudo install -D -m 0600 -o root -g root /dev/stdin /etc/flavormonk/env && sudo /usr/local/sbin/flavormonk-deploy %s", p.AppImage),
 			Stdin:    env,
-			Triggers: pulumi.Array{pulumi.String(p.AppImage), env.ApplyT(envHash)},
+			Triggers: pulumi.Array{pulumi.String(p.AppImage), TriggerHash(env)},
 		}, pulumi.DependsOn(append([]pulumi.Resource{h.Resource}, prev...)))
 		if err != nil {
 			return nil, nil, err

@@ -286,6 +286,21 @@ func deployToCluster(ctx *pulumi.Context, p *plan.Plan, res *Result, env pulumi.
 	return app, nil
 }
 
+// TriggerHash is a hash of secret material as a plain output, for a remote
+// command's triggers: the command re-runs when the secret changes.
+//
+// The hash must not stay secret: pulumi-command refuses a trigger that is
+// a secret not yet known, which is every secret on a stack's first preview
+// ("triggers[0]: malformed secret: missing value"). Unsecreting it reveals
+// nothing: everything hashed here holds a long random secret (the 32-character
+// database and Redis passwords, the 48-character k3s token, the app's
+// environment, which holds the database password, and S3 keys), so the
+// 64-bit hash cannot be inverted or used to confirm a guess. Never pass a
+// short or guessable secret alone.
+func TriggerHash(secret pulumi.StringOutput) pulumi.StringOutput {
+	return pulumi.Unsecret(secret.ApplyT(envHash)).(pulumi.StringOutput)
+}
+
 // envHash identifies an environment without revealing it, for triggers.
 func envHash(env string) string {
 	s := sha256.Sum256([]byte(env))

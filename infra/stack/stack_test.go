@@ -27,7 +27,7 @@ func config(cloud, phase string) map[string]string {
 		"flavormonk:phase":         phase,
 		"flavormonk:appImage":      "ghcr.io/acme/flavormonk:v1.0.0",
 		"flavormonk:adminCidrs":    `["198.51.100.10/32"]`,
-		"flavormonk:sshPublicKeys": `["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIexampleexampleexample ops@x"]`,
+		"flavormonk:sshPublicKeys": `["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICULUbtwh0qjnM7olCUJrtceG8Wv631ji5o2jRlqtZRu ops@x"]`,
 		"flavormonk:sshPrivateKey": sentinelSSH,
 		"flavormonk:openaiApiKey":  sentinelOpenAI,
 	}
@@ -171,10 +171,13 @@ func TestTransitions(t *testing.T) {
 				if cloud == "digitalocean" && to == "mvp" {
 					// mvp's default database plan (db-s-1vcpu-1gb) has a
 					// smaller disk than upgrade's and scale's, which
-					// DigitalOcean cannot shrink: the check must say so
-					// (TestTransitionsDigitalOceanKeepDBSize moves cleanly).
-					if len(rep.Problems) != 1 || rep.Problems[0].Input != "size" || !strings.Contains(rep.Problems[0].String(), "cannot shrink") {
-						t.Errorf("digitalocean %s→mvp: problems %v, want the database shrink", from, rep.Problems)
+					// DigitalOcean cannot shrink, and mvp drops the
+					// protected Valkey: the check must say both
+					// (TestTransitionsDigitalOceanKeepDBSize has only the
+					// second).
+					if len(rep.Problems) != 2 || rep.Problems[0].Input != "size" || !strings.Contains(rep.Problems[0].String(), "cannot shrink") ||
+						!isProtectedCache(rep.Problems[1]) {
+						t.Errorf("digitalocean %s→mvp: problems %v, want the database shrink and the protected Valkey", from, rep.Problems)
 					}
 					rep.Problems = nil
 				}
@@ -188,8 +191,15 @@ func TestTransitions(t *testing.T) {
 	}
 }
 
+// isProtectedCache reports whether a problem is DigitalOcean's protected
+// Valkey, which a move to mvp would delete.
+func isProtectedCache(p transition.Problem) bool {
+	return strings.HasSuffix(p.URN, "::cache") && strings.Contains(p.Message, "protected") && strings.Contains(p.Message, "pulumi state unprotect")
+}
+
 // With mvp's database plan as large as the later phases', every move on
-// DigitalOcean passes the check, there and back.
+// DigitalOcean passes the check, there and back, except that mvp drops the
+// protected Valkey, which an operator must unprotect first.
 func TestTransitionsDigitalOceanKeepDBSize(t *testing.T) {
 	phases := []string{"mvp", "upgrade", "scale"}
 	caps := map[string]*mockrun.Capture{}
@@ -200,7 +210,17 @@ func TestTransitionsDigitalOceanKeepDBSize(t *testing.T) {
 	}
 	for _, from := range phases {
 		for _, to := range phases {
-			if rep := transition.Check(caps[from], caps[to]); from != to && !rep.OK() {
+			if from == to {
+				continue
+			}
+			rep := transition.Check(caps[from], caps[to])
+			if to == "mvp" {
+				if len(rep.Problems) != 1 || !isProtectedCache(rep.Problems[0]) {
+					t.Errorf("%s→mvp: %v, want the protected Valkey only", from, rep.Problems)
+				}
+				continue
+			}
+			if !rep.OK() {
 				t.Errorf("%s→%s: %v", from, to, rep.Problems)
 			}
 		}
@@ -484,4 +504,55 @@ func TestConfigErrorsFailThePreview(t *testing.T) {
 		t.Fatalf("plain secret: %v", err)
 	}
 	_ = plan.Namespace
+}
+
+// A first `pulumi preview` (a dry run, every secret still unknown) passes
+// on every stack: no command gets a secret in its triggers, which
+// pulumi-command refuses there (mockrun's guard fails the run). Hetzner's
+// stacks also copy the dumps to S3, whose command hashes those keys.
+func TestStacksPreview(t *testing.T) {
+	for _, cloud := range []string{"hetzner", "digitalocean"} {
+		for _, phase := range []string{"mvp", "upgrade", "scale"} {
+			t.Run(cloud+"/"+phase, func(t *testing.T) {
+				cfg := config(cloud, phase)
+				keys := secretKeys
+				if cloud == "hetzner" {
+					cfg["flavormonk:backupS3Endpoint"] = "https://s3.example.com"
+					cfg["flavormonk:backupS3Bucket"] = "dumps"
+					cfg["flavormonk:backupS3AccessKey"] = "SENTINEL-S3-ACCESS"
+					cfg["flavormonk:backupS3SecretKey"] = "SENTINEL-S3-SECRET"
+					keys = append(slices.Clone(secretKeys), "flavormonk:backupS3AccessKey", "flavormonk:backupS3SecretKey")
+				}
+				c, err := mockrun.Run(stack.Program(wiring.Clouds(), nil), mockrun.Options{Config: cfg, SecretKeys: keys, Preview: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The guard saw the commands whose triggers hash secrets.
+				var hashed []string
+				for _, r := range c.ByType("command:remote:Command") {
+					if r.Inputs["triggers"].IsArray() && !strings.HasPrefix(r.Name, "allow-") && r.Name != "k3s-kubeconfig" {
+						hashed = append(hashed, r.Name)
+					}
+				}
+				var want []string
+				switch {
+				case cloud == "digitalocean" && phase == "scale":
+					// No remote command: the app runs on DOKS.
+				case cloud == "digitalocean":
+					want = []string{"deploy-"}
+				case phase == "mvp":
+					want = []string{"db-setup", "db-backup-env", "deploy-"}
+				case phase == "upgrade":
+					want = []string{"db-setup", "db-backup-env", "redis-setup", "deploy-"}
+				default:
+					want = []string{"db-setup", "db-backup-env", "redis-setup", "redis-setup-redis-2", "k3s-start-k3s-server-1", "k3s-start-k3s-agent-1"}
+				}
+				for _, w := range want {
+					if !slices.ContainsFunc(hashed, func(n string) bool { return strings.HasPrefix(n, w) }) {
+						t.Errorf("no command %s… with triggers; have %v", w, hashed)
+					}
+				}
+			})
+		}
+	}
 }

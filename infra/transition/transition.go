@@ -39,7 +39,8 @@ var Stateful = map[string][]string{
 // the ones that hold data.
 var statefulNames = map[string][]string{
 	"hcloud:index/server:Server": {"db"},
-	// "cache" (managed Valkey) is a cache, never the only copy of anything.
+	// "cache" (managed Valkey) is a cache, never the only copy of anything:
+	// not stateful, but protected, which Check treats on its own.
 	"digitalocean:index/databaseCluster:DatabaseCluster": {"db"},
 }
 
@@ -96,18 +97,28 @@ func Check(from, to *mockrun.Capture) *Report {
 		n, ok := after[r.URN]
 		if !ok {
 			rep.Removed = append(rep.Removed, r.URN)
-			if isStateful(r) {
+			switch {
+			case isStateful(r):
 				rep.Problems = append(rep.Problems, Problem{URN: r.URN})
+			case r.Protect:
+				// Pulumi refuses to delete a protected resource, so the
+				// phase change stops there; only an operator may let it go.
+				rep.Problems = append(rep.Problems, Problem{URN: r.URN, Message: fmt.Sprintf(
+					"the target phase no longer declares it, and it is protected, so `pulumi up` stops before deleting it; "+
+						"if what it holds may go, unprotect it on purpose first: pulumi state unprotect '%s'", r.URN)})
 			}
 			continue
 		}
 		if !reflect.DeepEqual(r.Inputs.Mappable(), n.Inputs.Mappable()) {
 			rep.Changed = append(rep.Changed, r.URN)
 		}
-		if !isStateful(r) {
+		// A protected resource that is not stateful (DigitalOcean's managed
+		// Valkey) is protected so that it is not replaced either: its
+		// type's replacement-forcing inputs are checked as well.
+		if !isStateful(r) && !r.Protect {
 			continue
 		}
-		if pr, bad := shrinks(r, n); bad {
+		if pr, bad := shrinks(r, n); bad && isStateful(r) {
 			rep.Problems = append(rep.Problems, pr)
 		}
 		for _, in := range Stateful[r.Type] {
@@ -149,7 +160,7 @@ func (r *Report) Write(w io.Writer) {
 		fmt.Fprintln(w, "stateful resources: all kept, no replacement-forcing input changes")
 		return
 	}
-	fmt.Fprintf(w, "STATEFUL RESOURCES AT RISK (%d):\n", len(r.Problems))
+	fmt.Fprintf(w, "STATEFUL OR PROTECTED RESOURCES AT RISK (%d):\n", len(r.Problems))
 	for _, p := range r.Problems {
 		fmt.Fprintf(w, "  %s\n", p)
 	}

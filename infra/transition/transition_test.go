@@ -72,3 +72,34 @@ func TestDatabaseShrinkFlagged(t *testing.T) {
 		t.Errorf("the cache: %v", rep.Problems)
 	}
 }
+
+// A protected resource that holds no data of record (DigitalOcean's
+// managed Valkey, "cache") is not stateful, but Pulumi refuses to delete
+// it and its protection is meant to prevent a replacement: both are
+// reported. An unprotected one comes and goes freely.
+func TestProtectedCacheReported(t *testing.T) {
+	in := map[string]any{"name": "fm-valkey", "engine": "valkey", "region": "fra1", "size": "db-s-1vcpu-1gb"}
+	cache := res(tDB, "cache", in)
+	if IsStateful(cache) {
+		t.Fatal("the cache counts as stateful")
+	}
+	rep := Check(capture(cache), capture())
+	if rep.OK() || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].String(), "protected, so `pulumi up` stops before deleting it") ||
+		!strings.Contains(rep.Problems[0].String(), "pulumi state unprotect '"+cache.URN+"'") {
+		t.Fatalf("removing the protected cache: %v", rep.Problems)
+	}
+	moved := res(tDB, "cache", map[string]any{"name": "fm-valkey", "engine": "valkey", "region": "ams3", "size": "db-s-1vcpu-1gb"})
+	if rep := Check(capture(cache), capture(moved)); rep.OK() || rep.Problems[0].Input != "region" {
+		t.Fatalf("replacing the protected cache: %v", rep.Problems)
+	}
+	if rep := Check(capture(), capture(cache)); !rep.OK() {
+		t.Fatalf("adding the cache: %v", rep.Problems)
+	}
+	cache.Protect, moved.Protect = false, false
+	if rep := Check(capture(cache), capture()); !rep.OK() {
+		t.Fatalf("removing an unprotected cache: %v", rep.Problems)
+	}
+	if rep := Check(capture(cache), capture(moved)); !rep.OK() {
+		t.Fatalf("replacing an unprotected cache: %v", rep.Problems)
+	}
+}

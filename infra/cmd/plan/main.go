@@ -93,7 +93,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		failed = failed || !rep.OK()
 	}
 	if failed {
-		return errors.New("a phase change would replace or delete a stateful resource (see above)")
+		return errors.New("a phase change would replace or delete a stateful or protected resource (see above)")
 	}
 	return nil
 }
@@ -178,7 +178,9 @@ func preview(stackName string, cfg map[string]string, secrets []string, w io.Wri
 			}
 		},
 	}
-	c, err := mockrun.Run(stack.Program(wiring.Clouds(), hooks), mockrun.Options{Stack: stackName, Config: cfg, SecretKeys: secrets})
+	// A preview, as `pulumi preview` runs the program: the mocks refuse
+	// what a real provider refuses there (mockrun.Options.Preview).
+	c, err := mockrun.Run(stack.Program(wiring.Clouds(), hooks), mockrun.Options{Stack: stackName, Config: cfg, SecretKeys: secrets, Preview: true})
 	if err != nil {
 		return nil, err
 	}
