@@ -66,11 +66,14 @@ func New(cfg *config.Config, store flavormonk.Store, index *search.Index, log *s
 	s.Echo = e
 
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
+	e.Pre(routeHeadAsGet)
+	e.Use(headRestored)
 	e.Use(requestID)
+	e.Use(noStoreErrors)
 	e.Use(s.accessLog)
 	e.Use(s.recoverPanic)
 	e.Use(s.limitQuery)
-	e.Use(middleware.BodyLimit(fmt.Sprint(cfg.MaxBodyBytes/1024) + "K"))
+	e.Use(s.guardBody)
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection:         "0",
 		ContentTypeNosniff:    "nosniff",
