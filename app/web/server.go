@@ -249,7 +249,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		code, _ := c.Get("error_code").(string)
 		level := slog.LevelInfo
-		if res.Status >= 500 && code != flavormonk.EUNAVAILABLE {
+		if res.Status >= 500 && res.Status != http.StatusServiceUnavailable {
 			// A dependency being down is logged where it is noticed,
 			// once per outage; its 503s are ordinary answers.
 			level = slog.LevelError
