@@ -77,6 +77,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "flavormonk"
 	}
 	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.ConnConfig.DialFunc = markFaults(cfg.ConnConfig.DialFunc)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)

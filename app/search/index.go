@@ -405,6 +405,10 @@ func (ix *Index) Refresh(ctx context.Context, st flavormonk.Store) (bool, error)
 func (ix *Index) Follow(ctx context.Context, st flavormonk.Store, interval time.Duration, notify <-chan struct{}, log *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	// While the store is down every poll fails: log the first failure and
+	// then one per minute's worth of polls, not one per poll.
+	every := max(1, int(time.Minute/max(interval, time.Millisecond)))
+	failed := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -412,8 +416,17 @@ func (ix *Index) Follow(ctx context.Context, st flavormonk.Store, interval time.
 		case <-t.C:
 		case <-notify:
 		}
-		if _, err := ix.Refresh(ctx, st); err != nil && ctx.Err() == nil {
-			log.Warn("search index refresh failed", "err", err)
+		_, err := ix.Refresh(ctx, st)
+		switch {
+		case ctx.Err() != nil:
+		case err != nil:
+			if failed%every == 0 {
+				log.Warn("search index refresh failed; serving the last loaded index", "err", err, "failed_polls", failed+1)
+			}
+			failed++
+		case failed > 0:
+			log.Info("search index refresh works again", "failed_polls", failed)
+			failed = 0
 		}
 	}
 }

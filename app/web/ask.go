@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"io"
 	"net/http"
@@ -169,10 +170,19 @@ func (s *Server) ask(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(c.Request().Context())
+	// Shutdown waits for this stream to end and settle (EndStreams).
+	sctx, left, err := s.streams.join(c.Request().Context())
+	if err != nil {
+		return err
+	}
+	defer left()
+	ctx, cancel := context.WithCancel(sctx)
 	defer cancel()
 	call, err := s.assistant.Prepare(ctx, assistant.Request{Question: body.Question, Conversation: body.Conversation, Who: who(c)})
 	if err != nil {
+		if shuttingDown(sctx) {
+			return errShuttingDown
+		}
 		return err
 	}
 	// Whatever happens below, the reservation is settled.
@@ -230,13 +240,22 @@ func (s *Server) ask(c echo.Context) error {
 	// net/http reuses the connection's buffers.
 	defer func() { close(stop); <-beats }()
 	var buf []byte
+	ended := false // a done or error event was sent
 	err = call.Run(ctx, func(ev assistant.Event) error {
+		ended = ev.Kind == assistant.EventDone || ev.Kind == assistant.EventError
 		buf = appendEvent(buf[:0], ev)
 		return write(buf)
 	})
 	mu.Lock()
 	gone := werr != nil
 	mu.Unlock()
+	if !ended && !gone && shuttingDown(sctx) {
+		// Run has settled what was consumed; the client learns why the
+		// answer stops and when to ask again.
+		buf = fmt.Appendf(buf[:0], "retry: %d\n", streamRetryMillis)
+		_ = write(appendEvent(buf, assistant.Event{Kind: assistant.EventError, Err: errShuttingDown}))
+		return nil
+	}
 	if err != nil && !gone && !errors.Is(err, context.Canceled) {
 		s.log.WarnContext(ctx, "answer stream ended early", "err", err)
 	}

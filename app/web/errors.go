@@ -85,6 +85,8 @@ func resolve(err error) (int, ErrorDetail) {
 			msg = "too many requests; slow down and retry in a minute"
 		}
 		return he.Code, ErrorDetail{Code: codeOfStatus(he.Code), Message: msg}
+	case errors.Is(err, errBodyTimeout):
+		return http.StatusRequestTimeout, ErrorDetail{Code: flavormonk.ETIMEOUT, Message: "the request body did not arrive in time"}
 	case errors.Is(err, errDeadline):
 		return http.StatusGatewayTimeout, ErrorDetail{Code: flavormonk.ETIMEOUT, Message: "the request took too long"}
 	}

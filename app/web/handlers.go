@@ -53,7 +53,11 @@ func (s *Server) readyz(c echo.Context) error {
 	if err := s.store.Ping(ctx); err != nil {
 		checks["store"] = "down"
 		status = http.StatusServiceUnavailable
-		s.log.WarnContext(ctx, "readiness: store unreachable", "err", err)
+		if !errors.Is(s.outage.check(ctx, err), errStoreDown) {
+			s.log.WarnContext(ctx, "readiness: store unreachable", "err", err)
+		}
+	} else {
+		s.outage.ok(ctx)
 	}
 	if !s.ready.Load() {
 		checks["search_index"] = "loading"

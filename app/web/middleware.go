@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
@@ -134,7 +135,10 @@ func (s *Server) visitor(next echo.HandlerFunc) echo.HandlerFunc {
 		var v *flavormonk.Visitor
 		if ck, err := c.Cookie(visitorCookie); err == nil && len(ck.Value) <= 128 {
 			v, err = s.store.Visitor(ctx, ck.Value)
-			if err != nil && flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
+			switch {
+			case err == nil || flavormonk.ErrorCode(err) == flavormonk.ENOTFOUND:
+				s.outage.ok(ctx)
+			case !errors.Is(s.outage.check(ctx, err), errStoreDown):
 				s.log.WarnContext(ctx, "visitor lookup failed", "err", err)
 			}
 		}
@@ -143,14 +147,17 @@ func (s *Server) visitor(next echo.HandlerFunc) echo.HandlerFunc {
 			nv, err := s.store.CreateVisitor(ctx)
 			if err != nil {
 				// Pages still work without a session.
-				s.log.WarnContext(ctx, "visitor session not created", "err", err)
+				if !errors.Is(s.outage.check(ctx, err), errStoreDown) {
+					s.log.WarnContext(ctx, "visitor session not created", "err", err)
+				}
 				break
 			}
+			s.outage.ok(ctx)
 			v = nv
 			c.SetCookie(&http.Cookie{Name: visitorCookie, Value: v.ID, Path: "/", MaxAge: 180 * 24 * 3600,
 				HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
 		case s.now().Sub(v.SeenAt) > time.Hour:
-			if err := s.store.TouchVisitor(ctx, v.ID); err != nil {
+			if err := s.store.TouchVisitor(ctx, v.ID); err != nil && !errors.Is(s.outage.check(ctx, err), errStoreDown) {
 				s.log.WarnContext(ctx, "visitor touch failed", "err", err)
 			}
 		}

@@ -51,6 +51,9 @@ type Server struct {
 	// time; nil is the system clock. It is read at each use, so main may
 	// set it any time before serving.
 	Clock flavormonk.Clock
+
+	outage  storeOutage
+	streams *streamSet
 }
 
 func (s *Server) now() time.Time { return s.Clock.Now() }
@@ -58,6 +61,8 @@ func (s *Server) now() time.Time { return s.Clock.Now() }
 // New builds the server and its routes.
 func New(cfg *config.Config, store flavormonk.Store, index *search.Index, log *slog.Logger, reg prometheus.Registerer) (*Server, error) {
 	s := &Server{cfg: cfg, store: store, index: index, log: log}
+	s.outage.log, s.outage.now = log, time.Now
+	s.streams = newStreamSet()
 	m, err := newMetrics(reg, index)
 	if err != nil {
 		return nil, err
@@ -73,11 +78,14 @@ func New(cfg *config.Config, store flavormonk.Store, index *search.Index, log *s
 	s.Echo = e
 
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
+	e.Pre(routeHeadAsGet)
+	e.Use(headRestored)
 	e.Use(requestID)
+	e.Use(noStoreErrors)
 	e.Use(s.accessLog)
 	e.Use(s.recoverPanic)
 	e.Use(s.limitQuery)
-	e.Use(middleware.BodyLimit(fmt.Sprint(cfg.MaxBodyBytes/1024) + "K"))
+	e.Use(s.guardBody)
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
 		XSSProtection:         "0",
 		ContentTypeNosniff:    "nosniff",
@@ -157,9 +165,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	err = s.outage.check(c.Request().Context(), err)
 	status, detail := resolve(err)
 	detail.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
-	if status >= 500 {
+	// An outage is logged once by s.outage, not once per request.
+	if status >= 500 && !errors.Is(err, errStoreDown) {
 		s.log.ErrorContext(c.Request().Context(), "request failed", "err", err, "path", c.Request().URL.Path, "request_id", detail.RequestID)
 	}
 	c.Set("error_code", detail.Code)
@@ -244,8 +254,11 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if isProbe(c) && res.Status < 400 {
 			return nil
 		}
+		code, _ := c.Get("error_code").(string)
 		level := slog.LevelInfo
-		if res.Status >= 500 {
+		if res.Status >= 500 && res.Status != http.StatusServiceUnavailable {
+			// A dependency being down is logged where it is noticed,
+			// once per outage; its 503s are ordinary answers.
 			level = slog.LevelError
 		}
 		attrs := []slog.Attr{
@@ -258,7 +271,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			slog.Duration("duration", d),
 			slog.String("client_ip", c.RealIP()),
 		}
-		if code, ok := c.Get("error_code").(string); ok {
+		if code != "" {
 			attrs = append(attrs, slog.String("error_code", code))
 		}
 		s.log.LogAttrs(req.Context(), level, "request", attrs...)

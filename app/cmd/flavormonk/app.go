@@ -120,6 +120,9 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	m.Server.Clock = m.Clock
+	if _, ok := st.(*postgres.Store); ok {
+		m.Server.ClassifyStoreErrors(postgres.Unreachable)
+	}
 	if acc, ok := st.(flavormonk.AccountStore); ok {
 		m.Server.UseAccounts(acc)
 	}
@@ -223,14 +226,41 @@ func (m *Main) Run(ctx context.Context) error {
 	case err = <-errc:
 	}
 	m.Server.SetReady(false)
-	m.Log.Info("shutting down", "grace", m.Config.ShutdownTimeout)
-	sctx, scancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
-	defer scancel()
-	if serr := m.http.Shutdown(sctx); serr != nil && err == nil {
+	// The day-two drain (a delay while load balancers see /readyz fail and
+	// stop sending) belongs here, before the listener closes.
+	if serr := m.shutdown(); serr != nil && err == nil {
 		err = serr
 	}
-	_ = m.metrics.Shutdown(sctx)
 	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// settleTimeout bounds how long shutdown waits, after the grace period,
+// for the streams it ended to send their error event and settle.
+const settleTimeout = 15 * time.Second
+
+// shutdown stops accepting and lets in-flight requests, answer streams
+// included, finish within the grace period (FLAVORMONK_SHUTDOWN_TIMEOUT).
+// Streams still open then get an error event (unavailable, retry) and
+// settle what they consumed; whatever remains after that is cut.
+func (m *Main) shutdown() error {
+	m.Log.Info("shutting down", "grace", m.Config.ShutdownTimeout)
+	gctx, gcancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer gcancel()
+	err := m.http.Shutdown(gctx)
+	_ = m.metrics.Shutdown(gctx)
+	sctx, scancel := context.WithTimeout(context.Background(), settleTimeout)
+	defer scancel()
+	if serr := m.Server.EndStreams(sctx); serr != nil {
+		m.Log.Error("answer streams did not settle after the grace period", "err", serr)
+	}
+	if err != nil {
+		// Requests other than streams that outlived the grace period.
+		m.Log.Warn("requests still in flight after the grace period are cut", "err", err)
+		_ = m.http.Close()
+		_ = m.metrics.Close()
 		err = nil
 	}
 	return err

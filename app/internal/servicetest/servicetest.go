@@ -162,3 +162,71 @@ func FreePort(tb testing.TB) int {
 	}
 	return p
 }
+
+// OwnPostgres is a PostgreSQL cluster of one test's own (scripts/postgres.sh
+// on a free port and a temporary directory), for tests that stop and start
+// it without touching the shared one the other tests use. It is stopped and
+// removed when the test ends.
+type OwnPostgres struct {
+	URL string
+	env []string
+}
+
+// StartOwnPostgres starts an OwnPostgres; it skips the test (fails it under
+// FLAVORMONK_TEST_REQUIRE_SERVICES=1) when the cluster cannot be started.
+func StartOwnPostgres(tb testing.TB) *OwnPostgres {
+	tb.Helper()
+	// Not tb.TempDir: its parent is private to root, and the cluster runs
+	// as the postgres user, which must reach the directory.
+	dir, err := os.MkdirTemp("", "flavormonk-pg-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := &OwnPostgres{env: []string{"FLAVORMONK_PG_DIR=" + dir, "FLAVORMONK_PG_PORT=" + strconv.Itoa(FreePort(tb))}}
+	tb.Cleanup(func() {
+		_, _ = p.script(tb, "stop")
+		_ = os.RemoveAll(dir)
+	})
+	u, err := p.script(tb, "start")
+	if err != nil {
+		if os.Getenv("FLAVORMONK_TEST_REQUIRE_SERVICES") == "1" {
+			tb.Fatalf("scripts/postgres.sh start: %v", err)
+		}
+		tb.Skipf("scripts/postgres.sh start: %v", err)
+	}
+	p.URL = u
+	return p
+}
+
+// Stop stops the cluster (the outage a test wants).
+func (p *OwnPostgres) Stop(tb testing.TB) {
+	tb.Helper()
+	if _, err := p.script(tb, "stop"); err != nil {
+		tb.Fatalf("stopping the test's own Postgres: %v", err)
+	}
+}
+
+// Start starts it again on the same port and directory.
+func (p *OwnPostgres) Start(tb testing.TB) {
+	tb.Helper()
+	if _, err := p.script(tb, "start"); err != nil {
+		tb.Fatalf("restarting the test's own Postgres: %v", err)
+	}
+}
+
+func (p *OwnPostgres) script(tb testing.TB, verb string) (string, error) {
+	tb.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(file), "..", "..", "..", "scripts", "postgres.sh")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, script, verb)
+	cmd.Env = append(os.Environ(), p.env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		tb.Logf("postgres.sh %s: %s", verb, stderr.String())
+	}
+	return strings.TrimSpace(string(out)), err
+}

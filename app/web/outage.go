@@ -1,0 +1,72 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+)
+
+// outageLogEvery is how often a continuing store outage is logged again.
+const outageLogEvery = time.Minute
+
+// errStoreDown is what users see while the store is unreachable.
+var errStoreDown = flavormonk.Errorf(flavormonk.EUNAVAILABLE, "the database is unreachable at the moment; try again shortly")
+
+// ClassifyStoreErrors tells the server which store errors mean the store is
+// unreachable (a refused connection, a server shutting down): requests that
+// fail with one answer 503 unavailable, and the outage is logged once per
+// window instead of an error per request. The store package knows its
+// driver's errors, so main passes its classifier here.
+func (s *Server) ClassifyStoreErrors(unreachable func(error) bool) {
+	s.outage.unreachable = unreachable
+}
+
+// storeOutage tracks whether the store is reachable, from the failures
+// requests see and the successes of readiness probes and visitor lookups.
+type storeOutage struct {
+	unreachable func(error) bool // nil: store errors are not classified
+	log         *slog.Logger
+	now         func() time.Time
+
+	mu     sync.Mutex
+	since  time.Time // zero while the store answers
+	logged time.Time
+	failed int
+}
+
+// check returns err as an EUNAVAILABLE error (the cause still in its chain)
+// when it means the store is unreachable, recording the failure; any other
+// err is returned as is.
+func (o *storeOutage) check(ctx context.Context, err error) error {
+	if err == nil || o.unreachable == nil || !o.unreachable(err) {
+		return err
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	now := o.now()
+	o.failed++
+	switch {
+	case o.since.IsZero():
+		o.since, o.logged, o.failed = now, now, 1
+		o.log.ErrorContext(ctx, "store unreachable: answering 503 until it is back", "err", err)
+	case now.Sub(o.logged) >= outageLogEvery:
+		o.logged = now
+		o.log.ErrorContext(ctx, "store still unreachable", "down_for", now.Sub(o.since).Round(time.Second), "failed", o.failed, "err", err)
+	}
+	return fmt.Errorf("%w (%w)", errStoreDown, err)
+}
+
+// ok records that the store answered.
+func (o *storeOutage) ok(ctx context.Context) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.since.IsZero() {
+		return
+	}
+	o.log.InfoContext(ctx, "store reachable again", "down_for", o.now().Sub(o.since).Round(time.Second), "failed", o.failed)
+	o.since, o.failed = time.Time{}, 0
+}

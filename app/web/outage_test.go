@@ -1,0 +1,55 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+)
+
+var errRefused = errors.New("connection refused")
+
+// An outage is logged when it starts, again once a minute while it lasts,
+// and when it ends; other errors pass through untouched.
+func TestStoreOutageIsLoggedOncePerWindow(t *testing.T) {
+	var logs bytes.Buffer
+	at := time.Date(2026, 12, 31, 23, 59, 30, 0, time.UTC)
+	o := storeOutage{
+		unreachable: func(err error) bool { return errors.Is(err, errRefused) },
+		log:         slog.New(slog.NewTextHandler(&logs, nil)),
+		now:         func() time.Time { return at },
+	}
+	ctx := context.Background()
+	other := errors.New("syntax error")
+	if err := o.check(ctx, other); err != other {
+		t.Fatalf("an unrelated error became %v", err)
+	}
+	for range 100 {
+		err := o.check(ctx, fmt.Errorf("postgres: recipe: %w", errRefused))
+		if flavormonk.ErrorCode(err) != flavormonk.EUNAVAILABLE || !errors.Is(err, errRefused) {
+			t.Fatalf("check = %v (%s); want unavailable with the cause kept", err, flavormonk.ErrorCode(err))
+		}
+		at = at.Add(time.Second) // 100 failures over 100 seconds
+	}
+	o.ok(ctx)
+	o.ok(ctx)
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	want := []string{"store unreachable", "store still unreachable", "store reachable again"}
+	if len(lines) != len(want) {
+		t.Fatalf("%d log lines, want %d:\n%s", len(lines), len(want), logs.String())
+	}
+	for i, w := range want {
+		if !strings.Contains(lines[i], w) {
+			t.Errorf("line %d: %s; want %q", i, lines[i], w)
+		}
+	}
+	if !strings.Contains(lines[2], "failed=100") {
+		t.Errorf("recovery line %s; want the 100 failures counted", lines[2])
+	}
+}
