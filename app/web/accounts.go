@@ -461,7 +461,20 @@ func (s *Server) formError(c echo.Context, page string, err error, data map[stri
 }
 
 func (s *Server) signupPage(c echo.Context) error {
-	return s.render(c, http.StatusOK, "signup", map[string]any{"Title": "Sign up", "CSRF": s.csrfToken(c), "Invite": c.QueryParam("invite"), "InviteOnly": s.cfg.InviteOnly})
+	data := map[string]any{"Title": "Sign up", "InviteOnly": s.cfg.InviteOnly}
+	invite := strings.TrimSpace(c.QueryParam("invite"))
+	if err := checkInvite(invite); err != nil {
+		return s.formError(c, "signup", err, data)
+	}
+	data["Invite"], data["CSRF"] = invite, s.csrfToken(c)
+	return s.render(c, http.StatusOK, "signup", data)
+}
+
+func checkInvite(invite string) error {
+	if len(invite) > 128 || !utf8.ValidString(invite) {
+		return flavormonk.FieldErrorf(flavormonk.EINVALID, "invite", "the invite code is not valid")
+	}
+	return nil
 }
 
 func (s *Server) loginPage(c echo.Context) error {
@@ -494,8 +507,8 @@ func (s *Server) signup(c echo.Context) error {
 	invite := strings.TrimSpace(c.FormValue("invite"))
 	inviteHash := ""
 	if invite != "" {
-		if len(invite) > 128 || !utf8.ValidString(invite) {
-			return s.formError(c, "signup", flavormonk.FieldErrorf(flavormonk.EINVALID, "invite", "the invite code is not valid"), data)
+		if err := checkInvite(invite); err != nil {
+			return s.formError(c, "signup", err, data)
 		}
 		inviteHash = auth.HashToken(invite)
 		data["Invite"] = invite
