@@ -47,7 +47,8 @@ type accounts struct {
 	recheck  *gumroad.Rechecker
 }
 
-// signupLimiter allows at most limit sign-ups per client IP per window.
+// signupLimiter allows at most limit sign-ups per client network
+// (auth.ClientNetwork: an IPv4 address, an IPv6 /64) per window.
 // With a shared cache (Redis) the count is kept there, in fixed windows, so
 // replicas count together; each replica also keeps a sliding window in
 // memory, which decides alone when the cache is absent or failing.
@@ -483,16 +484,17 @@ func (s *Server) loginPage(c echo.Context) error {
 
 func (s *Server) signup(c echo.Context) error {
 	data := map[string]any{"Title": "Sign up", "InviteOnly": s.cfg.InviteOnly}
-	ip := c.RealIP()
-	giveBack, retry, err := s.acc.signups.Take(c.Request().Context(), ip)
+	giveBack, retry, err := s.acc.signups.Take(c.Request().Context(), auth.ClientNetwork(c.RealIP()))
 	if err != nil {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
 		return s.formError(c, "signup", err, data)
 	}
-	created := false
+	// A sign-up that fails on its input gives its slot back; one that
+	// creates an account, or finds the address taken, keeps it.
+	keep := false
 	defer func() {
-		if !created {
-			giveBack() // a failed sign-up does not use a slot
+		if !keep {
+			giveBack()
 		}
 	}()
 	email, err := auth.NormalizeEmail(c.FormValue("email"))
@@ -524,11 +526,17 @@ func (s *Server) signup(c echo.Context) error {
 	u := &flavormonk.User{Email: email, PasswordHash: hash, Role: flavormonk.RoleCustomer, Plan: flavormonk.PlanFree}
 	if err := s.acc.store.CreateUser(ctx, u, inviteHash); err != nil {
 		if flavormonk.ErrorCode(err) == flavormonk.ECONFLICT {
+			// Sign-up logs in at once, so it cannot answer "taken" and "created"
+			// alike without a mail round trip; instead each answer that an
+			// address is taken costs a sign-up from the client network's
+			// hourly allowance, so testing which addresses have accounts is
+			// as slow as creating accounts.
+			keep = true
 			err = flavormonk.FieldErrorf(flavormonk.ECONFLICT, "email", "an account with this email exists already; log in instead")
 		}
 		return s.formError(c, "signup", err, data)
 	}
-	created = true
+	keep = true
 	if err := s.newSession(c, u); err != nil {
 		return err
 	}

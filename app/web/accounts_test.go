@@ -1042,3 +1042,40 @@ func TestVisitorCarriesOver(t *testing.T) {
 		t.Fatalf("a deleted user's visitor session remains: %v", err)
 	}
 }
+
+// Asking whether an address has an account costs a sign-up: the first
+// signupsPerHour conflicts from one client network are answered, then
+// 429 with Retry-After, also for addresses rotated within an IPv6 /64;
+// another network is not affected.
+func TestSignupConflictsCountAgainstTheLimit(t *testing.T) {
+	env := replicas(t, 1, nil)[0]
+	if r := env.browser(t).signup("taken@example.com"); r.status != http.StatusSeeOther {
+		t.Fatalf("first signup: %d", r.status)
+	}
+	attempt := func(ip, email string) resp {
+		return env.browser(t).post("/signup", "/signup", url.Values{"email": {email}, "password": {pw}},
+			map[string]string{"X-Forwarded-For": ip})
+	}
+	for i := range signupsPerHour {
+		ip := fmt.Sprintf("2001:db8:5:7::%x", i+1)
+		if r := attempt(ip, "taken@example.com"); r.status != http.StatusConflict {
+			t.Fatalf("conflict %d: %d", i+1, r.status)
+		}
+	}
+	for _, email := range []string{"taken@example.com", "new@example.com"} {
+		r := attempt("2001:db8:5:7::ffff", email)
+		if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "too many sign-ups") {
+			t.Fatalf("%s after %d conflicts: %d %v", email, signupsPerHour, r.status, r.header)
+		}
+	}
+	if r := attempt("2001:db8:5:8::1", "taken@example.com"); r.status != http.StatusConflict {
+		t.Fatalf("another network: %d", r.status)
+	}
+	// Input errors still give their slot back.
+	for range signupsPerHour + 1 {
+		if r := env.browser(t).post("/signup", "/signup", url.Values{"email": {"not-an-address"}, "password": {pw}},
+			map[string]string{"X-Forwarded-For": "192.0.2.9"}); r.status != http.StatusBadRequest {
+			t.Fatalf("bad email: %d", r.status)
+		}
+	}
+}
