@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"html/template"
+	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -21,11 +24,6 @@ import (
 	"github.com/flavormonk/flavormonk/app/auth"
 	"github.com/flavormonk/flavormonk/app/gumroad"
 )
-
-// EUNAUTHORIZED is a missing, invalid or revoked credential (401).
-const EUNAUTHORIZED = "unauthorized"
-
-func init() { statusOf[EUNAUTHORIZED] = http.StatusUnauthorized }
 
 const (
 	sessionCookie   = "fm_session"
@@ -276,7 +274,7 @@ func currentSession(c echo.Context) *flavormonk.Session {
 
 func unauthorized(c echo.Context, format string, args ...any) error {
 	c.Response().Header().Set("WWW-Authenticate", `Bearer realm="flavormonk"`)
-	return flavormonk.Errorf(EUNAUTHORIZED, format, args...)
+	return flavormonk.Errorf(flavormonk.EUNAUTHORIZED, format, args...)
 }
 
 // authenticate loads the user: from a bearer token on the API (a bad token
@@ -419,11 +417,21 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		secret := s.csrfSecret(c, false)
-		if !auth.CheckCSRF(secret, c.FormValue("csrf")) {
+		if !auth.CheckCSRF(secret, csrfPresented(req)) {
 			return flavormonk.Errorf(flavormonk.EFORBIDDEN, "the form expired or did not come from this site; reload the page and try again")
 		}
 		return next(c)
 	}
+}
+
+// csrfPresented is the token a form post carries: from its body, or the
+// X-CSRF-Token header of a script, never from the URL, where it would end
+// up in logs, history and Referer headers.
+func csrfPresented(req *http.Request) string {
+	if v := req.PostFormValue("csrf"); v != "" {
+		return v
+	}
+	return req.Header.Get("X-CSRF-Token")
 }
 
 // newSession always issues a fresh token: an earlier session cookie is
@@ -544,7 +552,7 @@ func (s *Server) signup(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/account")
 }
 
-var errBadCredentials = flavormonk.Errorf(EUNAUTHORIZED, "email or password is wrong")
+var errBadCredentials = flavormonk.Errorf(flavormonk.EUNAUTHORIZED, "email or password is wrong")
 
 func (s *Server) login(c echo.Context) error {
 	data := map[string]any{"Title": "Log in"}
@@ -807,9 +815,19 @@ func (s *Server) apiSetFavourite(c echo.Context) error {
 	var body struct {
 		Note string `json:"note"`
 	}
-	if c.Request().ContentLength != 0 {
-		if err := c.Bind(&body); err != nil {
-			return flavormonk.Errorf(flavormonk.EINVALID, "the body must be JSON like {\"note\": \"…\"}")
+	if req := c.Request(); req.ContentLength != 0 {
+		// Only JSON: Echo's binder would also take XML or a form and, finding
+		// no note in it, set an empty one over the user's.
+		if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/json" {
+			return flavormonk.Errorf(flavormonk.EUNSUPPORTED, "send the note as JSON with Content-Type: application/json, like {\"note\": \"…\"}")
+		}
+		dec := json.NewDecoder(req.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+			return flavormonk.Errorf(flavormonk.EINVALID, "the body must be JSON like {\"note\": \"…\"}: %s", jsonProblem(err))
+		}
+		if dec.More() {
+			return flavormonk.Errorf(flavormonk.EINVALID, "the body has data after the JSON object")
 		}
 	}
 	if !utf8.ValidString(body.Note) || utf8.RuneCountInString(body.Note) > maxNoteLen {
@@ -972,8 +990,13 @@ type accountExport struct {
 	Favourites []*flavormonk.Favourite `json:"favourites"`
 	APITokens  []*flavormonk.APIToken  `json:"api_tokens"`
 	Grants     []*flavormonk.Grant     `json:"grants"`
-	Visitors   []string                `json:"visitor_sessions"` // anonymous sessions linked to the account
+	Visitors   []string                `json:"visitor_sessions"` // anonymous sessions linked to the account, by visitorRef
 }
+
+// visitorRef names a visitor session without its id, which is the live
+// fm_visitor cookie value: a file that is downloaded, mailed or shared
+// must not let its reader browse as the user.
+func visitorRef(id string) string { return "sha256:" + auth.HashKey(id) }
 
 func (s *Server) exportAccount(c echo.Context) error {
 	u := currentUser(c)
@@ -998,8 +1021,13 @@ func (s *Server) exportAccount(c echo.Context) error {
 	x.Favourites = append(x.Favourites, favs...)
 	x.APITokens = append(x.APITokens, toks...)
 	x.Grants = append(x.Grants, grants...)
-	if x.Visitors, err = s.acc.store.UserVisitors(ctx, u.ID); err != nil {
+	vs, err := s.acc.store.UserVisitors(ctx, u.ID)
+	if err != nil {
 		return err
+	}
+	x.Visitors = make([]string, len(vs))
+	for i, v := range vs {
+		x.Visitors[i] = visitorRef(v)
 	}
 	c.Response().Header().Set("Content-Disposition", `attachment; filename="flavormonk-account.json"`)
 	return c.JSONPretty(http.StatusOK, x, "  ")
