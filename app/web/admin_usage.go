@@ -52,10 +52,6 @@ func sums(m map[string]*usageSum) []*usageSum {
 // adminUsage reports assistant usage between two days (default: this UTC
 // month) by day, by provider and model, and the top spenders.
 func (s *Server) adminUsage(c echo.Context) error {
-	us, ok := s.store.(flavormonk.UsageStore)
-	if !ok {
-		return flavormonk.Errorf(flavormonk.ENOTIMPLEMENTED, "this store keeps no usage ledger")
-	}
 	now := time.Now().UTC()
 	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	to := now.AddDate(0, 0, 1).Truncate(24 * time.Hour)
@@ -83,7 +79,7 @@ func (s *Server) adminUsage(c echo.Context) error {
 			"From": time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).Format("2006-01-02"),
 			"To":   now.AddDate(0, 0, 1).Truncate(24 * time.Hour).Format("2006-01-02"), "Total": &usageSum{Key: "total"}})
 	}
-	rows, err := us.UsageReport(c.Request().Context(), from, to)
+	rows, err := s.store.UsageReport(c.Request().Context(), from, to)
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ import (
 type Server struct {
 	Echo    *echo.Echo
 	cfg     *config.Config
-	store   flavormonk.Store
+	store   flavormonk.AppStore
 	index   *search.Index
 	log     *slog.Logger
 	metrics *metrics
@@ -49,7 +49,7 @@ type Server struct {
 }
 
 // New builds the server and its routes.
-func New(cfg *config.Config, store flavormonk.Store, index *search.Index, log *slog.Logger, reg prometheus.Registerer) (*Server, error) {
+func New(cfg *config.Config, store flavormonk.AppStore, index *search.Index, log *slog.Logger, reg prometheus.Registerer) (*Server, error) {
 	s := &Server{cfg: cfg, store: store, index: index, log: log}
 	m, err := newMetrics(reg, index)
 	if err != nil {

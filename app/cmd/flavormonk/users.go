@@ -47,10 +47,7 @@ func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	acc, ok := st.(flavormonk.AccountStore)
-	if !ok {
-		return flavormonk.Errorf(flavormonk.ENOTIMPLEMENTED, "the %s store does not keep accounts yet", cfg.StoreDriver)
-	}
+	acc := st
 	switch {
 	case rest[0] == "invite" && len(rest) == 1:
 		code, hash := auth.NewToken("inv_")
