@@ -8,13 +8,15 @@ import (
 // Error codes are stable: API clients match on them. The web package maps
 // each to one HTTP status.
 const (
-	EINVALID        = "invalid"         // the input is malformed; the message says what to fix
-	ENOTFOUND       = "not_found"       // no such thing
-	ECONFLICT       = "conflict"        // it exists already, or changed under you
-	ETOOLARGE       = "too_large"       // a body, file or field is over its limit
-	EFORBIDDEN      = "forbidden"       // the target is not allowed (e.g. a private address)
-	EUNAVAILABLE    = "unavailable"     // a dependency is down; try again
-	ENOTIMPLEMENTED = "not_implemented" // a configured backend is not built yet
+	EINVALID        = "invalid"                // the input is malformed; the message says what to fix
+	EUNAUTHORIZED   = "unauthorized"           // a missing, invalid or revoked credential
+	EUNSUPPORTED    = "unsupported_media_type" // the body is in a format the endpoint does not take
+	ENOTFOUND       = "not_found"              // no such thing
+	ECONFLICT       = "conflict"               // it exists already, or changed under you
+	ETOOLARGE       = "too_large"              // a body, file or field is over its limit
+	EFORBIDDEN      = "forbidden"              // the target is not allowed (e.g. a private address)
+	EUNAVAILABLE    = "unavailable"            // a dependency is down; try again
+	ENOTIMPLEMENTED = "not_implemented"        // a configured backend is not built yet
 	ERATELIMIT      = "rate_limited"
 	EQUOTA          = "quota_exceeded"   // the caller's plan allowance for this period is used up
 	EBUDGET         = "budget_exhausted" // the service's spending budget for this period is used up

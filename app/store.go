@@ -46,6 +46,15 @@ type Store interface {
 	Close() error
 }
 
+// AppStore is the store the app runs on: recipes and visitors, accounts,
+// and the usage ledger. SQLite and Postgres implement all of it, so no
+// caller has to cope with a store that keeps no accounts or no ledger.
+type AppStore interface {
+	Store
+	AccountStore
+	UsageStore
+}
+
 // UpsertResult says what UpsertRecipes did with one recipe.
 type UpsertResult struct {
 	ID     string `json:"id"`

@@ -22,7 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-var _ flavormonk.Store = (*Store)(nil)
+var _ flavormonk.AppStore = (*Store)(nil)
 
 // writeLockKey is the transaction advisory lock every recipe write holds.
 const writeLockKey int64 = migrateLockKey + 1

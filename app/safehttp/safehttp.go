@@ -137,7 +137,7 @@ func (c *Client) control(network, address string, _ syscall.RawConn) error {
 		return nil // test servers listen on any port
 	}
 	if class != "" {
-		return flavormonk.Errorf(flavormonk.EFORBIDDEN, "refusing to connect to %s, a %s address", ap.Addr(), class)
+		return flavormonk.Errorf(flavormonk.EFORBIDDEN, "refusing to connect to %s, an address in the %s range", ap.Addr(), class)
 	}
 	if !c.ports[int(ap.Port())] {
 		return flavormonk.Errorf(flavormonk.EFORBIDDEN, "refusing to connect to port %d", ap.Port())

@@ -157,6 +157,7 @@ func TestRefusesForbiddenAddresses(t *testing.T) {
 		{"private", "http://10.0.0.1/", ClassPrivate, c},
 		{"cgnat", "http://100.64.1.1/", ClassCGNAT, c},
 		{"unique local", "http://[fd00::1]/", ClassUniqueLocal, c},
+		{"unspecified", "http://0.0.0.0/", ClassUnspecified, c},
 		{"decimal loopback", fmt.Sprintf("http://2130706433:%d/", p), "", c}, // not a valid host for Go; refused either way
 	}
 	if srv6 != nil {
@@ -173,6 +174,11 @@ func TestRefusesForbiddenAddresses(t *testing.T) {
 			}
 			if tt.class != "" {
 				wantCode(t, err, flavormonk.EFORBIDDEN, tt.class)
+				// Read as a sentence: "an address in the unspecified range",
+				// not "a unspecified address".
+				if want := "an address in the " + tt.class + " range"; !strings.Contains(err.Error(), want) {
+					t.Errorf("message %q, want %q", err, want)
+				}
 			}
 		})
 	}

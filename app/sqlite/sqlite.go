@@ -23,7 +23,7 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 )
 
-var _ flavormonk.Store = (*Store)(nil)
+var _ flavormonk.AppStore = (*Store)(nil)
 
 const (
 	readers      = 4

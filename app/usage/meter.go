@@ -109,6 +109,14 @@ type Meter struct {
 	cfg       Config
 	metrics   *metrics
 	lastPrune atomic.Int64 // Unix seconds of the last prune, by cfg.Now
+
+	// Background prunes run under bg, tracked so that Close can wait for
+	// them before the store they use is closed.
+	bg       context.Context
+	stopBG   context.CancelFunc
+	pruning  sync.WaitGroup
+	closeMu  sync.Mutex
+	isClosed bool
 }
 
 // New returns a Meter; it fails when cfg has no prices or its metrics
@@ -131,6 +139,7 @@ func New(store flavormonk.UsageStore, cfg Config) (*Meter, error) {
 		return nil, err
 	}
 	meter := &Meter{store: store, cfg: cfg, metrics: m}
+	meter.bg, meter.stopBG = context.WithCancel(context.Background())
 	if cfg.Registerer != nil {
 		if err := cfg.Registerer.Register(meter.budgetGauges()); err != nil {
 			return nil, err
@@ -411,11 +420,28 @@ func (m *Meter) maybePrune(now time.Time) {
 	if now.Unix()-last < int64(pruneEvery/time.Second) || !m.lastPrune.CompareAndSwap(last, now.Unix()) {
 		return
 	}
+	m.closeMu.Lock()
+	defer m.closeMu.Unlock()
+	if m.isClosed {
+		return
+	}
+	m.pruning.Add(1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer m.pruning.Done()
+		ctx, cancel := context.WithTimeout(m.bg, 30*time.Second)
 		defer cancel()
 		_, _ = m.store.PruneUsage(ctx, now.Add(-pruneAfter), pruneBatch)
 	}()
+}
+
+// Close stops a prune under way and waits for it; none starts after. Call
+// it before closing the store.
+func (m *Meter) Close() {
+	m.closeMu.Lock()
+	m.isClosed = true
+	m.closeMu.Unlock()
+	m.stopBG()
+	m.pruning.Wait()
 }
 
 // Record meters events that had no reservation, such as answers from the

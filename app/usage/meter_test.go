@@ -594,3 +594,73 @@ func TestPruneAfterAMonth(t *testing.T) {
 		}
 	})
 }
+
+// slowPrune holds PruneUsage until its context ends, as a prune stuck on
+// a slow database would.
+type slowPrune struct {
+	store
+	started, returned chan struct{}
+	calls             atomic.Int32
+}
+
+func (s *slowPrune) PruneUsage(ctx context.Context, before time.Time, limit int) (int64, error) {
+	if s.calls.Add(1) == 1 {
+		close(s.started)
+	}
+	<-ctx.Done()
+	time.Sleep(50 * time.Millisecond) // a store call finishing after the cancel
+	defer func() {
+		select {
+		case <-s.returned:
+		default:
+			close(s.returned)
+		}
+	}()
+	return 0, ctx.Err()
+}
+
+// TestCloseWaitsForThePrune: the background prune is tracked; Close stops
+// it and returns only after it has, so the store can be closed next, and
+// no prune starts after Close.
+func TestCloseWaitsForThePrune(t *testing.T) {
+	clk := clocktest.New(start)
+	s, err := sqlite.Open(context.Background(), ":memory:", sqlite.WithClock(clk.Now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	sp := &slowPrune{store: s, started: make(chan struct{}), returned: make(chan struct{})}
+	f := newMeter(t, sp, clk, flavormonk.NoLimit, quotas)
+	ctx := ctxT(t)
+	sub := usage.Subject{UserID: 3, Plan: flavormonk.PlanChef}
+	r, err := f.m.Reserve(ctx, sub, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Settle(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-sp.started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("settling started no prune")
+	}
+	f.m.Close()
+	select {
+	case <-sp.returned:
+	default:
+		t.Fatal("Close returned while the prune was still running")
+	}
+	f.clock.Set(f.clock.Now().Add(2 * time.Hour))
+	r, err = f.m.Reserve(ctx, sub, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Settle(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if n := sp.calls.Load(); n != 1 {
+		t.Fatalf("%d prunes; none may start after Close", n)
+	}
+}

@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"html/template"
+	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -21,11 +24,6 @@ import (
 	"github.com/flavormonk/flavormonk/app/auth"
 	"github.com/flavormonk/flavormonk/app/gumroad"
 )
-
-// EUNAUTHORIZED is a missing, invalid or revoked credential (401).
-const EUNAUTHORIZED = "unauthorized"
-
-func init() { statusOf[EUNAUTHORIZED] = http.StatusUnauthorized }
 
 const (
 	sessionCookie   = "fm_session"
@@ -47,7 +45,8 @@ type accounts struct {
 	recheck  *gumroad.Rechecker
 }
 
-// signupLimiter allows at most limit sign-ups per client IP per window.
+// signupLimiter allows at most limit sign-ups per client network
+// (auth.ClientNetwork: an IPv4 address, an IPv6 /64) per window.
 // With a shared cache (Redis) the count is kept there, in fixed windows, so
 // replicas count together; each replica also keeps a sliding window in
 // memory, which decides alone when the cache is absent or failing.
@@ -277,7 +276,7 @@ func currentSession(c echo.Context) *flavormonk.Session {
 
 func unauthorized(c echo.Context, format string, args ...any) error {
 	c.Response().Header().Set("WWW-Authenticate", `Bearer realm="flavormonk"`)
-	return flavormonk.Errorf(EUNAUTHORIZED, format, args...)
+	return flavormonk.Errorf(flavormonk.EUNAUTHORIZED, format, args...)
 }
 
 // authenticate loads the user: from a bearer token on the API (a bad token
@@ -420,11 +419,21 @@ func (s *Server) checkCSRF(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		secret := s.csrfSecret(c, false)
-		if !auth.CheckCSRF(secret, c.FormValue("csrf")) {
+		if !auth.CheckCSRF(secret, csrfPresented(req)) {
 			return flavormonk.Errorf(flavormonk.EFORBIDDEN, "the form expired or did not come from this site; reload the page and try again")
 		}
 		return next(c)
 	}
+}
+
+// csrfPresented is the token a form post carries: from its body, or the
+// X-CSRF-Token header of a script, never from the URL, where it would end
+// up in logs, history and Referer headers.
+func csrfPresented(req *http.Request) string {
+	if v := req.PostFormValue("csrf"); v != "" {
+		return v
+	}
+	return req.Header.Get("X-CSRF-Token")
 }
 
 // newSession always issues a fresh token: an earlier session cookie is
@@ -463,7 +472,20 @@ func (s *Server) formError(c echo.Context, page string, err error, data map[stri
 }
 
 func (s *Server) signupPage(c echo.Context) error {
-	return s.render(c, http.StatusOK, "signup", map[string]any{"Title": "Sign up", "CSRF": s.csrfToken(c), "Invite": c.QueryParam("invite"), "InviteOnly": s.cfg.InviteOnly})
+	data := map[string]any{"Title": "Sign up", "InviteOnly": s.cfg.InviteOnly}
+	invite := strings.TrimSpace(c.QueryParam("invite"))
+	if err := checkInvite(invite); err != nil {
+		return s.formError(c, "signup", err, data)
+	}
+	data["Invite"], data["CSRF"] = invite, s.csrfToken(c)
+	return s.render(c, http.StatusOK, "signup", data)
+}
+
+func checkInvite(invite string) error {
+	if len(invite) > 128 || !utf8.ValidString(invite) {
+		return flavormonk.FieldErrorf(flavormonk.EINVALID, "invite", "the invite code is not valid")
+	}
+	return nil
 }
 
 func (s *Server) loginPage(c echo.Context) error {
@@ -472,16 +494,17 @@ func (s *Server) loginPage(c echo.Context) error {
 
 func (s *Server) signup(c echo.Context) error {
 	data := map[string]any{"Title": "Sign up", "InviteOnly": s.cfg.InviteOnly}
-	ip := c.RealIP()
-	giveBack, retry, err := s.acc.signups.Take(c.Request().Context(), ip)
+	giveBack, retry, err := s.acc.signups.Take(c.Request().Context(), auth.ClientNetwork(c.RealIP()))
 	if err != nil {
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(retry/time.Second)))
 		return s.formError(c, "signup", err, data)
 	}
-	created := false
+	// A sign-up that fails on its input gives its slot back; one that
+	// creates an account, or finds the address taken, keeps it.
+	keep := false
 	defer func() {
-		if !created {
-			giveBack() // a failed sign-up does not use a slot
+		if !keep {
+			giveBack()
 		}
 	}()
 	email, err := auth.NormalizeEmail(c.FormValue("email"))
@@ -496,8 +519,8 @@ func (s *Server) signup(c echo.Context) error {
 	invite := strings.TrimSpace(c.FormValue("invite"))
 	inviteHash := ""
 	if invite != "" {
-		if len(invite) > 128 || !utf8.ValidString(invite) {
-			return s.formError(c, "signup", flavormonk.FieldErrorf(flavormonk.EINVALID, "invite", "the invite code is not valid"), data)
+		if err := checkInvite(invite); err != nil {
+			return s.formError(c, "signup", err, data)
 		}
 		inviteHash = auth.HashToken(invite)
 		data["Invite"] = invite
@@ -513,11 +536,17 @@ func (s *Server) signup(c echo.Context) error {
 	u := &flavormonk.User{Email: email, PasswordHash: hash, Role: flavormonk.RoleCustomer, Plan: flavormonk.PlanFree}
 	if err := s.acc.store.CreateUser(ctx, u, inviteHash); err != nil {
 		if flavormonk.ErrorCode(err) == flavormonk.ECONFLICT {
+			// Sign-up logs in at once, so it cannot answer "taken" and "created"
+			// alike without a mail round trip; instead each answer that an
+			// address is taken costs a sign-up from the client network's
+			// hourly allowance, so testing which addresses have accounts is
+			// as slow as creating accounts.
+			keep = true
 			err = flavormonk.FieldErrorf(flavormonk.ECONFLICT, "email", "an account with this email exists already; log in instead")
 		}
 		return s.formError(c, "signup", err, data)
 	}
-	created = true
+	keep = true
 	if err := s.newSession(c, u); err != nil {
 		return err
 	}
@@ -525,7 +554,7 @@ func (s *Server) signup(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, "/account")
 }
 
-var errBadCredentials = flavormonk.Errorf(EUNAUTHORIZED, "email or password is wrong")
+var errBadCredentials = flavormonk.Errorf(flavormonk.EUNAUTHORIZED, "email or password is wrong")
 
 func (s *Server) login(c echo.Context) error {
 	data := map[string]any{"Title": "Log in"}
@@ -788,9 +817,19 @@ func (s *Server) apiSetFavourite(c echo.Context) error {
 	var body struct {
 		Note string `json:"note"`
 	}
-	if c.Request().ContentLength != 0 {
-		if err := c.Bind(&body); err != nil {
-			return flavormonk.Errorf(flavormonk.EINVALID, "the body must be JSON like {\"note\": \"…\"}")
+	if req := c.Request(); req.ContentLength != 0 {
+		// Only JSON: Echo's binder would also take XML or a form and, finding
+		// no note in it, set an empty one over the user's.
+		if mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); mt != "application/json" {
+			return flavormonk.Errorf(flavormonk.EUNSUPPORTED, "send the note as JSON with Content-Type: application/json, like {\"note\": \"…\"}")
+		}
+		dec := json.NewDecoder(req.Body)
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+			return flavormonk.Errorf(flavormonk.EINVALID, "the body must be JSON like {\"note\": \"…\"}: %s", jsonProblem(err))
+		}
+		if dec.More() {
+			return flavormonk.Errorf(flavormonk.EINVALID, "the body has data after the JSON object")
 		}
 	}
 	if !utf8.ValidString(body.Note) || utf8.RuneCountInString(body.Note) > maxNoteLen {
@@ -953,8 +992,13 @@ type accountExport struct {
 	Favourites []*flavormonk.Favourite `json:"favourites"`
 	APITokens  []*flavormonk.APIToken  `json:"api_tokens"`
 	Grants     []*flavormonk.Grant     `json:"grants"`
-	Visitors   []string                `json:"visitor_sessions"` // anonymous sessions linked to the account
+	Visitors   []string                `json:"visitor_sessions"` // anonymous sessions linked to the account, by visitorRef
 }
+
+// visitorRef names a visitor session without its id, which is the live
+// fm_visitor cookie value: a file that is downloaded, mailed or shared
+// must not let its reader browse as the user.
+func visitorRef(id string) string { return "sha256:" + auth.HashKey(id) }
 
 func (s *Server) exportAccount(c echo.Context) error {
 	u := currentUser(c)
@@ -979,8 +1023,13 @@ func (s *Server) exportAccount(c echo.Context) error {
 	x.Favourites = append(x.Favourites, favs...)
 	x.APITokens = append(x.APITokens, toks...)
 	x.Grants = append(x.Grants, grants...)
-	if x.Visitors, err = s.acc.store.UserVisitors(ctx, u.ID); err != nil {
+	vs, err := s.acc.store.UserVisitors(ctx, u.ID)
+	if err != nil {
 		return err
+	}
+	x.Visitors = make([]string, len(vs))
+	for i, v := range vs {
+		x.Visitors[i] = visitorRef(v)
 	}
 	c.Response().Header().Set("Content-Disposition", `attachment; filename="flavormonk-account.json"`)
 	return c.JSONPretty(http.StatusOK, x, "  ")

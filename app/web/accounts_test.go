@@ -277,6 +277,18 @@ func TestCSRF(t *testing.T) {
 	if r.status != http.StatusForbidden {
 		t.Fatalf("favourite with the anonymous token: %d", r.status)
 	}
+	// The token is taken from the form body or the X-CSRF-Token header,
+	// never from the URL (logs, history and Referer would carry it).
+	fav := "/recipes/" + env.recipes[0].ID + "/favourite"
+	tok = b.csrf(fav)
+	form := strings.NewReader(url.Values{}.Encode())
+	hdr := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	if r := b.do("POST", fav+"?csrf="+url.QueryEscape(tok), form, hdr); r.status != http.StatusForbidden {
+		t.Fatalf("csrf token in the URL: %d", r.status)
+	}
+	if r := b.do("POST", fav, nil, map[string]string{"X-CSRF-Token": tok}); r.status != http.StatusSeeOther {
+		t.Fatalf("csrf token in the header: %d %s", r.status, r.body)
+	}
 	// JSON errors for a non-HTML client.
 	req, _ := http.NewRequest("POST", env.srv.URL+"/logout", nil)
 	res, err := b.c.Do(req)
@@ -1039,13 +1051,106 @@ func TestVisitorCarriesOver(t *testing.T) {
 	if ovs, _ := env.st.UserVisitors(ctx, env.user(t, "other@example.com").ID); len(ovs) != 1 || ovs[0] != othersVisitor {
 		t.Fatalf("the other user's visitor sessions changed: %v", ovs)
 	}
-	// The export lists them; deleting the account deletes them.
+	// The export lists them by a hash, never by the cookie value that
+	// would let whoever reads the file browse as them; deleting the
+	// account deletes them.
 	r := b.do("GET", "/account/export", nil, nil)
-	if !strings.Contains(r.body, `"visitor_sessions"`) || !strings.Contains(r.body, anon) {
+	if !strings.Contains(r.body, `"visitor_sessions"`) || !strings.Contains(r.body, visitorRef(anon)) {
 		t.Fatalf("export: %s", r.body)
+	}
+	for _, live := range []string{anon, b.cookie(visitorCookie)} {
+		if live == "" || strings.Contains(r.body, live) {
+			t.Fatalf("the export holds a live visitor cookie value %q: %s", live, r.body)
+		}
 	}
 	b.post("/account/delete", "/account", url.Values{"password": {pw}}, nil)
 	if _, err := env.st.Visitor(ctx, anon); flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
 		t.Fatalf("a deleted user's visitor session remains: %v", err)
+	}
+}
+
+// Asking whether an address has an account costs a sign-up: the first
+// signupsPerHour conflicts from one client network are answered, then
+// 429 with Retry-After, also for addresses rotated within an IPv6 /64;
+// another network is not affected.
+func TestSignupConflictsCountAgainstTheLimit(t *testing.T) {
+	env := replicas(t, 1, nil)[0]
+	if r := env.browser(t).signup("taken@example.com"); r.status != http.StatusSeeOther {
+		t.Fatalf("first signup: %d", r.status)
+	}
+	attempt := func(ip, email string) resp {
+		return env.browser(t).post("/signup", "/signup", url.Values{"email": {email}, "password": {pw}},
+			map[string]string{"X-Forwarded-For": ip})
+	}
+	for i := range signupsPerHour {
+		ip := fmt.Sprintf("2001:db8:5:7::%x", i+1)
+		if r := attempt(ip, "taken@example.com"); r.status != http.StatusConflict {
+			t.Fatalf("conflict %d: %d", i+1, r.status)
+		}
+	}
+	for _, email := range []string{"taken@example.com", "new@example.com"} {
+		r := attempt("2001:db8:5:7::ffff", email)
+		if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" || !strings.Contains(r.body, "too many sign-ups") {
+			t.Fatalf("%s after %d conflicts: %d %v", email, signupsPerHour, r.status, r.header)
+		}
+	}
+	if r := attempt("2001:db8:5:8::1", "taken@example.com"); r.status != http.StatusConflict {
+		t.Fatalf("another network: %d", r.status)
+	}
+	// Input errors still give their slot back.
+	for range signupsPerHour + 1 {
+		if r := env.browser(t).post("/signup", "/signup", url.Values{"email": {"not-an-address"}, "password": {pw}},
+			map[string]string{"X-Forwarded-For": "192.0.2.9"}); r.status != http.StatusBadRequest {
+			t.Fatalf("bad email: %d", r.status)
+		}
+	}
+}
+
+// The note of a favourite is set from JSON only: an XML or form body was
+// bound by Echo, found no note and wiped the stored one.
+func TestFavouriteNoteOnlyFromJSON(t *testing.T) {
+	env := newAccEnv(t)
+	b := env.browser(t)
+	b.signup("cook@example.com")
+	tok := b.newToken("laptop", "read")
+	id := env.recipes[1].ID
+	put := func(ctype, body string) (int, ErrorBody) {
+		req, _ := http.NewRequest("PUT", env.srv.URL+"/api/v1/favourites/"+id, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if ctype != "" {
+			req.Header.Set("Content-Type", ctype)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var e ErrorBody
+		_ = json.NewDecoder(res.Body).Decode(&e)
+		return res.StatusCode, e
+	}
+	if st, _ := put("application/json; charset=utf-8", `{"note":"double the garlic"}`); st != 200 {
+		t.Fatalf("JSON note: %d", st)
+	}
+	for _, tc := range []struct{ ctype, body string }{
+		{"application/xml", `<note></note>`},
+		{"text/xml", `<favourite><note>x</note></favourite>`},
+		{"application/x-www-form-urlencoded", "note="},
+		{"multipart/form-data; boundary=x", "--x\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\n\r\n--x--\r\n"},
+		{"text/plain", `{"note":""}`},
+		{"", `{"note":""}`},
+	} {
+		if st, e := put(tc.ctype, tc.body); st != http.StatusUnsupportedMediaType || e.Error.Code != flavormonk.EUNSUPPORTED || !strings.Contains(e.Error.Message, "application/json") {
+			t.Errorf("%q: %d %+v", tc.ctype, st, e.Error)
+		}
+	}
+	for _, body := range []string{`{"note":`, `{"note":5}`, `{"note":"x","extra":1}`, `{"note":"x"} {}`} {
+		if st, e := put("application/json", body); st != http.StatusBadRequest || e.Error.Code != flavormonk.EINVALID {
+			t.Errorf("%s: %d %+v", body, st, e.Error)
+		}
+	}
+	favs, err := env.st.Favourites(context.Background(), env.user(t, "cook@example.com").ID)
+	if err != nil || len(favs) != 1 || favs[0].Note != "double the garlic" {
+		t.Fatalf("the note was changed: %+v %v", favs, err)
 	}
 }

@@ -40,18 +40,22 @@ func requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func (s *Server) adminData(c echo.Context) (map[string]any, error) {
+// adminData is the admin page's data, the user list from after; a bad
+// after is returned as perr with the list from the start, so the page can
+// show it with the message.
+func (s *Server) adminData(c echo.Context) (data map[string]any, perr, err error) {
 	var after int64
 	if v := c.QueryParam("after"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			return nil, flavormonk.FieldErrorf(flavormonk.EINVALID, "after", "must be a user id (a whole number of 0 or more)")
+			perr = flavormonk.FieldErrorf(flavormonk.EINVALID, "after", "must be a user id (a whole number of 0 or more)")
+		} else {
+			after = n
 		}
-		after = n
 	}
 	us, err := s.acc.store.Users(c.Request().Context(), after, adminPageSize+1)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var next int64
 	if len(us) > adminPageSize {
@@ -59,13 +63,16 @@ func (s *Server) adminData(c echo.Context) (map[string]any, error) {
 		next = us[len(us)-1].ID
 	}
 	return map[string]any{"Title": "Administration", "User": currentUser(c), "Users": us, "After": after, "Next": next,
-		"Plans": []string{flavormonk.PlanFree, flavormonk.PlanChef}, "CSRF": s.csrfToken(c)}, nil
+		"Plans": []string{flavormonk.PlanFree, flavormonk.PlanChef}, "CSRF": s.csrfToken(c)}, perr, nil
 }
 
 func (s *Server) adminPage(c echo.Context) error {
-	data, err := s.adminData(c)
+	data, perr, err := s.adminData(c)
 	if err != nil {
 		return err
+	}
+	if perr != nil {
+		return s.formError(c, "admin", perr, data)
 	}
 	return s.render(c, http.StatusOK, "admin", data)
 }
@@ -75,7 +82,7 @@ func (s *Server) adminInvite(c echo.Context) error {
 	if err := s.acc.store.CreateInvite(c.Request().Context(), hash, currentUser(c).ID); err != nil {
 		return err
 	}
-	data, err := s.adminData(c)
+	data, _, err := s.adminData(c)
 	if err != nil {
 		return err
 	}
@@ -85,7 +92,7 @@ func (s *Server) adminInvite(c echo.Context) error {
 
 // adminGrant gives a user a plan, as `flavormonk users grant` does.
 func (s *Server) adminGrant(c echo.Context) error {
-	data, err := s.adminData(c)
+	data, _, err := s.adminData(c)
 	if err != nil {
 		return err
 	}
@@ -110,7 +117,7 @@ func (s *Server) adminGrant(c echo.Context) error {
 	if err := s.acc.store.SetPlan(ctx, u.ID, plan); err != nil {
 		return err
 	}
-	if data, err = s.adminData(c); err != nil {
+	if data, _, err = s.adminData(c); err != nil {
 		return err
 	}
 	data["Notice"] = u.Email + " now has the " + plan + " plan."

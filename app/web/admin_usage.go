@@ -52,26 +52,33 @@ func sums(m map[string]*usageSum) []*usageSum {
 // adminUsage reports assistant usage between two days (default: this UTC
 // month) by day, by provider and model, and the top spenders.
 func (s *Server) adminUsage(c echo.Context) error {
-	us, ok := s.store.(flavormonk.UsageStore)
-	if !ok {
-		return flavormonk.Errorf(flavormonk.ENOTIMPLEMENTED, "this store keeps no usage ledger")
-	}
 	now := s.now().UTC()
 	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	to := now.AddDate(0, 0, 1).Truncate(24 * time.Hour)
-	for name, p := range map[string]*time.Time{"from": &from, "to": &to} {
-		if v := c.QueryParam(name); v != "" {
+	var perr error
+	for _, f := range []struct {
+		name string
+		p    *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		if v := c.QueryParam(f.name); v != "" {
 			d, err := time.Parse("2006-01-02", v)
 			if err != nil {
-				return flavormonk.FieldErrorf(flavormonk.EINVALID, name, "must be a day like 2026-11-01")
+				perr = flavormonk.FieldErrorf(flavormonk.EINVALID, f.name, "must be a day like 2026-11-01")
+				break
 			}
-			*p = d
+			*f.p = d
 		}
 	}
-	if !to.After(from) || to.Sub(from) > 366*24*time.Hour {
-		return flavormonk.FieldErrorf(flavormonk.EINVALID, "to", "must be after from, at most a year later")
+	if perr == nil && (!to.After(from) || to.Sub(from) > 366*24*time.Hour) {
+		perr = flavormonk.FieldErrorf(flavormonk.EINVALID, "to", "must be after from, at most a year later")
 	}
-	rows, err := us.UsageReport(c.Request().Context(), from, to)
+	if perr != nil {
+		// The form again, on this month, with what was wrong.
+		return s.formError(c, "admin_usage", perr, map[string]any{"Title": "Assistant usage", "User": currentUser(c),
+			"From": time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).Format("2006-01-02"),
+			"To":   now.AddDate(0, 0, 1).Truncate(24 * time.Hour).Format("2006-01-02"), "Total": &usageSum{Key: "total"}})
+	}
+	rows, err := s.store.UsageReport(c.Request().Context(), from, to)
 	if err != nil {
 		return err
 	}

@@ -121,7 +121,11 @@ func who(c echo.Context) assistant.Who {
 }
 
 func (s *Server) askPage(c echo.Context) error {
-	return s.render(c, http.StatusOK, "ask", map[string]any{"Title": "Ask the Monk", "CSRF": s.csrfFor(c), "User": currentUser(c)})
+	return s.render(c, http.StatusOK, "ask", s.askData(c))
+}
+
+func (s *Server) askData(c echo.Context) map[string]any {
+	return map[string]any{"Title": "Ask the Monk", "CSRF": s.csrfFor(c), "User": currentUser(c)}
 }
 
 // csrfFor is the page's CSRF token when accounts are on.

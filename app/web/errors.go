@@ -12,6 +12,8 @@ import (
 // statusOf is the one mapping from error codes to HTTP statuses.
 var statusOf = map[string]int{
 	flavormonk.EINVALID:        http.StatusBadRequest,
+	flavormonk.EUNAUTHORIZED:   http.StatusUnauthorized,
+	flavormonk.EUNSUPPORTED:    http.StatusUnsupportedMediaType,
 	flavormonk.ENOTFOUND:       http.StatusNotFound,
 	flavormonk.ECONFLICT:       http.StatusConflict,
 	flavormonk.ETOOLARGE:       http.StatusRequestEntityTooLarge,
@@ -38,7 +40,7 @@ func codeOfStatus(status int) string {
 	case http.StatusTooManyRequests:
 		return flavormonk.ERATELIMIT
 	case http.StatusUnsupportedMediaType:
-		return "unsupported_media_type"
+		return flavormonk.EUNSUPPORTED
 	case http.StatusServiceUnavailable:
 		return flavormonk.EUNAVAILABLE
 	case http.StatusGatewayTimeout:

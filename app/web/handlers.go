@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -212,6 +214,27 @@ func (s *Server) decodePantry(c echo.Context) (search.PantryQuery, error) {
 	return q, q.Validate(s.cfg.SearchMaxResults)
 }
 
+// jsonKind names what a Go type takes in JSON, as a client would say it.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "a list of " + strings.TrimPrefix(strings.TrimPrefix(jsonKind(t.Elem()), "a "), "an ") + "s"
+	}
+	return "an object"
+}
+
 // jsonErr describes a decoding error without echoing the input back.
 func jsonErr(err error) string {
 	var se *json.SyntaxError
@@ -220,7 +243,11 @@ func jsonErr(err error) string {
 	case errors.As(err, &se):
 		return "malformed JSON"
 	case errors.As(err, &te):
-		return "member " + te.Field + " has the wrong type"
+		if te.Field == "" {
+			return "the body must be a JSON object, not a JSON " + te.Value
+		}
+		// te.Type is the list's element type when the value is in a list.
+		return fmt.Sprintf("member %q holds a JSON %s where %s belongs", te.Field, te.Value, jsonKind(te.Type))
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "the body is empty or cut short"
 	case strings.HasPrefix(err.Error(), "json: unknown field"):

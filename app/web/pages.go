@@ -63,7 +63,24 @@ func loadPages() (*pages, error) {
 	return p, nil
 }
 
+// formPages are the pages whose empty form is shown, with the message,
+// when the query string is refused before the page's handler runs (too
+// long, malformed).
+var formPages = map[string]struct {
+	page  string
+	blank func(s *Server, c echo.Context) map[string]any
+}{
+	"/":       {"search", func(*Server, echo.Context) map[string]any { return searchData(nil, search.Query{}) }},
+	"/pantry": {"pantry", func(*Server, echo.Context) map[string]any { return pantryData(nil) }},
+	"/ask":    {"ask", (*Server).askData},
+}
+
 func (s *Server) render(c echo.Context, status int, name string, data map[string]any) error {
+	if fp, ok := formPages[c.Path()]; ok && name == "error" && status < 500 {
+		d := fp.blank(s, c)
+		d["Error"] = data["Error"]
+		name, data = fp.page, d
+	}
 	t := s.pages.byName[name]
 	var buf bytes.Buffer
 	if err := t.Execute(&buf, data); err != nil {
@@ -117,24 +134,29 @@ func toggleURL(base url.Values, key, value string) string {
 	return "/?" + v.Encode()
 }
 
+func searchData(params url.Values, q search.Query) map[string]any {
+	return map[string]any{"Title": "Find a recipe", "Params": params, "Query": q, "Diets": flavormonk.Diets,
+		"Times": []int{15, 20, 30, 45, 60, 90}, "SelectedDiets": map[flavormonk.Diet]bool{}}
+}
+
+func pantryData(params url.Values) map[string]any {
+	return map[string]any{"Title": "What can I make?", "Have": shown(strings.Join(listParam(params, "have"), ", ")),
+		"MaxMissing": shown(params.Get("max_missing")), "Diets": flavormonk.Diets}
+}
+
 func (s *Server) searchPage(c echo.Context) error {
 	params := c.QueryParams()
 	q, err := parseSearch(params, s.cfg.SearchMaxResults)
-	data := map[string]any{"Title": "Find a recipe", "Params": params, "Query": q, "Diets": flavormonk.Diets,
-		"Times": []int{15, 20, 30, 45, 60, 90}}
+	data := searchData(params, q)
 	if err != nil {
-		_, d := resolve(err)
-		data["Error"] = d
-		return s.render(c, http.StatusBadRequest, "search", data)
+		return s.pageError(c, "search", err, data)
 	}
 	if q.Limit == 0 {
 		q.Limit = 24
 	}
 	res, err := s.runSearch(c.Request().Context(), q)
 	if err != nil {
-		_, d := resolve(err)
-		data["Error"] = d
-		return s.render(c, http.StatusBadRequest, "search", data)
+		return s.pageError(c, "search", err, data)
 	}
 	data["Result"] = res
 	var tags []facetLink
@@ -200,15 +222,12 @@ func (s *Server) recipePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	servings, err := intParam(c.QueryParams(), "servings", 1, 1000, "servings")
-	if err != nil {
-		return err
-	}
+	servings, serr := intParam(c.QueryParams(), "servings", 1, 1000, "servings")
 	ings := r.Ingredients
-	shown := r.Servings
+	servingsShown := r.Servings
 	if servings > 0 && r.Servings > 0 {
 		ings = scaleAll(r.Ingredients, float64(servings)/float64(r.Servings))
-		shown = servings
+		servingsShown = servings
 	}
 	views := make([]ingredientView, len(ings))
 	for i, ing := range ings {
@@ -222,41 +241,73 @@ func (s *Server) recipePage(c echo.Context) error {
 		g := &groups[len(groups)-1]
 		g.Steps = append(g.Steps, st.Text)
 	}
-	return s.render(c, http.StatusOK, "recipe", map[string]any{
+	data := map[string]any{
 		"Title": r.Name, "Recipe": r, "Ingredients": views, "Groups": groups,
-		"Servings": shown, "BaseServings": r.Servings, "Minutes": r.Minutes(),
-	})
+		"Servings": servingsShown, "BaseServings": r.Servings, "Minutes": r.Minutes(),
+	}
+	if serr != nil {
+		return s.pageError(c, "recipe", serr, data)
+	}
+	return s.render(c, http.StatusOK, "recipe", data)
 }
 
 func (s *Server) pantryPage(c echo.Context) error {
 	params := c.QueryParams()
-	data := map[string]any{"Title": "What can I make?", "Have": strings.Join(listParam(params, "have"), ", "), "Diets": flavormonk.Diets}
+	data := pantryData(params)
 	if len(listParam(params, "have")) == 0 {
+		// An empty form, unless the other parameters are already wrong:
+		// they are checked as they would be with something in the pantry.
+		probe := url.Values{}
+		for k, vs := range params {
+			probe[k] = vs
+		}
+		probe.Set("have", "water")
+		if _, err := parsePantry(probe, s.cfg.SearchMaxResults); err != nil {
+			return s.pageError(c, "pantry", err, data)
+		}
 		return s.render(c, http.StatusOK, "pantry", data)
 	}
 	q, err := parsePantry(params, s.cfg.SearchMaxResults)
-	if err == nil {
-		var res *search.PantryResult
-		if res, err = s.index.Pantry(q); err == nil {
-			data["Result"] = res
-			if res.NextCursor != "" {
-				v := url.Values{}
-				for k, vs := range params {
-					v[k] = vs
-				}
-				v.Set("cursor", res.NextCursor)
-				data["NextURL"] = "/pantry?" + v.Encode()
-			}
-		}
-	}
 	if err != nil {
-		_, d := resolve(err)
-		data["Error"] = d
-		return s.render(c, http.StatusBadRequest, "pantry", data)
+		return s.pageError(c, "pantry", err, data)
 	}
-	data["MaxMissing"] = params.Get("max_missing")
+	res, err := s.index.Pantry(q)
+	if err != nil {
+		return s.pageError(c, "pantry", err, data)
+	}
+	data["Result"] = res
+	if res.NextCursor != "" {
+		v := url.Values{}
+		for k, vs := range params {
+			v[k] = vs
+		}
+		v.Set("cursor", res.NextCursor)
+		data["NextURL"] = "/pantry?" + v.Encode()
+	}
 	return s.render(c, http.StatusOK, "pantry", data)
 }
+
+// pageError shows a page's form again with what is wrong in the query
+// string, under the error's status, as the API would answer it. Server-side
+// failures go to the error handler instead.
+func (s *Server) pageError(c echo.Context, page string, err error, data map[string]any) error {
+	status, detail := resolve(err)
+	if status >= 500 {
+		return err
+	}
+	c.Set("error_code", detail.Code)
+	detail.Message = shown(detail.Message)
+	data["Error"] = detail
+	if q, ok := data["Query"].(search.Query); ok {
+		q.Text = shown(q.Text)
+		data["Query"] = q
+	}
+	return s.render(c, status, page, data)
+}
+
+// shown is text from the request as a page may show it back: valid UTF-8
+// (html/template escapes markup, not broken encodings).
+func shown(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
 func (s *Server) aboutPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, "about", map[string]any{"Title": "About", "Version": flavormonk.BuildVersion(),

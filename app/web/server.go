@@ -29,7 +29,7 @@ import (
 type Server struct {
 	Echo    *echo.Echo
 	cfg     *config.Config
-	store   flavormonk.Store
+	store   flavormonk.AppStore
 	index   *search.Index
 	log     *slog.Logger
 	metrics *metrics
@@ -59,7 +59,7 @@ type Server struct {
 func (s *Server) now() time.Time { return s.Clock.Now() }
 
 // New builds the server and its routes.
-func New(cfg *config.Config, store flavormonk.Store, index *search.Index, log *slog.Logger, reg prometheus.Registerer) (*Server, error) {
+func New(cfg *config.Config, store flavormonk.AppStore, index *search.Index, log *slog.Logger, reg prometheus.Registerer) (*Server, error) {
 	s := &Server{cfg: cfg, store: store, index: index, log: log}
 	s.outage.log, s.outage.now = log, time.Now
 	s.streams = newStreamSet()

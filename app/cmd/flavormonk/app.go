@@ -24,6 +24,7 @@ import (
 	"github.com/flavormonk/flavormonk/app/recipes"
 	"github.com/flavormonk/flavormonk/app/search"
 	"github.com/flavormonk/flavormonk/app/sqlite"
+	metering "github.com/flavormonk/flavormonk/app/usage"
 	"github.com/flavormonk/flavormonk/app/web"
 )
 
@@ -37,7 +38,7 @@ type Main struct {
 	// system clock; tests may set another before Open.
 	Clock flavormonk.Clock
 
-	Store   flavormonk.Store
+	Store   flavormonk.AppStore
 	Index   *search.Index
 	Server  *web.Server
 	Cache   flavormonk.Cache
@@ -47,14 +48,14 @@ type Main struct {
 	http     *http.Server
 	metrics  *http.Server
 	ln, mln  net.Listener
-	notify   chan struct{}
 	bg       sync.WaitGroup
 	cancelBG context.CancelFunc
+	meter    *metering.Meter // its background prune is waited for on Close
 }
 
 // NewMain returns a Main for cfg; Open wires it.
 func NewMain(cfg *config.Config, log *slog.Logger) *Main {
-	return &Main{Config: cfg, Log: log, Clock: flavormonk.SystemClock, started: time.Now(), notify: make(chan struct{}, 1)}
+	return &Main{Config: cfg, Log: log, Clock: flavormonk.SystemClock, started: time.Now()}
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
@@ -68,7 +69,7 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 }
 
 // openStore is the store factory.
-func openStore(ctx context.Context, cfg *config.Config, clk flavormonk.Clock) (flavormonk.Store, error) {
+func openStore(ctx context.Context, cfg *config.Config, clk flavormonk.Clock) (flavormonk.AppStore, error) {
 	switch cfg.StoreDriver {
 	case config.StoreSQLite:
 		return sqlite.Open(ctx, cfg.SQLitePath, sqlite.WithClock(clk))
@@ -123,9 +124,7 @@ func (m *Main) Open(ctx context.Context) error {
 	if _, ok := st.(*postgres.Store); ok {
 		m.Server.ClassifyStoreErrors(postgres.Unreachable)
 	}
-	if acc, ok := st.(flavormonk.AccountStore); ok {
-		m.Server.UseAccounts(acc)
-	}
+	m.Server.UseAccounts(st)
 	if m.Cache != nil {
 		m.Server.UseCache(m.Cache, cfg.CacheTTL)
 	}
@@ -179,15 +178,6 @@ func (m *Main) URL() string {
 	return "http://" + a
 }
 
-// NotifyChanged asks the index to pick up store changes now (after an
-// import through this instance); other instances see them on their poll.
-func (m *Main) NotifyChanged() {
-	select {
-	case m.notify <- struct{}{}:
-	default:
-	}
-}
-
 // Run serves until ctx ends, then shuts down gracefully.
 func (m *Main) Run(ctx context.Context) error {
 	bgctx, cancel := context.WithCancel(context.Background())
@@ -195,7 +185,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.bg.Add(2)
 	go func() {
 		defer m.bg.Done()
-		m.Index.Follow(bgctx, m.Store, m.Config.IndexPoll, m.notify, m.Log)
+		m.Index.Follow(bgctx, m.Store, m.Config.IndexPoll, nil, m.Log)
 	}()
 	if m.Vectors != nil {
 		m.bg.Add(1)
@@ -292,6 +282,9 @@ func (m *Main) Close() error {
 	if m.cancelBG != nil {
 		m.cancelBG()
 		m.bg.Wait()
+	}
+	if m.meter != nil {
+		m.meter.Close()
 	}
 	if m.ln != nil {
 		m.ln.Close()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -20,7 +21,7 @@ import (
 const vectorTimeout = 250 * time.Millisecond
 
 // openCache is the cache factory.
-func openCache(ctx context.Context, cfg *config.Config) (flavormonk.Cache, error) {
+func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger) (flavormonk.Cache, error) {
 	switch cfg.CacheBackend {
 	case config.CacheNone:
 		return nil, nil
@@ -28,7 +29,10 @@ func openCache(ctx context.Context, cfg *config.Config) (flavormonk.Cache, error
 		return cache.NewMemory(cfg.CacheMaxEntries), nil
 	case config.CacheRedis:
 		// Redis is a cache: an outage at start-up must not stop the app,
-		// so the client is created without waiting for the server.
+		// so the client is created without waiting for the server. The
+		// client's own messages (failed dials in its pool) go, rate-limited,
+		// to the configured logger rather than slog's default.
+		redis.SetLogger(log)
 		return redis.New(redis.FromConfig(cfg))
 	}
 	return nil, config.NotImplemented("FLAVORMONK_CACHE", cfg.CacheBackend)
@@ -51,7 +55,7 @@ func openVectorIndex(ctx context.Context, cfg *config.Config) (flavormonk.Vector
 }
 
 func (m *Main) openBackends(ctx context.Context) error {
-	c, err := openCache(ctx, m.Config)
+	c, err := openCache(ctx, m.Config, m.Log)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -45,17 +46,23 @@ Exits 1 when any item was rejected (the others are still imported).
 	failed := 0
 	for _, arg := range fs.Args() {
 		rep, err := imp.Import(ctx, arg)
+		bad := 0
 		if rep != nil {
 			rep.WriteText(stdout)
-			failed += rep.Rejected + rep.Failed
+			bad = rep.Rejected + rep.Failed
 		}
 		if err != nil {
 			fmt.Fprintf(stdout, "%s: %s\n", arg, describe(err))
-			failed++
+			// A source that fails is usually in the report already.
+			bad = max(bad, 1)
 		}
+		failed += bad
 	}
-	if failed > 0 {
-		return fmt.Errorf("%d item(s) not imported; see the report above", failed)
+	switch {
+	case failed == 1:
+		return errors.New("1 item not imported; see the report above")
+	case failed > 1:
+		return fmt.Errorf("%d items not imported; see the report above", failed)
 	}
 	return nil
 }

@@ -11,22 +11,18 @@ import (
 )
 
 // newMeter builds the usage meter the assistant reserves and settles
-// through; nil when the store keeps no usage ledger.
+// through.
 func (m *Main) newMeter(reg prometheus.Registerer) (assistant.Meter, error) {
-	us, ok := m.Store.(flavormonk.UsageStore)
-	if !ok {
-		m.Log.Warn("the store keeps no usage ledger: assistant answers are not metered or limited", "store", m.Config.StoreDriver)
-		return nil, nil
-	}
 	cfg, err := metering.FromConfig(m.Config, reg)
 	if err != nil {
 		return nil, err
 	}
 	cfg.Now = m.Clock
-	um, err := metering.New(us, cfg)
+	um, err := metering.New(m.Store, cfg)
 	if err != nil {
 		return nil, err
 	}
+	m.meter = um
 	return assistantMeter{m: um, maxSeconds: m.Config.InferenceTimeout.Seconds()}, nil
 }
 

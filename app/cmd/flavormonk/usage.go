@@ -95,11 +95,7 @@ func runUsage(ctx context.Context, clk flavormonk.Clock, args []string, stdout, 
 		return err
 	}
 	defer st.Close()
-	us, ok := st.(flavormonk.UsageStore)
-	if !ok {
-		return flavormonk.Errorf(flavormonk.ENOTIMPLEMENTED, "the %s store does not meter usage yet", cfg.StoreDriver)
-	}
-	rows, err := us.UsageReport(ctx, from, to.AddDate(0, 0, 1))
+	rows, err := st.UsageReport(ctx, from, to.AddDate(0, 0, 1))
 	if err != nil {
 		return err
 	}
@@ -153,9 +149,8 @@ func parseBy(s string) ([]string, error) {
 
 // userEmails looks up the emails of the users in the report, when the
 // store keeps accounts and the report is by user.
-func userEmails(ctx context.Context, st flavormonk.Store, rows []flavormonk.UsageRow, by []string) map[int64]string {
-	acc, ok := st.(flavormonk.AccountStore)
-	if !ok || !slices.Contains(by, "user") {
+func userEmails(ctx context.Context, acc flavormonk.AccountStore, rows []flavormonk.UsageRow, by []string) map[int64]string {
+	if !slices.Contains(by, "user") {
 		return nil
 	}
 	out := map[int64]string{}

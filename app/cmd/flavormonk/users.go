@@ -46,10 +46,7 @@ func runUsers(ctx context.Context, clk flavormonk.Clock, args []string, stdout, 
 		return err
 	}
 	defer st.Close()
-	acc, ok := st.(flavormonk.AccountStore)
-	if !ok {
-		return flavormonk.Errorf(flavormonk.ENOTIMPLEMENTED, "the %s store does not keep accounts yet", cfg.StoreDriver)
-	}
+	acc := st
 	switch {
 	case rest[0] == "invite" && len(rest) == 1:
 		code, hash := auth.NewToken("inv_")

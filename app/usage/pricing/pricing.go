@@ -208,14 +208,19 @@ func ParseFixed(s string, decimals int, max int64) (int64, error) {
 	if whole == "" || (dot && frac == "") || len(frac) > decimals || !digits(whole) || !digits(frac) {
 		return 0, fmt.Errorf("%q is not an amount like 0.15 (at most %d decimals)", clip(s), decimals)
 	}
+	tooMuch := fmt.Errorf("%q is more than %d", clip(s), max)
 	w, err := strconv.ParseInt(whole, 10, 64)
 	if err != nil || w > max {
-		return 0, fmt.Errorf("%q is more than %d", clip(s), max)
+		return 0, tooMuch
 	}
 	scale := int64(math.Pow10(decimals))
 	f := int64(0)
 	if frac != "" {
 		f, _ = strconv.ParseInt(frac+strings.Repeat("0", decimals-len(frac)), 10, 64)
+	}
+	// The bound is on the amount, fraction included: max.1 is over max.
+	if w == max && f > 0 {
+		return 0, tooMuch
 	}
 	return w*scale + f, nil
 }

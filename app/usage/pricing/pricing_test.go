@@ -162,6 +162,17 @@ func TestFixed(t *testing.T) {
 			t.Errorf("ParseFixed(%q, %d) = %d, %v; want %d", c.s, c.dec, got, err, c.want)
 		}
 	}
+	for _, c := range []struct {
+		s   string
+		dec int
+	}{{"1000000.1", 9}, {"1000000.000001", 6}, {"1000001", 0}, {"99999999999999999999", 6}} {
+		if got, err := ParseFixed(c.s, c.dec, maxUSD); err == nil {
+			t.Errorf("ParseFixed(%q, %d) = %d, over the bound of %d", c.s, c.dec, got, maxUSD)
+		}
+	}
+	if got, err := ParseFixed("1000000.000", 9, maxUSD); err != nil || got != 1e15 {
+		t.Errorf("ParseFixed of the bound itself = %d, %v", got, err)
+	}
 	if s := FormatFixed(2_750_000, 6); s != "2.75" {
 		t.Errorf("FormatFixed = %s", s)
 	}
