@@ -13,6 +13,11 @@ import (
 // outageLogEvery is how often a continuing store outage is logged again.
 const outageLogEvery = time.Minute
 
+// outageSettle is how long the store must go without a failure before a
+// success ends the outage: a database going down answers some requests and
+// fails others for a moment, which is one outage, not several.
+const outageSettle = 2 * time.Second
+
 // errStoreDown is what users see while the store is unreachable.
 var errStoreDown = flavormonk.Errorf(flavormonk.EUNAVAILABLE, "the database is unreachable at the moment; try again shortly")
 
@@ -34,6 +39,7 @@ type storeOutage struct {
 
 	mu     sync.Mutex
 	since  time.Time // zero while the store answers
+	last   time.Time // the latest failure
 	logged time.Time
 	failed int
 }
@@ -49,6 +55,7 @@ func (o *storeOutage) check(ctx context.Context, err error) error {
 	defer o.mu.Unlock()
 	now := o.now()
 	o.failed++
+	o.last = now
 	switch {
 	case o.since.IsZero():
 		o.since, o.logged, o.failed = now, now, 1
@@ -64,9 +71,10 @@ func (o *storeOutage) check(ctx context.Context, err error) error {
 func (o *storeOutage) ok(ctx context.Context) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if o.since.IsZero() {
+	now := o.now()
+	if o.since.IsZero() || now.Sub(o.last) < outageSettle {
 		return
 	}
-	o.log.InfoContext(ctx, "store reachable again", "down_for", o.now().Sub(o.since).Round(time.Second), "failed", o.failed)
+	o.log.InfoContext(ctx, "store reachable again", "down_for", now.Sub(o.since).Round(time.Second), "failed", o.failed)
 	o.since, o.failed = time.Time{}, 0
 }

@@ -36,6 +36,7 @@ func openStream(t *testing.T, base, question string) (first chan struct{}, resul
 	if res.StatusCode != 200 {
 		t.Fatalf("ask %q: %d", question, res.StatusCode)
 	}
+	tokened := first
 	go func() {
 		defer res.Body.Close()
 		var r streamResult
@@ -48,9 +49,9 @@ func openStream(t *testing.T, base, question string) (first chan struct{}, resul
 				r.retry = true
 			case strings.HasPrefix(line, "event: "):
 				r.last = line[7:]
-				if r.last == "token" && first != nil {
-					close(first)
-					first = nil
+				if r.last == "token" && tokened != nil {
+					close(tokened)
+					tokened = nil
 				}
 			case strings.HasPrefix(line, "data: ") && r.last == "error":
 				_ = json.Unmarshal([]byte(line[6:]), &r.err)
@@ -85,8 +86,8 @@ func TestShutdownEndsOrSettlesStreams(t *testing.T) {
 		"FLAVORMONK_SHUTDOWN_TIMEOUT": "1s", "FLAVORMONK_ANSWER_CACHE_TTL": "0s",
 		"FLAVORMONK_QUOTA_ANON_USD": "5",
 	})
-	var logs bytes.Buffer
-	m := NewMain(cfg, slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil)))
+	logs := &lockedLog{}
+	m := NewMain(cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	if err := m.Open(ctx); err != nil {
