@@ -61,7 +61,7 @@ func (s *Server) now() time.Time { return s.Clock.Now() }
 // New builds the server and its routes.
 func New(cfg *config.Config, store flavormonk.AppStore, index *search.Index, log *slog.Logger, reg prometheus.Registerer) (*Server, error) {
 	s := &Server{cfg: cfg, store: store, index: index, log: log}
-	s.outage.log, s.outage.now = log, time.Now
+	s.outage.log, s.outage.now = log, s.now
 	s.streams = newStreamSet()
 	m, err := newMetrics(reg, index)
 	if err != nil {
