@@ -8,14 +8,28 @@ LDFLAGS := -X github.com/flavormonk/flavormonk/app.Version=$(VERSION)
 DATA    ?= $(CURDIR)/.data
 STACK   ?= dev
 
-.PHONY: run build test test-short vet fmt-check services bench image plan preview up rehearse fuzz clean help
+.PHONY: run build test test-short vet fmt-check help-check services bench image plan preview up rehearse fuzz fuzz-short clean help
 
+# help lists every target; help-check (part of make test) fails when one is missing.
 help:
-	@echo "make run       serve the app on http://localhost:8080 (SQLite, bundled recipes)"
-	@echo "make test      every test, starting Postgres and Chromium as needed"
-	@echo "make bench     benchmarks and the HTTP load test, with ratios to baselines"
-	@echo "make image     build and push the container image with ko (KO_DOCKER_REPO)"
-	@echo "make fuzz      run each fuzz target for FUZZTIME (default 30s)"
+	@echo "make run         serve the app on http://localhost:8080 (SQLite, bundled recipes)"
+	@echo "make build       build the flavormonk binary into .bin/"
+	@echo "make test        every test, starting Postgres, Redis, ChromaDB and Chromium as needed, then fuzz-short"
+	@echo "make test-short  the quick tests only (go test -short), no services"
+	@echo "make vet         go vet over app and infra"
+	@echo "make fmt-check   fail when a file needs gofmt"
+	@echo "make help-check  fail when a Makefile target is missing from make help"
+	@echo "make services    install (idempotently) and start Postgres, Redis and ChromaDB for the tests"
+	@echo "make bench       benchmarks and the HTTP load test, with ratios to baselines"
+	@echo "make image       build and push the container image with ko (KO_DOCKER_REPO)"
+	@echo "make plan        offline plan under mocks: STACK=dev [PHASE=upgrade] [CLOUD=digitalocean] [TO=upgrade]"
+	@echo "make preview     pulumi preview for STACK (needs the Pulumi CLI and cloud tokens)"
+	@echo "make up          pulumi up for STACK (needs the Pulumi CLI and cloud tokens)"
+	@echo "make rehearse    the app on a phase's real local backends, with a fault run: PHASE=upgrade"
+	@echo "make fuzz        run each fuzz target for FUZZTIME (default 30s) [MODULES=\"app infra\"]"
+	@echo "make fuzz-short  each app fuzz target for FUZZTIME_SHORT (default 2s); part of make test"
+	@echo "make clean       remove .bin and .data"
+	@echo "make help        this list"
 
 run:
 	@mkdir -p $(DATA)
@@ -39,7 +53,12 @@ services:
 	scripts/redis.sh start >/dev/null
 	scripts/chroma.sh start >/dev/null
 
-test: fmt-check vet services
+help-check:
+	@targets=$$(sed -n 's/^\.PHONY: *//p' $(firstword $(MAKEFILE_LIST)); grep -E '^[a-z][a-z -]*:([^=]|$$)' $(firstword $(MAKEFILE_LIST)) | cut -d: -f1); \
+	missing=$$(for t in $$targets; do grep -q "^	@echo \"make $$t " $(firstword $(MAKEFILE_LIST)) || echo $$t; done | sort -u); \
+	if [ -n "$$missing" ]; then echo "make help does not list:" $$missing >&2; exit 1; fi
+
+test: fmt-check help-check vet services
 	cd app && FLAVORMONK_TEST_POSTGRES_URL=$$(../scripts/postgres.sh url) \
 		FLAVORMONK_TEST_REDIS_URL=$$(../scripts/redis.sh url) \
 		FLAVORMONK_TEST_CHROMA_URL=$$(../scripts/chroma.sh url) \
@@ -48,16 +67,20 @@ test: fmt-check vet services
 	cd infra && FLAVORMONK_TEST_POSTGRES_URL=$$(../scripts/postgres.sh url) \
 		FLAVORMONK_TEST_REQUIRE_SERVICES=1 \
 		go test -count=1 -timeout 20m ./...
+	$(MAKE) --no-print-directory fuzz-short
 
 test-short:
 	cd app && go test -short ./...
 
 FUZZTIME ?= 30s
+MODULES ?= app
 fuzz:
-	cd app && for t in $$(grep -rl '^func Fuzz' --include='*_test.go' . | xargs -n1 dirname | sort -u); do \
-		for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$t/*_test.go | cut -d' ' -f2); do \
-			echo "== $$t $$f"; go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$t || exit 1; \
-		done; done
+	scripts/fuzz.sh $(FUZZTIME) $(MODULES)
+
+# fuzz-short runs in make test, so a red fuzz target or seed shows there.
+FUZZTIME_SHORT ?= 2s
+fuzz-short:
+	scripts/fuzz.sh $(FUZZTIME_SHORT) app
 
 bench:
 	scripts/bench.sh $(BENCHFLAGS)

@@ -53,8 +53,9 @@ func sums(m map[string]*usageSum) []*usageSum {
 // month) by day, by provider and model, and the top spenders.
 func (s *Server) adminUsage(c echo.Context) error {
 	now := s.now().UTC()
-	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	to := now.AddDate(0, 0, 1).Truncate(24 * time.Hour)
+	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	tomorrow := now.AddDate(0, 0, 1).Truncate(24 * time.Hour)
+	from, to := monthStart, tomorrow
 	var perr error
 	for _, f := range []struct {
 		name string
@@ -75,8 +76,7 @@ func (s *Server) adminUsage(c echo.Context) error {
 	if perr != nil {
 		// The form again, on this month, with what was wrong.
 		return s.formError(c, "admin_usage", perr, map[string]any{"Title": "Assistant usage", "User": currentUser(c),
-			"From": time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).Format("2006-01-02"),
-			"To":   now.AddDate(0, 0, 1).Truncate(24 * time.Hour).Format("2006-01-02"), "Total": &usageSum{Key: "total"}})
+			"From": monthStart.Format("2006-01-02"), "To": tomorrow.Format("2006-01-02"), "Total": &usageSum{Key: "total"}})
 	}
 	rows, err := s.store.UsageReport(c.Request().Context(), from, to)
 	if err != nil {

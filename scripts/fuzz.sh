@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# fuzz.sh — run every fuzz target of the app for a while each.
+#
+#   scripts/fuzz.sh [FUZZTIME] [MODULE...]     e.g. scripts/fuzz.sh 3s, scripts/fuzz.sh 30s app infra
+#
+# `make test` runs it with a short FUZZTIME (fuzz-short) so that a target
+# whose property is wrong, or a seed that fails, is red in the ordinary run
+# and not only when someone runs `make fuzz`. Modules default to app: the
+# infra module's target (kube FuzzParseEnv) would rebuild the Pulumi
+# Kubernetes SDK with fuzzing instrumentation (minutes, GBs); its seeds
+# still run in `go test`, and `make fuzz MODULES="app infra"` fuzzes it.
+#
+# A failing input is written by Go to <package>/testdata/fuzz/<Target>/; keep
+# it there, as a seed, with the fix.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
+
+fuzztime=${1:-30s}
+shift || true
+modules=("${@:-app}")
+[[ ${#modules[@]} -gt 0 ]] || modules=(app)
+
+failed=()
+n=0
+start=$SECONDS
+for mod in "${modules[@]}"; do
+	# Each package with fuzz targets, and the targets in it.
+	while IFS= read -r dir; do
+		for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$mod/$dir"/*_test.go | cut -d' ' -f2 | sort -u); do
+			n=$((n + 1))
+			t0=$SECONDS
+			if out=$(cd "$mod" && go test -vet=off -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "./$dir" 2>&1); then
+				echo "ok   $mod/$dir $target ($((SECONDS - t0)) s)"
+			else
+				echo "FAIL $mod/$dir $target"
+				echo "$out" | tail -30
+				failed+=("$mod/$dir $target")
+			fi
+		done
+	done < <(cd "$mod" && grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u | sed 's|^\./||')
+done
+echo "fuzz.sh: $n targets, $fuzztime each, $((SECONDS - start)) s"
+if [[ ${#failed[@]} -gt 0 ]]; then
+	printf 'fuzz.sh: failed: %s\n' "${failed[@]}" >&2
+	exit 1
+fi
