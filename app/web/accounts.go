@@ -507,16 +507,16 @@ func (s *Server) signup(c echo.Context) error {
 			giveBack()
 		}
 	}()
-	email, err := auth.NormalizeEmail(c.FormValue("email"))
+	email, err := auth.NormalizeEmail(formValue(c, "email"))
 	if err != nil {
 		return s.formError(c, "signup", err, data)
 	}
 	data["Email"] = email
-	pw := c.FormValue("password")
+	pw := formValue(c, "password")
 	if err := auth.CheckPassword(pw); err != nil {
 		return s.formError(c, "signup", err, data)
 	}
-	invite := strings.TrimSpace(c.FormValue("invite"))
+	invite := strings.TrimSpace(formValue(c, "invite"))
 	inviteHash := ""
 	if invite != "" {
 		if err := checkInvite(invite); err != nil {
@@ -559,8 +559,8 @@ var errBadCredentials = flavormonk.Errorf(flavormonk.EUNAUTHORIZED, "email or pa
 func (s *Server) login(c echo.Context) error {
 	data := map[string]any{"Title": "Log in"}
 	ctx := c.Request().Context()
-	raw := c.FormValue("email")
-	pw := c.FormValue("password")
+	raw := formValue(c, "email")
+	pw := formValue(c, "password")
 	ip := c.RealIP()
 	key, nerr := auth.NormalizeEmail(raw)
 	if nerr != nil {
@@ -698,16 +698,15 @@ func (s *Server) createToken(c echo.Context) error {
 	if u == nil {
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}
-	name := strings.TrimSpace(c.FormValue("name"))
+	name := strings.TrimSpace(formValue(c, "name"))
 	if name == "" || len(name) > maxTokenName || !utf8.ValidString(name) {
 		return flavormonk.FieldErrorf(flavormonk.EINVALID, "name", "give the token a name of 1 to %d characters", maxTokenName)
 	}
-	form, err := c.FormParams()
-	if err != nil {
+	if err := c.Request().ParseForm(); err != nil {
 		return flavormonk.Errorf(flavormonk.EINVALID, "the form is malformed")
 	}
 	var scopes []string
-	for _, sc := range form["scope"] {
+	for _, sc := range c.Request().PostForm["scope"] {
 		if sc != flavormonk.ScopeRead && sc != flavormonk.ScopeAsk {
 			return flavormonk.FieldErrorf(flavormonk.EINVALID, "scope", "unknown scope %q; allowed: read, ask", sc)
 		}
@@ -909,10 +908,10 @@ func (s *Server) changePassword(c echo.Context) error {
 	if u == nil || ss == nil || hash == "" {
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}
-	if err := s.checkCurrentPassword(c, u, "current_password", c.FormValue("current_password")); err != nil {
+	if err := s.checkCurrentPassword(c, u, "current_password", formValue(c, "current_password")); err != nil {
 		return s.accountError(c, u, err)
 	}
-	pw := c.FormValue("new_password")
+	pw := formValue(c, "new_password")
 	if err := auth.CheckPassword(pw); err != nil {
 		return s.accountError(c, u, err)
 	}
@@ -968,7 +967,7 @@ func (s *Server) deleteAccount(c echo.Context) error {
 	if u == nil {
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}
-	if err := s.checkCurrentPassword(c, u, "password", c.FormValue("password")); err != nil {
+	if err := s.checkCurrentPassword(c, u, "password", formValue(c, "password")); err != nil {
 		return s.accountError(c, u, err)
 	}
 	ctx := c.Request().Context()
@@ -1056,7 +1055,7 @@ func (s *Server) unlockLicense(c echo.Context) error {
 	if u == nil {
 		return c.Redirect(http.StatusSeeOther, "/login")
 	}
-	key, err := gumroad.CheckKey(c.FormValue("license_key"))
+	key, err := gumroad.CheckKey(formValue(c, "license_key"))
 	if err != nil {
 		return s.accountError(c, u, err)
 	}

@@ -1154,3 +1154,29 @@ func TestFavouriteNoteOnlyFromJSON(t *testing.T) {
 		t.Fatalf("the note was changed: %+v %v", favs, err)
 	}
 }
+
+// TestFormFieldsOnlyFromTheBody: a password, e-mail or licence key in the
+// URL's query string is never used (it would sit in access logs, history
+// and Referer headers, and a link could submit the form).
+func TestFormFieldsOnlyFromTheBody(t *testing.T) {
+	env := newAccEnv(t)
+	b := env.browser(t)
+	before := env.users(t)
+	q := "?" + url.Values{"email": {"url@example.com"}, "password": {pw}}.Encode()
+	if r := b.post("/signup"+q, "/signup", url.Values{}, nil); r.status != http.StatusBadRequest {
+		t.Fatalf("sign-up with its fields in the URL: %d, want 400", r.status)
+	}
+	if env.users(t) != before {
+		t.Fatal("a sign-up took its fields from the URL")
+	}
+	if r := b.signup("body@example.com"); r.status != http.StatusSeeOther {
+		t.Fatalf("signup: %d %s", r.status, r.body)
+	}
+	if r := b.post("/logout", "/account", url.Values{}, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("logout: %d", r.status)
+	}
+	q = "?" + url.Values{"email": {"body@example.com"}, "password": {pw}}.Encode()
+	if r := b.post("/login"+q, "/login", url.Values{}, nil); r.status == http.StatusSeeOther || b.cookie(sessionCookie) != "" {
+		t.Fatalf("log-in took its fields from the URL: %d", r.status)
+	}
+}

@@ -96,12 +96,12 @@ func (s *Server) adminGrant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	email, err := auth.NormalizeEmail(c.FormValue("email"))
+	email, err := auth.NormalizeEmail(formValue(c, "email"))
 	if err != nil {
 		return s.formError(c, "admin", err, data)
 	}
 	data["Email"] = email
-	plan := strings.ToLower(strings.TrimSpace(c.FormValue("plan")))
+	plan := strings.ToLower(strings.TrimSpace(formValue(c, "plan")))
 	if plan != flavormonk.PlanFree && plan != flavormonk.PlanChef {
 		return s.formError(c, "admin", flavormonk.FieldErrorf(flavormonk.EINVALID, "plan",
 			"unknown plan; allowed: %s, %s", flavormonk.PlanFree, flavormonk.PlanChef), data)

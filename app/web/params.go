@@ -7,6 +7,7 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/search"
+	"github.com/labstack/echo/v4"
 )
 
 // listParam reads a repeatable parameter whose values may also be
@@ -116,4 +117,12 @@ func parsePantry(v url.Values, maxLimit int) (search.PantryQuery, error) {
 		return q, flavormonk.FieldErrorf(flavormonk.EINVALID, "staples", "must be true or false")
 	}
 	return q, q.Validate(maxLimit)
+}
+
+// formValue is a field of a submitted form's body, never of the URL: a
+// password or licence key in a query string lands in access logs, browser
+// history and Referer headers, and a form that takes its fields from the
+// URL can be submitted by a link.
+func formValue(c echo.Context, name string) string {
+	return c.Request().PostFormValue(name)
 }
