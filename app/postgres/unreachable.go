@@ -46,8 +46,11 @@ func (e *netFault) Error() string { return e.err.Error() }
 func (e *netFault) Unwrap() error { return e.err }
 
 // faultConn marks its socket's failures as netFaults. Timeouts are left
-// alone (pgx cancels queries through deadlines), and so is io.EOF, which
-// readers compare against directly.
+// alone (pgx cancels queries through deadlines). An end of stream is a
+// fault too: in Postgres' protocol the server never closes first without
+// an error message, so a close without one (a pooler, a failover, a proxy
+// or a cut network) is the connection failing; it is passed on as an
+// unexpected EOF so that no reader mistakes it for a clean end.
 type faultConn struct{ net.Conn }
 
 func (c faultConn) Read(p []byte) (int, error) {
@@ -61,8 +64,11 @@ func (c faultConn) Write(p []byte) (int, error) {
 }
 
 func mark(err error) error {
-	if err == nil || err == io.EOF {
-		return err
+	if err == nil {
+		return nil
+	}
+	if err == io.EOF {
+		return &netFault{io.ErrUnexpectedEOF}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {

@@ -702,7 +702,8 @@ func (s *Server) createToken(c echo.Context) error {
 	if name == "" || len(name) > maxTokenName || !utf8.ValidString(name) {
 		return flavormonk.FieldErrorf(flavormonk.EINVALID, "name", "give the token a name of 1 to %d characters", maxTokenName)
 	}
-	if err := c.Request().ParseForm(); err != nil {
+	// Multipart bodies too: ParseForm alone reads only URL-encoded ones.
+	if err := c.Request().ParseMultipartForm(32 << 10); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		return flavormonk.Errorf(flavormonk.EINVALID, "the form is malformed")
 	}
 	var scopes []string
@@ -827,7 +828,7 @@ func (s *Server) apiSetFavourite(c echo.Context) error {
 		if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
 			return flavormonk.Errorf(flavormonk.EINVALID, "the body must be JSON like {\"note\": \"…\"}: %s", jsonProblem(err))
 		}
-		if dec.More() {
+		if trailingJSON(dec) {
 			return flavormonk.Errorf(flavormonk.EINVALID, "the body has data after the JSON object")
 		}
 	}

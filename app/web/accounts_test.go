@@ -1144,7 +1144,7 @@ func TestFavouriteNoteOnlyFromJSON(t *testing.T) {
 			t.Errorf("%q: %d %+v", tc.ctype, st, e.Error)
 		}
 	}
-	for _, body := range []string{`{"note":`, `{"note":5}`, `{"note":"x","extra":1}`, `{"note":"x"} {}`} {
+	for _, body := range []string{`{"note":`, `{"note":5}`, `{"note":"x","extra":1}`, `{"note":"x"} {}`, `{"note":"x"}]`, `{"note":"x"}}`} {
 		if st, e := put("application/json", body); st != http.StatusBadRequest || e.Error.Code != flavormonk.EINVALID {
 			t.Errorf("%s: %d %+v", body, st, e.Error)
 		}

@@ -93,7 +93,7 @@ func parseAsk(c echo.Context) (askBody, error) {
 		}
 		return b, flavormonk.Errorf(flavormonk.EINVALID, "the body is not the expected JSON object {\"question\": \"…\", \"conversation\": \"…\"}: %s", jsonProblem(err))
 	}
-	if dec.More() {
+	if trailingJSON(dec) {
 		return b, flavormonk.Errorf(flavormonk.EINVALID, "the body has data after the JSON object")
 	}
 	return b, nil

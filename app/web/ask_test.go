@@ -400,6 +400,7 @@ func FuzzParseAsk(f *testing.F) {
 	f.Add(`{"question":5}`)
 	f.Add("{\"question\":\"\xff\"}")
 	f.Add(`{"question":"a"} trailing`)
+	f.Add(`{"question":"a"}]`)
 	e := echo.New()
 	f.Fuzz(func(t *testing.T, body string) {
 		req := httptest.NewRequest("POST", "/api/v1/ask", strings.NewReader(body))
@@ -414,6 +415,9 @@ func FuzzParseAsk(f *testing.F) {
 		}
 		if len(body) > maxAskBody {
 			t.Fatalf("accepted a %d-byte body", len(body))
+		}
+		if !json.Valid([]byte(body)) {
+			t.Fatalf("accepted %q, which is not one JSON document", body)
 		}
 		_, _ = assistant.CheckQuestion(b.Question)
 	})

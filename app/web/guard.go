@@ -78,7 +78,9 @@ func (s *Server) guardBody(next echo.HandlerFunc) echo.HandlerFunc {
 		// real clock, so it is set from the wall clock. Stream routes clear
 		// it once their body is in (see guardedBody.Read): a deadline left
 		// on the connection would cancel the stream when it fires.
-		_ = rc.SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout))
+		if s.cfg.RequestTimeout > 0 {
+			_ = rc.SetReadDeadline(time.Now().Add(s.cfg.RequestTimeout))
+		}
 		g := &guardedBody{rc: http.MaxBytesReader(w, req.Body, limit), clear: func() { _ = rc.SetReadDeadline(time.Time{}) }}
 		req.Body = g
 		err := next(c)

@@ -43,6 +43,13 @@ func TestHeadAnswersLikeGet(t *testing.T) {
 			if h, g := head.Header.Get("Content-Type"), get.Header.Get("Content-Type"); h != g {
 				t.Fatalf("HEAD Content-Type %q, GET %q", h, g)
 			}
+			// An uptime monitor's HEAD every minute must not leave a
+			// visitor session in the store each time.
+			for _, ck := range head.Cookies() {
+				if ck.Name == visitorCookie {
+					t.Fatalf("HEAD created a visitor session")
+				}
+			}
 		})
 	}
 	// Only GET routes answer HEAD.

@@ -143,6 +143,8 @@ func (s *Server) visitor(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		switch {
+		case v == nil && c.Request().Method == http.MethodHead:
+			// A monitor's probe, most likely: no session for it.
 		case v == nil:
 			nv, err := s.store.CreateVisitor(ctx)
 			if err != nil {

@@ -54,6 +54,11 @@ func (o *storeOutage) check(ctx context.Context, err error) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	now := o.now()
+	if !o.since.IsZero() && now.Sub(o.last) >= outageLogEvery {
+		// A quiet minute since the last failure: the outage ended without a
+		// probe or visitor seeing it (API-only traffic), and this is a new one.
+		o.since = time.Time{}
+	}
 	o.failed++
 	o.last = now
 	switch {

@@ -56,3 +56,24 @@ func TestStoreOutageIsLoggedOncePerWindow(t *testing.T) {
 		t.Errorf("recovery line %s; want the 101 failures counted", lines[2])
 	}
 }
+
+// An outage whose end nobody saw (no readiness probe, API-only traffic)
+// does not swallow the next one: a failure after a quiet minute is logged
+// as a new outage, with its own start.
+func TestStoreOutageUnseenEndStartsANewWindow(t *testing.T) {
+	var logs bytes.Buffer
+	at := time.Date(2028, 2, 29, 12, 0, 0, 0, time.UTC)
+	o := storeOutage{
+		unreachable: func(err error) bool { return errors.Is(err, errRefused) },
+		log:         slog.New(slog.NewTextHandler(&logs, nil)),
+		now:         func() time.Time { return at },
+	}
+	ctx := context.Background()
+	o.check(ctx, errRefused)
+	at = at.Add(30 * 24 * time.Hour)
+	o.check(ctx, errRefused)
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 || !strings.Contains(lines[1], "store unreachable: answering 503") {
+		t.Fatalf("the second outage was logged as:\n%s", logs.String())
+	}
+}

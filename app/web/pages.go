@@ -265,6 +265,12 @@ func (s *Server) pantryPage(c echo.Context) error {
 		if _, err := parsePantry(probe, s.cfg.SearchMaxResults); err != nil {
 			return s.pageError(c, "pantry", err, data)
 		}
+		if params.Get("cursor") != "" {
+			// A cursor continues the pantry search it came from; without
+			// ingredients there is none.
+			return s.pageError(c, "pantry", flavormonk.FieldErrorf(flavormonk.EINVALID, "cursor",
+				"belongs to a pantry search with ingredients; start again without a cursor"), data)
+		}
 		return s.render(c, http.StatusOK, "pantry", data)
 	}
 	q, err := parsePantry(params, s.cfg.SearchMaxResults)

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/json"
+	"io"
 	"net/url"
 	"strconv"
 	"strings"
@@ -125,4 +127,11 @@ func parsePantry(v url.Values, maxLimit int) (search.PantryQuery, error) {
 // URL can be submitted by a link.
 func formValue(c echo.Context, name string) string {
 	return c.Request().PostFormValue(name)
+}
+
+// trailingJSON reports whether anything but white space follows the value
+// dec decoded: Decoder.More misses a stray closing bracket or brace.
+func trailingJSON(dec *json.Decoder) bool {
+	_, err := dec.Token()
+	return err != io.EOF
 }

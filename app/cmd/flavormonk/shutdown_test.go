@@ -83,7 +83,7 @@ func TestShutdownEndsOrSettlesStreams(t *testing.T) {
 	defer srv.Close()
 	cfg := testConfig(t, map[string]string{
 		"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": srv.URL(),
-		"FLAVORMONK_SHUTDOWN_TIMEOUT": "1s", "FLAVORMONK_ANSWER_CACHE_TTL": "0s",
+		"FLAVORMONK_SHUTDOWN_TIMEOUT": "3s", "FLAVORMONK_ANSWER_CACHE_TTL": "0s",
 		"FLAVORMONK_QUOTA_ANON_USD": "5",
 	})
 	logs := &lockedLog{}
@@ -120,7 +120,7 @@ func TestShutdownEndsOrSettlesStreams(t *testing.T) {
 		var r streamResult
 		select {
 		case r = <-res:
-		case <-time.After(5 * time.Second):
+		case <-time.After(15 * time.Second):
 			t.Fatalf("%q: the stream neither finished nor ended %s after shutdown began", questions[i], time.Since(start).Round(time.Millisecond))
 		}
 		want := "error"
