@@ -567,6 +567,16 @@ func (s *Server) login(c echo.Context) error {
 		key = strings.ToLower(strings.TrimSpace(raw)) // throttled (hashed when long) all the same
 	}
 	data["Email"] = key
+	// The account is looked up before an attempt is counted: with the
+	// store unreachable the answer is 503 and costs no attempt, or people
+	// retrying through an outage would find themselves locked out after it.
+	var u *flavormonk.User
+	var lerr error
+	if nerr == nil {
+		if u, lerr = s.acc.store.UserByEmail(ctx, key); lerr != nil && flavormonk.ErrorCode(lerr) != flavormonk.ENOTFOUND {
+			return lerr
+		}
+	}
 	// The attempt is taken before the password is verified, so parallel
 	// attempts cannot get past the limit while they wait for a hash slot.
 	if err := s.acc.throttle.Take(ctx, key, ip); err != nil {
@@ -576,11 +586,7 @@ func (s *Server) login(c echo.Context) error {
 	if nerr != nil || len(pw) > 4*auth.MaxPasswordLen || !utf8.ValidString(pw) {
 		return fail()
 	}
-	u, err := s.acc.store.UserByEmail(ctx, key)
-	if err != nil {
-		if flavormonk.ErrorCode(err) != flavormonk.ENOTFOUND {
-			return err
-		}
+	if lerr != nil {
 		if err := s.acc.hasher.VerifyDummy(ctx, pw); err != nil {
 			return s.formError(c, "login", err, data)
 		}

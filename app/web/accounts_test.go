@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1178,5 +1180,43 @@ func TestFormFieldsOnlyFromTheBody(t *testing.T) {
 	q = "?" + url.Values{"email": {"body@example.com"}, "password": {pw}}.Encode()
 	if r := b.post("/login"+q, "/login", url.Values{}, nil); r.status == http.StatusSeeOther || b.cookie(sessionCookie) != "" {
 		t.Fatalf("log-in took its fields from the URL: %d", r.status)
+	}
+}
+
+// downStore fails account lookups as an unreachable database does.
+type downStore struct {
+	flavormonk.AppStore
+	down atomic.Bool
+}
+
+func (d *downStore) UserByEmail(ctx context.Context, email string) (*flavormonk.User, error) {
+	if d.down.Load() {
+		return nil, fmt.Errorf("postgres: user by email: %w", errRefused)
+	}
+	return d.AppStore.UserByEmail(ctx, email)
+}
+
+// TestLoginDuringOutageCostsNoAttempt: log-ins while the store is
+// unreachable answer 503 and count nothing, so whoever retried through the
+// outage can log in when it is over.
+func TestLoginDuringOutageCostsNoAttempt(t *testing.T) {
+	env := newAccEnv(t)
+	b := env.browser(t)
+	if r := b.signup("cook@example.com"); r.status != http.StatusSeeOther {
+		t.Fatalf("signup: %d %s", r.status, r.body)
+	}
+	b.post("/logout", "/account", url.Values{}, nil)
+	ds := &downStore{AppStore: env.st}
+	env.server.acc.store = ds
+	env.server.ClassifyStoreErrors(func(err error) bool { return errors.Is(err, errRefused) })
+	ds.down.Store(true)
+	for i := range 8 {
+		if r := b.login("cook@example.com", pw); r.status != http.StatusServiceUnavailable {
+			t.Fatalf("log-in %d during the outage: %d, want 503", i+1, r.status)
+		}
+	}
+	ds.down.Store(false)
+	if r := b.login("cook@example.com", pw); r.status != http.StatusSeeOther {
+		t.Fatalf("log-in after the outage: %d, want 303 (locked out by attempts the outage refused?)", r.status)
 	}
 }
