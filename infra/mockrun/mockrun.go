@@ -68,6 +68,7 @@ func (c *Capture) Find(t, name string) (Resource, bool) {
 type mocks struct {
 	c              *Capture
 	project, stack string
+	generation     string
 }
 
 // secretTriggerTypes are the resource types whose provider refuses a
@@ -171,7 +172,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	m.c.mu.Lock()
 	m.c.Resources = append(m.c.Resources, r)
 	m.c.mu.Unlock()
-	return args.Name + "-id", fakeOutputs(args.TypeToken, args.Name, args.Inputs), nil
+	return args.Name + "-id", fakeOutputs(args.TypeToken, args.Name, m.generation, args.Inputs), nil
 }
 
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
@@ -241,7 +242,7 @@ func fakeIP(name string, private bool) string {
 
 // fakeOutputs adds what the clouds compute (addresses, hosts, URIs) to the
 // inputs, so programs that build on them see realistic values.
-func fakeOutputs(t, name string, in resource.PropertyMap) resource.PropertyMap {
+func fakeOutputs(t, name, generation string, in resource.PropertyMap) resource.PropertyMap {
 	out := in.Copy()
 	set := func(k string, v any) {
 		if _, ok := out[resource.PropertyKey(k)]; !ok {
@@ -305,7 +306,7 @@ func fakeOutputs(t, name string, in resource.PropertyMap) resource.PropertyMap {
 			}
 		}
 	case strings.HasPrefix(t, "random:index/randomPassword:RandomPassword"):
-		set("result", "mock-random-"+name)
+		set("result", "mock-random-"+generation+name)
 	case strings.HasPrefix(t, "tls:index/privateKey:PrivateKey"):
 		set("privateKeyOpenssh", "mock-private-key")
 		set("publicKeyOpenssh", "ssh-ed25519 AAAAmock")
@@ -402,6 +403,9 @@ type Options struct {
 	// guard against inputs a real provider refuses at preview (see
 	// secretTriggerTypes) runs in both modes.
 	Preview bool
+	// Generation goes into every generated secret (random passwords), so
+	// a test can stand for a stack whose passwords were regenerated.
+	Generation string
 }
 
 // Run runs program under mocks and returns what it declared, with the
@@ -420,7 +424,7 @@ func Run(program pulumi.RunFunc, o Options) (*Capture, error) {
 		}
 		return nil
 	}
-	err := pulumi.RunErr(wrapped, pulumi.WithMocks(o.Project, o.Stack, &mocks{c: c, project: o.Project, stack: o.Stack}), func(info *pulumi.RunInfo) {
+	err := pulumi.RunErr(wrapped, pulumi.WithMocks(o.Project, o.Stack, &mocks{c: c, project: o.Project, stack: o.Stack, generation: o.Generation}), func(info *pulumi.RunInfo) {
 		info.Config = o.Config
 		info.ConfigSecretKeys = o.SecretKeys
 		info.DryRun = o.Preview
