@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"crypto/rsa"
 	"encoding/base64"
 	"fmt"
 	"math/big"
@@ -122,7 +123,7 @@ func whyNotKey(k string, err error) string {
 		return "expected a key type, the base64 key and an optional comment"
 	}
 	if !slices.Contains(sshKeyTypes, f[0]) {
-		return fmt.Sprintf("it starts with %q, not a key type (%s)", truncate(f[0], 20), strings.Join(sshKeyTypes, ", "))
+		return fmt.Sprintf("it starts with %q, not an accepted key type (accepted: %s)", truncate(f[0], 20), strings.Join(sshKeyTypes, ", "))
 	}
 	raw, derr := base64.StdEncoding.DecodeString(f[1])
 	if derr != nil {
@@ -138,25 +139,62 @@ func whyNotKey(k string, err error) string {
 	return err.Error()
 }
 
+// MinRSABits is the smallest RSA key the plan accepts: shorter ones are
+// breakable and OpenSSH itself refuses RSA keys under 1024 bits.
+const MinRSABits = 2048
+
 // sshPublicKey checks one entry of sshPublicKeys the way the clouds will
 // when the key is created: a pattern lets through key material that is not
-// base64 or not a key, and the failure would come only at `pulumi up`.
-func sshPublicKey(i int, k string) error {
+// base64 or not a key, and the failure would come only at `pulumi up`. It
+// returns the key, for the duplicate check.
+func sshPublicKey(i int, k string) (ssh.PublicKey, error) {
 	const key = "sshPublicKeys"
 	fix := "paste the single line of your key's .pub file (ssh-keygen -t ed25519 makes one)"
+	// The parser skips comment and blank lines, so "# note\nssh-ed25519 …"
+	// would pass while the whole text, comment included, went to the cloud.
+	if strings.ContainsAny(k, "\n\r") {
+		return nil, keyErr(key, "entry %d (%q) spans more than one line (a comment line or a second key?); %s, one key per entry",
+			i+1, truncate(k, 40), fix)
+	}
 	pk, comment, options, rest, err := ssh.ParseAuthorizedKey([]byte(k))
 	if err != nil {
-		return keyErr(key, "entry %d (%q) is not an OpenSSH public key: %s; %s", i+1, truncate(k, 40), whyNotKey(k, err), fix)
+		return nil, keyErr(key, "entry %d (%q) is not an OpenSSH public key: %s; %s", i+1, truncate(k, 40), whyNotKey(k, err), fix)
 	}
 	if len(options) > 0 {
-		return keyErr(key, "entry %d (%q) carries authorized_keys options (%s), which the clouds do not accept; %s",
+		return nil, keyErr(key, "entry %d (%q) carries authorized_keys options (%s), which the clouds do not accept; %s",
 			i+1, truncate(k, 40), strings.Join(options, ","), fix)
 	}
 	if len(strings.TrimSpace(string(rest))) > 0 {
-		return keyErr(key, "entry %d (%q) holds more than one key; give each key its own entry", i+1, truncate(k, 40))
+		return nil, keyErr(key, "entry %d (%q) holds more than one key; give each key its own entry", i+1, truncate(k, 40))
 	}
 	if !slices.Contains(sshKeyTypes, pk.Type()) {
-		return keyErr(key, "entry %d (%q, comment %q) is a %s key; allowed: %s", i+1, truncate(k, 40), comment, pk.Type(), strings.Join(sshKeyTypes, ", "))
+		return nil, keyErr(key, "entry %d (%q, comment %q) is a %s key, not an accepted key type (accepted: %s)",
+			i+1, truncate(k, 40), comment, pk.Type(), strings.Join(sshKeyTypes, ", "))
+	}
+	if cpk, ok := pk.(ssh.CryptoPublicKey); ok {
+		if r, ok := cpk.CryptoPublicKey().(*rsa.PublicKey); ok && r.N.BitLen() < MinRSABits {
+			return nil, keyErr(key, "entry %d (%q, comment %q) is a %d-bit RSA key; RSA keys need at least %d bits (ssh-keygen -t ed25519 makes a better key)",
+				i+1, truncate(k, 40), comment, r.N.BitLen(), MinRSABits)
+		}
+	}
+	return pk, nil
+}
+
+// sshPublicKeys checks every entry and refuses a key listed twice: both
+// clouds name the key's resource after its type and body, so a repeat
+// (whatever its comment) is a duplicate resource and fails the preview.
+func sshPublicKeys(keys []string) error {
+	seen := map[string]int{}
+	for i, k := range keys {
+		pk, err := sshPublicKey(i, k)
+		if err != nil {
+			return err
+		}
+		body := string(pk.Marshal())
+		if j, ok := seen[body]; ok {
+			return keyErr("sshPublicKeys", "entry %d repeats entry %d (the same key, whatever the comment); list each key once", i+1, j+1)
+		}
+		seen[body] = i
 	}
 	return nil
 }

@@ -1,8 +1,12 @@
 package plan
 
 import (
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -277,16 +281,50 @@ func TestSSHPublicKeys(t *testing.T) {
 	// base64 letters, but not base64 (its length is not a multiple of 4).
 	const oldExample = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFlavorMonkExampleKeyReplaceWithYoursXXXXXXXX ops@example"
 	rsaKey := "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDmockrsakeyfortestsonly0123456789 ci"
+	rsaLine := func(bits int) string {
+		k, err := rsa.GenerateKey(rand.Reader, bits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pk, err := ssh.NewPublicKey(&k.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))
+	}
+	rsa1024, rsa2048 := rsaLine(1024), rsaLine(2048)
+	// A security-key ECDSA key (sk-ecdsa-sha2-nistp256@openssh.com), built
+	// from its wire format: x/crypto/ssh parses it, the clouds do not take it.
+	ek, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	point, err := ek.PublicKey.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	skECDSA := "sk-ecdsa-sha2-nistp256@openssh.com " + base64.StdEncoding.EncodeToString(ssh.Marshal(struct {
+		Name, Curve string
+		Key         []byte
+		App         string
+	}{"sk-ecdsa-sha2-nistp256@openssh.com", "nistp256", point, "ssh:"})) + " yubikey"
 	for _, tc := range []struct{ name, val, contains string }{
 		{"old example", oldExample, "entry 1 (\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFla…\") is not an OpenSSH public key: the key after ssh-ed25519 is not valid base64"},
 		{"made-up material", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIexampleexampleexample ops@x", "not valid base64"},
 		{"made-up rsa", rsaKey, "the key after ssh-rsa is not valid base64"},
 		{"second entry", testKey + `", "ssh-ed25519 AAAA`, "entry 2 (\"ssh-ed25519 AAAA\") is not an OpenSSH public key: the base64 after ssh-ed25519 does not hold a public key"},
 		{"type does not match material", strings.Replace(testKey, "ssh-ed25519", "ssh-rsa", 1), "the key is a ssh-ed25519 key but is labelled ssh-rsa"},
-		{"not a key type", "ssh-dss AAAAB3NzaC1kc3MAAACBAP", "it starts with \"ssh-dss\", not a key type"},
+		{"not a key type", "ssh-dss AAAAB3NzaC1kc3MAAACBAP", "it starts with \"ssh-dss\", not an accepted key type"},
+		{"sk-ecdsa", skECDSA, "is a sk-ecdsa-sha2-nistp256@openssh.com key, not an accepted key type (accepted: ssh-ed25519"},
+		{"short rsa", rsa1024, "is a 1024-bit RSA key; RSA keys need at least 2048 bits"},
+		{"comment line first", `# note\n` + testKey, "entry 1 (\"# note\\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5A…\") spans more than one line"},
+		{"carriage return", `# note\r\n` + testKey, "spans more than one line"},
+		{"key then comment line", testKey + `\n# note`, "spans more than one line"},
+		{"repeated key", testKey + `", "` + strings.Replace(testKey, "ops@test", "ops@laptop", 1), "entry 2 repeats entry 1"},
+		{"repeated key, no comment", testKey + `", "` + rsa2048 + `", "` + strings.TrimSuffix(testKey, " ops@test"), "entry 3 repeats entry 1"},
 		{"one word", "AAAAC3NzaC1lZDI1NTE5AAAAICULUbtwh0qjnM7olCUJrtceG8Wv631ji5o2jRlqtZRu", "expected a key type, the base64 key"},
 		{"options", `from=\"10.0.0.1\" ` + testKey, "authorized_keys options (from=\"10.0.0.1\")"},
-		{"certificate", certLine, "is a ssh-ed25519-cert-v01@openssh.com key; allowed: ssh-ed25519"},
+		{"certificate", certLine, "is a ssh-ed25519-cert-v01@openssh.com key, not an accepted key type (accepted: ssh-ed25519"},
 		{"private key pasted", "-----BEGIN OPENSSH PRIVATE KEY-----", "this is a private key, which never belongs in config"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -300,8 +338,9 @@ func TestSSHPublicKeys(t *testing.T) {
 		})
 	}
 	m := base("hetzner")
-	m["sshPublicKeys"] = `["` + testKey + `", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAbuSNGVWJujmPc+VgNvQNiwjD0Dzx9nRtg1OsLqkBHN", "` + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + `"]`
-	if p, err := compile(m); err != nil || len(p.SSHKeys) != 3 || p.SSHKeys[0] != testKey {
+	m["sshPublicKeys"] = `["` + testKey + `", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAbuSNGVWJujmPc+VgNvQNiwjD0Dzx9nRtg1OsLqkBHN", "` +
+		strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + `", "` + rsa2048 + `"]`
+	if p, err := compile(m); err != nil || len(p.SSHKeys) != 4 || p.SSHKeys[0] != testKey {
 		t.Fatalf("valid keys: %v %v", p, err)
 	}
 }
