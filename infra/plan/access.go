@@ -14,33 +14,47 @@ import (
 
 // Admin access limits. SSH (and the k3s API) are opened to adminCidrs; an
 // entry wider than these is a mistake or a way around the 0.0.0.0/0 rule
-// (two /1s are the whole internet), so the plan refuses it. The same bound
+// (two /1s are the whole internet; a /8 or a /32 of IPv6 is a cloud's
+// tenant space, anyone's machine), so the plan refuses it. The same bound
 // holds for the set as a whole: all entries together may cover at most one
-// /8 of IPv4 and one /32 of IPv6, which a set covering a whole address
-// family can never meet.
+// /16 of IPv4 and one /48 of IPv6 (a site's allocation), which a set
+// covering a whole address family can never meet.
 const (
-	MinAdminPrefix4 = 8
-	MinAdminPrefix6 = 32
+	MinAdminPrefix4 = 16
+	MinAdminPrefix6 = 48
 )
 
-// adminCIDRs validates and normalises the admin CIDRs in place.
-func adminCIDRs(cidrs []string) error {
+// tunnelRanges are IPv6 ranges whose addresses stand for IPv4 hosts or
+// relays anyone can use: opening SSH to (part of) one opens it to whoever
+// tunnels or translates through it, whatever the prefix length.
+var tunnelRanges = []struct {
+	prefix netip.Prefix
+	name   string
+}{
+	{netip.MustParsePrefix("2001::/32"), "Teredo (2001::/32)"},
+	{netip.MustParsePrefix("2002::/16"), "6to4 (2002::/16)"},
+	{netip.MustParsePrefix("64:ff9b::/96"), "NAT64 (64:ff9b::/96)"},
+	{netip.MustParsePrefix("64:ff9b:1::/48"), "local-use NAT64 (64:ff9b:1::/48)"},
+}
+
+// adminCIDRs validates the admin CIDRs and returns them masked to their
+// network address.
+func adminCIDRs(cidrs []string) ([]string, error) {
 	const key = "adminCidrs"
 	var v4, v6 []netip.Prefix
-	for i, c := range cidrs {
+	for _, c := range cidrs {
 		pr, err := netip.ParsePrefix(c)
 		if err != nil {
-			return keyErr(key, "%q is not a CIDR like 203.0.113.7/32", c)
+			return nil, keyErr(key, "%q is not a CIDR like 203.0.113.7/32", c)
 		}
 		if pr.Bits() == 0 {
-			return keyErr(key, "%q would open SSH to the whole internet; list your own addresses", c)
+			return nil, keyErr(key, "%q would open SSH to the whole internet; list your own addresses", c)
 		}
 		if pr.Addr().Is4In6() {
 			// Firewalls match these as IPv6, never as the IPv4 they name.
-			return keyErr(key, "%q is an IPv4-mapped IPv6 range; write it as IPv4, e.g. 203.0.113.0/24", c)
+			return nil, keyErr(key, "%q is an IPv4-mapped IPv6 range; write it as IPv4, e.g. 203.0.113.0/24", c)
 		}
 		pr = pr.Masked()
-		cidrs[i] = pr.String()
 		if pr.Addr().Is4() {
 			v4 = append(v4, pr)
 		} else {
@@ -55,8 +69,16 @@ func adminCIDRs(cidrs []string) error {
 		name     string
 	}{{v4, 32, "IPv4"}, {v6, 128, "IPv6"}} {
 		if covered(fam.prefixes).Cmp(pow2(fam.bits)) == 0 {
-			return keyErr(key, "%s together cover every %s address and would open SSH to the whole internet; list your own addresses",
+			return nil, keyErr(key, "%s together cover every %s address and would open SSH to the whole internet; list your own addresses",
 				strings.Join(strs(fam.prefixes), ", "), fam.name)
+		}
+	}
+	for _, pr := range v6 {
+		for _, t := range tunnelRanges {
+			if pr.Overlaps(t.prefix) {
+				return nil, keyErr(key, "%s overlaps the %s range, whose addresses tunnel or translate for any IPv4 host; list your own addresses",
+					pr, t.name)
+			}
 		}
 	}
 	for _, fam := range []struct {
@@ -66,15 +88,19 @@ func adminCIDRs(cidrs []string) error {
 	}{{v4, 32, MinAdminPrefix4, "IPv4"}, {v6, 128, MinAdminPrefix6, "IPv6"}} {
 		for _, pr := range fam.prefixes {
 			if pr.Bits() < fam.widest {
-				return keyErr(key, "%s is wider than /%d, the widest %s range allowed for SSH; list your own addresses", pr, fam.widest, fam.name)
+				return nil, keyErr(key, "%s is wider than /%d, the widest %s range allowed for SSH; list your own addresses", pr, fam.widest, fam.name)
 			}
 		}
 		if n := covered(fam.prefixes); n.Cmp(pow2(fam.bits-fam.widest)) > 0 {
-			return keyErr(key, "%s together cover %s %s addresses, more than one /%d (%s); list your own addresses",
+			return nil, keyErr(key, "%s together cover %s %s addresses, more than one /%d (%s); list your own addresses",
 				strings.Join(strs(fam.prefixes), ", "), n, fam.name, fam.widest, pow2(fam.bits-fam.widest))
 		}
 	}
-	return nil
+	out := slices.Clone(cidrs)
+	for i, c := range out {
+		out[i] = netip.MustParsePrefix(c).Masked().String()
+	}
+	return out, nil
 }
 
 // covered counts the addresses in the union of prefixes of one family.

@@ -224,11 +224,19 @@ func TestAdminCIDRs(t *testing.T) {
 		{"IPv4 in four quarters with a host", `["198.51.100.10/32", "0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"]`, "whole internet"},
 		{"every /8", "[" + strings.Join(all4, ",") + "]", "whole internet"},
 		{"world v6", `["::/0"]`, "whole internet"},
-		{"wider than /8", `["10.0.0.0/7"]`, "10.0.0.0/7 is wider than /8"},
-		{"wider than /32", `["2001:db8::/31"]`, "wider than /32"},
-		{"half the internet", `["0.0.0.0/1"]`, "wider than /8"},
-		{"two /8s", `["10.0.0.0/8", "11.0.0.0/8"]`, "together cover 33554432 IPv4 addresses, more than one /8 (16777216)"},
-		{"two /32s", `["2001:db8::/32", "2001:db9::/32"]`, "more than one /32"},
+		{"a /8", `["10.0.0.0/8"]`, "10.0.0.0/8 is wider than /16, the widest IPv4 range allowed"},
+		{"a /15", `["100.64.0.0/15"]`, "100.64.0.0/15 is wider than /16"},
+		{"a /32 of IPv6", `["2a01:4f8::/32"]`, "2a01:4f8::/32 is wider than /48, the widest IPv6 range allowed"},
+		{"a /47 of IPv6", `["2001:db8::/47"]`, "wider than /48"},
+		{"half the internet", `["0.0.0.0/1"]`, "wider than /16"},
+		{"two /16s", `["10.0.0.0/16", "10.1.0.0/16"]`, "together cover 131072 IPv4 addresses, more than one /16 (65536)"},
+		{"two /48s", `["2001:db8::/48", "2001:db8:1::/48"]`, "more than one /48"},
+		{"Teredo", `["2001::/32"]`, "2001::/32 overlaps the Teredo (2001::/32) range"},
+		{"inside Teredo", `["2001:0:4136:e378::/64"]`, "overlaps the Teredo (2001::/32) range"},
+		{"6to4", `["2002:cb00:7100::/48"]`, "overlaps the 6to4 (2002::/16) range"},
+		{"NAT64", `["64:ff9b::/96"]`, "overlaps the NAT64 (64:ff9b::/96) range"},
+		{"NAT64 host", `["64:ff9b::cb00:7107/128"]`, "NAT64"},
+		{"local NAT64", `["64:ff9b:1::/48"]`, "overlaps the local-use NAT64 (64:ff9b:1::/48) range"},
 		{"mapped IPv4", `["::ffff:0.0.0.0/96"]`, "IPv4-mapped"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -245,9 +253,9 @@ func TestAdminCIDRs(t *testing.T) {
 		val  string
 		want []string
 	}{
-		{`["10.1.2.3/8"]`, []string{"10.0.0.0/8"}},
+		{`["10.1.2.3/16"]`, []string{"10.1.0.0/16"}},
 		// Nested entries count once.
-		{`["10.0.0.0/8", "10.1.0.0/16", "10.1.2.3/32", "2001:db8::/32", "2001:db8:1::/48"]`, []string{"10.0.0.0/8", "10.1.0.0/16", "10.1.2.3/32", "2001:db8::/32", "2001:db8:1::/48"}},
+		{`["10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32", "2001:db8::/48", "2001:db8:0:1::/64"]`, []string{"10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32", "2001:db8::/48", "2001:db8:0:1::/64"}},
 		{`["198.51.100.10/32", "203.0.113.0/24", "2001:db8::1/128"]`, []string{"198.51.100.10/32", "203.0.113.0/24", "2001:db8::1/128"}},
 	} {
 		m := base("hetzner")
