@@ -37,8 +37,10 @@ var tunnelRanges = []struct {
 	{netip.MustParsePrefix("64:ff9b:1::/48"), "local-use NAT64 (64:ff9b:1::/48)"},
 }
 
-// adminCIDRs validates the admin CIDRs and returns them masked to their
-// network address.
+// adminCIDRs validates and normalises the admin CIDRs: masked to their
+// network address, sorted (IPv4 first, then by address and length) and
+// without repeats, so that two spellings of one range make one firewall
+// entry and reordering the config changes no rule.
 func adminCIDRs(cidrs []string) ([]string, error) {
 	const key = "adminCidrs"
 	var v4, v6 []netip.Prefix
@@ -96,11 +98,14 @@ func adminCIDRs(cidrs []string) ([]string, error) {
 				strings.Join(strs(fam.prefixes), ", "), n, fam.name, fam.widest, pow2(fam.bits-fam.widest))
 		}
 	}
-	out := slices.Clone(cidrs)
-	for i, c := range out {
-		out[i] = netip.MustParsePrefix(c).Masked().String()
-	}
-	return out, nil
+	all := append(v4, v6...)
+	slices.SortFunc(all, func(a, b netip.Prefix) int {
+		if c := a.Addr().Compare(b.Addr()); c != 0 {
+			return c
+		}
+		return a.Bits() - b.Bits()
+	})
+	return strs(slices.Compact(all)), nil
 }
 
 // covered counts the addresses in the union of prefixes of one family.
