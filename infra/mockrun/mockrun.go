@@ -111,7 +111,10 @@ func (e *secretTriggerError) Error() string {
 }
 
 // guardSecrets finds the first secret in an input the command provider
-// refuses it in, in a stable order.
+// refuses it in, in a stable order: every input but secretSafeInputs. The
+// list and map ones (triggers, environment) are known to fail; a scalar
+// one (dir, a path) is refused too, as nothing needs a secret there and the
+// provider's handling of it is unverified.
 func guardSecrets(in resource.PropertyMap) (string, bool) {
 	for _, k := range in.StableKeys() {
 		if secretSafeInputs[k] {
