@@ -2,9 +2,9 @@
 // captures every resource it declares, with the options that matter to the
 // phase-change invariants (protect, retainOnDelete, ignoreChanges) and the
 // secret outputs. The offline plan and the tests both use it, so they see
-// exactly what `pulumi up` would be asked to create. In Preview mode it runs
-// the program as `pulumi preview` does and refuses what a real provider
-// refuses there (a secret in a command's triggers).
+// exactly what `pulumi up` would be asked to create. In both modes it
+// refuses what a real provider refuses at preview (a secret in a command's
+// triggers or environment), since `pulumi up` previews first.
 package mockrun
 
 import (
@@ -68,29 +68,63 @@ func (c *Capture) Find(t, name string) (Resource, bool) {
 type mocks struct {
 	c              *Capture
 	project, stack string
-	preview        bool
+	generation     string
 }
 
 // secretTriggerTypes are the resource types whose provider refuses a
-// secret in triggers at preview. pulumi-command v1.1.0 fails the whole
-// preview with "triggers[0]: malformed secret: missing value" when a
-// trigger is a secret not yet known; the mocks resolve every output, so
-// the guard refuses any secret there, known or not.
+// secret in triggers (and in environment and the other list and map inputs)
+// at preview. pulumi-command v1.1.0 fails the whole preview with
+// "triggers[0]: malformed secret: missing value" (for environment:
+// "malformed RPC secret: missing value") when such an input holds a secret
+// not yet known; the mocks resolve every output, so the guard refuses any
+// secret there, known or not.
 var secretTriggerTypes = map[string]bool{
 	"command:remote:Command":      true,
 	"command:remote:CopyToRemote": true,
 	"command:local:Command":       true,
 }
 
-// secretTriggerError is the guard's failure: a secret in a command's
-// triggers, at Path (as the provider names it, e.g. "triggers[0]").
+// secretSafeInputs are the command inputs that carry a secret through a
+// real preview. connection holds the private key, which comes from stack
+// config and so is known (secret known values pass) at preview; stdin and
+// the create/update/delete scripts are plain strings the provider takes
+// secret and unknown alike.
+var secretSafeInputs = map[resource.PropertyKey]bool{
+	"connection": true,
+	"stdin":      true,
+	"create":     true,
+	"update":     true,
+	"delete":     true,
+}
+
+// secretTriggerError is the guard's failure: a secret in a command input
+// the provider refuses it in, at Path (as the provider names it, e.g.
+// "triggers[0]" or "environment.DB_PASSWORD").
 type secretTriggerError struct {
 	Type, Name, Path string
 }
 
 func (e *secretTriggerError) Error() string {
-	return fmt.Sprintf("%s %s: %s: malformed secret: missing value (the command provider refuses a secret in triggers at preview: "+
-		"hash the secret with stack.TriggerHash, which returns the hash as a plain value)", e.Type, e.Name, e.Path)
+	return fmt.Sprintf("%s %s: %s: malformed secret: missing value (the command provider refuses a secret unknown at preview in triggers, "+
+		"environment and its other list and map inputs, and `pulumi up` previews first: hash a trigger with stack.TriggerHash, "+
+		"which returns the hash as a plain value, and pass secrets through stdin or a file)", e.Type, e.Name, e.Path)
+}
+
+// guardSecrets finds the first secret in an input the command provider
+// refuses it in, in a stable order: every input but secretSafeInputs. The
+// list and map ones (triggers, environment) are known to fail; a scalar
+// one (dir, a path) is refused too, as nothing needs a secret there and the
+// provider's handling of it is unverified.
+func guardSecrets(in resource.PropertyMap) (string, bool) {
+	for _, k := range in.StableKeys() {
+		if secretSafeInputs[k] {
+			continue
+		}
+		if p, ok := secretPath(in[k], string(k)); ok {
+			return p, true
+		}
+	}
+	return "", false
 }
 
 // secretPath returns the path of the first secret inside v.
@@ -121,8 +155,10 @@ func secretPath(v resource.PropertyValue, path string) (string, bool) {
 }
 
 func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
-	if m.preview && secretTriggerTypes[args.TypeToken] {
-		if path, ok := secretPath(args.Inputs["triggers"], "triggers"); ok {
+	// Always on, not only in Preview mode: `pulumi up` previews first, so
+	// what fails a preview fails a deployment too.
+	if secretTriggerTypes[args.TypeToken] {
+		if path, ok := guardSecrets(args.Inputs); ok {
 			return "", nil, &secretTriggerError{Type: args.TypeToken, Name: args.Name, Path: path}
 		}
 	}
@@ -139,7 +175,7 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	m.c.mu.Lock()
 	m.c.Resources = append(m.c.Resources, r)
 	m.c.mu.Unlock()
-	return args.Name + "-id", fakeOutputs(args.TypeToken, args.Name, args.Inputs), nil
+	return args.Name + "-id", fakeOutputs(args.TypeToken, args.Name, m.generation, args.Inputs), nil
 }
 
 func (m *mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
@@ -209,7 +245,7 @@ func fakeIP(name string, private bool) string {
 
 // fakeOutputs adds what the clouds compute (addresses, hosts, URIs) to the
 // inputs, so programs that build on them see realistic values.
-func fakeOutputs(t, name string, in resource.PropertyMap) resource.PropertyMap {
+func fakeOutputs(t, name, generation string, in resource.PropertyMap) resource.PropertyMap {
 	out := in.Copy()
 	set := func(k string, v any) {
 		if _, ok := out[resource.PropertyKey(k)]; !ok {
@@ -273,7 +309,7 @@ func fakeOutputs(t, name string, in resource.PropertyMap) resource.PropertyMap {
 			}
 		}
 	case strings.HasPrefix(t, "random:index/randomPassword:RandomPassword"):
-		set("result", "mock-random-"+name)
+		set("result", "mock-random-"+generation+name)
 	case strings.HasPrefix(t, "tls:index/privateKey:PrivateKey"):
 		set("privateKeyOpenssh", "mock-private-key")
 		set("publicKeyOpenssh", "ssh-ed25519 AAAAmock")
@@ -366,10 +402,13 @@ type Options struct {
 	Stack      string            // default "dev"
 	Config     map[string]string // "flavormonk:cloud" → "hetzner"
 	SecretKeys []string          // config keys that are secret
-	// Preview runs the program as `pulumi preview` does (a dry run), and
-	// refuses inputs a real provider refuses at preview (see
-	// secretTriggerTypes).
+	// Preview runs the program as `pulumi preview` does (a dry run). The
+	// guard against inputs a real provider refuses at preview (see
+	// secretTriggerTypes) runs in both modes.
 	Preview bool
+	// Generation goes into every generated secret (random passwords), so
+	// a test can stand for a stack whose passwords were regenerated.
+	Generation string
 }
 
 // Run runs program under mocks and returns what it declared, with the
@@ -388,7 +427,7 @@ func Run(program pulumi.RunFunc, o Options) (*Capture, error) {
 		}
 		return nil
 	}
-	err := pulumi.RunErr(wrapped, pulumi.WithMocks(o.Project, o.Stack, &mocks{c: c, project: o.Project, stack: o.Stack, preview: o.Preview}), func(info *pulumi.RunInfo) {
+	err := pulumi.RunErr(wrapped, pulumi.WithMocks(o.Project, o.Stack, &mocks{c: c, project: o.Project, stack: o.Stack, generation: o.Generation}), func(info *pulumi.RunInfo) {
 		info.Config = o.Config
 		info.ConfigSecretKeys = o.SecretKeys
 		info.DryRun = o.Preview

@@ -11,61 +11,85 @@ import (
 	"github.com/flavormonk/flavormonk/infra/mockrun"
 )
 
-// A command whose triggers hold the given value.
-func commandWith(kind string, trigger func() pulumi.Input) pulumi.RunFunc {
+// A command whose input (triggers, environment, or an input the provider
+// takes secret at preview) holds the given value.
+func commandWith(kind, input string, v func() pulumi.Input) pulumi.RunFunc {
 	return func(ctx *pulumi.Context) error {
+		var triggers pulumi.ArrayInput = pulumi.Array{pulumi.String("plain")}
+		var env pulumi.StringMapInput
+		create, stdin := pulumi.StringInput(pulumi.String("true")), pulumi.StringPtrInput(nil)
+		key := pulumi.StringPtrInput(pulumi.String("plain-key"))
+		switch input {
+		case "triggers":
+			triggers = pulumi.Array{pulumi.String("plain"), v()}
+		case "environment":
+			env = pulumi.StringMap{"PLAIN": pulumi.String("x"), "SECRET": v().(pulumi.StringInput)}
+		case "create":
+			create = v().(pulumi.StringInput)
+		case "stdin":
+			stdin = v().(pulumi.StringOutput).ToStringPtrOutput()
+		case "connection":
+			key = v().(pulumi.StringOutput).ToStringPtrOutput()
+		}
 		switch kind {
 		case "remote":
 			_, err := remote.NewCommand(ctx, "cmd", &remote.CommandArgs{
-				Connection: remote.ConnectionArgs{Host: pulumi.String("203.0.113.1")},
-				Create:     pulumi.String("true"),
-				Triggers:   pulumi.Array{pulumi.String("plain"), trigger()},
+				Connection:  remote.ConnectionArgs{Host: pulumi.String("203.0.113.1"), PrivateKey: key},
+				Create:      create,
+				Stdin:       stdin,
+				Environment: env,
+				Triggers:    triggers,
 			})
 			return err
 		default:
 			_, err := local.NewCommand(ctx, "cmd", &local.CommandArgs{
-				Create:   pulumi.String("true"),
-				Triggers: pulumi.Array{pulumi.String("plain"), trigger()},
+				Create:      create,
+				Stdin:       stdin,
+				Environment: env,
+				Triggers:    triggers,
 			})
 			return err
 		}
 	}
 }
 
-// The guard refuses a secret anywhere in a command's triggers at preview,
-// as pulumi-command does, and lets plain values (an unsecreted hash of a
-// secret included) through.
+// The guard refuses a secret anywhere in a command's triggers or
+// environment, as pulumi-command does at preview, and lets plain values
+// (an unsecreted hash of a secret included) through. It holds for a
+// deployment too: `pulumi up` previews first, so what a preview refuses
+// never reaches the deployment.
 func TestPreviewRefusesSecretTriggers(t *testing.T) {
 	secret := func() pulumi.StringOutput { return pulumi.ToSecret(pulumi.String("s3cret")).(pulumi.StringOutput) }
 	refused := []struct {
-		name, path string
-		trigger    func() pulumi.Input
+		name, input, path string
+		v                 func() pulumi.Input
 	}{
-		{"secret", "triggers[1]", func() pulumi.Input { return secret() }},
-		{"hash of a secret", "triggers[1]", func() pulumi.Input {
+		{"secret", "triggers", "triggers[1]", func() pulumi.Input { return secret() }},
+		{"hash of a secret", "triggers", "triggers[1]", func() pulumi.Input {
 			return secret().ApplyT(func(s string) string { return "hash-of-" + s })
 		}},
-		{"secret in a list", "triggers[1][1]", func() pulumi.Input { return pulumi.Array{pulumi.String("a"), secret()} }},
-		{"secret in a map", "triggers[1].env", func() pulumi.Input { return pulumi.Map{"env": secret(), "image": pulumi.String("x")} }},
+		{"secret in a list", "triggers", "triggers[1][1]", func() pulumi.Input { return pulumi.Array{pulumi.String("a"), secret()} }},
+		{"secret in a map", "triggers", "triggers[1].env", func() pulumi.Input { return pulumi.Map{"env": secret(), "image": pulumi.String("x")} }},
+		{"secret in environment", "environment", "environment.SECRET", func() pulumi.Input { return secret() }},
 	}
 	for _, kind := range []string{"remote", "local"} {
 		for _, tc := range refused {
-			t.Run(kind+"/"+tc.name, func(t *testing.T) {
-				_, err := mockrun.Run(commandWith(kind, tc.trigger), mockrun.Options{Preview: true})
-				want := "command:" + kind + ":Command cmd: " + tc.path + ": malformed secret: missing value"
-				if err == nil || !strings.Contains(err.Error(), want) {
-					t.Fatalf("err = %v, want %q", err, want)
-				}
-				// A deployment (not a preview) resolves the secret, which
-				// the provider accepts: no guard there.
-				if _, err := mockrun.Run(commandWith(kind, tc.trigger), mockrun.Options{}); err != nil {
-					t.Fatalf("up: %v", err)
-				}
-			})
+			for _, mode := range []struct {
+				name    string
+				preview bool
+			}{{"preview", true}, {"up", false}} {
+				t.Run(kind+"/"+tc.name+"/"+mode.name, func(t *testing.T) {
+					_, err := mockrun.Run(commandWith(kind, tc.input, tc.v), mockrun.Options{Preview: mode.preview})
+					want := "command:" + kind + ":Command cmd: " + tc.path + ": malformed secret: missing value"
+					if err == nil || !strings.Contains(err.Error(), want) {
+						t.Fatalf("err = %v, want %q", err, want)
+					}
+				})
+			}
 		}
 	}
 	for _, kind := range []string{"remote", "local"} {
-		c, err := mockrun.Run(commandWith(kind, func() pulumi.Input {
+		c, err := mockrun.Run(commandWith(kind, "triggers", func() pulumi.Input {
 			return pulumi.Unsecret(secret().ApplyT(func(s string) string { return "hash-of-" + s }))
 		}), mockrun.Options{Preview: true})
 		if err != nil {
@@ -77,6 +101,18 @@ func TestPreviewRefusesSecretTriggers(t *testing.T) {
 		}
 		if got := mockrun.Plain(cmds[0].Inputs["triggers"], false); len(got.([]any)) != 2 || got.([]any)[1] != "hash-of-s3cret" {
 			t.Fatalf("%s: triggers %v", kind, got)
+		}
+	}
+	// The inputs the provider takes secret at preview pass: the scripts,
+	// stdin, and the connection (its private key comes from config, known).
+	for _, kind := range []string{"remote", "local"} {
+		for _, input := range []string{"create", "stdin", "connection"} {
+			if kind == "local" && input == "connection" {
+				continue
+			}
+			if _, err := mockrun.Run(commandWith(kind, input, func() pulumi.Input { return secret() }), mockrun.Options{Preview: true}); err != nil {
+				t.Errorf("%s: a secret %s refused: %v", kind, input, err)
+			}
 		}
 	}
 }

@@ -220,8 +220,8 @@ var Keys = []struct{ Key, Help string }{
 	{"acmeEmail", "contact e-mail for Let's Encrypt (mvp, TLS at Caddy)"},
 	{"appImage", "the app's container image reference, e.g. ghcr.io/acme/flavormonk:v1.2.0 (required)"},
 	{"serverImage", "OS image: Hetzner debian-12 | debian-13 | ubuntu-24.04; DigitalOcean debian-12-x64 | debian-13-x64 | ubuntu-24-04-x64"},
-	{"adminCidrs", "JSON list of CIDRs allowed to SSH, e.g. [\"203.0.113.7/32\"] (required); each at most a /8 (IPv4) or /32 (IPv6), together at most one /8 and one /32 of addresses, so never 0.0.0.0/0 or a set covering it"},
-	{"sshPublicKeys", "JSON list of SSH public keys for the admin user (required), each one line of a .pub file; parsed when the plan compiles (ed25519, RSA, ECDSA, sk-ed25519)"},
+	{"adminCidrs", "JSON list of CIDRs allowed to SSH, e.g. [\"203.0.113.7/32\"] (required); each at most a /16 (IPv4) or /48 (IPv6), together at most one /16 and one /48 of addresses, so never 0.0.0.0/0 or a set covering it; never in the Teredo (2001::/32), 6to4 (2002::/16) or NAT64 (64:ff9b::/96, 64:ff9b:1::/48) ranges; sorted, repeats merged"},
+	{"sshPublicKeys", "JSON list of SSH public keys for the admin user (required), each the single line of a .pub file (no comment lines), each key once; parsed when the plan compiles (ed25519, RSA of at least 2048 bits, ECDSA, sk-ed25519)"},
 	{"sizes", "JSON per-phase size overrides, e.g. {\"upgrade\": {\"app\": \"cx33\", \"db\": \"cx43\"}}; roles app, db, redis, chroma, lb, and in scale node (worker nodes) and control (k3s servers, Hetzner)"},
 	{"appCount", "app servers in upgrade (default 2, at least 2)"},
 	{"dbVolumeGb", "database volume size in GB (Hetzner; default 20)"},
@@ -335,7 +335,7 @@ func Compile(stack string, get Getter) (*Plan, error) {
 	if len(p.AdminCIDRs) == 0 {
 		return nil, keyErr("adminCidrs", "must list the CIDRs allowed to SSH, e.g. [\"203.0.113.7/32\"]")
 	}
-	if err := adminCIDRs(p.AdminCIDRs); err != nil {
+	if p.AdminCIDRs, err = adminCIDRs(p.AdminCIDRs); err != nil {
 		return nil, err
 	}
 	if p.SSHKeys, err = stringList(get, "sshPublicKeys"); err != nil {
@@ -344,10 +344,8 @@ func Compile(stack string, get Getter) (*Plan, error) {
 	if len(p.SSHKeys) == 0 {
 		return nil, keyErr("sshPublicKeys", "must list at least one SSH public key")
 	}
-	for i, k := range p.SSHKeys {
-		if err := sshPublicKey(i, k); err != nil {
-			return nil, err
-		}
+	if err := sshPublicKeys(p.SSHKeys); err != nil {
+		return nil, err
 	}
 
 	if err := p.resolveSizes(get, cat); err != nil {

@@ -1,8 +1,12 @@
 package plan
 
 import (
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -220,11 +224,19 @@ func TestAdminCIDRs(t *testing.T) {
 		{"IPv4 in four quarters with a host", `["198.51.100.10/32", "0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"]`, "whole internet"},
 		{"every /8", "[" + strings.Join(all4, ",") + "]", "whole internet"},
 		{"world v6", `["::/0"]`, "whole internet"},
-		{"wider than /8", `["10.0.0.0/7"]`, "10.0.0.0/7 is wider than /8"},
-		{"wider than /32", `["2001:db8::/31"]`, "wider than /32"},
-		{"half the internet", `["0.0.0.0/1"]`, "wider than /8"},
-		{"two /8s", `["10.0.0.0/8", "11.0.0.0/8"]`, "together cover 33554432 IPv4 addresses, more than one /8 (16777216)"},
-		{"two /32s", `["2001:db8::/32", "2001:db9::/32"]`, "more than one /32"},
+		{"a /8", `["10.0.0.0/8"]`, "10.0.0.0/8 is wider than /16, the widest IPv4 range allowed"},
+		{"a /15", `["100.64.0.0/15"]`, "100.64.0.0/15 is wider than /16"},
+		{"a /32 of IPv6", `["2a01:4f8::/32"]`, "2a01:4f8::/32 is wider than /48, the widest IPv6 range allowed"},
+		{"a /47 of IPv6", `["2001:db8::/47"]`, "wider than /48"},
+		{"half the internet", `["0.0.0.0/1"]`, "wider than /16"},
+		{"two /16s", `["10.0.0.0/16", "10.1.0.0/16"]`, "together cover 131072 IPv4 addresses, more than one /16 (65536)"},
+		{"two /48s", `["2001:db8::/48", "2001:db8:1::/48"]`, "more than one /48"},
+		{"Teredo", `["2001::/32"]`, "2001::/32 overlaps the Teredo (2001::/32) range"},
+		{"inside Teredo", `["2001:0:4136:e378::/64"]`, "overlaps the Teredo (2001::/32) range"},
+		{"6to4", `["2002:cb00:7100::/48"]`, "overlaps the 6to4 (2002::/16) range"},
+		{"NAT64", `["64:ff9b::/96"]`, "overlaps the NAT64 (64:ff9b::/96) range"},
+		{"NAT64 host", `["64:ff9b::cb00:7107/128"]`, "NAT64"},
+		{"local NAT64", `["64:ff9b:1::/48"]`, "overlaps the local-use NAT64 (64:ff9b:1::/48) range"},
 		{"mapped IPv4", `["::ffff:0.0.0.0/96"]`, "IPv4-mapped"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -241,10 +253,15 @@ func TestAdminCIDRs(t *testing.T) {
 		val  string
 		want []string
 	}{
-		{`["10.1.2.3/8"]`, []string{"10.0.0.0/8"}},
+		{`["10.1.2.3/16"]`, []string{"10.1.0.0/16"}},
 		// Nested entries count once.
-		{`["10.0.0.0/8", "10.1.0.0/16", "10.1.2.3/32", "2001:db8::/32", "2001:db8:1::/48"]`, []string{"10.0.0.0/8", "10.1.0.0/16", "10.1.2.3/32", "2001:db8::/32", "2001:db8:1::/48"}},
+		{`["10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32", "2001:db8::/48", "2001:db8:0:1::/64"]`, []string{"10.1.0.0/16", "10.1.2.0/24", "10.1.2.3/32", "2001:db8::/48", "2001:db8:0:1::/64"}},
 		{`["198.51.100.10/32", "203.0.113.0/24", "2001:db8::1/128"]`, []string{"198.51.100.10/32", "203.0.113.0/24", "2001:db8::1/128"}},
+		// Two spellings of one range are one firewall entry; the order is
+		// the addresses', IPv4 first, whatever the config's.
+		{`["10.1.2.3/16", "10.1.0.0/16"]`, []string{"10.1.0.0/16"}},
+		{`["2001:db8::1/128", "203.0.113.9/32", "198.51.100.10/32", "203.0.113.0/24", "198.51.100.10/32", "2001:db8::1/128"]`,
+			[]string{"198.51.100.10/32", "203.0.113.0/24", "203.0.113.9/32", "2001:db8::1/128"}},
 	} {
 		m := base("hetzner")
 		m["adminCidrs"] = tc.val
@@ -277,16 +294,50 @@ func TestSSHPublicKeys(t *testing.T) {
 	// base64 letters, but not base64 (its length is not a multiple of 4).
 	const oldExample = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFlavorMonkExampleKeyReplaceWithYoursXXXXXXXX ops@example"
 	rsaKey := "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDmockrsakeyfortestsonly0123456789 ci"
+	rsaLine := func(bits int) string {
+		k, err := rsa.GenerateKey(rand.Reader, bits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pk, err := ssh.NewPublicKey(&k.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))
+	}
+	rsa1024, rsa2048 := rsaLine(1024), rsaLine(2048)
+	// A security-key ECDSA key (sk-ecdsa-sha2-nistp256@openssh.com), built
+	// from its wire format: x/crypto/ssh parses it, the clouds do not take it.
+	ek, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	point, err := ek.PublicKey.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	skECDSA := "sk-ecdsa-sha2-nistp256@openssh.com " + base64.StdEncoding.EncodeToString(ssh.Marshal(struct {
+		Name, Curve string
+		Key         []byte
+		App         string
+	}{"sk-ecdsa-sha2-nistp256@openssh.com", "nistp256", point, "ssh:"})) + " yubikey"
 	for _, tc := range []struct{ name, val, contains string }{
 		{"old example", oldExample, "entry 1 (\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFla…\") is not an OpenSSH public key: the key after ssh-ed25519 is not valid base64"},
 		{"made-up material", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIexampleexampleexample ops@x", "not valid base64"},
 		{"made-up rsa", rsaKey, "the key after ssh-rsa is not valid base64"},
 		{"second entry", testKey + `", "ssh-ed25519 AAAA`, "entry 2 (\"ssh-ed25519 AAAA\") is not an OpenSSH public key: the base64 after ssh-ed25519 does not hold a public key"},
 		{"type does not match material", strings.Replace(testKey, "ssh-ed25519", "ssh-rsa", 1), "the key is a ssh-ed25519 key but is labelled ssh-rsa"},
-		{"not a key type", "ssh-dss AAAAB3NzaC1kc3MAAACBAP", "it starts with \"ssh-dss\", not a key type"},
+		{"not a key type", "ssh-dss AAAAB3NzaC1kc3MAAACBAP", "it starts with \"ssh-dss\", not an accepted key type"},
+		{"sk-ecdsa", skECDSA, "is a sk-ecdsa-sha2-nistp256@openssh.com key, not an accepted key type (accepted: ssh-ed25519"},
+		{"short rsa", rsa1024, "is a 1024-bit RSA key; RSA keys need at least 2048 bits"},
+		{"comment line first", `# note\n` + testKey, "entry 1 (\"# note\\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5A…\") spans more than one line"},
+		{"carriage return", `# note\r\n` + testKey, "spans more than one line"},
+		{"key then comment line", testKey + `\n# note`, "spans more than one line"},
+		{"repeated key", testKey + `", "` + strings.Replace(testKey, "ops@test", "ops@laptop", 1), "entry 2 repeats entry 1"},
+		{"repeated key, no comment", testKey + `", "` + rsa2048 + `", "` + strings.TrimSuffix(testKey, " ops@test"), "entry 3 repeats entry 1"},
 		{"one word", "AAAAC3NzaC1lZDI1NTE5AAAAICULUbtwh0qjnM7olCUJrtceG8Wv631ji5o2jRlqtZRu", "expected a key type, the base64 key"},
 		{"options", `from=\"10.0.0.1\" ` + testKey, "authorized_keys options (from=\"10.0.0.1\")"},
-		{"certificate", certLine, "is a ssh-ed25519-cert-v01@openssh.com key; allowed: ssh-ed25519"},
+		{"certificate", certLine, "is a ssh-ed25519-cert-v01@openssh.com key, not an accepted key type (accepted: ssh-ed25519"},
 		{"private key pasted", "-----BEGIN OPENSSH PRIVATE KEY-----", "this is a private key, which never belongs in config"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -300,8 +351,9 @@ func TestSSHPublicKeys(t *testing.T) {
 		})
 	}
 	m := base("hetzner")
-	m["sshPublicKeys"] = `["` + testKey + `", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAbuSNGVWJujmPc+VgNvQNiwjD0Dzx9nRtg1OsLqkBHN", "` + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + `"]`
-	if p, err := compile(m); err != nil || len(p.SSHKeys) != 3 || p.SSHKeys[0] != testKey {
+	m["sshPublicKeys"] = `["` + testKey + `", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAbuSNGVWJujmPc+VgNvQNiwjD0Dzx9nRtg1OsLqkBHN", "` +
+		strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + `", "` + rsa2048 + `"]`
+	if p, err := compile(m); err != nil || len(p.SSHKeys) != 4 || p.SSHKeys[0] != testKey {
 		t.Fatalf("valid keys: %v %v", p, err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/flavormonk/flavormonk/infra/mockrun"
 )
@@ -66,6 +67,10 @@ type Problem struct {
 	// Message, when set, says why the change fails (one the provider
 	// would attempt in place but the cloud refuses).
 	Message string
+	// Dropped marks a protected resource the target phase no longer
+	// declares: no data is lost by the plan itself, but `pulumi up` stops
+	// until an operator unprotects it.
+	Dropped bool
 }
 
 func (p Problem) String() string {
@@ -103,9 +108,9 @@ func Check(from, to *mockrun.Capture) *Report {
 			case r.Protect:
 				// Pulumi refuses to delete a protected resource, so the
 				// phase change stops there; only an operator may let it go.
-				rep.Problems = append(rep.Problems, Problem{URN: r.URN, Message: fmt.Sprintf(
+				rep.Problems = append(rep.Problems, Problem{URN: r.URN, Dropped: true, Message: fmt.Sprintf(
 					"the target phase no longer declares it, and it is protected, so `pulumi up` stops before deleting it; "+
-						"if what it holds may go, unprotect it on purpose first: pulumi state unprotect '%s'", r.URN)})
+						"if what it holds may go, unprotect it on purpose first: %s", UnprotectCommand(r.URN))})
 			}
 			continue
 		}
@@ -145,6 +150,25 @@ func Check(from, to *mockrun.Capture) *Report {
 // OK reports whether the transition keeps every stateful resource.
 func (r *Report) OK() bool { return len(r.Problems) == 0 }
 
+// AtRisk are the problems that replace or delete a resource (data loss
+// for a stateful one).
+func (r *Report) AtRisk() []Problem {
+	return slices.DeleteFunc(slices.Clone(r.Problems), func(p Problem) bool { return p.Dropped })
+}
+
+// Dropped are the protected resources the target no longer declares:
+// each needs an operator to unprotect it before `pulumi up` goes on.
+func (r *Report) Dropped() []Problem {
+	return slices.DeleteFunc(slices.Clone(r.Problems), func(p Problem) bool { return !p.Dropped })
+}
+
+// UnprotectCommand is the command that lets a protected resource go,
+// naming the stack (read from the URN) so it cannot hit another one.
+func UnprotectCommand(urn string) string {
+	stack, _, _ := strings.Cut(strings.TrimPrefix(urn, "urn:pulumi:"), "::")
+	return fmt.Sprintf("pulumi state unprotect --stack %s '%s'", stack, urn)
+}
+
 // Write prints the report.
 func (r *Report) Write(w io.Writer) {
 	for _, s := range []struct {
@@ -156,13 +180,21 @@ func (r *Report) Write(w io.Writer) {
 			fmt.Fprintf(w, "  %s\n", u)
 		}
 	}
-	if r.OK() {
+	// Data loss and an operator step are different news: the first means
+	// do not move, the second means move after one deliberate command.
+	if risk := r.AtRisk(); len(risk) == 0 {
 		fmt.Fprintln(w, "stateful resources: all kept, no replacement-forcing input changes")
-		return
+	} else {
+		fmt.Fprintf(w, "STATEFUL OR PROTECTED RESOURCES AT RISK (%d):\n", len(risk))
+		for _, p := range risk {
+			fmt.Fprintf(w, "  %s\n", p)
+		}
 	}
-	fmt.Fprintf(w, "STATEFUL OR PROTECTED RESOURCES AT RISK (%d):\n", len(r.Problems))
-	for _, p := range r.Problems {
-		fmt.Fprintf(w, "  %s\n", p)
+	if dropped := r.Dropped(); len(dropped) > 0 {
+		fmt.Fprintf(w, "PROTECTED RESOURCE DROPPED — OPERATOR STEP NEEDED (%d):\n", len(dropped))
+		for _, p := range dropped {
+			fmt.Fprintf(w, "  %s\n", p)
+		}
 	}
 }
 

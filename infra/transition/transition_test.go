@@ -85,7 +85,8 @@ func TestProtectedCacheReported(t *testing.T) {
 	}
 	rep := Check(capture(cache), capture())
 	if rep.OK() || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0].String(), "protected, so `pulumi up` stops before deleting it") ||
-		!strings.Contains(rep.Problems[0].String(), "pulumi state unprotect '"+cache.URN+"'") {
+		!strings.Contains(rep.Problems[0].String(), "pulumi state unprotect --stack stack '"+cache.URN+"'") ||
+		!rep.Problems[0].Dropped || len(rep.AtRisk()) != 0 || len(rep.Dropped()) != 1 {
 		t.Fatalf("removing the protected cache: %v", rep.Problems)
 	}
 	moved := res(tDB, "cache", map[string]any{"name": "fm-valkey", "engine": "valkey", "region": "ams3", "size": "db-s-1vcpu-1gb"})

@@ -45,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	dir := fs.String("dir", ".", "folder holding Pulumi.yaml and the stack files")
 	phase := fs.String("phase", "", "override the stack's phase (mvp, upgrade, scale)")
 	cloud := fs.String("cloud", "", "override the stack's cloud (hetzner, digitalocean); cloud-specific keys fall back to defaults")
-	to := fs.String("to", "", "also check the transition to this phase (and back)")
+	to := fs.String("to", "", "also check the transition to this phase (the way back is shown, for information)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -82,20 +82,24 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	failed := false
-	for _, dir := range []struct {
-		name     string
-		from, to *mockrun.Capture
-	}{{fromPhase + " → " + *to, from, target}, {*to + " → " + fromPhase, target, from}} {
-		fmt.Fprintf(stdout, "\n== transition %s ==\n", dir.name)
-		rep := transition.Check(dir.from, dir.to)
-		rep.Write(stdout)
-		failed = failed || !rep.OK()
+	// The exit status follows the move asked for. The way back is shown
+	// too, since a phase change is often undone, but only as information:
+	// `make plan STACK=prod PHASE=mvp TO=upgrade` must not fail because the
+	// return trip would meet the protected Valkey.
+	fmt.Fprintf(stdout, "\n== transition %s → %s ==\n", fromPhase, *to)
+	rep := transition.Check(from, target)
+	rep.Write(stdout)
+	fmt.Fprintf(stdout, "\n== for information, not checked: the way back, %s → %s ==\n", *to, fromPhase)
+	transition.Check(target, from).Write(stdout)
+	var errs []error
+	if len(rep.AtRisk()) > 0 {
+		errs = append(errs, fmt.Errorf("the move to %s would replace or delete a stateful or protected resource (see above)", *to))
 	}
-	if failed {
-		return errors.New("a phase change would replace or delete a stateful or protected resource (see above)")
+	if len(rep.Dropped()) > 0 {
+		errs = append(errs, fmt.Errorf("protected resource dropped — operator step needed: the move to %s deletes a protected resource, "+
+			"which `pulumi up` refuses until it is unprotected (the command is above; README, \"Moving a DigitalOcean stack back to mvp\")", *to))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func clone(m map[string]string) map[string]string {
