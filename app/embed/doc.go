@@ -1,13 +1,14 @@
 // Package embed turns recipes and queries into vectors for the vector index.
 //
-// Two kinds of flavormonk.Embedder, chosen by New from FLAVORMONK_EMBED_PROVIDER:
+// Two kinds of flavormonk.Embedder, chosen in cmd/flavormonk from
+// FLAVORMONK_EMBED_PROVIDER:
 //
 //   - local (the default): NewLocal, a built-in feature-hashing embedder.
 //     Deterministic, offline, no model download, no GPU, ~thousands of
 //     recipes per second per core.
-//   - openai / ollama: NewOpenAI and NewOllama, any endpoint that speaks the
-//     OpenAI embeddings API (POST {base}/embeddings): OpenAI itself, Ollama's
-//     /v1/embeddings, vLLM, LM Studio, ...
+//   - openai / ollama: NewOpenAI, NewOllama and NewOllamaAPI, any endpoint
+//     that speaks the OpenAI embeddings API (POST {base}/embeddings): OpenAI
+//     itself, Ollama's /v1/embeddings, vLLM, LM Studio, ...
 //
 // # What the local embedder is, plainly
 //

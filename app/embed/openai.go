@@ -82,7 +82,22 @@ func NewOllama(host, model string) (*OpenAI, error) {
 	if host == "" {
 		return nil, flavormonk.FieldErrorf(flavormonk.EINVALID, "OLLAMA_HOST", "must be set for Ollama embeddings")
 	}
-	return newOpenAI(OpenAIOptions{BaseURL: strings.TrimRight(host, "/") + "/v1", Model: model, BatchSize: 32}, "ollama", DefaultOllamaModel)
+	return NewOllamaAPI(OpenAIOptions{BaseURL: OllamaBaseURL(host), Model: model})
+}
+
+// OllamaBaseURL is the OpenAI-compatible API base of the Ollama server at
+// host.
+func OllamaBaseURL(host string) string { return strings.TrimRight(host, "/") + "/v1" }
+
+// NewOllamaAPI returns an embedder for Ollama's OpenAI-compatible API at
+// opts.BaseURL: OllamaBaseURL, or a proxy in front of it (with an APIKey
+// when it authenticates). The model defaults to nomic-embed-text and a
+// batch to 32 texts, as a local server is slower than a hosted API.
+func NewOllamaAPI(opts OpenAIOptions) (*OpenAI, error) {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 32
+	}
+	return newOpenAI(opts, "ollama", DefaultOllamaModel)
 }
 
 func newOpenAI(opts OpenAIOptions, provider, defaultModel string) (*OpenAI, error) {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
-	"github.com/flavormonk/flavormonk/app/config"
 )
 
 // fakeAPI speaks the OpenAI embeddings wire format. Each request takes the
@@ -447,48 +446,6 @@ func TestParseRetryAfter(t *testing.T) {
 	} {
 		if got := parseRetryAfter(in, now); got != want {
 			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)
-		}
-	}
-}
-
-func TestNew(t *testing.T) {
-	_, srv := newFake(t, 3)
-	cases := []struct {
-		name      string
-		cfg       config.Config
-		model     string
-		errField  string
-		wantError bool
-	}{
-		{"local", config.Config{EmbedProvider: config.EmbedLocal}, "local-hash-v2", "", false},
-		{"local with another model", config.Config{EmbedProvider: config.EmbedLocal, EmbedModel: "x"}, "", "FLAVORMONK_EMBED_MODEL", true},
-		{"local with dims", config.Config{EmbedProvider: config.EmbedLocal, EmbedDimensions: 100}, "", "FLAVORMONK_EMBED_DIMENSIONS", true},
-		{"openai", config.Config{EmbedProvider: config.EmbedOpenAI, OpenAIAPIKey: "k", OpenAIBaseURL: srv.URL + "/v1"}, "openai/text-embedding-3-small", "", false},
-		{"openai own key and url", config.Config{EmbedProvider: config.EmbedOpenAI, EmbedAPIKey: "k2", EmbedBaseURL: srv.URL + "/v1", EmbedModel: "text-embedding-3-large"}, "openai/text-embedding-3-large", "", false},
-		{"openai without key", config.Config{EmbedProvider: config.EmbedOpenAI}, "", "FLAVORMONK_EMBED_API_KEY", true},
-		{"ollama", config.Config{EmbedProvider: config.EmbedOllama, OllamaHost: srv.URL, EmbedModel: "mxbai-embed-large"}, "ollama/mxbai-embed-large", "", false},
-		{"ollama dims", config.Config{EmbedProvider: config.EmbedOllama, OllamaHost: srv.URL, EmbedDimensions: 3}, "ollama/nomic-embed-text", "", false},
-		{"ollama without host", config.Config{EmbedProvider: config.EmbedOllama}, "", "OLLAMA_HOST", true},
-		{"unknown", config.Config{EmbedProvider: "bert"}, "", "FLAVORMONK_EMBED_PROVIDER", true},
-	}
-	for _, c := range cases {
-		e, err := New(&c.cfg)
-		if c.wantError {
-			var fe *flavormonk.Error
-			if !errors.As(err, &fe) || fe.Code != flavormonk.EINVALID || fe.Field != c.errField {
-				t.Errorf("%s: err = %v, want EINVALID on %s", c.name, err, c.errField)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("%s: %v", c.name, err)
-			continue
-		}
-		if e.Model() != c.model {
-			t.Errorf("%s: Model = %s, want %s", c.name, e.Model(), c.model)
-		}
-		if _, err := e.Embed(context.Background(), []string{"soup"}); err != nil {
-			t.Errorf("%s: Embed: %v", c.name, err)
 		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/auth"
-	"github.com/flavormonk/flavormonk/app/config"
 )
 
 // recheckBatch is how many due grants one round verifies; the rest wait
@@ -52,21 +51,35 @@ type RecheckReport struct {
 	Unreadable  int // the sealed key does not open (another secret?): kept as is, marked checked
 }
 
-// NewRechecker builds the Rechecker the configuration asks for, or nil
-// and the reason when re-checks are off.
-func NewRechecker(cfg *config.Config, st flavormonk.AccountStore, log *slog.Logger) (*Rechecker, string, error) {
-	if cfg.GumroadProductID == "" {
+// RecheckOptions are what NewRechecker needs.
+type RecheckOptions struct {
+	// ProductID is the Gumroad product licences are verified against;
+	// empty turns re-checks off.
+	ProductID string
+	// BaseURL is Gumroad's API; DefaultBaseURL when empty.
+	BaseURL string
+	// LicenseSecret opens the sealed keys (auth.Sealer); empty turns
+	// re-checks off, as there are no keys to verify again.
+	LicenseSecret string
+	// Interval is the Rechecker's Interval.
+	Interval time.Duration
+}
+
+// NewRechecker builds the Rechecker opts ask for, or nil and the reason
+// when re-checks are off.
+func NewRechecker(opts RecheckOptions, st flavormonk.AccountStore, log *slog.Logger) (*Rechecker, string, error) {
+	if opts.ProductID == "" {
 		return nil, "no Gumroad product is configured (FLAVORMONK_GUMROAD_PRODUCT_ID)", nil
 	}
-	if cfg.LicenseSecret == "" {
+	if opts.LicenseSecret == "" {
 		return nil, "FLAVORMONK_LICENSE_SECRET is not set: licence keys are stored as hashes only, so refunded, disputed or charged-back licences keep their plan", nil
 	}
-	s, err := auth.NewSealer(cfg.LicenseSecret)
+	s, err := auth.NewSealer(opts.LicenseSecret)
 	if err != nil {
 		return nil, "", flavormonk.FieldErrorf(flavormonk.EINVALID, "FLAVORMONK_LICENSE_SECRET", "%v", err)
 	}
-	return &Rechecker{Store: st, Sealer: s, Log: log, Interval: cfg.LicenseRecheck,
-		Client: &Client{BaseURL: cfg.GumroadURL, ProductID: cfg.GumroadProductID}}, "", nil
+	return &Rechecker{Store: st, Sealer: s, Log: log, Interval: opts.Interval,
+		Client: &Client{BaseURL: opts.BaseURL, ProductID: opts.ProductID}}, "", nil
 }
 
 // KeyHash is the SHA-256 of a licence key as stored in Grant.LicenseKey.

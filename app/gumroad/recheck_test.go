@@ -15,7 +15,6 @@ import (
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/auth"
 	"github.com/flavormonk/flavormonk/app/cache"
-	"github.com/flavormonk/flavormonk/app/config"
 	"github.com/flavormonk/flavormonk/app/sqlite"
 )
 
@@ -259,19 +258,16 @@ func TestRecheckRun(t *testing.T) {
 }
 
 func TestNewRechecker(t *testing.T) {
-	cfg, err := config.Parse(func(string) (string, bool) { return "", false }, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if r, why, err := NewRechecker(cfg, nil, nil); r != nil || err != nil || !strings.Contains(why, "FLAVORMONK_GUMROAD_PRODUCT_ID") {
+	opts := RecheckOptions{Interval: 24 * time.Hour}
+	if r, why, err := NewRechecker(opts, nil, nil); r != nil || err != nil || !strings.Contains(why, "FLAVORMONK_GUMROAD_PRODUCT_ID") {
 		t.Fatalf("no product: %v %q %v", r, why, err)
 	}
-	cfg.GumroadProductID = productID
-	if r, why, err := NewRechecker(cfg, nil, nil); r != nil || err != nil || !strings.Contains(why, "FLAVORMONK_LICENSE_SECRET is not set") {
+	opts.ProductID = productID
+	if r, why, err := NewRechecker(opts, nil, nil); r != nil || err != nil || !strings.Contains(why, "FLAVORMONK_LICENSE_SECRET is not set") {
 		t.Fatalf("no secret: %v %q %v", r, why, err)
 	}
-	cfg.LicenseSecret = testSecret
-	if r, _, err := NewRechecker(cfg, nil, nil); r == nil || err != nil || r.Interval != 24*time.Hour {
+	opts.LicenseSecret = testSecret
+	if r, _, err := NewRechecker(opts, nil, nil); r == nil || err != nil || r.Interval != 24*time.Hour {
 		t.Fatalf("configured: %+v %v", r, err)
 	}
 }

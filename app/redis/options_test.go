@@ -13,7 +13,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
-	"github.com/flavormonk/flavormonk/app/config"
 )
 
 // No server is contacted here: these pin down which client each mode makes
@@ -101,35 +100,6 @@ func TestOptionsInvalid(t *testing.T) {
 			}
 		})
 	}
-}
-
-func TestFromConfig(t *testing.T) {
-	env := map[string]string{
-		"FLAVORMONK_TIER":                  "scale",
-		"FLAVORMONK_STORE":                 "postgres",
-		"FLAVORMONK_POSTGRES_URL":          "postgres://x@db/x",
-		"FLAVORMONK_REDIS_MODE":            "sentinel",
-		"FLAVORMONK_REDIS_ADDRS":           "10.0.0.5:26379,10.0.0.6:26379",
-		"FLAVORMONK_REDIS_PASSWORD":        "pw",
-		"FLAVORMONK_REDIS_SENTINEL_MASTER": "fm",
-		"FLAVORMONK_REDIS_DB":              "2",
-		"FLAVORMONK_SEARCH":                "lexical",
-		"FLAVORMONK_VECTOR":                "none",
-		"FLAVORMONK_INFERENCE":             "offline",
-	}
-	cfg, err := config.Parse(func(k string) (string, bool) { v, ok := env[k]; return v, ok }, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := FromConfig(cfg)
-	if o.Mode != ModeSentinel || len(o.Addrs) != 2 || o.Password != "pw" || o.SentinelMaster != "fm" || o.DB != 2 || o.KeyPrefix != "fm:" {
-		t.Fatalf("FromConfig = %+v", o)
-	}
-	c, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Close()
 }
 
 func TestWrapCodes(t *testing.T) {

@@ -21,14 +21,13 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/cache"
-	"github.com/flavormonk/flavormonk/app/config"
 )
 
 // Modes, as FLAVORMONK_REDIS_MODE names them.
 const (
-	ModeSingle   = config.RedisSingle
-	ModeCluster  = config.RedisCluster
-	ModeSentinel = config.RedisSentinel
+	ModeSingle   = "single"
+	ModeCluster  = "cluster"
+	ModeSentinel = "sentinel"
 )
 
 // Default timeouts: an unreachable Redis costs a request at most about this.
@@ -62,21 +61,6 @@ type Options struct {
 	DialTimeout, ReadTimeout time.Duration
 	// PoolSize is the connections per node (default: go-redis's, 10 per CPU).
 	PoolSize int
-}
-
-// FromConfig returns the Options the app's configuration asks for. The key
-// prefix is "fm:".
-func FromConfig(c *config.Config) Options {
-	return Options{
-		Mode:           c.RedisMode,
-		Addrs:          append([]string(nil), c.RedisAddrs...),
-		Username:       c.RedisUsername,
-		Password:       c.RedisPassword,
-		DB:             c.RedisDB,
-		TLS:            c.RedisTLS,
-		SentinelMaster: c.RedisSentinelMaster,
-		KeyPrefix:      "fm:",
-	}
 }
 
 // Cache is a flavormonk.Cache on Redis. It is safe for concurrent use.

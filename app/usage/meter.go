@@ -32,7 +32,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
-	"github.com/flavormonk/flavormonk/app/config"
 	"github.com/flavormonk/flavormonk/app/usage/pricing"
 )
 
@@ -80,26 +79,6 @@ type Config struct {
 	// Now is the clock; the system clock if nil. Periods are UTC months
 	// of it, whatever its zone.
 	Now flavormonk.Clock
-}
-
-// FromConfig builds a Meter's Config from the app's configuration. The
-// hold outlasts the assistant's whole deadline.
-func FromConfig(c *config.Config, reg prometheus.Registerer) (Config, error) {
-	prices, err := pricing.New(c.Prices)
-	if err != nil {
-		return Config{}, err
-	}
-	return Config{
-		Prices: prices,
-		Budget: c.BudgetMicros,
-		Quotas: map[string]int64{
-			"":                  c.QuotaAnonMicros,
-			flavormonk.PlanFree: c.QuotaFreeMicros,
-			flavormonk.PlanChef: c.QuotaChefMicros,
-		},
-		Hold:       max(DefaultHold, 2*c.InferenceTimeout),
-		Registerer: reg,
-	}, nil
 }
 
 // Meter reserves and settles against a UsageStore. It is safe for

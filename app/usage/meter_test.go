@@ -3,7 +3,6 @@ package usage_test
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -16,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
-	"github.com/flavormonk/flavormonk/app/config"
 	"github.com/flavormonk/flavormonk/app/internal/clocktest"
 	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/postgres"
@@ -427,28 +425,6 @@ func TestInvalid(t *testing.T) {
 	}
 	if _, err := usage.New(nil, usage.Config{}); err == nil {
 		t.Error("a Meter without store and prices was accepted")
-	}
-}
-
-func TestFromConfig(t *testing.T) {
-	c, err := config.Parse(func(k string) (string, bool) {
-		v, ok := map[string]string{"FLAVORMONK_PRICES": "openai/gpt-4o-mini=in:1,out:2", "FLAVORMONK_QUOTA_CHEF_USD": "unlimited",
-			"FLAVORMONK_INFERENCE_TIMEOUT": "10m"}[k]
-		return v, ok
-	}, os.ReadFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := usage.FromConfig(c, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Budget != 5_000_000 || cfg.Quotas[""] != 50_000 || cfg.Quotas[flavormonk.PlanFree] != 250_000 ||
-		cfg.Quotas[flavormonk.PlanChef] != flavormonk.NoLimit || cfg.Hold != 20*time.Minute {
-		t.Fatalf("FromConfig = %+v", cfg)
-	}
-	if p, ok := cfg.Prices.Lookup("openai", "gpt-4o-mini"); !ok || p.In != 1_000_000 {
-		t.Fatalf("price override not applied: %+v", p)
 	}
 }
 

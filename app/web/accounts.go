@@ -207,7 +207,10 @@ func (s *Server) UseAccounts(acc flavormonk.AccountStore) {
 	s.acc.signups.fallback = func(error) { s.metrics.fallbacks.WithLabelValues("signup_limit").Inc() }
 	if s.cfg.GumroadProductID != "" {
 		s.acc.gumroad = &gumroad.Client{BaseURL: s.cfg.GumroadURL, ProductID: s.cfg.GumroadProductID}
-		rc, why, err := gumroad.NewRechecker(s.cfg, acc, s.log)
+		// The same options as cmd/flavormonk's recheckOptions, until the
+		// Rechecker is built there and handed in.
+		rc, why, err := gumroad.NewRechecker(gumroad.RecheckOptions{ProductID: s.cfg.GumroadProductID, BaseURL: s.cfg.GumroadURL,
+			LicenseSecret: s.cfg.LicenseSecret, Interval: s.cfg.LicenseRecheck}, acc, s.log)
 		switch {
 		case err != nil:
 			s.log.Error("licence re-checks are off", "err", err)

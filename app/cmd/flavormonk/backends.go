@@ -33,9 +33,24 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger) (flavo
 		// client's own messages (failed dials in its pool) go, rate-limited,
 		// to the configured logger rather than slog's default.
 		redis.SetLogger(log)
-		return redis.New(redis.FromConfig(cfg))
+		return redis.New(redisOptions(cfg))
 	}
 	return nil, config.NotImplemented("FLAVORMONK_CACHE", cfg.CacheBackend)
+}
+
+// redisOptions are the Redis client's Options the configuration asks for.
+// The key prefix is "fm:".
+func redisOptions(c *config.Config) redis.Options {
+	return redis.Options{
+		Mode:           c.RedisMode,
+		Addrs:          append([]string(nil), c.RedisAddrs...),
+		Username:       c.RedisUsername,
+		Password:       c.RedisPassword,
+		DB:             c.RedisDB,
+		TLS:            c.RedisTLS,
+		SentinelMaster: c.RedisSentinelMaster,
+		KeyPrefix:      "fm:",
+	}
 }
 
 // openVectorIndex is the vector index factory; nil for none.
@@ -64,7 +79,7 @@ func (m *Main) openBackends(ctx context.Context) error {
 	if err != nil || vi == nil {
 		return err
 	}
-	emb, err := embed.New(m.Config)
+	emb, err := newEmbedder(m.Config)
 	if err != nil {
 		vi.Close()
 		return err

@@ -50,7 +50,7 @@ func runIndex(ctx context.Context, clk flavormonk.Clock, args []string, stdout, 
 		return err
 	}
 	defer vi.Close()
-	emb, err := embed.New(cfg)
+	emb, err := newEmbedder(cfg)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,6 @@ import (
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/assistant"
 	"github.com/flavormonk/flavormonk/app/config"
-	"github.com/flavormonk/flavormonk/app/embed"
 	"github.com/flavormonk/flavormonk/app/offline"
 	"github.com/flavormonk/flavormonk/app/openai"
 	"github.com/flavormonk/flavormonk/app/replicate"
@@ -88,7 +87,7 @@ func (m *Main) newAssistant(reg prometheus.Registerer) (*assistant.Assistant, er
 		Log:               m.Log,
 	}
 	if cfg.SemanticCache > 0 {
-		if opts.Embedder, err = embed.New(cfg); err != nil {
+		if opts.Embedder, err = newEmbedder(cfg); err != nil {
 			return nil, err
 		}
 	}

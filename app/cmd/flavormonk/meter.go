@@ -7,13 +7,15 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/assistant"
+	"github.com/flavormonk/flavormonk/app/config"
 	metering "github.com/flavormonk/flavormonk/app/usage"
+	"github.com/flavormonk/flavormonk/app/usage/pricing"
 )
 
 // newMeter builds the usage meter the assistant reserves and settles
 // through.
 func (m *Main) newMeter(reg prometheus.Registerer) (assistant.Meter, error) {
-	cfg, err := metering.FromConfig(m.Config, reg)
+	cfg, err := meterConfig(m.Config, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -24,6 +26,26 @@ func (m *Main) newMeter(reg prometheus.Registerer) (assistant.Meter, error) {
 	}
 	m.meter = um
 	return assistantMeter{m: um, maxSeconds: m.Config.InferenceTimeout.Seconds()}, nil
+}
+
+// meterConfig is the Meter's Config the configuration asks for. The hold
+// outlasts the assistant's whole deadline.
+func meterConfig(c *config.Config, reg prometheus.Registerer) (metering.Config, error) {
+	prices, err := pricing.New(c.Prices)
+	if err != nil {
+		return metering.Config{}, err
+	}
+	return metering.Config{
+		Prices: prices,
+		Budget: c.BudgetMicros,
+		Quotas: map[string]int64{
+			"":                  c.QuotaAnonMicros,
+			flavormonk.PlanFree: c.QuotaFreeMicros,
+			flavormonk.PlanChef: c.QuotaChefMicros,
+		},
+		Hold:       max(metering.DefaultHold, 2*c.InferenceTimeout),
+		Registerer: reg,
+	}, nil
 }
 
 // assistantMeter is a metering.Meter as the assistant wants it.

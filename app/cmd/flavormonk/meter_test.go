@@ -2,11 +2,13 @@ package main
 
 import (
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/config"
 	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	metering "github.com/flavormonk/flavormonk/app/usage"
 )
@@ -90,4 +92,26 @@ func visitorID(t *testing.T, m *Main) string {
 	}
 	t.Fatalf("no visitor cookie in %v", r.header)
 	return ""
+}
+
+func TestMeterConfig(t *testing.T) {
+	c, err := config.Parse(func(k string) (string, bool) {
+		v, ok := map[string]string{"FLAVORMONK_PRICES": "openai/gpt-4o-mini=in:1,out:2", "FLAVORMONK_QUOTA_CHEF_USD": "unlimited",
+			"FLAVORMONK_INFERENCE_TIMEOUT": "10m"}[k]
+		return v, ok
+	}, os.ReadFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := meterConfig(c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Budget != 5_000_000 || cfg.Quotas[""] != 50_000 || cfg.Quotas[flavormonk.PlanFree] != 250_000 ||
+		cfg.Quotas[flavormonk.PlanChef] != flavormonk.NoLimit || cfg.Hold != 20*time.Minute {
+		t.Fatalf("meterConfig = %+v", cfg)
+	}
+	if p, ok := cfg.Prices.Lookup("openai", "gpt-4o-mini"); !ok || p.In != 1_000_000 {
+		t.Fatalf("price override not applied: %+v", p)
+	}
 }

@@ -120,10 +120,16 @@ func readPassword(stderr io.Writer) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
+// recheckOptions are the licence re-checks the configuration asks for.
+func recheckOptions(c *config.Config) gumroad.RecheckOptions {
+	return gumroad.RecheckOptions{ProductID: c.GumroadProductID, BaseURL: c.GumroadURL,
+		LicenseSecret: c.LicenseSecret, Interval: c.LicenseRecheck}
+}
+
 // recheckLicenses verifies every stored licence now, round after round
 // until none is left unverified (or Gumroad stops answering).
 func recheckLicenses(ctx context.Context, clk flavormonk.Clock, cfg *config.Config, acc flavormonk.AccountStore, stdout, stderr io.Writer) error {
-	rc, why, err := gumroad.NewRechecker(cfg, acc, newLogger(cfg, stderr))
+	rc, why, err := gumroad.NewRechecker(recheckOptions(cfg), acc, newLogger(cfg, stderr))
 	if err != nil {
 		return err
 	}

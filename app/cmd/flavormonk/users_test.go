@@ -14,6 +14,7 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/auth"
+	"github.com/flavormonk/flavormonk/app/config"
 	"github.com/flavormonk/flavormonk/app/gumroad"
 	"github.com/flavormonk/flavormonk/app/sqlite"
 )
@@ -150,5 +151,27 @@ func TestUsersRecheck(t *testing.T) {
 	}
 	if strings.Contains(errb.String()+out.String(), "KEY-") {
 		t.Fatal("a licence key was printed")
+	}
+}
+
+func TestRecheckOptions(t *testing.T) {
+	cfg, err := config.Parse(func(string) (string, bool) { return "", false }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, why, err := gumroad.NewRechecker(recheckOptions(cfg), nil, nil); r != nil || err != nil || !strings.Contains(why, "FLAVORMONK_GUMROAD_PRODUCT_ID") {
+		t.Fatalf("no product: %v %q %v", r, why, err)
+	}
+	cfg.GumroadProductID = "prod_flavormonk_chef"
+	if r, why, err := gumroad.NewRechecker(recheckOptions(cfg), nil, nil); r != nil || err != nil || !strings.Contains(why, "FLAVORMONK_LICENSE_SECRET is not set") {
+		t.Fatalf("no secret: %v %q %v", r, why, err)
+	}
+	cfg.LicenseSecret = "recheck-test-secret-0123456789abcdef"
+	r, _, err := gumroad.NewRechecker(recheckOptions(cfg), nil, nil)
+	if r == nil || err != nil || r.Interval != 24*time.Hour {
+		t.Fatalf("configured: %+v %v", r, err)
+	}
+	if r.Client.BaseURL != "https://api.gumroad.com" || r.Client.ProductID != "prod_flavormonk_chef" {
+		t.Fatalf("client: %+v", r.Client)
 	}
 }
