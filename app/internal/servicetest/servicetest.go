@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"net/url"
 	"os"
 	"os/exec"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/flavormonk/flavormonk/app/internal/subproc"
 )
@@ -76,8 +78,20 @@ func PostgresDatabase(tb testing.TB) string {
 			return
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
-			tb.Errorf("dropping %s: %v", name, err)
+		// FORCE cannot end a session it may not signal (42501): an
+		// autovacuum worker on the fresh database is the usual one, and it
+		// ends on its own within moments.
+		for attempt := 1; ; attempt++ {
+			_, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+			var pe *pgconn.PgError
+			if err != nil && errors.As(err, &pe) && pe.Code == "42501" && attempt < 20 {
+				time.Sleep(250 * time.Millisecond)
+				continue
+			}
+			if err != nil {
+				tb.Errorf("dropping %s: %v", name, err)
+			}
+			return
 		}
 	})
 	return WithDatabase(tb, admin, name)
