@@ -22,6 +22,15 @@ modules=("${@:-app}")
 [[ ${#modules[@]} -gt 0 ]] || modules=(app)
 
 failed=()
+# deadline_flake: the run failed with only the coordinator's own deadline,
+# no failing input (a real finding prints "Failing input written to").
+deadline_flake() {
+	local msgs
+	msgs=$(grep '^    ' <<<"$1" | sed 's/^ *//' | sort -u)
+	[[ $msgs == "context deadline exceeded" ]] &&
+		! grep -qE 'Failing input written to|panic:' <<<"$1"
+}
+
 n=0
 start=$SECONDS
 for mod in "${modules[@]}"; do
@@ -30,8 +39,16 @@ for mod in "${modules[@]}"; do
 		for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$mod/$dir"/*_test.go | cut -d' ' -f2 | sort -u); do
 			n=$((n + 1))
 			t0=$SECONDS
-			if out=$(cd "$mod" && go test -vet=off -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "./$dir" 2>&1); then
+			run() { (cd "$mod" && go test -vet=off -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "./$dir" 2>&1); }
+			if out=$(run); then
 				echo "ok   $mod/$dir $target ($((SECONDS - t0)) s)"
+			elif deadline_flake "$out" && out=$(run); then
+				# Go 1.26's fuzz coordinator can report its own -fuzztime
+				# deadline as a failure of the target (golang/go#75804,
+				# fixed in 1.27) when a loaded machine holds a worker past
+				# it: no input failed and nothing was written. Once is
+				# retried; a second time, or any real failure, is red.
+				echo "ok   $mod/$dir $target ($((SECONDS - t0)) s, after a retry: Go's fuzztime deadline race)"
 			else
 				echo "FAIL $mod/$dir $target"
 				echo "$out" | tail -30
