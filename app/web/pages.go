@@ -178,12 +178,7 @@ func (s *Server) searchPage(c echo.Context) error {
 	}
 	data["SelectedDiets"] = selDiet
 	if res.NextCursor != "" {
-		v := url.Values{}
-		for k, vs := range params {
-			v[k] = vs
-		}
-		v.Set("cursor", res.NextCursor)
-		data["NextURL"] = "/?" + v.Encode()
+		data["NextURL"] = "/?" + withParam(params, "cursor", res.NextCursor).Encode()
 	}
 	return s.render(c, http.StatusOK, "search", data)
 }
@@ -257,12 +252,7 @@ func (s *Server) pantryPage(c echo.Context) error {
 	if len(listParam(params, "have")) == 0 {
 		// An empty form, unless the other parameters are already wrong:
 		// they are checked as they would be with something in the pantry.
-		probe := url.Values{}
-		for k, vs := range params {
-			probe[k] = vs
-		}
-		probe.Set("have", "water")
-		if _, err := parsePantry(probe, s.cfg.SearchMaxResults); err != nil {
+		if _, err := parsePantry(withParam(params, "have", "water"), s.cfg.SearchMaxResults); err != nil {
 			return s.pageError(c, "pantry", err, data)
 		}
 		if params.Get("cursor") != "" {
@@ -283,12 +273,7 @@ func (s *Server) pantryPage(c echo.Context) error {
 	}
 	data["Result"] = res
 	if res.NextCursor != "" {
-		v := url.Values{}
-		for k, vs := range params {
-			v[k] = vs
-		}
-		v.Set("cursor", res.NextCursor)
-		data["NextURL"] = "/pantry?" + v.Encode()
+		data["NextURL"] = "/pantry?" + withParam(params, "cursor", res.NextCursor).Encode()
 	}
 	return s.render(c, http.StatusOK, "pantry", data)
 }
@@ -318,4 +303,15 @@ func shown(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 func (s *Server) aboutPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, "about", map[string]any{"Title": "About", "Version": flavormonk.BuildVersion(),
 		"Recipes": strconv.Itoa(s.index.Len())})
+}
+
+// withParam is a copy of params with name set to value; params is left
+// as it is.
+func withParam(params url.Values, name, value string) url.Values {
+	v := make(url.Values, len(params)+1)
+	for k, vs := range params {
+		v[k] = vs
+	}
+	v.Set(name, value)
+	return v
 }
