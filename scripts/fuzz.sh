@@ -42,12 +42,13 @@ for mod in "${modules[@]}"; do
 			run() { (cd "$mod" && go test -vet=off -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "./$dir" 2>&1); }
 			if out=$(run); then
 				echo "ok   $mod/$dir $target ($((SECONDS - t0)) s)"
-			elif deadline_flake "$out" && out=$(run); then
+			elif deadline_flake "$out" && { out=$(run) || { deadline_flake "$out" && out=$(run); }; }; then
 				# Go 1.26's fuzz coordinator can report its own -fuzztime
 				# deadline as a failure of the target (golang/go#75804,
 				# fixed in 1.27) when a loaded machine holds a worker past
-				# it: no input failed and nothing was written. Once is
-				# retried; a second time, or any real failure, is red.
+				# it: no input failed and nothing was written. Seen here in
+				# about one run of make test in three, so up to two retries;
+				# a third time, or any real failure, is red.
 				echo "ok   $mod/$dir $target ($((SECONDS - t0)) s, after a retry: Go's fuzztime deadline race)"
 			else
 				echo "FAIL $mod/$dir $target"
