@@ -138,6 +138,13 @@ func testUsageCLI(t *testing.T) {
 }
 
 func TestUsageCLISQLite(t *testing.T) {
+	sqliteLedger(t)
+	testUsageCLI(t)
+}
+
+// sqliteLedger fills a SQLite store's usage ledger and points the CLI at it.
+func sqliteLedger(t *testing.T) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "usage.db")
 	t.Setenv("FLAVORMONK_SQLITE_PATH", path)
 	s, err := sqlite.Open(context.Background(), path)
@@ -146,7 +153,6 @@ func TestUsageCLISQLite(t *testing.T) {
 	}
 	fillLedger(t, s)
 	s.Close()
-	testUsageCLI(t)
 }
 
 func TestUsageCLIPostgres(t *testing.T) {
@@ -166,14 +172,7 @@ func TestUsageCLIPostgres(t *testing.T) {
 // the clock's UTC month up to its UTC day, in any local zone; half an
 // hour past midnight on 1 December in Berlin is still November.
 func TestUsageCLIDefaultsToUTCMonth(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "usage.db")
-	t.Setenv("FLAVORMONK_SQLITE_PATH", path)
-	s, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fillLedger(t, s)
-	s.Close()
+	sqliteLedger(t)
 	clocktest.InZones(t, func(t *testing.T, zone string) {
 		for _, c := range []struct {
 			name     string
