@@ -33,6 +33,29 @@ type ChatRequest struct {
 	// that take a raw prompt prefill it; chat APIs get it as an assistant
 	// turn plus an instruction to continue.
 	Continue string
+	// Sources are the recipes retrieval found, numbered as the messages
+	// cite them. Model providers read them from the messages, where they
+	// are fenced as data; the offline provider answers from them alone.
+	Sources []Source
+}
+
+// Source is one retrieved recipe, numbered from 1 as the answer cites it.
+type Source struct {
+	N      int
+	Recipe *Recipe
+	// Servings is the number of people the question asked for (0: not asked).
+	Servings int
+	// Swap names an ingredient of the recipe the question wants replaced,
+	// with the substitutes we know for it.
+	Swap *Substitution
+	// Timing is set when the question is about time.
+	Timing bool
+}
+
+// Substitution is a known replacement for an ingredient.
+type Substitution struct {
+	Item    string
+	Options []string
 }
 
 // Usage is what one provider call consumed.

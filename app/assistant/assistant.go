@@ -22,7 +22,6 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
-	"github.com/flavormonk/flavormonk/app/offline"
 	"github.com/flavormonk/flavormonk/app/router"
 )
 
@@ -224,7 +223,7 @@ type Call struct {
 	req          Request
 	conversation string
 	history      []Turn
-	sources      []offline.Source
+	sources      []flavormonk.Source
 	messages     []flavormonk.Message
 	cacheKey     string
 	cached       *cachedAnswer
@@ -274,7 +273,7 @@ func (a *Assistant) Prepare(ctx context.Context, req Request) (*Call, error) {
 		}
 	}
 	for i, r := range recipes {
-		s := offline.Source{N: i + 1, Recipe: r, Timing: in.timing}
+		s := flavormonk.Source{N: i + 1, Recipe: r, Timing: in.timing}
 		if in.servings > 0 {
 			s.Servings = in.servings
 		}
@@ -328,7 +327,7 @@ func (a *Assistant) Prepare(ctx context.Context, req Request) (*Call, error) {
 	return c, nil
 }
 
-func swapItem(src []offline.Source) string {
+func swapItem(src []flavormonk.Source) string {
 	if len(src) > 0 && src[0].Swap != nil {
 		return src[0].Swap.Item
 	}
@@ -465,9 +464,9 @@ func (c *Call) Run(ctx context.Context, emit func(Event) error) error {
 		return err
 	}
 
-	pctx := offline.WithSources(ctx, c.sources)
-	res, err := a.router.Stream(pctx, flavormonk.ChatRequest{
+	res, err := a.router.Stream(ctx, flavormonk.ChatRequest{
 		Messages: c.messages, MaxTokens: a.opts.MaxTokens, Temperature: a.opts.Temperature,
+		Sources: c.sources,
 	}, send)
 	charges := make([]Charge, 0, len(res.Attempts))
 	var cost int64

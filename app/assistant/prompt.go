@@ -6,7 +6,6 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/ingredient"
-	"github.com/flavormonk/flavormonk/app/offline"
 )
 
 // systemPrompt sets the rules. Recipe text is fenced as data and the model
@@ -39,7 +38,7 @@ func defang(s string) string {
 
 // recipeData renders one source as fenced data, with the parsed figures the
 // question needs (scaled quantities, times, substitution hints).
-func recipeData(s offline.Source, scale float64) string {
+func recipeData(s flavormonk.Source, scale float64) string {
 	r := s.Recipe
 	var b strings.Builder
 	fmt.Fprintf(&b, "<<<RECIPE %d>>>\n", s.N)
@@ -106,7 +105,7 @@ func scaleOf(in intent, r *flavormonk.Recipe) float64 {
 
 // buildMessages is the chat sent to a model: rules and recipe data, the
 // bounded history, then the question.
-func buildMessages(q string, in intent, src []offline.Source, history []Turn) []flavormonk.Message {
+func buildMessages(q string, in intent, src []flavormonk.Source, history []Turn) []flavormonk.Message {
 	var b strings.Builder
 	b.WriteString(systemPrompt)
 	b.WriteString("\n\nRecipes:\n")

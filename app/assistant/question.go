@@ -9,7 +9,6 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/internal/textnorm"
-	"github.com/flavormonk/flavormonk/app/offline"
 )
 
 // MaxQuestionBytes bounds a question; longer ones are refused, not cut.
@@ -172,7 +171,7 @@ var substitutions = map[string][]string{
 }
 
 // swapFor finds the recipe ingredient the question wants replaced.
-func swapFor(q string, r *flavormonk.Recipe) *offline.Substitution {
+func swapFor(q string, r *flavormonk.Recipe) *flavormonk.Substitution {
 	lq := " " + strings.ToLower(textnorm.FoldAccents(q)) + " "
 	best := ""
 	for item := range substitutions {
@@ -194,5 +193,5 @@ func swapFor(q string, r *flavormonk.Recipe) *offline.Substitution {
 			return nil
 		}
 	}
-	return &offline.Substitution{Item: best, Options: substitutions[best]}
+	return &flavormonk.Substitution{Item: best, Options: substitutions[best]}
 }

@@ -17,37 +17,6 @@ import (
 // Label starts every offline answer, so nobody mistakes it for a model's.
 const Label = "Offline answer (no language model is configured, so this is put together directly from our recipes):"
 
-// Source is one retrieved recipe, numbered from 1 as the answer cites it.
-type Source struct {
-	N      int
-	Recipe *flavormonk.Recipe
-	// Servings is the number of people the question asked for (0: not asked).
-	Servings int
-	// Swap names an ingredient of the recipe the question wants replaced,
-	// with the substitutes we know for it.
-	Swap *Substitution
-	// Timing is set when the question is about time.
-	Timing bool
-}
-
-// Substitution is a known replacement for an ingredient.
-type Substitution struct {
-	Item    string
-	Options []string
-}
-
-type sourcesKey struct{}
-
-// WithSources attaches the retrieved recipes to ctx for the offline provider.
-func WithSources(ctx context.Context, s []Source) context.Context {
-	return context.WithValue(ctx, sourcesKey{}, s)
-}
-
-func sources(ctx context.Context) []Source {
-	s, _ := ctx.Value(sourcesKey{}).([]Source)
-	return s
-}
-
 // Provider is the offline provider.
 type Provider struct{}
 
@@ -60,7 +29,7 @@ func (Provider) Model() string { return "recipes" }
 // Stream composes the answer and sends it a few words at a time. It costs
 // nothing and reports no tokens.
 func (Provider) Stream(ctx context.Context, req flavormonk.ChatRequest, emit func(string) error) (flavormonk.Usage, error) {
-	text := Compose(sources(ctx))
+	text := Compose(req.Sources)
 	// A continuation after a model failed: say where the model's part ends.
 	if req.Continue != "" {
 		text = "\n\n" + text
@@ -94,7 +63,7 @@ func chunk(s string, n int) int {
 }
 
 // Compose writes the offline answer for the sources.
-func Compose(src []Source) string {
+func Compose(src []flavormonk.Source) string {
 	var b strings.Builder
 	b.WriteString(Label)
 	b.WriteString("\n\n")

@@ -25,8 +25,9 @@ func stream(t *testing.T, ctx context.Context, req flavormonk.ChatRequest) (stri
 // is labelled and streamed in pieces, costs nothing, an emit error aborts
 // and is returned as is, a cancelled context stops it.
 func TestProviderContract(t *testing.T) {
-	ctx := WithSources(context.Background(), []Source{{N: 1, Recipe: dal(), Servings: 8}})
-	text, u, err := stream(t, ctx, flavormonk.ChatRequest{})
+	ctx := context.Background()
+	req := flavormonk.ChatRequest{Sources: []flavormonk.Source{{N: 1, Recipe: dal(), Servings: 8}}}
+	text, u, err := stream(t, ctx, req)
 	if err != nil || !strings.HasPrefix(text, Label) || u != (flavormonk.Usage{}) {
 		t.Fatalf("%q %+v %v", text, u, err)
 	}
@@ -35,7 +36,7 @@ func TestProviderContract(t *testing.T) {
 	}
 	pieces := 0
 	stop := errors.New("client gone")
-	_, err = Provider{}.Stream(ctx, flavormonk.ChatRequest{}, func(string) error {
+	_, err = Provider{}.Stream(ctx, req, func(string) error {
 		pieces++
 		if pieces == 2 {
 			return stop
@@ -47,20 +48,20 @@ func TestProviderContract(t *testing.T) {
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, _, err := stream(t, cctx, flavormonk.ChatRequest{}); !errors.Is(err, context.Canceled) {
+	if _, _, err := stream(t, cctx, req); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: %v", err)
 	}
 	// Continuing another provider's answer starts on a new paragraph.
-	if text, _, _ := stream(t, ctx, flavormonk.ChatRequest{Continue: "Preheat the"}); !strings.HasPrefix(text, "\n\n"+Label) {
+	if text, _, _ := stream(t, ctx, flavormonk.ChatRequest{Continue: "Preheat the", Sources: req.Sources}); !strings.HasPrefix(text, "\n\n"+Label) {
 		t.Fatalf("continuation %q", text)
 	}
 }
 
 func TestComposeKinds(t *testing.T) {
 	r := dal()
-	swap := Compose([]Source{{N: 1, Recipe: r, Swap: &Substitution{Item: "butter", Options: []string{"olive oil", "ghee"}}}})
-	timing := Compose([]Source{{N: 1, Recipe: r, Timing: true}})
-	list := Compose([]Source{{N: 1, Recipe: r}, {N: 2, Recipe: &flavormonk.Recipe{ID: "x", Name: "Other Soup"}}})
+	swap := Compose([]flavormonk.Source{{N: 1, Recipe: r, Swap: &flavormonk.Substitution{Item: "butter", Options: []string{"olive oil", "ghee"}}}})
+	timing := Compose([]flavormonk.Source{{N: 1, Recipe: r, Timing: true}})
+	list := Compose([]flavormonk.Source{{N: 1, Recipe: r}, {N: 2, Recipe: &flavormonk.Recipe{ID: "x", Name: "Other Soup"}}})
 	none := Compose(nil)
 	for _, c := range []struct{ got, want string }{
 		{swap, "instead of butter you can use olive oil or ghee"},
