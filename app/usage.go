@@ -25,6 +25,44 @@ type UsageEvent struct {
 	CacheHit     bool // answered from the cache: no provider call
 }
 
+// Caller is who asks for a metered call: a user with their plan, or an
+// anonymous visitor session. Allowances, the usage ledger and
+// conversations belong to it.
+type Caller struct {
+	UserID int64
+	// Visitor is the visitor session id; only a hash of it is stored.
+	Visitor string
+	Plan    string // "" for a visitor; a user's "" is the free plan
+	// Client is a visitor's network address: visitors from one address
+	// share an allowance, so fresh sessions bring no fresh money.
+	Client string
+}
+
+// Meter prices provider calls and holds their worst-case cost against the
+// global budget and the caller's allowance while they run. usage.Meter
+// implements it.
+type Meter interface {
+	// Worst is the most a call to provider/model can cost, in micro-USD;
+	// the meter bounds the compute time of models billed per second.
+	Worst(provider, model string, inTokens, maxOut int) int64
+	// Cost prices a usage in micro-USD.
+	Cost(provider, model string, u Usage) int64
+	// Reserve holds worstMicros for who, atomically against the global
+	// budget and who's allowance: EBUDGET or EQUOTA when it does not fit.
+	// A caller is a user (UserID, no Visitor) or a visitor (Visitor, no
+	// Plan); anything else is EINVALID.
+	Reserve(ctx context.Context, who Caller, worstMicros int64) (Reservation, error)
+}
+
+// Reservation is a held worst case, settled once with what was consumed.
+type Reservation interface {
+	// Settle records the events for the reservation's caller; an event
+	// with no CostMicros that is not a cache hit is priced by the meter,
+	// so that unpriced models are counted as such. Later calls return the
+	// first call's result.
+	Settle(ctx context.Context, events []UsageEvent) error
+}
+
 // Usage scopes: the global budget, and one per user or visitor.
 const ScopeBudget = "budget"
 

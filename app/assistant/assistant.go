@@ -67,19 +67,9 @@ type Done struct {
 	Conversation string   `json:"conversation"`
 }
 
-// Who is asking: a user, or an anonymous visitor session.
-type Who struct {
-	UserID  int64
-	Visitor string
-	Plan    string // "" for visitors
-	// Client is a visitor's network address: visitors from one address
-	// share an allowance, so fresh sessions bring no fresh money.
-	Client string
-}
-
 // owner names who a conversation belongs to in cache keys: never the
 // visitor's cookie itself (anyone who can list keys could use it).
-func (w Who) owner() string {
+func owner(w flavormonk.Caller) string {
 	if w.UserID != 0 {
 		return "u" + strconv.FormatInt(w.UserID, 10)
 	}
@@ -95,31 +85,6 @@ type Retriever interface {
 	Retrieve(ctx context.Context, text string, k int) ([]*flavormonk.Recipe, error)
 	// Recipe loads one recipe (for follow-ups about earlier sources).
 	Recipe(ctx context.Context, id string) (*flavormonk.Recipe, error)
-}
-
-// Charge is one metered item of an answer: a provider attempt or a cache hit.
-type Charge struct {
-	Provider, Model string
-	Usage           flavormonk.Usage
-	CostMicros      int64
-	CacheHit        bool
-}
-
-// Meter prices calls and holds their worst-case cost against budgets and
-// quotas while they run.
-type Meter interface {
-	// Worst is the most a call to provider/model can cost, in micro-USD.
-	Worst(provider, model string, inTokens, maxOut int) int64
-	// Cost prices a usage in micro-USD.
-	Cost(provider, model string, u flavormonk.Usage) int64
-	// Reserve holds worst micro-USD for who, atomically against the global
-	// budget and who's quota: EBUDGET or EQUOTA when it does not fit.
-	Reserve(ctx context.Context, who Who, worst int64) (Reservation, error)
-}
-
-// Reservation is settled once, with what the answer really cost.
-type Reservation interface {
-	Settle(ctx context.Context, who Who, charges []Charge) error
 }
 
 // Options tune the assistant. Zero values take the defaults in brackets.
@@ -181,13 +146,13 @@ type Assistant struct {
 	retrieve Retriever
 	router   *router.Router
 	cache    flavormonk.Cache // nil: no answer cache and no history
-	meter    Meter            // nil: nothing is priced or limited
+	meter    flavormonk.Meter // nil: nothing is priced or limited
 	metrics  *Metrics
 	semantic *semanticCache // nil: off
 }
 
 // New returns an assistant. cache and meter may be nil.
-func New(opts Options, r Retriever, rt *router.Router, cache flavormonk.Cache, meter Meter, m *Metrics) *Assistant {
+func New(opts Options, r Retriever, rt *router.Router, cache flavormonk.Cache, meter flavormonk.Meter, m *Metrics) *Assistant {
 	opts.defaults()
 	a := &Assistant{opts: opts, retrieve: r, router: rt, cache: cache, meter: meter, metrics: m}
 	if cache != nil && opts.CacheTTL > 0 {
@@ -210,7 +175,7 @@ type Turn struct {
 type Request struct {
 	Question     string
 	Conversation string // "" starts a new one
-	Who          Who
+	Who          flavormonk.Caller
 }
 
 var conversationRe = regexp.MustCompile(`^[A-Za-z0-9_-]{8,64}$`)
@@ -230,7 +195,7 @@ type Call struct {
 	semantic     bool      // cached came from a similar question
 	qvec         []float32 // the question's embedding, for the semantic cache
 	sourcesSig   string
-	reservation  Reservation
+	reservation  flavormonk.Reservation
 	settled      bool
 	started      time.Time
 }
@@ -250,6 +215,9 @@ func (a *Assistant) Prepare(ctx context.Context, req Request) (*Call, error) {
 		return nil, err
 	}
 	req.Question = q
+	if req.Who.UserID != 0 {
+		req.Who.Visitor = "" // a logged-in visitor is metered as the user
+	}
 	if req.Conversation != "" && !conversationRe.MatchString(req.Conversation) {
 		return nil, flavormonk.FieldErrorf(flavormonk.EINVALID, "conversation", "must be the id a previous answer returned (8-64 letters, digits, - or _)")
 	}
@@ -366,11 +334,11 @@ func newID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func historyKey(w Who, id string) string { return "ask:conv:" + w.owner() + ":" + id }
+func historyKey(w flavormonk.Caller, id string) string { return "ask:conv:" + owner(w) + ":" + id }
 
 // loadHistory returns the conversation's turns; another owner's id, an
 // expired one or a cache failure all start afresh.
-func (a *Assistant) loadHistory(ctx context.Context, w Who, id string) []Turn {
+func (a *Assistant) loadHistory(ctx context.Context, w flavormonk.Caller, id string) []Turn {
 	if a.cache == nil {
 		return nil
 	}
@@ -385,7 +353,7 @@ func (a *Assistant) loadHistory(ctx context.Context, w Who, id string) []Turn {
 	return ts
 }
 
-func (a *Assistant) saveHistory(ctx context.Context, w Who, id string, ts []Turn) {
+func (a *Assistant) saveHistory(ctx context.Context, w flavormonk.Caller, id string, ts []Turn) {
 	if a.cache == nil {
 		return
 	}
@@ -453,13 +421,13 @@ func (c *Call) Run(ctx context.Context, emit func(Event) error) error {
 		}
 		done.Providers = []string{c.cached.Provider}
 		if err := send(c.cached.Text); err != nil {
-			c.settle(ctx, []Charge{{Provider: c.cached.Provider, Model: c.cached.Model, CacheHit: true}})
+			c.settle(ctx, []flavormonk.UsageEvent{{Provider: c.cached.Provider, Model: c.cached.Model, CacheHit: true}})
 			return err
 		}
 		a.metrics.answered("cache_hit")
 		// The client has its answer before the ledger and history writes.
 		err := emit(Event{Kind: EventDone, Done: done})
-		c.settle(ctx, []Charge{{Provider: c.cached.Provider, Model: c.cached.Model, CacheHit: true}})
+		c.settle(ctx, []flavormonk.UsageEvent{{Provider: c.cached.Provider, Model: c.cached.Model, CacheHit: true}})
 		c.finish(ctx, c.cached.Text, nil)
 		return err
 	}
@@ -468,21 +436,23 @@ func (c *Call) Run(ctx context.Context, emit func(Event) error) error {
 		Messages: c.messages, MaxTokens: a.opts.MaxTokens, Temperature: a.opts.Temperature,
 		Sources: c.sources,
 	}, send)
-	charges := make([]Charge, 0, len(res.Attempts))
+	// The events' cost is left for the meter to price (from the same
+	// table), so that unpriced models are counted as such.
+	events := make([]flavormonk.UsageEvent, 0, len(res.Attempts))
 	var cost int64
 	for _, at := range res.Attempts {
 		if at.Skipped != "" {
 			continue
 		}
-		ch := Charge{Provider: at.Provider, Model: at.Model, Usage: at.Usage}
 		if a.meter != nil {
-			ch.CostMicros = a.meter.Cost(at.Provider, at.Model, at.Usage)
+			cost += a.meter.Cost(at.Provider, at.Model, at.Usage)
 		}
-		cost += ch.CostMicros
-		charges = append(charges, ch)
+		events = append(events, flavormonk.UsageEvent{Provider: at.Provider, Model: at.Model,
+			InputTokens: at.Usage.InputTokens, OutputTokens: at.Usage.OutputTokens, Seconds: at.Usage.Seconds,
+			Estimated: at.Usage.Estimated})
 	}
 	// Settling always happens, after the client has the last event.
-	defer c.settle(ctx, charges)
+	defer c.settle(ctx, events)
 	u := res.Usage()
 	done.TokensIn, done.TokensOut, done.Estimated = u.InputTokens, u.OutputTokens, u.Estimated
 	done.CostUSD = float64(cost) / 1e6
@@ -528,12 +498,12 @@ func (c *Call) Run(ctx context.Context, emit func(Event) error) error {
 
 // settle records what the answer cost, even when the client has gone,
 // once: later calls do nothing.
-func (c *Call) settle(ctx context.Context, charges []Charge) {
+func (c *Call) settle(ctx context.Context, events []flavormonk.UsageEvent) {
 	if c.settled || c.a.meter == nil {
 		return
 	}
 	c.settled = true
-	if c.reservation == nil && len(charges) == 0 {
+	if c.reservation == nil && len(events) == 0 {
 		return // nothing reserved, nothing to record (a no-match answer)
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -547,7 +517,7 @@ func (c *Call) settle(ctx context.Context, charges []Charge) {
 		}
 		c.reservation = r
 	}
-	if err := c.reservation.Settle(ctx, c.req.Who, charges); err != nil {
+	if err := c.reservation.Settle(ctx, events); err != nil {
 		c.a.opts.Log.ErrorContext(ctx, "usage not settled", "err", err)
 	}
 }

@@ -46,7 +46,7 @@ func benchMeter(b *testing.B, s flavormonk.UsageStore) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			r, err := m.Reserve(ctx, usage.Subject{UserID: 1, Plan: flavormonk.PlanChef}, 1065)
+			r, err := m.Reserve(ctx, flavormonk.Caller{UserID: 1, Plan: flavormonk.PlanChef}, 1065)
 			if err != nil {
 				b.Error(err)
 				return

@@ -6,7 +6,7 @@
 // consumed, which is priced, recorded in the usage ledger and counted in
 // Prometheus metrics.
 //
-//	r, err := meter.Reserve(ctx, usage.Subject{UserID: u.ID, Plan: u.Plan}, prices.Worst(p, m, in, maxOut, secs))
+//	r, err := meter.Reserve(ctx, flavormonk.Caller{UserID: u.ID, Plan: u.Plan}, meter.Worst(p, m, in, maxOut))
 //	if err != nil { return err } // EBUDGET or EQUOTA: HTTP 429
 //	u, callErr := provider.Stream(ctx, req, emit)
 //	err = r.Settle(ctx, []flavormonk.UsageEvent{{Provider: p, Model: m, InputTokens: u.InputTokens, ...}})
@@ -66,6 +66,9 @@ type Config struct {
 	Quotas map[string]int64
 	// Hold is how long an unsettled reservation counts; DefaultHold if 0.
 	Hold time.Duration
+	// MaxCall bounds the compute time Worst counts for models billed per
+	// second: no call outlives the caller's deadline.
+	MaxCall time.Duration
 	// SettleTimeout bounds the retries of a settlement while the store
 	// fails; settleTimeout if 0.
 	SettleTimeout time.Duration
@@ -169,18 +172,24 @@ func (g gaugeFuncs) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+var (
+	_ flavormonk.Meter       = (*Meter)(nil)
+	_ flavormonk.Reservation = (*Reservation)(nil)
+)
+
 // Prices returns the meter's price table.
 func (m *Meter) Prices() *pricing.Table { return m.cfg.Prices }
 
-// Subject is who a call is for: a user with their plan, or an anonymous
-// visitor (Plan "") by visitor session id.
-type Subject struct {
-	UserID  int64
-	Visitor string // the visitor session id; only a hash of it is stored
-	Plan    string // "" for an anonymous visitor; a user's "" is free
-	// Client is an anonymous visitor's network address (the client IP),
-	// for the allowance all visitors from it share; "" for none.
-	Client string
+// Worst is the most a call can cost: inTokens of prompt, maxOut tokens of
+// answer and, for models billed per second, Config.MaxCall of compute.
+func (m *Meter) Worst(provider, model string, inTokens, maxOut int) int64 {
+	return m.cfg.Prices.Worst(provider, model, inTokens, maxOut, m.cfg.MaxCall.Seconds())
+}
+
+// Cost prices u; an unknown model at the highest known prices.
+func (m *Meter) Cost(provider, model string, u flavormonk.Usage) int64 {
+	c, _ := m.cfg.Prices.Cost(provider, model, u)
+	return c
 }
 
 // VisitorKey is how a visitor is named in the ledger and report: a
@@ -207,8 +216,10 @@ func ClientKey(addr string) string {
 	return VisitorKey("client\x00" + addr)
 }
 
-// scope returns the subject's scope and ledger identity.
-func (s Subject) scope() (scope string, userID int64, visitor string, err error) {
+// scopeOf returns the caller's scope and ledger identity. An anonymous
+// visitor has no Plan; its Client, when set, is the network address whose
+// visitors share an allowance.
+func scopeOf(s flavormonk.Caller) (scope string, userID int64, visitor string, err error) {
 	switch {
 	case s.UserID > 0 && s.Visitor == "":
 		return "user:" + strconv.FormatInt(s.UserID, 10), s.UserID, "", nil
@@ -233,19 +244,21 @@ type Reservation struct {
 	err     error
 }
 
-// Reserve sets worstMicros aside in the global budget and the subject's
+// Reserve sets worstMicros aside in the global budget and the caller's
 // allowance for this UTC month. When either cannot take it, the error is
-// EBUDGET or EQUOTA with a message that says when it resets.
-func (m *Meter) Reserve(ctx context.Context, s Subject, worstMicros int64) (*Reservation, error) {
+// EBUDGET or EQUOTA with a message that says when it resets. The
+// reservation is a *Reservation.
+func (m *Meter) Reserve(ctx context.Context, s flavormonk.Caller, worstMicros int64) (flavormonk.Reservation, error) {
 	r, err := m.reserve(ctx, s, worstMicros)
 	if err != nil {
 		m.metrics.rejected(flavormonk.ErrorCode(err))
+		return nil, err
 	}
-	return r, err
+	return r, nil
 }
 
-func (m *Meter) reserve(ctx context.Context, s Subject, worstMicros int64) (*Reservation, error) {
-	scope, userID, visitor, err := s.scope()
+func (m *Meter) reserve(ctx context.Context, s flavormonk.Caller, worstMicros int64) (*Reservation, error) {
+	scope, userID, visitor, err := scopeOf(s)
 	if err != nil {
 		return nil, err
 	}
@@ -326,7 +339,7 @@ func newID() string {
 }
 
 // Settle ends the reservation with what the call consumed: each event
-// gets the subject's identity, the time if unset, and its cost from the
+// gets the caller's identity, the time if unset, and its cost from the
 // meter's prices when CostMicros is 0 and it is not a cache hit. It runs
 // even when ctx is cancelled (bounded by a timeout of its own), and only
 // once: later calls return the first call's result.
@@ -426,7 +439,7 @@ func (m *Meter) Close() {
 // Record meters events that had no reservation, such as answers from the
 // cache: a reservation of nothing, settled at once. It is never refused
 // for lack of budget or allowance.
-func (m *Meter) Record(ctx context.Context, s Subject, events []flavormonk.UsageEvent) error {
+func (m *Meter) Record(ctx context.Context, s flavormonk.Caller, events []flavormonk.UsageEvent) error {
 	r, err := m.reserve(ctx, s, 0)
 	if err != nil {
 		return err
@@ -434,10 +447,10 @@ func (m *Meter) Record(ctx context.Context, s Subject, events []flavormonk.Usage
 	return r.Settle(ctx, events)
 }
 
-// Spent returns what the subject spent and holds this UTC month, for
+// Spent returns what the caller spent and holds this UTC month, for
 // account pages.
-func (m *Meter) Spent(ctx context.Context, s Subject) (spent, reserved int64, err error) {
-	scope, _, _, err := s.scope()
+func (m *Meter) Spent(ctx context.Context, s flavormonk.Caller) (spent, reserved int64, err error) {
+	scope, _, _, err := scopeOf(s)
 	if err != nil {
 		return 0, 0, err
 	}

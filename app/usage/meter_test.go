@@ -109,7 +109,7 @@ func TestReserveSettle(t *testing.T) {
 	stores(t, func(t *testing.T, s store, clk *clocktest.Clock) {
 		f := newMeter(t, s, clk, 100_000_000, quotas)
 		ctx := ctxT(t)
-		chef := usage.Subject{UserID: 42, Plan: flavormonk.PlanChef}
+		chef := flavormonk.Caller{UserID: 42, Plan: flavormonk.PlanChef}
 		worst := f.m.Prices().Worst("openai", "gpt-4o-mini", 3000, 1024, 90)
 		if worst != 450+615 {
 			t.Fatalf("Worst = %d", worst)
@@ -208,8 +208,8 @@ func TestVisitorQuota(t *testing.T) {
 	stores(t, func(t *testing.T, s store, clk *clocktest.Clock) {
 		f := newMeter(t, s, clk, flavormonk.NoLimit, quotas)
 		ctx := ctxT(t)
-		v := usage.Subject{Visitor: "cookie-secret-value"}
-		var held []*usage.Reservation
+		v := flavormonk.Caller{Visitor: "cookie-secret-value"}
+		var held []flavormonk.Reservation
 		for range 2 {
 			r, err := f.m.Reserve(ctx, v, 20_000)
 			if err != nil {
@@ -226,7 +226,7 @@ func TestVisitorQuota(t *testing.T) {
 			t.Errorf("quota rejections = %v", got)
 		}
 		// Another visitor has an allowance of their own.
-		if _, err := f.m.Reserve(ctx, usage.Subject{Visitor: "other"}, 20_000); err != nil {
+		if _, err := f.m.Reserve(ctx, flavormonk.Caller{Visitor: "other"}, 20_000); err != nil {
 			t.Fatal(err)
 		}
 		// An answer from the cache is recorded even with the allowance held.
@@ -256,7 +256,7 @@ func TestBudgetAndPlans(t *testing.T) {
 	stores(t, func(t *testing.T, s store, clk *clocktest.Clock) {
 		f := newMeter(t, s, clk, 1_000, map[string]int64{"": 0, flavormonk.PlanFree: 10_000})
 		ctx := ctxT(t)
-		free := usage.Subject{UserID: 7, Plan: flavormonk.PlanFree}
+		free := flavormonk.Caller{UserID: 7, Plan: flavormonk.PlanFree}
 		if _, err := f.m.Reserve(ctx, free, 1_001); flavormonk.ErrorCode(err) != flavormonk.EBUDGET || !strings.Contains(err.Error(), "budget") {
 			t.Fatalf("over the budget = %v; want EBUDGET", err)
 		}
@@ -265,13 +265,13 @@ func TestBudgetAndPlans(t *testing.T) {
 		}
 		// A plan without an allowance is refused, a zero allowance refuses
 		// paid answers but not free ones.
-		if _, err := f.m.Reserve(ctx, usage.Subject{UserID: 8, Plan: flavormonk.PlanChef}, 1); flavormonk.ErrorCode(err) != flavormonk.EQUOTA {
+		if _, err := f.m.Reserve(ctx, flavormonk.Caller{UserID: 8, Plan: flavormonk.PlanChef}, 1); flavormonk.ErrorCode(err) != flavormonk.EQUOTA {
 			t.Fatalf("plan without an allowance = %v; want EQUOTA", err)
 		}
-		if _, err := f.m.Reserve(ctx, usage.Subject{Visitor: "v"}, 1); flavormonk.ErrorCode(err) != flavormonk.EQUOTA {
+		if _, err := f.m.Reserve(ctx, flavormonk.Caller{Visitor: "v"}, 1); flavormonk.ErrorCode(err) != flavormonk.EQUOTA {
 			t.Fatalf("zero allowance, paid answer = %v; want EQUOTA", err)
 		}
-		r, err := f.m.Reserve(ctx, usage.Subject{Visitor: "v"}, 0)
+		r, err := f.m.Reserve(ctx, flavormonk.Caller{Visitor: "v"}, 0)
 		if err != nil {
 			t.Fatalf("zero allowance, free answer: %v", err)
 		}
@@ -319,14 +319,14 @@ func TestMonthBoundary(t *testing.T) {
 			for _, b := range bs {
 				t.Run(b.Name, func(t *testing.T) {
 					uid++
-					u := usage.Subject{UserID: uid, Plan: flavormonk.PlanFree}
+					u := flavormonk.Caller{UserID: uid, Plan: flavormonk.PlanFree}
 					clk.Set(b.At)
 					r, err := f.m.Reserve(ctx, u, 250_000)
 					if err != nil {
 						t.Fatal(err)
 					}
-					if r.Period != b.Period {
-						t.Fatalf("period %s; want %s", r.Period, b.Period)
+					if r.(*usage.Reservation).Period != b.Period {
+						t.Fatalf("period %s; want %s", r.(*usage.Reservation).Period, b.Period)
 					}
 					_, err = f.m.Reserve(ctx, u, 1)
 					if flavormonk.ErrorCode(err) != flavormonk.EQUOTA || !strings.Contains(err.Error(), b.Reset) {
@@ -335,7 +335,7 @@ func TestMonthBoundary(t *testing.T) {
 					clk.Set(b.At.Add(time.Second))
 					r2, err := f.m.Reserve(ctx, u, 250_000)
 					if b.Next != b.Period {
-						if err != nil || r2.Period != b.Next {
+						if err != nil || r2.(*usage.Reservation).Period != b.Next {
 							t.Fatalf("a second later, in %s: %v", b.Next, err)
 						}
 					} else if flavormonk.ErrorCode(err) != flavormonk.EQUOTA {
@@ -380,7 +380,7 @@ func TestConcurrentMeter(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r, err := f.m.Reserve(ctx, usage.Subject{UserID: 9, Plan: flavormonk.PlanChef}, 1_065)
+				r, err := f.m.Reserve(ctx, flavormonk.Caller{UserID: 9, Plan: flavormonk.PlanChef}, 1_065)
 				switch {
 				case err == nil:
 					ok.Add(1)
@@ -404,15 +404,15 @@ func TestInvalid(t *testing.T) {
 	s := memStore(t, clk)
 	f := newMeter(t, s, clk, flavormonk.NoLimit, quotas)
 	ctx := ctxT(t)
-	for _, sub := range []usage.Subject{{}, {UserID: 1, Visitor: "v"}, {UserID: -1}, {Visitor: "v", Plan: flavormonk.PlanChef}} {
+	for _, sub := range []flavormonk.Caller{{}, {UserID: 1, Visitor: "v"}, {UserID: -1}, {Visitor: "v", Plan: flavormonk.PlanChef}} {
 		if _, err := f.m.Reserve(ctx, sub, 1); flavormonk.ErrorCode(err) != flavormonk.EINVALID {
 			t.Errorf("Reserve(%+v) = %v; want EINVALID", sub, err)
 		}
 	}
-	if _, err := f.m.Reserve(ctx, usage.Subject{UserID: 1, Plan: flavormonk.PlanFree}, -1); flavormonk.ErrorCode(err) != flavormonk.EINVALID {
+	if _, err := f.m.Reserve(ctx, flavormonk.Caller{UserID: 1, Plan: flavormonk.PlanFree}, -1); flavormonk.ErrorCode(err) != flavormonk.EINVALID {
 		t.Errorf("negative worst case = %v; want EINVALID", err)
 	}
-	r, err := f.m.Reserve(ctx, usage.Subject{UserID: 1, Plan: flavormonk.PlanFree}, 10)
+	r, err := f.m.Reserve(ctx, flavormonk.Caller{UserID: 1, Plan: flavormonk.PlanFree}, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,7 +446,7 @@ func TestSettleRetriesStoreFailures(t *testing.T) {
 	fs := &flaky{store: memStore(t, clk)}
 	f := newMeter(t, fs, clk, flavormonk.NoLimit, quotas)
 	ctx := ctxT(t)
-	sub := usage.Subject{UserID: 5, Plan: flavormonk.PlanChef}
+	sub := flavormonk.Caller{UserID: 5, Plan: flavormonk.PlanChef}
 	ev := []flavormonk.UsageEvent{{Provider: "openai", Model: "gpt-4o-mini", InputTokens: 1000}}
 
 	fs.failures.Store(2)
@@ -517,13 +517,13 @@ func TestClientAllowance(t *testing.T) {
 			{"h", "2001:db8:1:2:aaaa::3", false}, // same /64, full
 			{"i", "2001:db8:1:3::1", true},       // next /64
 		} {
-			_, err := m.Reserve(ctx, usage.Subject{Visitor: c.visitor, Client: c.client}, 50_000)
+			_, err := m.Reserve(ctx, flavormonk.Caller{Visitor: c.visitor, Client: c.client}, 50_000)
 			if c.ok != (err == nil) || (err != nil && (flavormonk.ErrorCode(err) != flavormonk.EQUOTA || !strings.Contains(err.Error(), "your network"))) {
 				t.Fatalf("#%d %s from %s: %v; want ok=%v", i, c.visitor, c.client, err, c.ok)
 			}
 		}
 		// Users are not limited by their address.
-		if _, err := m.Reserve(ctx, usage.Subject{UserID: 1, Plan: flavormonk.PlanChef, Client: "203.0.113.7"}, 50_000); err != nil {
+		if _, err := m.Reserve(ctx, flavormonk.Caller{UserID: 1, Plan: flavormonk.PlanChef, Client: "203.0.113.7"}, 50_000); err != nil {
 			t.Fatalf("a user from a full address: %v", err)
 		}
 		if usage.ClientKey("203.0.113.7") == usage.ClientKey("203.0.113.8") || usage.ClientKey("2001:db8::1") != usage.ClientKey("2001:db8::2") {
@@ -538,7 +538,7 @@ func TestPruneAfterAMonth(t *testing.T) {
 	stores(t, func(t *testing.T, s store, clk *clocktest.Clock) {
 		f := newMeter(t, s, clk, flavormonk.NoLimit, quotas)
 		ctx := ctxT(t)
-		sub := usage.Subject{UserID: 2, Plan: flavormonk.PlanChef}
+		sub := flavormonk.Caller{UserID: 2, Plan: flavormonk.PlanChef}
 		old, err := f.m.Reserve(ctx, sub, 10)
 		if err != nil {
 			t.Fatal(err)
@@ -556,7 +556,7 @@ func TestPruneAfterAMonth(t *testing.T) {
 		}
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			err := s.Settle(ctx, old.ID, nil)
+			err := s.Settle(ctx, old.(*usage.Reservation).ID, nil)
 			if flavormonk.ErrorCode(err) == flavormonk.ENOTFOUND {
 				break
 			}
@@ -565,7 +565,7 @@ func TestPruneAfterAMonth(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
-		if err := s.Settle(ctx, r.ID, nil); err != nil {
+		if err := s.Settle(ctx, r.(*usage.Reservation).ID, nil); err != nil {
 			t.Fatalf("the new reservation was pruned too: %v", err)
 		}
 	})
@@ -608,7 +608,7 @@ func TestCloseWaitsForThePrune(t *testing.T) {
 	sp := &slowPrune{store: s, started: make(chan struct{}), returned: make(chan struct{})}
 	f := newMeter(t, sp, clk, flavormonk.NoLimit, quotas)
 	ctx := ctxT(t)
-	sub := usage.Subject{UserID: 3, Plan: flavormonk.PlanChef}
+	sub := flavormonk.Caller{UserID: 3, Plan: flavormonk.PlanChef}
 	r, err := f.m.Reserve(ctx, sub, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -638,5 +638,27 @@ func TestCloseWaitsForThePrune(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if n := sp.calls.Load(); n != 1 {
 		t.Fatalf("%d prunes; none may start after Close", n)
+	}
+}
+
+// TestWorstBoundsComputeTime: a model billed per second is reserved for
+// at most MaxCall of compute; Cost prices what was consumed.
+func TestWorstBoundsComputeTime(t *testing.T) {
+	clk := clocktest.New(start)
+	prices, err := pricing.New("replicate/gpu-model=sec:0.001,in:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := usage.New(memStore(t, clk), usage.Config{Prices: prices, MaxCall: 90 * time.Second, Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := prices.Worst("replicate", "gpu-model", 1_000, 700, 90)
+	if got := m.Worst("replicate", "gpu-model", 1_000, 700); got != want || got == prices.Worst("replicate", "gpu-model", 1_000, 700, 0) {
+		t.Fatalf("Worst = %d; want %d, with 90 s of compute", got, want)
+	}
+	u := flavormonk.Usage{InputTokens: 1_000, Seconds: 2.5}
+	if got, _ := prices.Cost("replicate", "gpu-model", u); m.Cost("replicate", "gpu-model", u) != got {
+		t.Fatalf("Cost = %d; want %d", m.Cost("replicate", "gpu-model", u), got)
 	}
 }

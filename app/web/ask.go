@@ -110,14 +110,14 @@ func jsonProblem(err error) string {
 
 // who identifies the caller for quotas and history: the user, else the
 // visitor session, else (API callers without cookies) the client address.
-func who(c echo.Context) assistant.Who {
+func who(c echo.Context) flavormonk.Caller {
 	if u := currentUser(c); u != nil {
-		return assistant.Who{UserID: u.ID, Plan: u.Plan}
+		return flavormonk.Caller{UserID: u.ID, Plan: u.Plan}
 	}
 	if v, ok := c.Get("visitor").(*flavormonk.Visitor); ok && v != nil {
-		return assistant.Who{Visitor: v.ID, Client: c.RealIP()}
+		return flavormonk.Caller{Visitor: v.ID, Client: c.RealIP()}
 	}
-	return assistant.Who{Visitor: "ip-" + c.RealIP(), Client: c.RealIP()}
+	return flavormonk.Caller{Visitor: "ip-" + c.RealIP(), Client: c.RealIP()}
 }
 
 func (s *Server) askPage(c echo.Context) error {

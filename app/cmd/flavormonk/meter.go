@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
-	"github.com/flavormonk/flavormonk/app/assistant"
 	"github.com/flavormonk/flavormonk/app/config"
 	metering "github.com/flavormonk/flavormonk/app/usage"
 	"github.com/flavormonk/flavormonk/app/usage/pricing"
@@ -14,7 +11,7 @@ import (
 
 // newMeter builds the usage meter the assistant reserves and settles
 // through.
-func (m *Main) newMeter(reg prometheus.Registerer) (assistant.Meter, error) {
+func (m *Main) newMeter(reg prometheus.Registerer) (*metering.Meter, error) {
 	cfg, err := meterConfig(m.Config, reg)
 	if err != nil {
 		return nil, err
@@ -25,11 +22,12 @@ func (m *Main) newMeter(reg prometheus.Registerer) (assistant.Meter, error) {
 		return nil, err
 	}
 	m.meter = um
-	return assistantMeter{m: um, maxSeconds: m.Config.InferenceTimeout.Seconds()}, nil
+	return um, nil
 }
 
 // meterConfig is the Meter's Config the configuration asks for. The hold
-// outlasts the assistant's whole deadline.
+// outlasts the assistant's whole deadline, and no call is billed for more
+// compute than that deadline allows.
 func meterConfig(c *config.Config, reg prometheus.Registerer) (metering.Config, error) {
 	prices, err := pricing.New(c.Prices)
 	if err != nil {
@@ -44,51 +42,7 @@ func meterConfig(c *config.Config, reg prometheus.Registerer) (metering.Config, 
 			flavormonk.PlanChef: c.QuotaChefMicros,
 		},
 		Hold:       max(metering.DefaultHold, 2*c.InferenceTimeout),
+		MaxCall:    c.InferenceTimeout,
 		Registerer: reg,
 	}, nil
-}
-
-// assistantMeter is a metering.Meter as the assistant wants it.
-type assistantMeter struct {
-	m *metering.Meter
-	// maxSeconds bounds the compute time of models billed per second:
-	// no call outlives the answer's deadline.
-	maxSeconds float64
-}
-
-var _ assistant.Meter = assistantMeter{}
-
-func (a assistantMeter) Worst(provider, model string, inTokens, maxOut int) int64 {
-	return a.m.Prices().Worst(provider, model, inTokens, maxOut, a.maxSeconds)
-}
-
-func (a assistantMeter) Cost(provider, model string, u flavormonk.Usage) int64 {
-	c, _ := a.m.Prices().Cost(provider, model, u)
-	return c
-}
-
-func (a assistantMeter) Reserve(ctx context.Context, who assistant.Who, worst int64) (assistant.Reservation, error) {
-	s := metering.Subject{UserID: who.UserID, Visitor: who.Visitor, Plan: who.Plan, Client: who.Client}
-	if s.UserID != 0 {
-		s.Visitor = "" // a logged-in visitor is metered as the user
-	}
-	r, err := a.m.Reserve(ctx, s, worst)
-	if err != nil {
-		return nil, err
-	}
-	return reservation{r}, nil
-}
-
-type reservation struct{ r *metering.Reservation }
-
-// Settle records the charges; their cost is left for the meter to price
-// (from the same table), so that unpriced models are counted as such.
-func (r reservation) Settle(ctx context.Context, _ assistant.Who, charges []assistant.Charge) error {
-	evs := make([]flavormonk.UsageEvent, len(charges))
-	for i, c := range charges {
-		evs[i] = flavormonk.UsageEvent{Provider: c.Provider, Model: c.Model,
-			InputTokens: c.Usage.InputTokens, OutputTokens: c.Usage.OutputTokens, Seconds: c.Usage.Seconds,
-			Estimated: c.Usage.Estimated, CacheHit: c.CacheHit}
-	}
-	return r.r.Settle(ctx, evs)
 }

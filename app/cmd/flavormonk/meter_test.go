@@ -108,7 +108,7 @@ func TestMeterConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Budget != 5_000_000 || cfg.Quotas[""] != 50_000 || cfg.Quotas[flavormonk.PlanFree] != 250_000 ||
-		cfg.Quotas[flavormonk.PlanChef] != flavormonk.NoLimit || cfg.Hold != 20*time.Minute {
+		cfg.Quotas[flavormonk.PlanChef] != flavormonk.NoLimit || cfg.Hold != 20*time.Minute || cfg.MaxCall != 10*time.Minute {
 		t.Fatalf("meterConfig = %+v", cfg)
 	}
 	if p, ok := cfg.Prices.Lookup("openai", "gpt-4o-mini"); !ok || p.In != 1_000_000 {
