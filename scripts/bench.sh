@@ -39,7 +39,7 @@ fi
 mkdir -p bench-results
 if [[ "${BENCH_GO:-1}" != 0 ]]; then
 	log "Go benchmarks of the search index (10,000 synthetic recipes)"
-	(cd app && go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./search/ ./cache/ ./embed/ ./chromem/ ./tokens/ ./openai/ ./replicate/) |
+	(cd app && go test -run '^$' -bench . -benchmem -benchtime "${BENCHTIME:-1s}" ./search/ ./cache/ ./embed/ ./chromem/ ./tokens/ ./inference/openai/ ./inference/replicate/) |
 		tee bench-results/go-bench.txt
 	log "cached vs uncached search (in-process handler, same run; target speedup >= 3)"
 	(cd app && go test -run '^$' -bench SearchCache -benchtime 5x ./web/) | tee -a bench-results/go-bench.txt

@@ -22,7 +22,7 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
-	"github.com/flavormonk/flavormonk/app/router"
+	"github.com/flavormonk/flavormonk/app/inference/router"
 )
 
 // Event kinds, as the SSE stream names them.

@@ -11,9 +11,9 @@ import (
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/cache"
 	"github.com/flavormonk/flavormonk/app/embed"
-	"github.com/flavormonk/flavormonk/app/offline"
+	"github.com/flavormonk/flavormonk/app/inference/offline"
+	"github.com/flavormonk/flavormonk/app/inference/router"
 	"github.com/flavormonk/flavormonk/app/recipes"
-	"github.com/flavormonk/flavormonk/app/router"
 	"github.com/flavormonk/flavormonk/app/search"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/flavormonk/flavormonk/app/router"
+	"github.com/flavormonk/flavormonk/app/inference/router"
 )
 
 // Metrics are the assistant's Prometheus series. A nil *Metrics records

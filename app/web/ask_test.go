@@ -23,9 +23,9 @@ import (
 	"github.com/flavormonk/flavormonk/app/auth"
 	"github.com/flavormonk/flavormonk/app/cache"
 	"github.com/flavormonk/flavormonk/app/config"
-	"github.com/flavormonk/flavormonk/app/offline"
+	"github.com/flavormonk/flavormonk/app/inference/offline"
+	"github.com/flavormonk/flavormonk/app/inference/router"
 	"github.com/flavormonk/flavormonk/app/recipes"
-	"github.com/flavormonk/flavormonk/app/router"
 	"github.com/flavormonk/flavormonk/app/search"
 	"github.com/flavormonk/flavormonk/app/sqlite"
 )

@@ -14,7 +14,7 @@ import (
 	"github.com/flavormonk/flavormonk/app/assistant"
 	"github.com/flavormonk/flavormonk/app/cache"
 	"github.com/flavormonk/flavormonk/app/config"
-	"github.com/flavormonk/flavormonk/app/router"
+	"github.com/flavormonk/flavormonk/app/inference/router"
 )
 
 func TestHeadAnswersLikeGet(t *testing.T) {

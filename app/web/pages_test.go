@@ -12,8 +12,8 @@ import (
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/assistant"
 	"github.com/flavormonk/flavormonk/app/cache"
-	"github.com/flavormonk/flavormonk/app/offline"
-	"github.com/flavormonk/flavormonk/app/router"
+	"github.com/flavormonk/flavormonk/app/inference/offline"
+	"github.com/flavormonk/flavormonk/app/inference/router"
 )
 
 // Every page answers a bad query string as the API does (the classes of

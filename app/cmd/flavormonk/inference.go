@@ -10,10 +10,10 @@ import (
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/assistant"
 	"github.com/flavormonk/flavormonk/app/config"
-	"github.com/flavormonk/flavormonk/app/offline"
-	"github.com/flavormonk/flavormonk/app/openai"
-	"github.com/flavormonk/flavormonk/app/replicate"
-	"github.com/flavormonk/flavormonk/app/router"
+	"github.com/flavormonk/flavormonk/app/inference/offline"
+	"github.com/flavormonk/flavormonk/app/inference/openai"
+	"github.com/flavormonk/flavormonk/app/inference/replicate"
+	"github.com/flavormonk/flavormonk/app/inference/router"
 )
 
 // inferenceClient is the HTTP client of every provider: no overall timeout

@@ -5,9 +5,9 @@ import (
 	"testing"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/inference/openai"
 	"github.com/flavormonk/flavormonk/app/inference/openaitest"
 	"github.com/flavormonk/flavormonk/app/inference/providertest"
-	"github.com/flavormonk/flavormonk/app/openai"
 )
 
 const testKey = "sk-test-0123456789abcdefFLAVORMONK"

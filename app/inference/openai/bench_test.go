@@ -12,10 +12,10 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 
+	"github.com/flavormonk/flavormonk/app/inference/openai"
 	"github.com/flavormonk/flavormonk/app/inference/openaitest"
 	"github.com/flavormonk/flavormonk/app/inference/providertest"
 	"github.com/flavormonk/flavormonk/app/inference/script"
-	"github.com/flavormonk/flavormonk/app/openai"
 )
 
 // BenchmarkStream measures one streamed answer of 200 tokens from the local

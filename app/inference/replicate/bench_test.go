@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	"github.com/flavormonk/flavormonk/app/inference/providertest"
+	"github.com/flavormonk/flavormonk/app/inference/replicate"
 	"github.com/flavormonk/flavormonk/app/inference/replicatetest"
 	"github.com/flavormonk/flavormonk/app/inference/script"
-	"github.com/flavormonk/flavormonk/app/replicate"
 )
 
 // BenchmarkStream measures one streamed answer of 200 tokens from the local

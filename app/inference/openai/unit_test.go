@@ -7,9 +7,9 @@ import (
 	"testing"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/inference/openai"
 	"github.com/flavormonk/flavormonk/app/inference/openaitest"
 	"github.com/flavormonk/flavormonk/app/inference/script"
-	"github.com/flavormonk/flavormonk/app/openai"
 )
 
 func TestNewRejectsBadInput(t *testing.T) {

@@ -11,9 +11,9 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/inference/providertest"
+	"github.com/flavormonk/flavormonk/app/inference/replicate"
 	"github.com/flavormonk/flavormonk/app/inference/replicatetest"
 	"github.com/flavormonk/flavormonk/app/inference/script"
-	"github.com/flavormonk/flavormonk/app/replicate"
 )
 
 const (

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/inference/replicate"
 	"github.com/flavormonk/flavormonk/app/inference/replicatetest"
-	"github.com/flavormonk/flavormonk/app/replicate"
 )
 
 func TestNewRejectsBadInput(t *testing.T) {
