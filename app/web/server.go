@@ -52,7 +52,9 @@ type Server struct {
 	streams *streamSet
 }
 
-// tierCache holds the tier's cache for the limiters and sessions.
+// tierCache holds the tier's cache for the limiters and sessions. It is a
+// struct only because accounts.go and ratelimit.go read s.cache.c; it
+// becomes a plain field when they move out of web.
 type tierCache struct{ c flavormonk.Cache }
 
 func (s *Server) now() time.Time { return s.clock.Now() }

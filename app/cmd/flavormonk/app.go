@@ -168,15 +168,33 @@ func (m *Main) Open(ctx context.Context) error {
 func (m *Main) webOptions(reg prometheus.Registerer, bm *backendmetrics.Metrics, asst *assistant.Assistant) web.Options {
 	cfg := m.Config
 	o := web.Options{
-		Store: m.Store, Searcher: m.searcher, Index: m.Index, Assistant: asst, Cache: m.Cache,
-		Degradable: map[string]web.Pinger{},
-		Log:        m.Log, Registerer: reg, Metrics: bm, Clock: m.Clock,
-		BaseURL: cfg.BaseURL, RequestTimeout: cfg.RequestTimeout, MaxBodyBytes: cfg.MaxBodyBytes,
-		MaxQueryBytes: cfg.MaxQueryBytes, SearchMaxResults: cfg.SearchMaxResults,
-		SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedPrefixes(), RateLimit: cfg.RateLimit,
-		AccountOptions: web.AccountOptions{InviteOnly: cfg.InviteOnly, GumroadProductID: cfg.GumroadProductID,
-			GumroadURL: cfg.GumroadURL, GumroadPlan: cfg.GumroadPlan, LicenseSecret: cfg.LicenseSecret,
-			LicenseRecheck: cfg.LicenseRecheck, CacheBackend: cfg.CacheBackend},
+		Store:            m.Store,
+		Searcher:         m.searcher,
+		Index:            m.Index,
+		Assistant:        asst,
+		Cache:            m.Cache,
+		Degradable:       map[string]web.Pinger{},
+		Log:              m.Log,
+		Registerer:       reg,
+		Metrics:          bm,
+		Clock:            m.Clock,
+		BaseURL:          cfg.BaseURL,
+		RequestTimeout:   cfg.RequestTimeout,
+		MaxBodyBytes:     cfg.MaxBodyBytes,
+		MaxQueryBytes:    cfg.MaxQueryBytes,
+		SearchMaxResults: cfg.SearchMaxResults,
+		SecureCookies:    cfg.SecureCookies,
+		TrustedProxies:   cfg.TrustedPrefixes(),
+		RateLimit:        cfg.RateLimit,
+		AccountOptions: web.AccountOptions{
+			InviteOnly:       cfg.InviteOnly,
+			GumroadProductID: cfg.GumroadProductID,
+			GumroadURL:       cfg.GumroadURL,
+			GumroadPlan:      cfg.GumroadPlan,
+			LicenseSecret:    cfg.LicenseSecret,
+			LicenseRecheck:   cfg.LicenseRecheck,
+			CacheBackend:     cfg.CacheBackend,
+		},
 	}
 	if m.hybrid() {
 		o.Degradable["vector_index"] = m.Vectors
