@@ -14,8 +14,9 @@ import (
 // ranking orders those matches.
 type SearchRetriever struct {
 	Index *search.Index
-	// Hybrid runs the tier's hybrid search; nil for lexical only.
-	Hybrid func(ctx context.Context, q search.Query) (*search.Result, error)
+	// Hybrid is the tier's hybrid search (search.Hybrid, uncached: a
+	// question rarely repeats a search); nil for lexical only.
+	Hybrid search.Searcher
 	// Load reads a whole recipe from the store.
 	Load func(ctx context.Context, id string) (*flavormonk.Recipe, error)
 
@@ -72,7 +73,7 @@ func (r *SearchRetriever) Retrieve(ctx context.Context, text string, k int) ([]*
 	}
 	hits := lex.Hits
 	if r.Hybrid != nil {
-		if res, err := r.Hybrid(ctx, q); err == nil && !res.Degraded {
+		if res, err := r.Hybrid.Search(ctx, q); err == nil && !res.Degraded {
 			matched := make(map[string]bool, len(lex.Hits))
 			for _, h := range lex.Hits {
 				matched[h.ID] = true

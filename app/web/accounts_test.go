@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -21,8 +20,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/auth"
@@ -49,6 +46,13 @@ func newAccEnv(t *testing.T, opts ...func(*config.Config)) *accEnv {
 // system clock).
 func newAccEnvAt(t *testing.T, clk flavormonk.Clock, opts ...func(*config.Config)) *accEnv {
 	t.Helper()
+	return newAccEnvWith(t, clk, nil, opts...)
+}
+
+// newAccEnvWith is newAccEnvAt with with applied to the server's Options
+// last (nil: none).
+func newAccEnvWith(t *testing.T, clk flavormonk.Clock, with func(*Options), opts ...func(*config.Config)) *accEnv {
+	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fm.db"), sqlite.WithClock(clk))
 	if err != nil {
@@ -71,11 +75,15 @@ func newAccEnvAt(t *testing.T, clk flavormonk.Clock, opts ...func(*config.Config
 	for _, o := range opts {
 		o(cfg)
 	}
-	s, err := New(cfg, st, ix, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	o := testOptions(t, cfg, st, ix)
+	o.Clock = clk
+	if with != nil {
+		with(&o)
+	}
+	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Clock = clk
 	s.UseAccounts(st)
 	s.SetReady(true)
 	srv := httptest.NewServer(s.Echo)
@@ -1200,7 +1208,7 @@ func (d *downStore) UserByEmail(ctx context.Context, email string) (*flavormonk.
 // unreachable answer 503 and count nothing, so whoever retried through the
 // outage can log in when it is over.
 func TestLoginDuringOutageCostsNoAttempt(t *testing.T) {
-	env := newAccEnv(t)
+	env := newAccEnvWith(t, nil, func(o *Options) { o.StoreUnreachable = func(err error) bool { return errors.Is(err, errRefused) } })
 	b := env.browser(t)
 	if r := b.signup("cook@example.com"); r.status != http.StatusSeeOther {
 		t.Fatalf("signup: %d %s", r.status, r.body)
@@ -1208,7 +1216,6 @@ func TestLoginDuringOutageCostsNoAttempt(t *testing.T) {
 	b.post("/logout", "/account", url.Values{}, nil)
 	ds := &downStore{AppStore: env.st}
 	env.server.acc.store = ds
-	env.server.ClassifyStoreErrors(func(err error) bool { return errors.Is(err, errRefused) })
 	ds.down.Store(true)
 	for i := range 8 {
 		if r := b.login("cook@example.com", pw); r.status != http.StatusServiceUnavailable {

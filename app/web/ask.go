@@ -27,36 +27,21 @@ import (
 // that drop connections silent for 60 s.
 const heartbeatEvery = 15 * time.Second
 
-// UseAssistant turns on the assistant: POST /api/v1/ask (API tokens with
-// the "ask" scope, or anonymous callers on the visitors' allowance), the
-// chat page at /ask and its stream at /ask/stream (session cookie + CSRF).
-func (s *Server) UseAssistant(a *assistant.Assistant, heartbeat time.Duration) {
-	if heartbeat <= 0 {
-		heartbeat = heartbeatEvery
-	}
-	s.assistant, s.heartbeat = a, heartbeat
+// routeAssistant adds the assistant's page, stream and API.
+func (s *Server) routeAssistant() error {
 	t, err := s.pageTemplate("ask")
 	if err != nil {
-		panic(err) // the template is embedded: a broken one fails every test
+		return err
 	}
 	s.pages.byName["ask"] = t
 	s.Echo.GET("/ask", s.askPage, s.visitor, noStore)
 	s.Echo.POST("/ask/stream", s.askStream, s.visitor, noStore)
 	s.Echo.POST("/api/v1/ask", s.apiAsk, noStore)
+	return nil
 }
 
 func (s *Server) pageTemplate(name string) (*template.Template, error) {
 	return template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
-}
-
-// Retriever returns the assistant's retrieval over this server's search
-// (hybrid ordering when vectors are on).
-func (s *Server) Retriever() assistant.Retriever {
-	r := &assistant.SearchRetriever{Index: s.index, Load: s.store.Recipe}
-	if s.vectors != nil {
-		r.Hybrid = s.runSearch
-	}
-	return r
 }
 
 // askBody is the request of POST /api/v1/ask.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,15 +15,12 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/prometheus/client_golang/prometheus"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/assistant"
 	"github.com/flavormonk/flavormonk/app/auth"
-	"github.com/flavormonk/flavormonk/app/cache"
 	"github.com/flavormonk/flavormonk/app/config"
 	"github.com/flavormonk/flavormonk/app/inference/offline"
-	"github.com/flavormonk/flavormonk/app/inference/router"
 	"github.com/flavormonk/flavormonk/app/recipes"
 	"github.com/flavormonk/flavormonk/app/search"
 	"github.com/flavormonk/flavormonk/app/sqlite"
@@ -57,19 +53,16 @@ func newAskEnv(t *testing.T, heartbeat time.Duration, providers ...flavormonk.Pr
 		t.Fatal(err)
 	}
 	cfg.RateLimit, cfg.SecureCookies = 0, false
-	s, err := New(cfg, st, ix, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+	if len(providers) == 0 {
+		providers = []flavormonk.Provider{offline.Provider{}}
+	}
+	o := testOptions(t, cfg, st, ix)
+	useAssistant(t, &o, assistant.Options{CacheTTL: time.Minute}, 1000, heartbeat, providers...)
+	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.UseAccounts(st)
-	if len(providers) == 0 {
-		providers = []flavormonk.Provider{offline.Provider{}}
-	}
-	rt, err := router.New(router.Options{}, providers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.UseAssistant(assistant.New(assistant.Options{CacheTTL: time.Minute}, s.Retriever(), rt, cache.NewMemory(1000), nil, nil), heartbeat)
 	s.SetReady(true)
 	srv := httptest.NewServer(s.Echo)
 	t.Cleanup(srv.Close)

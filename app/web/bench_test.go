@@ -1,14 +1,10 @@
 package web
 
 import (
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flavormonk/flavormonk/app/cache"
 	"github.com/flavormonk/flavormonk/app/config"
@@ -30,12 +26,13 @@ func BenchmarkSearchCache(b *testing.B) {
 	}
 	cfg.RateLimit = 0
 	newServer := func(cached bool) *Server {
-		s, err := New(cfg, nil, ix, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+		o := testOptions(b, cfg, nil, ix)
+		if cached {
+			useCache(b, &o, cache.NewMemory(100000), time.Hour)
+		}
+		s, err := New(o)
 		if err != nil {
 			b.Fatal(err)
-		}
-		if cached {
-			s.UseCache(cache.NewMemory(100000), time.Hour)
 		}
 		return s
 	}

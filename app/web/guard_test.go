@@ -12,9 +12,7 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/assistant"
-	"github.com/flavormonk/flavormonk/app/cache"
 	"github.com/flavormonk/flavormonk/app/config"
-	"github.com/flavormonk/flavormonk/app/inference/router"
 )
 
 func TestHeadAnswersLikeGet(t *testing.T) {
@@ -148,12 +146,8 @@ func rawRequest(t *testing.T, addr, head string, body []byte, gap time.Duration)
 }
 
 func TestSlowBodyIsCutOff(t *testing.T) {
-	env := newAccEnv(t, func(c *config.Config) { c.RequestTimeout = 500 * time.Millisecond })
-	rt, err := router.New(router.Options{}, &slowModel{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.server.UseAssistant(assistant.New(assistant.Options{}, env.server.Retriever(), rt, cache.NewMemory(100), nil, nil), time.Second)
+	env := newAccEnvWith(t, nil, func(o *Options) { useAssistant(t, o, assistant.Options{}, 100, time.Second, &slowModel{}) },
+		func(c *config.Config) { c.RequestTimeout = 500 * time.Millisecond })
 	addr := strings.TrimPrefix(env.srv.URL, "http://")
 	for _, c := range []struct {
 		name, path string
@@ -183,12 +177,9 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 }
 
 func TestLongStreamOutlivesTheRequestTimeout(t *testing.T) {
-	env := newAccEnv(t, func(c *config.Config) { c.RequestTimeout = 300 * time.Millisecond })
-	rt, err := router.New(router.Options{}, &slowModel{delay: 1200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.server.UseAssistant(assistant.New(assistant.Options{}, env.server.Retriever(), rt, cache.NewMemory(100), nil, nil), 100*time.Millisecond)
+	env := newAccEnvWith(t, nil, func(o *Options) {
+		useAssistant(t, o, assistant.Options{}, 100, 100*time.Millisecond, &slowModel{delay: 1200 * time.Millisecond})
+	}, func(c *config.Config) { c.RequestTimeout = 300 * time.Millisecond })
 	q := env.recipes[0].Name
 	res := postAsk(t, env.srv.URL+"/api/v1/ask", `{"question":"how do I make `+q+`?"}`, nil)
 	defer res.Body.Close()

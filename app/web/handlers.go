@@ -29,16 +29,10 @@ func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	checks := map[string]string{"store": "ok", "search_index": "ok"}
-	if s.vectors != nil {
-		checks["vector_index"] = "ok"
-		if err := s.vectors.Ping(ctx); err != nil {
-			checks["vector_index"] = "degraded"
-		}
-	}
-	if s.cache != nil {
-		checks["cache"] = "ok"
-		if err := s.cache.c.Ping(ctx); err != nil {
-			checks["cache"] = "degraded"
+	for name, b := range s.cfg.Degradable {
+		checks[name] = "ok"
+		if err := b.Ping(ctx); err != nil {
+			checks[name] = "degraded"
 		}
 	}
 	if s.assistant != nil {
@@ -79,14 +73,14 @@ func (s *Server) apiSearch(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if s.cache != nil {
-		body, err := s.cache.search(c.Request().Context(), q)
+	if s.encoder != nil {
+		body, err := s.encoder.SearchJSON(c.Request().Context(), q)
 		if err != nil {
 			return err
 		}
 		return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, body)
 	}
-	res, err := s.runSearch(c.Request().Context(), q)
+	res, err := s.searcher.Search(c.Request().Context(), q)
 	if err != nil {
 		return err
 	}

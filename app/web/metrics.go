@@ -6,18 +6,18 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/flavormonk/flavormonk/app/search"
+	"github.com/flavormonk/flavormonk/app/backendmetrics"
 )
 
 type metrics struct {
 	requests  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	fallbacks *prometheus.CounterVec
-	backend   *prometheus.HistogramVec
-	cache     *prometheus.CounterVec
 }
 
-func newMetrics(reg prometheus.Registerer, ix *search.Index) (*metrics, error) {
+// newMetrics registers the HTTP families with reg; the shared backend
+// families come from bm, or are registered with reg when bm is nil.
+func newMetrics(reg prometheus.Registerer, bm *backendmetrics.Metrics) (*metrics, error) {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flavormonk_http_requests_total", Help: "HTTP requests by route, method and status.",
@@ -27,29 +27,18 @@ func newMetrics(reg prometheus.Registerer, ix *search.Index) (*metrics, error) {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route"}),
 	}
-	cs := []prometheus.Collector{m.requests, m.latency,
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "flavormonk_search_index_recipes", Help: "Recipes in the in-process search index."},
-			func() float64 { return float64(ix.Len()) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "flavormonk_search_index_revision", Help: "Store revision the search index reflects."},
-			func() float64 { return float64(ix.Revision()) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "flavormonk_search_index_updates_total", Help: "Search index snapshots built."},
-			func() float64 { return float64(ix.Updates()) }),
-	}
-	for _, c := range cs {
+	for _, c := range []prometheus.Collector{m.requests, m.latency} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
-	var err error
-	if m.fallbacks, m.backend, err = vectorMetrics(reg); err != nil {
-		return nil, err
+	if bm == nil {
+		var err error
+		if bm, err = backendmetrics.New(reg); err != nil {
+			return nil, err
+		}
 	}
-	m.cache = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "flavormonk_cache_requests_total", Help: "Search-result cache lookups by result (hit, miss); hit ratio = hit / (hit + miss).",
-	}, []string{"result"})
-	if err := reg.Register(m.cache); err != nil {
-		return nil, err
-	}
+	m.fallbacks = bm.Fallbacks
 	return m, nil
 }
 

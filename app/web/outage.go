@@ -21,15 +21,6 @@ const outageSettle = 2 * time.Second
 // errStoreDown is what users see while the store is unreachable.
 var errStoreDown = flavormonk.Errorf(flavormonk.EUNAVAILABLE, "the database is unreachable at the moment; try again shortly")
 
-// ClassifyStoreErrors tells the server which store errors mean the store is
-// unreachable (a refused connection, a server shutting down): requests that
-// fail with one answer 503 unavailable, and the outage is logged once per
-// window instead of an error per request. The store package knows its
-// driver's errors, so main passes its classifier here.
-func (s *Server) ClassifyStoreErrors(unreachable func(error) bool) {
-	s.outage.unreachable = unreachable
-}
-
 // storeOutage tracks whether the store is reachable, from the failures
 // requests see and the successes of readiness probes and visitor lookups.
 type storeOutage struct {

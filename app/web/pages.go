@@ -154,7 +154,7 @@ func (s *Server) searchPage(c echo.Context) error {
 	if q.Limit == 0 {
 		q.Limit = 24
 	}
-	res, err := s.runSearch(c.Request().Context(), q)
+	res, err := s.searcher.Search(c.Request().Context(), q)
 	if err != nil {
 		return s.pageError(c, "search", err, data)
 	}

@@ -11,21 +11,16 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/assistant"
-	"github.com/flavormonk/flavormonk/app/cache"
 	"github.com/flavormonk/flavormonk/app/inference/offline"
-	"github.com/flavormonk/flavormonk/app/inference/router"
 )
 
 // Every page answers a bad query string as the API does (the classes of
 // cmd/flavormonk TestBadInput): 400, or 413 for an oversized query string,
 // with the page's form shown again and the message, never a 500.
 func TestPagesRefuseBadQueries(t *testing.T) {
-	env := newAccEnv(t)
-	rt, err := router.New(router.Options{}, offline.Provider{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.server.UseAssistant(assistant.New(assistant.Options{CacheTTL: time.Minute}, env.server.Retriever(), rt, cache.NewMemory(100), nil, nil), 0)
+	env := newAccEnvWith(t, nil, func(o *Options) {
+		useAssistant(t, o, assistant.Options{CacheTTL: time.Minute}, 100, 0, offline.Provider{})
+	})
 	admin := env.browser(t)
 	admin.signup("admin@example.com")
 	if err := env.st.SetRole(context.Background(), env.user(t, "admin@example.com").ID, flavormonk.RoleAdmin); err != nil {

@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/cachetest"
@@ -91,7 +87,11 @@ func replicasWith(t testing.TB, n int, c flavormonk.Cache, wrap func(flavormonk.
 		for _, o := range opts {
 			o(cfg)
 		}
-		s, err := New(cfg, st, ix, slog.New(slog.NewTextHandler(io.Discard, nil)), prometheus.NewRegistry())
+		o := testOptions(t, cfg, st, ix)
+		if c != nil {
+			useCache(t, &o, c, time.Minute)
+		}
+		s, err := New(o)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,9 +100,6 @@ func replicasWith(t testing.TB, n int, c flavormonk.Cache, wrap func(flavormonk.
 			acc = wrap(st)
 		}
 		s.UseAccounts(acc)
-		if c != nil {
-			s.UseCache(c, time.Minute)
-		}
 		s.SetReady(true)
 		srv := httptest.NewServer(s.Echo)
 		t.Cleanup(srv.Close)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -16,54 +17,62 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/assistant"
-	"github.com/flavormonk/flavormonk/app/config"
 	"github.com/flavormonk/flavormonk/app/search"
 )
 
 // Server serves the public site and API.
 type Server struct {
-	Echo    *echo.Echo
-	cfg     *config.Config
-	store   flavormonk.AppStore
-	index   *search.Index
-	log     *slog.Logger
-	metrics *metrics
-	pages   *pages
+	Echo     *echo.Echo
+	cfg      Options // as given to New
+	store    flavormonk.AppStore
+	searcher search.Searcher
+	encoder  search.Encoder // searcher's encoded answers; nil when it keeps none
+	index    *search.Index
+	log      *slog.Logger
+	metrics  *metrics
+	pages    *pages
 
 	// ready is set once the index is loaded; /readyz answers 503 before.
 	ready atomic.Bool
 
-	vectors       Vectors
-	vectorTimeout time.Duration
-	cache         *searchCache
+	cache *tierCache // nil without a cache
 
 	acc *accounts // nil until UseAccounts
 
-	assistant *assistant.Assistant // nil until UseAssistant
+	assistant *assistant.Assistant // nil without the assistant
 	heartbeat time.Duration
 
-	// Clock is where sessions, limits, licences and reports read the
-	// time; nil is the system clock. It is read at each use, so main may
-	// set it any time before serving.
-	Clock flavormonk.Clock
+	clock flavormonk.Clock
 
 	outage  storeOutage
 	streams *streamSet
 }
 
-func (s *Server) now() time.Time { return s.Clock.Now() }
+// tierCache holds the tier's cache for the limiters and sessions. It is a
+// struct only because accounts.go and ratelimit.go read s.cache.c; it
+// becomes a plain field when they move out of web.
+type tierCache struct{ c flavormonk.Cache }
+
+func (s *Server) now() time.Time { return s.clock.Now() }
 
 // New builds the server and its routes.
-func New(cfg *config.Config, store flavormonk.AppStore, index *search.Index, log *slog.Logger, reg prometheus.Registerer) (*Server, error) {
-	s := &Server{cfg: cfg, store: store, index: index, log: log}
-	s.outage.log, s.outage.now = log, s.now
+func New(o Options) (*Server, error) {
+	s := &Server{cfg: o, store: o.Store, searcher: o.Searcher, index: o.Index, log: o.Log, clock: o.Clock,
+		assistant: o.Assistant, heartbeat: o.Heartbeat}
+	s.encoder, _ = o.Searcher.(search.Encoder)
+	if o.Cache != nil {
+		s.cache = &tierCache{c: o.Cache}
+	}
+	if s.heartbeat <= 0 {
+		s.heartbeat = heartbeatEvery
+	}
+	s.outage.log, s.outage.now, s.outage.unreachable = o.Log, s.now, o.StoreUnreachable
 	s.streams = newStreamSet()
-	m, err := newMetrics(reg, index)
+	m, err := newMetrics(o.Registerer, o.Metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +83,7 @@ func New(cfg *config.Config, store flavormonk.AppStore, index *search.Index, log
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.IPExtractor = ipExtractor(cfg)
+	e.IPExtractor = ipExtractor(o.TrustedProxies)
 	s.Echo = e
 
 	e.Pre(middleware.RemoveTrailingSlashWithConfig(middleware.TrailingSlashConfig{RedirectCode: http.StatusMovedPermanently}))
@@ -90,14 +99,14 @@ func New(cfg *config.Config, store flavormonk.AppStore, index *search.Index, log
 		XSSProtection:         "0",
 		ContentTypeNosniff:    "nosniff",
 		XFrameOptions:         "DENY",
-		HSTSMaxAge:            hstsAge(cfg),
+		HSTSMaxAge:            hstsAge(o.SecureCookies),
 		ReferrerPolicy:        "strict-origin-when-cross-origin",
 		ContentSecurityPolicy: "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
 	}))
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024, Skipper: isStream}))
-	if cfg.RateLimit > 0 {
+	if o.RateLimit > 0 {
 		local := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: rate.Limit(float64(cfg.RateLimit) / 60), Burst: max(cfg.RateLimit/6, 10), ExpiresIn: 3 * time.Minute,
+			Rate: rate.Limit(float64(o.RateLimit) / 60), Burst: max(o.RateLimit/6, 10), ExpiresIn: 3 * time.Minute,
 		})
 		e.Use(s.rateLimit(local))
 	}
@@ -122,22 +131,26 @@ func New(cfg *config.Config, store flavormonk.AppStore, index *search.Index, log
 	e.GET("/api/v1/pantry", s.apiPantry, api)
 	e.POST("/api/v1/pantry", s.apiPantry, api)
 	e.GET("/api/v1/openapi.json", s.openAPI, api)
+	if s.assistant != nil {
+		if err := s.routeAssistant(); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
 // SetReady marks the server ready (the index is loaded).
 func (s *Server) SetReady(v bool) { s.ready.Store(v) }
 
-func hstsAge(cfg *config.Config) int {
-	if cfg.SecureCookies {
+func hstsAge(secure bool) int {
+	if secure {
 		return 63072000
 	}
 	return 0
 }
 
 // ipExtractor believes X-Forwarded-For only from configured proxies.
-func ipExtractor(cfg *config.Config) echo.IPExtractor {
-	prefixes := cfg.TrustedPrefixes()
+func ipExtractor(prefixes []netip.Prefix) echo.IPExtractor {
 	if len(prefixes) == 0 {
 		return echo.ExtractIPDirect()
 	}

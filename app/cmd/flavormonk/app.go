@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/assistant"
+	"github.com/flavormonk/flavormonk/app/backendmetrics"
 	"github.com/flavormonk/flavormonk/app/config"
 	"github.com/flavormonk/flavormonk/app/indexer"
 	"github.com/flavormonk/flavormonk/app/postgres"
@@ -39,10 +41,15 @@ type Main struct {
 	Clock flavormonk.Clock
 
 	Store   flavormonk.AppStore
-	Index   *search.Index
-	Server  *web.Server
 	Cache   flavormonk.Cache
+	Index   *search.Index
 	Vectors *indexer.Indexer // nil without a vector index
+	Server  *web.Server
+
+	// searcher is the composed search (lexical, hybrid, cache-aside) the
+	// web handlers use; retriever is the assistant's view of it.
+	searcher  search.Searcher
+	retriever assistant.Retriever
 
 	started  time.Time
 	http     *http.Server
@@ -90,10 +97,18 @@ func openStore(ctx context.Context, cfg *config.Config, clk flavormonk.Clock) (f
 	return nil, config.NotImplemented("FLAVORMONK_STORE", cfg.StoreDriver)
 }
 
-// Open connects the backends, seeds an empty store, loads the search index
-// and binds the listeners. Run serves.
+// Open wires the app in the order data flows: store, cache, search
+// (lexical index, vectors, cache-aside), meter and providers, assistant,
+// accounts, web. It seeds an empty store, loads the search index and binds
+// the listeners. Run serves.
 func (m *Main) Open(ctx context.Context) error {
 	cfg := m.Config
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	bm, err := backendmetrics.New(reg)
+	if err != nil {
+		return err
+	}
 	st, err := openStore(ctx, cfg, m.Clock)
 	if err != nil {
 		return fmt.Errorf("opening the %s store: %w", cfg.StoreDriver, err)
@@ -108,34 +123,20 @@ func (m *Main) Open(ctx context.Context) error {
 			m.Log.Info("seeded the empty store with the bundled recipes", "recipes", n)
 		}
 	}
-	m.Index = search.New()
-	if err := m.Index.Load(ctx, st); err != nil {
-		return fmt.Errorf("loading the search index: %w", err)
-	}
-	if err := m.openBackends(ctx); err != nil {
+	if m.Cache, err = openCache(ctx, cfg, m.Log); err != nil {
 		return err
 	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if m.Server, err = web.New(cfg, st, m.Index, m.Log, reg); err != nil {
+	if err := m.openSearch(ctx, reg, bm); err != nil {
 		return err
-	}
-	m.Server.Clock = m.Clock
-	if _, ok := st.(*postgres.Store); ok {
-		m.Server.ClassifyStoreErrors(postgres.Unreachable)
-	}
-	m.Server.UseAccounts(st)
-	if m.Cache != nil {
-		m.Server.UseCache(m.Cache, cfg.CacheTTL)
-	}
-	if m.Vectors != nil && cfg.SearchMode == config.SearchHybrid {
-		m.Server.UseVectors(m.Vectors, vectorTimeout)
 	}
 	asst, err := m.newAssistant(reg)
 	if err != nil {
 		return err
 	}
-	m.Server.UseAssistant(asst, 0)
+	if m.Server, err = web.New(m.webOptions(reg, bm, asst)); err != nil {
+		return err
+	}
+	m.Server.UseAccounts(st)
 	// Loading decoded every recipe once and wiring parsed the templates;
 	// give that garbage back to the OS now rather than idling on it.
 	debug.FreeOSMemory()
@@ -160,6 +161,51 @@ func (m *Main) Open(ctx context.Context) error {
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	m.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return nil
+}
+
+// webOptions are the web server's Options from the configuration and what
+// Open built before it.
+func (m *Main) webOptions(reg prometheus.Registerer, bm *backendmetrics.Metrics, asst *assistant.Assistant) web.Options {
+	cfg := m.Config
+	o := web.Options{
+		Store:            m.Store,
+		Searcher:         m.searcher,
+		Index:            m.Index,
+		Assistant:        asst,
+		Cache:            m.Cache,
+		Degradable:       map[string]web.Pinger{},
+		Log:              m.Log,
+		Registerer:       reg,
+		Metrics:          bm,
+		Clock:            m.Clock,
+		BaseURL:          cfg.BaseURL,
+		RequestTimeout:   cfg.RequestTimeout,
+		MaxBodyBytes:     cfg.MaxBodyBytes,
+		MaxQueryBytes:    cfg.MaxQueryBytes,
+		SearchMaxResults: cfg.SearchMaxResults,
+		SecureCookies:    cfg.SecureCookies,
+		TrustedProxies:   cfg.TrustedPrefixes(),
+		RateLimit:        cfg.RateLimit,
+		AccountOptions: web.AccountOptions{
+			InviteOnly:       cfg.InviteOnly,
+			GumroadProductID: cfg.GumroadProductID,
+			GumroadURL:       cfg.GumroadURL,
+			GumroadPlan:      cfg.GumroadPlan,
+			LicenseSecret:    cfg.LicenseSecret,
+			LicenseRecheck:   cfg.LicenseRecheck,
+			CacheBackend:     cfg.CacheBackend,
+		},
+	}
+	if m.hybrid() {
+		o.Degradable["vector_index"] = m.Vectors
+	}
+	if m.Cache != nil {
+		o.Degradable["cache"] = m.Cache
+	}
+	if _, ok := m.Store.(*postgres.Store); ok {
+		o.StoreUnreachable = postgres.Unreachable
+	}
+	return o
 }
 
 // Addr is the public listener's address (useful with port 0).

@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/assistant"
+	"github.com/flavormonk/flavormonk/app/backendmetrics"
 	"github.com/flavormonk/flavormonk/app/cache"
 	"github.com/flavormonk/flavormonk/app/chroma"
 	"github.com/flavormonk/flavormonk/app/chromem"
@@ -14,6 +19,7 @@ import (
 	"github.com/flavormonk/flavormonk/app/embed"
 	"github.com/flavormonk/flavormonk/app/indexer"
 	"github.com/flavormonk/flavormonk/app/redis"
+	"github.com/flavormonk/flavormonk/app/search"
 )
 
 // vectorTimeout is the vector side's share of a search's time: past it,
@@ -69,12 +75,47 @@ func openVectorIndex(ctx context.Context, cfg *config.Config) (flavormonk.Vector
 	return nil, config.NotImplemented("FLAVORMONK_VECTOR", cfg.VectorBackend)
 }
 
-func (m *Main) openBackends(ctx context.Context) error {
-	c, err := openCache(ctx, m.Config, m.Log)
-	if err != nil {
+// openSearch loads the lexical index from the store and composes the
+// searcher over it: hybrid with the vector index when the tier asks for
+// it, then cache-aside in the tier's cache. The assistant retrieves with
+// the lexical index and the hybrid ranking, uncached.
+func (m *Main) openSearch(ctx context.Context, reg prometheus.Registerer, bm *backendmetrics.Metrics) error {
+	m.Index = search.New()
+	if err := m.Index.Load(ctx, m.Store); err != nil {
+		return fmt.Errorf("loading the search index: %w", err)
+	}
+	if err := search.RegisterMetrics(reg, m.Index); err != nil {
 		return err
 	}
-	m.Cache = c
+	if err := m.openVectors(ctx); err != nil {
+		return err
+	}
+	m.searcher = search.Lexical(m.Index)
+	r := &assistant.SearchRetriever{Index: m.Index, Load: m.Store.Recipe}
+	if m.hybrid() {
+		m.searcher = search.Hybrid(m.Index, m.Vectors, search.HybridOptions{Timeout: vectorTimeout, Log: m.Log, Metrics: bm})
+		r.Hybrid = m.searcher
+	}
+	m.retriever = r
+	if m.Cache != nil {
+		c, err := search.NewCached(m.searcher, m.Index, m.Cache, search.CacheOptions{TTL: m.Config.CacheTTL, Log: m.Log, Registerer: reg, Metrics: bm})
+		if err != nil {
+			return err
+		}
+		m.searcher = c
+	}
+	return nil
+}
+
+// hybrid reports whether search fuses vectors: a vector index is kept
+// current whenever one is configured, but ranks only in hybrid mode.
+func (m *Main) hybrid() bool {
+	return m.Vectors != nil && m.Config.SearchMode == config.SearchHybrid
+}
+
+// openVectors opens the vector index and its embedder; none when the
+// configuration has no vector index.
+func (m *Main) openVectors(ctx context.Context) error {
 	vi, err := openVectorIndex(ctx, m.Config)
 	if err != nil || vi == nil {
 		return err

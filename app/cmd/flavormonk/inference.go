@@ -95,5 +95,5 @@ func (m *Main) newAssistant(reg prometheus.Registerer) (*assistant.Assistant, er
 	if err != nil {
 		return nil, err
 	}
-	return assistant.New(opts, m.Server.Retriever(), rt, m.Cache, meter, met), nil
+	return assistant.New(opts, m.retriever, rt, m.Cache, meter, met), nil
 }

@@ -75,7 +75,12 @@ func profile(ctx context.Context, args []string) error {
 	}
 	cfg.RateLimit, cfg.LogLevel, cfg.SeedRecipes, cfg.CacheMaxEntries = 0, "warn", false, 0
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := web.New(cfg, st, ix, log, prometheus.NewRegistry())
+	srv, err := web.New(web.Options{
+		Store: st, Searcher: search.Lexical(ix), Index: ix, Log: log, Registerer: prometheus.NewRegistry(),
+		BaseURL: cfg.BaseURL, RequestTimeout: cfg.RequestTimeout, MaxBodyBytes: cfg.MaxBodyBytes,
+		MaxQueryBytes: cfg.MaxQueryBytes, SearchMaxResults: cfg.SearchMaxResults,
+		SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedPrefixes(), RateLimit: cfg.RateLimit,
+	})
 	if err != nil {
 		return err
 	}
