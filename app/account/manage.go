@@ -243,7 +243,7 @@ func CheckNote(note string) error {
 }
 
 // SetFavourite adds or updates a favourite with its note and returns it
-// (nil if it is gone again already).
+// (nil if it is gone again already, or could not be read back).
 func (s *Service) SetFavourite(ctx context.Context, userID int64, recipeID, note string) (*flavormonk.Favourite, error) {
 	if err := CheckNote(note); err != nil {
 		return nil, err
@@ -251,7 +251,12 @@ func (s *Service) SetFavourite(ctx context.Context, userID int64, recipeID, note
 	if err := s.store.SetFavourite(ctx, userID, recipeID, note); err != nil {
 		return nil, err
 	}
-	return s.Favourite(ctx, userID, recipeID)
+	// The note is stored: a failed read-back answers without it.
+	f, err := s.Favourite(ctx, userID, recipeID)
+	if err != nil {
+		return nil, nil
+	}
+	return f, nil
 }
 
 // DeleteFavourite removes a favourite.

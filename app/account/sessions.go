@@ -183,6 +183,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*flavormonk.U
 	if err != nil {
 		return nil, nil, err
 	}
+	ss.TokenHash = hash
 	now := s.now.Now()
 	if !now.Before(ss.ExpiresAt) || now.Sub(ss.SeenAt) > SessionIdle {
 		_ = s.EndSession(ctx, hash)

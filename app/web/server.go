@@ -17,11 +17,12 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/account"
 	"github.com/flavormonk/flavormonk/app/assistant"
 	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/limit"
 	"github.com/flavormonk/flavormonk/app/search"
 )
 
@@ -42,7 +43,8 @@ type Server struct {
 	vectorTimeout time.Duration
 	cache         *searchCache
 
-	acc *accounts // nil until UseAccounts
+	acc      *account.Service // nil until UseAccounts
+	requests *limit.Requests  // nil without FLAVORMONK_RATE_LIMIT
 
 	assistant *assistant.Assistant // nil until UseAssistant
 	heartbeat time.Duration
@@ -96,10 +98,9 @@ func New(cfg *config.Config, store flavormonk.AppStore, index *search.Index, log
 	}))
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024, Skipper: isStream}))
 	if cfg.RateLimit > 0 {
-		local := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: rate.Limit(float64(cfg.RateLimit) / 60), Burst: max(cfg.RateLimit/6, 10), ExpiresIn: 3 * time.Minute,
-		})
-		e.Use(s.rateLimit(local))
+		// Counted in this process until UseAccounts brings the shared count.
+		s.requests = limit.NewRequests(cfg.RateLimit, s.now, limit.NewCounter(nil, nil))
+		e.Use(s.rateLimit)
 	}
 	e.Use(s.deadline)
 	e.Use(etag)

@@ -19,6 +19,7 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/gumroad"
 	"github.com/flavormonk/flavormonk/app/indexer"
 	"github.com/flavormonk/flavormonk/app/postgres"
 	"github.com/flavormonk/flavormonk/app/recipes"
@@ -51,6 +52,8 @@ type Main struct {
 	bg       sync.WaitGroup
 	cancelBG context.CancelFunc
 	meter    *metering.Meter // its background prune is waited for on Close
+	// rechecker re-checks licences in the background; nil when off.
+	rechecker *gumroad.Rechecker
 }
 
 // NewMain returns a Main for cfg; Open wires it.
@@ -124,10 +127,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if _, ok := st.(*postgres.Store); ok {
 		m.Server.ClassifyStoreErrors(postgres.Unreachable)
 	}
-	m.Server.UseAccounts(st)
 	if m.Cache != nil {
 		m.Server.UseCache(m.Cache, cfg.CacheTTL)
 	}
+	m.useAccounts(st)
 	if m.Vectors != nil && cfg.SearchMode == config.SearchHybrid {
 		m.Server.UseVectors(m.Vectors, vectorTimeout)
 	}
@@ -198,7 +201,7 @@ func (m *Main) Run(ctx context.Context) error {
 		defer m.bg.Done()
 		m.expireVisitors(bgctx)
 	}()
-	if rc := m.Server.LicenseRechecker(); rc != nil {
+	if rc := m.rechecker; rc != nil {
 		m.bg.Add(1)
 		go func() { defer m.bg.Done(); rc.Run(bgctx) }()
 	}
