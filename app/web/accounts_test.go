@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/account"
 	"github.com/flavormonk/flavormonk/app/auth"
 	"github.com/flavormonk/flavormonk/app/config"
 	"github.com/flavormonk/flavormonk/app/internal/servicetest"
@@ -38,6 +39,7 @@ type accEnv struct {
 	st      *sqlite.Store
 	recipes []*flavormonk.Recipe
 	server  *Server
+	acc     *testAccounts
 }
 
 func newAccEnv(t *testing.T, opts ...func(*config.Config)) *accEnv {
@@ -48,6 +50,12 @@ func newAccEnv(t *testing.T, opts ...func(*config.Config)) *accEnv {
 // newAccEnvAt is newAccEnv with the store and the server on clk (nil: the
 // system clock).
 func newAccEnvAt(t *testing.T, clk flavormonk.Clock, opts ...func(*config.Config)) *accEnv {
+	t.Helper()
+	return newAccEnvCache(t, clk, nil, opts...)
+}
+
+// newAccEnvCache is newAccEnvAt with the limits counting in c (nil: none).
+func newAccEnvCache(t *testing.T, clk flavormonk.Clock, c flavormonk.Cache, opts ...func(*config.Config)) *accEnv {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fm.db"), sqlite.WithClock(clk))
@@ -76,11 +84,11 @@ func newAccEnvAt(t *testing.T, clk flavormonk.Clock, opts ...func(*config.Config
 		t.Fatal(err)
 	}
 	s.Clock = clk
-	s.UseAccounts(st)
+	ta := useTestAccounts(s, st, st, c)
 	s.SetReady(true)
 	srv := httptest.NewServer(s.Echo)
 	t.Cleanup(srv.Close)
-	return &accEnv{srv: srv, st: st, recipes: recipes, server: s}
+	return &accEnv{srv: srv, st: st, recipes: recipes, server: s, acc: ta}
 }
 
 type browser struct {
@@ -350,7 +358,7 @@ func TestParallelLoginsThrottled(t *testing.T) {
 	env.browser(t).signup("victim@example.com")
 	b := env.browser(t)
 	token := b.csrf("/login")
-	before := env.server.acc.hasher.Computed()
+	before := env.acc.hasher.Computed()
 	const n = 60
 	statuses := make(chan int, n)
 	var wg sync.WaitGroup
@@ -375,7 +383,7 @@ func TestParallelLoginsThrottled(t *testing.T) {
 	for st := range statuses {
 		count[st]++
 	}
-	if v := env.server.acc.hasher.Computed() - before; v > 5 {
+	if v := env.acc.hasher.Computed() - before; v > 5 {
 		t.Fatalf("%d parallel log-ins ran %d password verifications, want at most 5 (statuses %v)", n, v, count)
 	}
 	if count[http.StatusUnauthorized] > 5 || count[http.StatusUnauthorized]+count[http.StatusTooManyRequests] != n {
@@ -676,25 +684,7 @@ func TestSignupRateLimit(t *testing.T) {
 	if n := env.users(t); n != signupsPerHour {
 		t.Fatalf("%d users", n)
 	}
-	now := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
-	l := newSignupLimiter(2, time.Hour, func() time.Time { return now })
-	ctx := context.Background()
-	_, _, _ = l.Take(ctx, "a")
-	back, _, _ := l.Take(ctx, "a")
-	if _, _, err := l.Take(ctx, "a"); err == nil {
-		t.Fatal("limit not applied")
-	}
-	back() // a failed sign-up gives its slot back
-	if _, _, err := l.Take(ctx, "a"); err != nil {
-		t.Fatal("slot not given back")
-	}
-	if _, _, err := l.Take(ctx, "b"); err != nil {
-		t.Fatal("other ip limited")
-	}
-	now = now.Add(time.Hour + time.Second)
-	if _, _, err := l.Take(ctx, "a"); err != nil {
-		t.Fatal("window did not slide")
-	}
+	// The limiter's own tests are in package limit.
 }
 
 // Parallel sign-ups from one IP, on two replicas sharing Redis and on one
@@ -980,7 +970,7 @@ func TestLicenseSealedAndRechecked(t *testing.T) {
 	if len(g) != 1 || len(g[0].Sealed) == 0 || strings.Contains(string(g[0].Sealed), gumGoodKey[:8]) {
 		t.Fatalf("grant not sealed: %+v", g)
 	}
-	rc := env.server.LicenseRechecker()
+	rc := env.acc.rechecker
 	if rc == nil {
 		t.Fatal("no rechecker with a secret and a product")
 	}
@@ -995,7 +985,7 @@ func TestLicenseSealedAndRechecked(t *testing.T) {
 		t.Fatalf("plan after a refund: %s", p)
 	}
 	// Without a secret there is no rechecker (and a warning at start-up).
-	if newAccEnv(t, func(c *config.Config) { c.GumroadProductID, c.GumroadURL = gumProduct, gs.URL }).server.LicenseRechecker() != nil {
+	if newAccEnv(t, func(c *config.Config) { c.GumroadProductID, c.GumroadURL = gumProduct, gs.URL }).acc.rechecker != nil {
 		t.Fatal("a rechecker without a secret")
 	}
 }
@@ -1057,7 +1047,7 @@ func TestVisitorCarriesOver(t *testing.T) {
 	// would let whoever reads the file browse as them; deleting the
 	// account deletes them.
 	r := b.do("GET", "/account/export", nil, nil)
-	if !strings.Contains(r.body, `"visitor_sessions"`) || !strings.Contains(r.body, visitorRef(anon)) {
+	if !strings.Contains(r.body, `"visitor_sessions"`) || !strings.Contains(r.body, account.VisitorRef(anon)) {
 		t.Fatalf("export: %s", r.body)
 	}
 	for _, live := range []string{anon, b.cookie(visitorCookie)} {
@@ -1207,7 +1197,7 @@ func TestLoginDuringOutageCostsNoAttempt(t *testing.T) {
 	}
 	b.post("/logout", "/account", url.Values{}, nil)
 	ds := &downStore{AppStore: env.st}
-	env.server.acc.store = ds
+	env.server.acc = newTestAccounts(env.server, ds, ds, nil).svc
 	env.server.ClassifyStoreErrors(func(err error) bool { return errors.Is(err, errRefused) })
 	ds.down.Store(true)
 	for i := range 8 {

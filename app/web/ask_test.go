@@ -61,7 +61,7 @@ func newAskEnv(t *testing.T, heartbeat time.Duration, providers ...flavormonk.Pr
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.UseAccounts(st)
+	useTestAccounts(s, st, st, nil)
 	if len(providers) == 0 {
 		providers = []flavormonk.Provider{offline.Provider{}}
 	}

@@ -92,8 +92,9 @@ func TestAdminUsageDefaultsToUTCMonth(t *testing.T) {
 func TestRateLimitWindowsAtBoundaries(t *testing.T) {
 	clocktest.InZones(t, func(t *testing.T, zone string) {
 		clk := clocktest.New(clocktest.Boundaries[0].At)
-		env := newAccEnvAt(t, clk.Now, func(c *config.Config) { c.RateLimit = 3 })
-		env.server.UseCache(cache.NewMemory(1000), time.Minute)
+		mem := cache.NewMemory(1000)
+		env := newAccEnvCache(t, clk.Now, mem, func(c *config.Config) { c.RateLimit = 3 })
+		env.server.UseCache(mem, time.Minute)
 		for _, b := range clocktest.Boundaries {
 			t.Run(b.Name, func(t *testing.T) {
 				// The last second of b.At's minute, which is its own for the

@@ -99,14 +99,14 @@ func replicasWith(t testing.TB, n int, c flavormonk.Cache, wrap func(flavormonk.
 		if wrap != nil {
 			acc = wrap(st)
 		}
-		s.UseAccounts(acc)
+		ta := useTestAccounts(s, acc, st, c)
 		if c != nil {
 			s.UseCache(c, time.Minute)
 		}
 		s.SetReady(true)
 		srv := httptest.NewServer(s.Echo)
 		t.Cleanup(srv.Close)
-		envs = append(envs, &accEnv{srv: srv, st: st, recipes: recipes, server: s})
+		envs = append(envs, &accEnv{srv: srv, st: st, recipes: recipes, server: s, acc: ta})
 	}
 	return envs
 }
