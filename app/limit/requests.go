@@ -39,7 +39,7 @@ type bucket struct {
 // NewRequests returns a Requests allowing perMinute (at least 1),
 // counting in shared too.
 func NewRequests(perMinute int, now flavormonk.Clock, shared *Counter) *Requests {
-	return &Requests{perMinute: perMinute, now: now, shared: shared, buckets: map[string]*bucket{}, cleaned: now.Now()}
+	return &Requests{perMinute: perMinute, now: now, shared: shared, buckets: map[string]*bucket{}}
 }
 
 // Allow counts a request from ip and returns nil, or a *RateLimitError
