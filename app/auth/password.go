@@ -1,6 +1,6 @@
 // Package auth holds the pure logic behind accounts: password hashing,
-// input validation, tokens, CSRF and log-in throttling. It does no HTTP and
-// touches no store.
+// input validation, tokens, CSRF and sealing. It does no HTTP and touches
+// no store; log-in throttling is in package limit.
 package auth
 
 import (

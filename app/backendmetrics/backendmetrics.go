@@ -47,3 +47,10 @@ func (m *Metrics) Fallback(backend string) { m.Fallbacks.WithLabelValues(backend
 func (m *Metrics) Observe(op string, d time.Duration) {
 	m.Latency.WithLabelValues(op).Observe(d.Seconds())
 }
+
+// Counter returns what counts backend's fallbacks, in the shape the
+// limiters and the session cache report a failed call.
+func (m *Metrics) Counter(backend string) func(error) {
+	c := m.Fallbacks.WithLabelValues(backend)
+	return func(error) { c.Inc() }
+}

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/account"
 	"github.com/flavormonk/flavormonk/app/auth"
 	"github.com/flavormonk/flavormonk/app/config"
 	"github.com/flavormonk/flavormonk/app/internal/servicetest"
@@ -35,6 +36,8 @@ type accEnv struct {
 	st      *sqlite.Store
 	recipes []*flavormonk.Recipe
 	server  *Server
+	acc     *testAccounts
+	cfg     *config.Config
 }
 
 func newAccEnv(t *testing.T, opts ...func(*config.Config)) *accEnv {
@@ -46,12 +49,22 @@ func newAccEnv(t *testing.T, opts ...func(*config.Config)) *accEnv {
 // system clock).
 func newAccEnvAt(t *testing.T, clk flavormonk.Clock, opts ...func(*config.Config)) *accEnv {
 	t.Helper()
-	return newAccEnvWith(t, clk, nil, opts...)
+	return newAccEnvFull(t, clk, nil, nil, opts...)
 }
 
 // newAccEnvWith is newAccEnvAt with with applied to the server's Options
-// last (nil: none).
+// (nil: none) before accounts are added.
 func newAccEnvWith(t *testing.T, clk flavormonk.Clock, with func(*Options), opts ...func(*config.Config)) *accEnv {
+	return newAccEnvFull(t, clk, nil, with, opts...)
+}
+
+// newAccEnvCache is newAccEnvAt with c as the tier's cache (nil: none):
+// the API's answers are cached there and the limits count there.
+func newAccEnvCache(t *testing.T, clk flavormonk.Clock, c flavormonk.Cache, opts ...func(*config.Config)) *accEnv {
+	return newAccEnvFull(t, clk, c, nil, opts...)
+}
+
+func newAccEnvFull(t *testing.T, clk flavormonk.Clock, c flavormonk.Cache, with func(*Options), opts ...func(*config.Config)) *accEnv {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "fm.db"), sqlite.WithClock(clk))
@@ -77,18 +90,21 @@ func newAccEnvWith(t *testing.T, clk flavormonk.Clock, with func(*Options), opts
 	}
 	o := testOptions(t, cfg, st, ix)
 	o.Clock = clk
+	if c != nil {
+		useCache(t, &o, c, time.Minute)
+	}
 	if with != nil {
 		with(&o)
 	}
+	ta := withTestAccounts(&o, cfg, st, st, c)
 	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.UseAccounts(st)
 	s.SetReady(true)
 	srv := httptest.NewServer(s.Echo)
 	t.Cleanup(srv.Close)
-	return &accEnv{srv: srv, st: st, recipes: recipes, server: s}
+	return &accEnv{srv: srv, st: st, recipes: recipes, server: s, acc: ta, cfg: cfg}
 }
 
 type browser struct {
@@ -358,7 +374,7 @@ func TestParallelLoginsThrottled(t *testing.T) {
 	env.browser(t).signup("victim@example.com")
 	b := env.browser(t)
 	token := b.csrf("/login")
-	before := env.server.acc.hasher.Computed()
+	before := env.acc.hasher.Computed()
 	const n = 60
 	statuses := make(chan int, n)
 	var wg sync.WaitGroup
@@ -383,7 +399,7 @@ func TestParallelLoginsThrottled(t *testing.T) {
 	for st := range statuses {
 		count[st]++
 	}
-	if v := env.server.acc.hasher.Computed() - before; v > 5 {
+	if v := env.acc.hasher.Computed() - before; v > 5 {
 		t.Fatalf("%d parallel log-ins ran %d password verifications, want at most 5 (statuses %v)", n, v, count)
 	}
 	if count[http.StatusUnauthorized] > 5 || count[http.StatusUnauthorized]+count[http.StatusTooManyRequests] != n {
@@ -684,25 +700,7 @@ func TestSignupRateLimit(t *testing.T) {
 	if n := env.users(t); n != signupsPerHour {
 		t.Fatalf("%d users", n)
 	}
-	now := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
-	l := newSignupLimiter(2, time.Hour, func() time.Time { return now })
-	ctx := context.Background()
-	_, _, _ = l.Take(ctx, "a")
-	back, _, _ := l.Take(ctx, "a")
-	if _, _, err := l.Take(ctx, "a"); err == nil {
-		t.Fatal("limit not applied")
-	}
-	back() // a failed sign-up gives its slot back
-	if _, _, err := l.Take(ctx, "a"); err != nil {
-		t.Fatal("slot not given back")
-	}
-	if _, _, err := l.Take(ctx, "b"); err != nil {
-		t.Fatal("other ip limited")
-	}
-	now = now.Add(time.Hour + time.Second)
-	if _, _, err := l.Take(ctx, "a"); err != nil {
-		t.Fatal("window did not slide")
-	}
+	// The limiter's own tests are in package limit.
 }
 
 // Parallel sign-ups from one IP, on two replicas sharing Redis and on one
@@ -988,7 +986,7 @@ func TestLicenseSealedAndRechecked(t *testing.T) {
 	if len(g) != 1 || len(g[0].Sealed) == 0 || strings.Contains(string(g[0].Sealed), gumGoodKey[:8]) {
 		t.Fatalf("grant not sealed: %+v", g)
 	}
-	rc := env.server.LicenseRechecker()
+	rc := env.acc.rechecker
 	if rc == nil {
 		t.Fatal("no rechecker with a secret and a product")
 	}
@@ -1003,7 +1001,7 @@ func TestLicenseSealedAndRechecked(t *testing.T) {
 		t.Fatalf("plan after a refund: %s", p)
 	}
 	// Without a secret there is no rechecker (and a warning at start-up).
-	if newAccEnv(t, func(c *config.Config) { c.GumroadProductID, c.GumroadURL = gumProduct, gs.URL }).server.LicenseRechecker() != nil {
+	if newAccEnv(t, func(c *config.Config) { c.GumroadProductID, c.GumroadURL = gumProduct, gs.URL }).acc.rechecker != nil {
 		t.Fatal("a rechecker without a secret")
 	}
 }
@@ -1065,7 +1063,7 @@ func TestVisitorCarriesOver(t *testing.T) {
 	// would let whoever reads the file browse as them; deleting the
 	// account deletes them.
 	r := b.do("GET", "/account/export", nil, nil)
-	if !strings.Contains(r.body, `"visitor_sessions"`) || !strings.Contains(r.body, visitorRef(anon)) {
+	if !strings.Contains(r.body, `"visitor_sessions"`) || !strings.Contains(r.body, account.VisitorRef(anon)) {
 		t.Fatalf("export: %s", r.body)
 	}
 	for _, live := range []string{anon, b.cookie(visitorCookie)} {
@@ -1215,7 +1213,7 @@ func TestLoginDuringOutageCostsNoAttempt(t *testing.T) {
 	}
 	b.post("/logout", "/account", url.Values{}, nil)
 	ds := &downStore{AppStore: env.st}
-	env.server.acc.store = ds
+	env.server.acc = newTestAccounts(env.server.cfg, env.cfg, ds, ds, nil).svc
 	ds.down.Store(true)
 	for i := range 8 {
 		if r := b.login("cook@example.com", pw); r.status != http.StatusServiceUnavailable {

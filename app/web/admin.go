@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -53,7 +52,7 @@ func (s *Server) adminData(c echo.Context) (data map[string]any, perr, err error
 			after = n
 		}
 	}
-	us, err := s.acc.store.Users(c.Request().Context(), after, adminPageSize+1)
+	us, err := s.acc.Users(c.Request().Context(), after, adminPageSize+1)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -78,8 +77,8 @@ func (s *Server) adminPage(c echo.Context) error {
 }
 
 func (s *Server) adminInvite(c echo.Context) error {
-	code, hash := auth.NewToken("inv_")
-	if err := s.acc.store.CreateInvite(c.Request().Context(), hash, currentUser(c).ID); err != nil {
+	code, err := s.acc.CreateInvite(c.Request().Context(), currentUser(c).ID)
+	if err != nil {
 		return err
 	}
 	data, _, err := s.adminData(c)
@@ -101,25 +100,13 @@ func (s *Server) adminGrant(c echo.Context) error {
 		return s.formError(c, "admin", err, data)
 	}
 	data["Email"] = email
-	plan := strings.ToLower(strings.TrimSpace(formValue(c, "plan")))
-	if plan != flavormonk.PlanFree && plan != flavormonk.PlanChef {
-		return s.formError(c, "admin", flavormonk.FieldErrorf(flavormonk.EINVALID, "plan",
-			"unknown plan; allowed: %s, %s", flavormonk.PlanFree, flavormonk.PlanChef), data)
-	}
-	ctx := c.Request().Context()
-	u, err := s.acc.store.UserByEmail(ctx, email)
+	u, err := s.acc.Grant(c.Request().Context(), email, formValue(c, "plan"))
 	if err != nil {
 		return s.formError(c, "admin", err, data)
-	}
-	if err := s.acc.store.SetGrant(ctx, &flavormonk.Grant{UserID: u.ID, Plan: plan, Source: "admin", Active: true}); err != nil {
-		return err
-	}
-	if err := s.acc.store.SetPlan(ctx, u.ID, plan); err != nil {
-		return err
 	}
 	if data, _, err = s.adminData(c); err != nil {
 		return err
 	}
-	data["Notice"] = u.Email + " now has the " + plan + " plan."
+	data["Notice"] = u.Email + " now has the " + u.Plan + " plan."
 	return s.render(c, http.StatusOK, "admin", data)
 }

@@ -58,11 +58,11 @@ func newAskEnv(t *testing.T, heartbeat time.Duration, providers ...flavormonk.Pr
 	}
 	o := testOptions(t, cfg, st, ix)
 	useAssistant(t, &o, assistant.Options{CacheTTL: time.Minute}, 1000, heartbeat, providers...)
+	withTestAccounts(&o, cfg, st, st, nil)
 	s, err := New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.UseAccounts(st)
 	s.SetReady(true)
 	srv := httptest.NewServer(s.Echo)
 	t.Cleanup(srv.Close)

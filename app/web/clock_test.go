@@ -92,8 +92,7 @@ func TestAdminUsageDefaultsToUTCMonth(t *testing.T) {
 func TestRateLimitWindowsAtBoundaries(t *testing.T) {
 	clocktest.InZones(t, func(t *testing.T, zone string) {
 		clk := clocktest.New(clocktest.Boundaries[0].At)
-		env := newAccEnvWith(t, clk.Now, func(o *Options) { useCache(t, o, cache.NewMemory(1000), time.Minute) },
-			func(c *config.Config) { c.RateLimit = 3 })
+		env := newAccEnvCache(t, clk.Now, cache.NewMemory(1000), func(c *config.Config) { c.RateLimit = 3 })
 		for _, b := range clocktest.Boundaries {
 			t.Run(b.Name, func(t *testing.T) {
 				// The last second of b.At's minute, which is its own for the

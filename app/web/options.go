@@ -9,8 +9,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/account"
 	"github.com/flavormonk/flavormonk/app/assistant"
 	"github.com/flavormonk/flavormonk/app/backendmetrics"
+	"github.com/flavormonk/flavormonk/app/limit"
 	"github.com/flavormonk/flavormonk/app/search"
 )
 
@@ -30,9 +32,12 @@ type Options struct {
 	Assistant *assistant.Assistant
 	// Heartbeat is the comment sent on idle answer streams; 0 is every 15 s.
 	Heartbeat time.Duration
-	// Cache is the tier's cache, where limits (and, when shared by
-	// replicas, sessions) are counted; nil for none.
-	Cache flavormonk.Cache
+	// Accounts turns on sign-up, log-in, sessions, API tokens, favourites
+	// and the admin pages; nil for none.
+	Accounts *account.Service
+	// Requests is the per-client request limit (FLAVORMONK_RATE_LIMIT),
+	// counted in the tier's cache; nil for none.
+	Requests *limit.Requests
 	// Degradable are the backends /readyz reports as "ok" or "degraded"
 	// by name ("vector_index", "cache"): their failure degrades answers,
 	// never readiness.
@@ -60,23 +65,6 @@ type Options struct {
 	SearchMaxResults int
 	SecureCookies    bool           // HTTPS only: Secure cookies and HSTS
 	TrustedProxies   []netip.Prefix // X-Forwarded-For is believed only from these
-	RateLimit        int            // requests per minute per client IP, 0 = off
-
-	AccountOptions
-}
-
-// AccountOptions are what accounts.go, sessions.go and the rate limiter
-// read (as s.cfg) until accounts move out of web.
-type AccountOptions struct {
-	InviteOnly       bool
-	GumroadProductID string
-	GumroadURL       string
-	GumroadPlan      string
-	LicenseSecret    string
-	LicenseRecheck   time.Duration
-	// CacheBackend names Cache's kind: sessions go through it only when
-	// it is "redis" (shared by replicas).
-	CacheBackend string
 }
 
 // A Pinger is a backend that can say whether it answers.

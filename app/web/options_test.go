@@ -31,22 +31,20 @@ func testOptions(t testing.TB, cfg *config.Config, st flavormonk.AppStore, ix *s
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Registerer: reg, Metrics: bm,
 		BaseURL: cfg.BaseURL, RequestTimeout: cfg.RequestTimeout, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxQueryBytes: cfg.MaxQueryBytes, SearchMaxResults: cfg.SearchMaxResults,
-		SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedPrefixes(), RateLimit: cfg.RateLimit,
-		AccountOptions: AccountOptions{InviteOnly: cfg.InviteOnly, GumroadProductID: cfg.GumroadProductID,
-			GumroadURL: cfg.GumroadURL, GumroadPlan: cfg.GumroadPlan, LicenseSecret: cfg.LicenseSecret,
-			LicenseRecheck: cfg.LicenseRecheck, CacheBackend: cfg.CacheBackend},
+		SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedPrefixes(),
 	}
 }
 
-// useCache gives o the tier's cache c, as main does: limits count there,
-// /readyz reports it, and the API's answers are cached for ttl.
+// useCache gives o the tier's cache c, as main does: /readyz reports it
+// and the API's answers are cached for ttl (the limits counting there are
+// withTestAccounts's).
 func useCache(t testing.TB, o *Options, c flavormonk.Cache, ttl time.Duration) {
 	t.Helper()
 	cs, err := search.NewCached(o.Searcher, o.Index, c, search.CacheOptions{TTL: ttl, Log: o.Log, Registerer: o.Registerer, Metrics: o.Metrics})
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Cache, o.Searcher = c, cs
+	o.Searcher = cs
 	o.Degradable = map[string]Pinger{"cache": c}
 }
 

@@ -91,19 +91,19 @@ func replicasWith(t testing.TB, n int, c flavormonk.Cache, wrap func(flavormonk.
 		if c != nil {
 			useCache(t, &o, c, time.Minute)
 		}
-		s, err := New(o)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var acc flavormonk.AccountStore = st
 		if wrap != nil {
 			acc = wrap(st)
 		}
-		s.UseAccounts(acc)
+		ta := withTestAccounts(&o, cfg, acc, st, c)
+		s, err := New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
 		s.SetReady(true)
 		srv := httptest.NewServer(s.Echo)
 		t.Cleanup(srv.Close)
-		envs = append(envs, &accEnv{srv: srv, st: st, recipes: recipes, server: s})
+		envs = append(envs, &accEnv{srv: srv, st: st, recipes: recipes, server: s, acc: ta, cfg: cfg})
 	}
 	return envs
 }

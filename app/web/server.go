@@ -17,10 +17,11 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"golang.org/x/time/rate"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/account"
 	"github.com/flavormonk/flavormonk/app/assistant"
+	"github.com/flavormonk/flavormonk/app/limit"
 	"github.com/flavormonk/flavormonk/app/search"
 )
 
@@ -39,9 +40,8 @@ type Server struct {
 	// ready is set once the index is loaded; /readyz answers 503 before.
 	ready atomic.Bool
 
-	cache *tierCache // nil without a cache
-
-	acc *accounts // nil until UseAccounts
+	acc      *account.Service // nil without accounts
+	requests *limit.Requests  // nil without FLAVORMONK_RATE_LIMIT
 
 	assistant *assistant.Assistant // nil without the assistant
 	heartbeat time.Duration
@@ -52,21 +52,13 @@ type Server struct {
 	streams *streamSet
 }
 
-// tierCache holds the tier's cache for the limiters and sessions. It is a
-// struct only because accounts.go and ratelimit.go read s.cache.c; it
-// becomes a plain field when they move out of web.
-type tierCache struct{ c flavormonk.Cache }
-
 func (s *Server) now() time.Time { return s.clock.Now() }
 
 // New builds the server and its routes.
 func New(o Options) (*Server, error) {
 	s := &Server{cfg: o, store: o.Store, searcher: o.Searcher, index: o.Index, log: o.Log, clock: o.Clock,
-		assistant: o.Assistant, heartbeat: o.Heartbeat}
+		assistant: o.Assistant, heartbeat: o.Heartbeat, acc: o.Accounts, requests: o.Requests}
 	s.encoder, _ = o.Searcher.(search.Encoder)
-	if o.Cache != nil {
-		s.cache = &tierCache{c: o.Cache}
-	}
 	if s.heartbeat <= 0 {
 		s.heartbeat = heartbeatEvery
 	}
@@ -104,11 +96,8 @@ func New(o Options) (*Server, error) {
 		ContentSecurityPolicy: "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
 	}))
 	e.Use(middleware.GzipWithConfig(middleware.GzipConfig{Level: 5, MinLength: 1024, Skipper: isStream}))
-	if o.RateLimit > 0 {
-		local := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-			Rate: rate.Limit(float64(o.RateLimit) / 60), Burst: max(o.RateLimit/6, 10), ExpiresIn: 3 * time.Minute,
-		})
-		e.Use(s.rateLimit(local))
+	if s.requests != nil {
+		e.Use(s.rateLimit)
 	}
 	e.Use(s.deadline)
 	e.Use(etag)
@@ -131,6 +120,9 @@ func New(o Options) (*Server, error) {
 	e.GET("/api/v1/pantry", s.apiPantry, api)
 	e.POST("/api/v1/pantry", s.apiPantry, api)
 	e.GET("/api/v1/openapi.json", s.openAPI, api)
+	if s.acc != nil {
+		s.routeAccounts()
+	}
 	if s.assistant != nil {
 		if err := s.routeAssistant(); err != nil {
 			return nil, err

@@ -18,10 +18,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/account"
 	"github.com/flavormonk/flavormonk/app/assistant"
 	"github.com/flavormonk/flavormonk/app/backendmetrics"
 	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/gumroad"
 	"github.com/flavormonk/flavormonk/app/indexer"
+	"github.com/flavormonk/flavormonk/app/limit"
 	"github.com/flavormonk/flavormonk/app/postgres"
 	"github.com/flavormonk/flavormonk/app/recipes"
 	"github.com/flavormonk/flavormonk/app/search"
@@ -58,6 +61,8 @@ type Main struct {
 	bg       sync.WaitGroup
 	cancelBG context.CancelFunc
 	meter    *metering.Meter // its background prune is waited for on Close
+	// rechecker re-checks licences in the background; nil when off.
+	rechecker *gumroad.Rechecker
 }
 
 // NewMain returns a Main for cfg; Open wires it.
@@ -133,10 +138,10 @@ func (m *Main) Open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if m.Server, err = web.New(m.webOptions(reg, bm, asst)); err != nil {
+	acc, requests := m.newAccounts(st, bm)
+	if m.Server, err = web.New(m.webOptions(reg, bm, asst, acc, requests)); err != nil {
 		return err
 	}
-	m.Server.UseAccounts(st)
 	// Loading decoded every recipe once and wiring parsed the templates;
 	// give that garbage back to the OS now rather than idling on it.
 	debug.FreeOSMemory()
@@ -165,14 +170,15 @@ func (m *Main) Open(ctx context.Context) error {
 
 // webOptions are the web server's Options from the configuration and what
 // Open built before it.
-func (m *Main) webOptions(reg prometheus.Registerer, bm *backendmetrics.Metrics, asst *assistant.Assistant) web.Options {
+func (m *Main) webOptions(reg prometheus.Registerer, bm *backendmetrics.Metrics, asst *assistant.Assistant, acc *account.Service, requests *limit.Requests) web.Options {
 	cfg := m.Config
 	o := web.Options{
 		Store:            m.Store,
 		Searcher:         m.searcher,
 		Index:            m.Index,
 		Assistant:        asst,
-		Cache:            m.Cache,
+		Accounts:         acc,
+		Requests:         requests,
 		Degradable:       map[string]web.Pinger{},
 		Log:              m.Log,
 		Registerer:       reg,
@@ -185,16 +191,6 @@ func (m *Main) webOptions(reg prometheus.Registerer, bm *backendmetrics.Metrics,
 		SearchMaxResults: cfg.SearchMaxResults,
 		SecureCookies:    cfg.SecureCookies,
 		TrustedProxies:   cfg.TrustedPrefixes(),
-		RateLimit:        cfg.RateLimit,
-		AccountOptions: web.AccountOptions{
-			InviteOnly:       cfg.InviteOnly,
-			GumroadProductID: cfg.GumroadProductID,
-			GumroadURL:       cfg.GumroadURL,
-			GumroadPlan:      cfg.GumroadPlan,
-			LicenseSecret:    cfg.LicenseSecret,
-			LicenseRecheck:   cfg.LicenseRecheck,
-			CacheBackend:     cfg.CacheBackend,
-		},
 	}
 	if m.hybrid() {
 		o.Degradable["vector_index"] = m.Vectors
@@ -244,7 +240,7 @@ func (m *Main) Run(ctx context.Context) error {
 		defer m.bg.Done()
 		m.expireVisitors(bgctx)
 	}()
-	if rc := m.Server.LicenseRechecker(); rc != nil {
+	if rc := m.rechecker; rc != nil {
 		m.bg.Add(1)
 		go func() { defer m.bg.Done(); rc.Run(bgctx) }()
 	}

@@ -79,7 +79,7 @@ func profile(ctx context.Context, args []string) error {
 		Store: st, Searcher: search.Lexical(ix), Index: ix, Log: log, Registerer: prometheus.NewRegistry(),
 		BaseURL: cfg.BaseURL, RequestTimeout: cfg.RequestTimeout, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxQueryBytes: cfg.MaxQueryBytes, SearchMaxResults: cfg.SearchMaxResults,
-		SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedPrefixes(), RateLimit: cfg.RateLimit,
+		SecureCookies: cfg.SecureCookies, TrustedProxies: cfg.TrustedPrefixes(),
 	})
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package auth
+package limit
 
 import (
 	"context"
@@ -12,10 +12,13 @@ import (
 	"github.com/flavormonk/flavormonk/app/cachetest"
 )
 
-func sharedPair(clk *fakeClock, c flavormonk.Cache) (*SharedThrottle, *SharedThrottle) {
-	get := func() flavormonk.Cache { return c }
-	a := NewSharedThrottle(NewThrottle(DefaultLimits, clk.now), get)
-	b := NewSharedThrottle(NewThrottle(DefaultLimits, clk.now), get)
+func sharedPair(clk *fakeClock, c flavormonk.Cache) (*Login, *Login) {
+	return sharedPairFallback(clk, c, nil)
+}
+
+func sharedPairFallback(clk *fakeClock, c flavormonk.Cache, fallback func(error)) (*Login, *Login) {
+	a := NewLogin(NewThrottle(DefaultLimits, clk.now), NewCounter(c, fallback))
+	b := NewLogin(NewThrottle(DefaultLimits, clk.now), NewCounter(c, fallback))
 	return a, b
 }
 
@@ -33,17 +36,17 @@ func denied(t *testing.T, err error) bool {
 
 // Two replicas on one cache count attempts together; the owner's network
 // is not locked by the attacker's, and a success clears the account.
-func TestSharedThrottleAcrossReplicas(t *testing.T) {
+func TestLoginAcrossReplicas(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
 	a, b := sharedPair(clk, cache.NewMemory(1000))
 	for i := range 5 {
-		r := []*SharedThrottle{a, b}[i%2]
+		r := []*Login{a, b}[i%2]
 		if denied(t, r.Take(ctx, "victim@example.com", "198.51.100.1")) {
 			t.Fatalf("attempt %d denied", i)
 		}
 	}
-	for _, r := range []*SharedThrottle{a, b} {
+	for _, r := range []*Login{a, b} {
 		if !denied(t, r.Take(ctx, "victim@example.com", "198.51.100.1")) {
 			t.Fatal("the attacker's network is not limited across replicas")
 		}
@@ -57,21 +60,21 @@ func TestSharedThrottleAcrossReplicas(t *testing.T) {
 	}
 	b.Succeed(ctx, "owner@example.com", "192.0.2.2")
 	for i := range 5 {
-		if denied(t, []*SharedThrottle{a, b}[i%2].Take(ctx, "owner@example.com", "192.0.2.2")) {
+		if denied(t, []*Login{a, b}[i%2].Take(ctx, "owner@example.com", "192.0.2.2")) {
 			t.Fatalf("after a success, attempt %d denied", i)
 		}
 	}
 }
 
 // 300 parallel attempts over two replicas: exactly the limit pass.
-func TestSharedThrottleParallel(t *testing.T) {
+func TestLoginParallel(t *testing.T) {
 	ctx := context.Background()
 	a, b := sharedPair(newClock(), cache.NewMemory(1000))
 	var passed atomic.Int64
 	var wg sync.WaitGroup
 	for i := range 300 {
 		wg.Go(func() {
-			if []*SharedThrottle{a, b}[i%2].Take(ctx, "victim@example.com", "198.51.100.1") == nil {
+			if []*Login{a, b}[i%2].Take(ctx, "victim@example.com", "198.51.100.1") == nil {
 				passed.Add(1)
 			}
 		})
@@ -82,12 +85,12 @@ func TestSharedThrottleParallel(t *testing.T) {
 	}
 }
 
-func TestSharedThrottlePerNetwork(t *testing.T) {
+func TestLoginPerNetwork(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
 	a, b := sharedPair(clk, cache.NewMemory(1000))
 	for i := range 20 {
-		r := []*SharedThrottle{a, b}[i%2]
+		r := []*Login{a, b}[i%2]
 		if denied(t, r.Take(ctx, fmt.Sprintf("user%d@example.com", i), "2001:db8:5:6::1")) {
 			t.Fatalf("attempt %d denied", i)
 		}
@@ -111,13 +114,12 @@ func TestSharedThrottlePerNetwork(t *testing.T) {
 
 // With the cache failing each replica limits on its own, and others are
 // not locked out.
-func TestSharedThrottleCacheDown(t *testing.T) {
+func TestLoginCacheDown(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
 	down := &cachetest.Down{}
 	var fallbacks atomic.Int64
-	a, _ := sharedPair(clk, down)
-	a.Fallback = func(string, error) { fallbacks.Add(1) }
+	a, _ := sharedPairFallback(clk, down, func(error) { fallbacks.Add(1) })
 	for i := range 5 {
 		if denied(t, a.Take(ctx, "victim@example.com", "198.51.100.1")) {
 			t.Fatalf("attempt %d denied", i)
@@ -132,7 +134,7 @@ func TestSharedThrottleCacheDown(t *testing.T) {
 	if fallbacks.Load() == 0 || down.Calls.Load() == 0 {
 		t.Fatal("the cache was not tried")
 	}
-	solo := NewSharedThrottle(NewThrottle(DefaultLimits, clk.now), nil)
+	solo := NewLogin(NewThrottle(DefaultLimits, clk.now), NewCounter(nil, nil))
 	for range 5 {
 		_ = solo.Take(ctx, "x@example.com", "1.1.1.1")
 	}

@@ -1,4 +1,4 @@
-package auth
+package limit
 
 import (
 	"crypto/sha256"
@@ -12,26 +12,6 @@ import (
 
 // DefaultMaxThrottleEntries caps a Throttle's map of counters.
 const DefaultMaxThrottleEntries = 300_000
-
-// RateLimitError is what Throttle.Take returns: it unwraps to a
-// flavormonk.Error with code ERATELIMIT, and RetryAfter says when to try
-// again (for a Retry-After header).
-type RateLimitError struct {
-	RetryAfter time.Duration
-	err        *flavormonk.Error
-}
-
-func (e *RateLimitError) Error() string { return e.err.Error() }
-func (e *RateLimitError) Unwrap() error { return e.err }
-
-func newRateLimitError(d time.Duration) *RateLimitError {
-	d = d.Round(time.Second)
-	if d < time.Second {
-		d = time.Second
-	}
-	return &RateLimitError{RetryAfter: d, err: flavormonk.Errorf(flavormonk.ERATELIMIT,
-		"too many log-in attempts; try again in %s", d)}
-}
 
 // ClientNetwork is the network a client address is limited as: the IPv4
 // address itself, or the /64 of an IPv6 address (one host's usual share,
@@ -93,15 +73,15 @@ func (l Limits) targets(account, ip string) []throttleTarget {
 }
 
 // window returns the index of the fixed window now is in, and its end.
-func (l Limits) window(now time.Time) (int64, time.Time) {
-	ms := max(l.Window.Milliseconds(), 1)
-	w := now.UnixMilli() / ms
-	return w, time.UnixMilli((w + 1) * ms)
-}
+func (l Limits) window(now time.Time) (int64, time.Time) { return Window(now, l.Window) }
 
 type throttleEntry struct {
 	window int64
 	n      int // attempts taken in the window, less the successes given back
+}
+
+func loginLimited(d time.Duration) *RateLimitError {
+	return rateLimited(d, "too many log-in attempts; try again in %s")
 }
 
 // Throttle limits log-in attempts in memory. Take counts an attempt
@@ -156,7 +136,7 @@ func (t *Throttle) Take(account, ip string) error {
 	tgs := t.limits.targets(account, ip)
 	for _, tg := range tgs {
 		if e := t.counts[throttleKey(tg)]; e != nil && e.window == w && e.n >= tg.limit {
-			return newRateLimitError(end.Sub(now)) // a refused attempt counts nowhere
+			return loginLimited(end.Sub(now)) // a refused attempt counts nowhere
 		}
 	}
 	for _, tg := range tgs {
