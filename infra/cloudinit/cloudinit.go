@@ -61,8 +61,9 @@ type K3s struct {
 	JoinURL string
 	// NodeIP is this node's fixed private address.
 	NodeIP string
-	// ClusterCIDR and ServiceCIDR are the pod and service ranges; they must
-	// not overlap the private network.
+	// ClusterCIDR and ServiceCIDR are the pod and service ranges
+	// (plan.ClusterCIDR, plan.ServiceCIDR); they must not overlap the
+	// private network.
 	ClusterCIDR, ServiceCIDR string
 }
 
