@@ -18,8 +18,9 @@
 //	HorizontalPodAutoscaler, PodDisruptionBudget
 //	metrics-server (kube-system)     only where the cluster lacks one (DOKS)
 //
-// It imports only the pulumi-kubernetes packages it uses (each is a large
-// compile).
+// NewApp composes one function per object (objects.go; metrics-server and
+// the Sentinels likewise in their files). It imports only the
+// pulumi-kubernetes packages it uses (each is a large compile).
 package kube
 
 import (
