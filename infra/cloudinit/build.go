@@ -27,8 +27,8 @@ func (b *builder) conf(path, perms, content string) {
 	b.add(file{path: path, owner: "root:root", perms: perms, content: content})
 }
 
-// render executes the template files/name on data.
-func (b *builder) render(name string, data any) string {
+// execute renders the template files/name with data.
+func (b *builder) execute(name string, data any) string {
 	if b.err != nil {
 		return ""
 	}
@@ -65,7 +65,7 @@ func build(n *normalized) (*config, error) {
 	case RoleChroma:
 		b.chroma()
 	}
-	b.exe("/usr/local/sbin/flavormonk-firstboot", b.render("firstboot.sh.tmpl", n))
+	b.exe("/usr/local/sbin/flavormonk-firstboot", b.execute("firstboot.sh.tmpl", n))
 	b.c.runcmd = []string{"/usr/local/sbin/flavormonk-firstboot"}
 	if b.err != nil {
 		return nil, b.err
@@ -76,10 +76,10 @@ func build(n *normalized) (*config, error) {
 // common: host facts, SSH, automatic security updates, firewall.
 func (b *builder) common() {
 	n := b.n
-	b.conf(HostEnvPath, "0644", b.render("host.env.tmpl", n))
-	b.conf("/etc/ssh/sshd_config.d/10-flavormonk.conf", "0644", b.render("sshd.conf.tmpl", n))
+	b.conf(HostEnvPath, "0644", b.execute("host.env.tmpl", n))
+	b.conf("/etc/ssh/sshd_config.d/10-flavormonk.conf", "0644", b.execute("sshd.conf.tmpl", n))
 	b.add(file{path: "/etc/apt/apt.conf.d/20auto-upgrades", owner: "root:root", perms: "0644", deferred: true, content: autoUpgrades})
-	b.add(file{path: "/etc/nftables.conf", owner: "root:root", perms: "0644", deferred: true, content: b.render("nftables.conf.tmpl", n)})
+	b.add(file{path: "/etc/nftables.conf", owner: "root:root", perms: "0644", deferred: true, content: b.execute("nftables.conf.tmpl", n)})
 	b.conf("/usr/local/lib/flavormonk/net.sh", "0644", netSh)
 	b.exe("/usr/local/sbin/flavormonk-private-ip", privateIPSh)
 }
@@ -89,7 +89,7 @@ func (b *builder) app() {
 	b.c.packages = append(b.c.packages, "docker.io")
 	if n.Caddy != nil {
 		b.c.packages = append(b.c.packages, "caddy")
-		b.add(file{path: "/etc/caddy/Caddyfile", owner: "root:root", perms: "0644", deferred: true, content: b.render("Caddyfile.tmpl", n.Caddy)})
+		b.add(file{path: "/etc/caddy/Caddyfile", owner: "root:root", perms: "0644", deferred: true, content: b.execute("Caddyfile.tmpl", n.Caddy)})
 	}
 	b.conf("/etc/flavormonk/README", "0644", appReadme)
 	b.exe("/usr/local/sbin/flavormonk-app-env", appEnvSh)
@@ -103,10 +103,10 @@ func (b *builder) db() {
 	v := n.PostgresVersion
 	b.c.packages = append(b.c.packages, "postgresql-"+v, "postgresql-client-"+v)
 	// Before the package: no main cluster on the root disk.
-	b.conf("/etc/postgresql-common/createcluster.conf", "0644", b.render("createcluster.conf.tmpl", n))
+	b.conf("/etc/postgresql-common/createcluster.conf", "0644", b.execute("createcluster.conf.tmpl", n))
 	b.conf("/etc/flavormonk/postgresql/50-flavormonk.conf", "0644", pgConf)
-	b.conf("/etc/flavormonk/postgresql/pg_hba.conf", "0640", b.render("pg_hba.conf.tmpl", n))
-	b.conf("/etc/systemd/system/postgresql@.service.d/flavormonk.conf", "0644", b.render("postgresql-unit.conf.tmpl", n))
+	b.conf("/etc/flavormonk/postgresql/pg_hba.conf", "0640", b.execute("pg_hba.conf.tmpl", n))
+	b.conf("/etc/systemd/system/postgresql@.service.d/flavormonk.conf", "0644", b.execute("postgresql-unit.conf.tmpl", n))
 	b.exe("/usr/local/sbin/flavormonk-volume", volumeSh)
 	b.exe("/usr/local/sbin/flavormonk-db-init", dbInitSh)
 	b.exe("/usr/local/sbin/flavormonk-pg-listen", pgListenSh)
@@ -138,13 +138,13 @@ func (b *builder) redis() {
 }
 
 func (b *builder) k3s() {
-	b.add(file{path: "/etc/rancher/k3s/config.yaml", owner: "root:root", perms: "0600", content: b.render("k3s-config.yaml.tmpl", b.n.K3s)})
+	b.add(file{path: "/etc/rancher/k3s/config.yaml", owner: "root:root", perms: "0600", content: b.execute("k3s-config.yaml.tmpl", b.n.K3s)})
 	b.exe(K3sStartPath, k3sStartSh)
 }
 
 func (b *builder) chroma() {
 	b.c.packages = append(b.c.packages, "docker.io")
-	b.conf("/etc/systemd/system/flavormonk-chroma.service", "0644", b.render("flavormonk-chroma.service.tmpl", b.n))
+	b.conf("/etc/systemd/system/flavormonk-chroma.service", "0644", b.execute("flavormonk-chroma.service.tmpl", b.n))
 	b.exe("/usr/local/sbin/flavormonk-volume", volumeSh)
 	b.exe("/usr/local/sbin/flavormonk-chroma-run", chromaRunSh)
 	b.exe(AllowPath, allowSh)
