@@ -12,14 +12,6 @@ import (
 	"github.com/flavormonk/flavormonk/infra/stack"
 )
 
-// The cluster's pod and service ranges. They are fixed at creation and
-// lie outside every private range the plan accepts by default
-// (10.42.0.0/16); the app trusts forwarded-for headers from the pod range.
-const (
-	ClusterSubnet = "10.244.0.0/16"
-	ServiceSubnet = "10.245.0.0/16"
-)
-
 // PodMaxConns is each pod's Postgres pool in scale: the pods share the
 // DigitalOcean transaction pool, which multiplexes them onto few backends
 // (client connections to the pool do not count against the plan's limit).
@@ -61,8 +53,8 @@ func newCluster(ctx *pulumi.Context, name string, args *clusterArgs) (*Cluster, 
 		Region:        pulumi.String(p.Region),
 		Version:       pulumi.String(versions.LatestVersion),
 		VpcUuid:       args.Network.VPC.ID(),
-		ClusterSubnet: pulumi.String(ClusterSubnet),
-		ServiceSubnet: pulumi.String(ServiceSubnet),
+		ClusterSubnet: pulumi.String(plan.ClusterCIDR),
+		ServiceSubnet: pulumi.String(plan.ServiceCIDR),
 		// A highly available control plane (billed; see the cost lines).
 		Ha:           pulumi.Bool(true),
 		AutoUpgrade:  pulumi.Bool(true),
@@ -108,7 +100,7 @@ func scaleResult(ctx *pulumi.Context, p *plan.Plan, net *Network, lb *LoadBalanc
 		Items:       costItems(p),
 		// The load balancer reaches the nodes over the VPC; kube-proxy may
 		// forward from another node's pod range.
-		TrustedProxies: pulumi.ToStringArray([]string{p.PrivateCIDR, ClusterSubnet}).ToStringArrayOutput(),
+		TrustedProxies: pulumi.ToStringArray([]string{p.PrivateCIDR, plan.ClusterCIDR}).ToStringArrayOutput(),
 		ChromaURL:      chroma.URL,
 	}
 	if cache != nil {

@@ -14,14 +14,6 @@ import (
 	"github.com/flavormonk/flavormonk/infra/stack"
 )
 
-// The cluster's pod and service ranges: outside every private network the
-// plan accepts by default (10.42.0.0/16; k3s's own default pod range is
-// that very range, hence explicit ones).
-const (
-	clusterCIDR = "10.244.0.0/16"
-	serviceCIDR = "10.245.0.0/16"
-)
-
 // k3sCluster is the scale phase's Kubernetes on Hetzner: k3s servers
 // (control plane, embedded etcd from the first) and agents (workers) on the
 // private network, joined with a generated token that reaches them over
@@ -71,7 +63,7 @@ func (d *deployer) newK3s(name string) (*k3sCluster, error) {
 	for i := 1; i <= p.Cluster.ControlPlanes; i++ {
 		n := fmt.Sprintf("k3s-server-%d", i)
 		k := &cloudinit.K3s{Version: p.Cluster.K8sVersion, Server: true, ClusterInit: i == 1,
-			NodeIP: d.l.k3sServer(i).String(), ClusterCIDR: clusterCIDR, ServiceCIDR: serviceCIDR}
+			NodeIP: d.l.k3sServer(i).String(), ClusterCIDR: plan.ClusterCIDR, ServiceCIDR: plan.ServiceCIDR}
 		if i > 1 {
 			k.JoinURL = joinURL
 		}
@@ -117,7 +109,7 @@ func (d *deployer) newK3s(name string) (*k3sCluster, error) {
 		n := fmt.Sprintf("k3s-agent-%d", i)
 		ud, err := d.userData(userDataSpec{Role: plan.RoleNode, K3s: &cloudinit.K3s{
 			Version: p.Cluster.K8sVersion, NodeIP: d.l.k3sAgent(i).String(), JoinURL: joinURL,
-			ClusterCIDR: clusterCIDR, ServiceCIDR: serviceCIDR,
+			ClusterCIDR: plan.ClusterCIDR, ServiceCIDR: plan.ServiceCIDR,
 		}})
 		if err != nil {
 			return nil, err

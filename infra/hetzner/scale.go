@@ -74,7 +74,7 @@ func (d *deployer) deployScale(db *database, tls *UploadedTLS) (*stack.Result, e
 		RedisAddrs:     pulumi.ToStringArray([]string{kube.SentinelAddr}).ToStringArrayOutput(),
 		RedisPassword:  in.RedisPassword,
 		ChromaURL:      pulumi.Sprintf("http://%s:%d", chroma.Host.PrivateIP, chromaPort),
-		TrustedProxies: pulumi.ToStringArray([]string{p.SubnetCIDR, clusterCIDR}).ToStringArrayOutput(),
+		TrustedProxies: pulumi.ToStringArray([]string{p.SubnetCIDR, plan.ClusterCIDR}).ToStringArrayOutput(),
 		PublicIPs:      pulumi.StringArray{lb.LB.Ipv4}.ToStringArrayOutput(),
 		DNSRecords:     pulumi.StringArray{}.ToStringArrayOutput(),
 		Cluster: &stack.Cluster{

@@ -15,39 +15,71 @@ import (
 const MetricsServerImage = "registry.k8s.io/metrics-server/metrics-server:v0.8.0"
 
 // metricsServer declares metrics-server's upstream manifest (components.yaml
-// of v0.8.0) as typed objects: no Helm or YAML package needed.
+// of v0.8.0) as typed objects, one function each: no Helm or YAML package
+// needed.
 func metricsServer(ctx *pulumi.Context, opts []pulumi.ResourceOption) error {
-	const ns, name = "kube-system", "metrics-server"
-	labels := pulumi.StringMap{"k8s-app": pulumi.String(name)}
-	meta := func(n string, namespaced bool) *metav1.ObjectMetaArgs {
-		m := &metav1.ObjectMetaArgs{Name: pulumi.String(n), Labels: labels}
-		if namespaced {
-			m.Namespace = pulumi.String(ns)
+	for _, declare := range []func(*pulumi.Context, []pulumi.ResourceOption) error{
+		msServiceAccount, msAggregatedReader, msRole, msAuthReader, msAuthDelegator, msRoleBinding,
+	} {
+		if err := declare(ctx, opts); err != nil {
+			return err
 		}
-		return m
 	}
-	sa := &rbacv1.SubjectArgs{Kind: pulumi.String("ServiceAccount"), Name: pulumi.String(name), Namespace: pulumi.String(ns)}
-	if _, err := corev1.NewServiceAccount(ctx, "metrics-server-sa", &corev1.ServiceAccountArgs{Metadata: meta(name, true)}, opts...); err != nil {
+	svc, err := msService(ctx, opts)
+	if err != nil {
 		return err
 	}
+	dep, err := msDeployment(ctx, opts)
+	if err != nil {
+		return err
+	}
+	return msAPIService(ctx, append(opts[:len(opts):len(opts)], pulumi.DependsOn([]pulumi.Resource{svc, dep})))
+}
+
+const msNamespace, msName = "kube-system", "metrics-server"
+
+func msLabels() pulumi.StringMap { return pulumi.StringMap{"k8s-app": pulumi.String(msName)} }
+
+func msMeta(n string, namespaced bool) *metav1.ObjectMetaArgs {
+	m := &metav1.ObjectMetaArgs{Name: pulumi.String(n), Labels: msLabels()}
+	if namespaced {
+		m.Namespace = pulumi.String(msNamespace)
+	}
+	return m
+}
+
+// msSubject is metrics-server's service account, which the bindings name.
+func msSubject() *rbacv1.SubjectArgs {
+	return &rbacv1.SubjectArgs{Kind: pulumi.String("ServiceAccount"), Name: pulumi.String(msName), Namespace: pulumi.String(msNamespace)}
+}
+
+func msServiceAccount(ctx *pulumi.Context, opts []pulumi.ResourceOption) error {
+	_, err := corev1.NewServiceAccount(ctx, "metrics-server-sa", &corev1.ServiceAccountArgs{Metadata: msMeta(msName, true)}, opts...)
+	return err
+}
+
+// msAggregatedReader lets admins, editors and viewers read the metrics.
+func msAggregatedReader(ctx *pulumi.Context, opts []pulumi.ResourceOption) error {
 	aggLabels := pulumi.StringMap{
-		"k8s-app": pulumi.String(name),
+		"k8s-app": pulumi.String(msName),
 		"rbac.authorization.k8s.io/aggregate-to-admin": pulumi.String("true"),
 		"rbac.authorization.k8s.io/aggregate-to-edit":  pulumi.String("true"),
 		"rbac.authorization.k8s.io/aggregate-to-view":  pulumi.String("true"),
 	}
-	if _, err := rbacv1.NewClusterRole(ctx, "metrics-server-aggregated-reader", &rbacv1.ClusterRoleArgs{
+	_, err := rbacv1.NewClusterRole(ctx, "metrics-server-aggregated-reader", &rbacv1.ClusterRoleArgs{
 		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("system:aggregated-metrics-reader"), Labels: aggLabels},
 		Rules: rbacv1.PolicyRuleArray{rbacv1.PolicyRuleArgs{
 			ApiGroups: pulumi.ToStringArray([]string{"metrics.k8s.io"}),
 			Resources: pulumi.ToStringArray([]string{"pods", "nodes"}),
 			Verbs:     pulumi.ToStringArray([]string{"get", "list", "watch"}),
 		}},
-	}, opts...); err != nil {
-		return err
-	}
-	if _, err := rbacv1.NewClusterRole(ctx, "metrics-server-role", &rbacv1.ClusterRoleArgs{
-		Metadata: meta("system:metrics-server", false),
+	}, opts...)
+	return err
+}
+
+func msRole(ctx *pulumi.Context, opts []pulumi.ResourceOption) error {
+	_, err := rbacv1.NewClusterRole(ctx, "metrics-server-role", &rbacv1.ClusterRoleArgs{
+		Metadata: msMeta("system:metrics-server", false),
 		Rules: rbacv1.PolicyRuleArray{
 			rbacv1.PolicyRuleArgs{
 				ApiGroups: pulumi.ToStringArray([]string{""}),
@@ -60,55 +92,63 @@ func metricsServer(ctx *pulumi.Context, opts []pulumi.ResourceOption) error {
 				Verbs:     pulumi.ToStringArray([]string{"get", "list", "watch"}),
 			},
 		},
-	}, opts...); err != nil {
-		return err
-	}
-	if _, err := rbacv1.NewRoleBinding(ctx, "metrics-server-auth-reader", &rbacv1.RoleBindingArgs{
-		Metadata: meta("metrics-server-auth-reader", true),
+	}, opts...)
+	return err
+}
+
+func msAuthReader(ctx *pulumi.Context, opts []pulumi.ResourceOption) error {
+	_, err := rbacv1.NewRoleBinding(ctx, "metrics-server-auth-reader", &rbacv1.RoleBindingArgs{
+		Metadata: msMeta("metrics-server-auth-reader", true),
 		RoleRef:  rbacv1.RoleRefArgs{ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("Role"), Name: pulumi.String("extension-apiserver-authentication-reader")},
-		Subjects: rbacv1.SubjectArray{sa},
-	}, opts...); err != nil {
-		return err
-	}
-	if _, err := rbacv1.NewClusterRoleBinding(ctx, "metrics-server-auth-delegator", &rbacv1.ClusterRoleBindingArgs{
-		Metadata: meta("metrics-server:system:auth-delegator", false),
+		Subjects: rbacv1.SubjectArray{msSubject()},
+	}, opts...)
+	return err
+}
+
+func msAuthDelegator(ctx *pulumi.Context, opts []pulumi.ResourceOption) error {
+	_, err := rbacv1.NewClusterRoleBinding(ctx, "metrics-server-auth-delegator", &rbacv1.ClusterRoleBindingArgs{
+		Metadata: msMeta("metrics-server:system:auth-delegator", false),
 		RoleRef:  rbacv1.RoleRefArgs{ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("ClusterRole"), Name: pulumi.String("system:auth-delegator")},
-		Subjects: rbacv1.SubjectArray{sa},
-	}, opts...); err != nil {
-		return err
-	}
-	if _, err := rbacv1.NewClusterRoleBinding(ctx, "metrics-server-binding", &rbacv1.ClusterRoleBindingArgs{
-		Metadata: meta("system:metrics-server", false),
+		Subjects: rbacv1.SubjectArray{msSubject()},
+	}, opts...)
+	return err
+}
+
+func msRoleBinding(ctx *pulumi.Context, opts []pulumi.ResourceOption) error {
+	_, err := rbacv1.NewClusterRoleBinding(ctx, "metrics-server-binding", &rbacv1.ClusterRoleBindingArgs{
+		Metadata: msMeta("system:metrics-server", false),
 		RoleRef:  rbacv1.RoleRefArgs{ApiGroup: pulumi.String("rbac.authorization.k8s.io"), Kind: pulumi.String("ClusterRole"), Name: pulumi.String("system:metrics-server")},
-		Subjects: rbacv1.SubjectArray{sa},
-	}, opts...); err != nil {
-		return err
-	}
-	svc, err := corev1.NewService(ctx, "metrics-server-service", &corev1.ServiceArgs{
-		Metadata: meta(name, true),
+		Subjects: rbacv1.SubjectArray{msSubject()},
+	}, opts...)
+	return err
+}
+
+func msService(ctx *pulumi.Context, opts []pulumi.ResourceOption) (*corev1.Service, error) {
+	return corev1.NewService(ctx, "metrics-server-service", &corev1.ServiceArgs{
+		Metadata: msMeta(msName, true),
 		Spec: &corev1.ServiceSpecArgs{
-			Selector: labels,
+			Selector: msLabels(),
 			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
 				Name: pulumi.String("https"), Port: pulumi.Int(443), TargetPort: pulumi.String("https"), Protocol: pulumi.String("TCP"),
 			}},
 		},
 	}, opts...)
-	if err != nil {
-		return err
-	}
-	dep, err := appsv1.NewDeployment(ctx, "metrics-server", &appsv1.DeploymentArgs{
-		Metadata: meta(name, true),
+}
+
+func msDeployment(ctx *pulumi.Context, opts []pulumi.ResourceOption) (*appsv1.Deployment, error) {
+	return appsv1.NewDeployment(ctx, "metrics-server", &appsv1.DeploymentArgs{
+		Metadata: msMeta(msName, true),
 		Spec: &appsv1.DeploymentSpecArgs{
-			Selector: &metav1.LabelSelectorArgs{MatchLabels: labels},
+			Selector: &metav1.LabelSelectorArgs{MatchLabels: msLabels()},
 			Strategy: &appsv1.DeploymentStrategyArgs{RollingUpdate: &appsv1.RollingUpdateDeploymentArgs{MaxUnavailable: pulumi.Int(0)}},
 			Template: &corev1.PodTemplateSpecArgs{
-				Metadata: &metav1.ObjectMetaArgs{Labels: labels},
+				Metadata: &metav1.ObjectMetaArgs{Labels: msLabels()},
 				Spec: &corev1.PodSpecArgs{
-					ServiceAccountName: pulumi.String(name),
+					ServiceAccountName: pulumi.String(msName),
 					PriorityClassName:  pulumi.String("system-cluster-critical"),
 					NodeSelector:       pulumi.StringMap{"kubernetes.io/os": pulumi.String("linux")},
 					Containers: corev1.ContainerArray{corev1.ContainerArgs{
-						Name:            pulumi.String(name),
+						Name:            pulumi.String(msName),
 						Image:           pulumi.String(MetricsServerImage),
 						ImagePullPolicy: pulumi.String("IfNotPresent"),
 						Args: pulumi.ToStringArray([]string{
@@ -148,19 +188,19 @@ func metricsServer(ctx *pulumi.Context, opts []pulumi.ResourceOption) error {
 			},
 		},
 	}, opts...)
-	if err != nil {
-		return err
-	}
-	_, err = apiregistrationv1.NewAPIService(ctx, "metrics-server-apiservice", &apiregistrationv1.APIServiceArgs{
-		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("v1beta1.metrics.k8s.io"), Labels: labels},
+}
+
+func msAPIService(ctx *pulumi.Context, opts []pulumi.ResourceOption) error {
+	_, err := apiregistrationv1.NewAPIService(ctx, "metrics-server-apiservice", &apiregistrationv1.APIServiceArgs{
+		Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String("v1beta1.metrics.k8s.io"), Labels: msLabels()},
 		Spec: &apiregistrationv1.APIServiceSpecArgs{
 			Group:                 pulumi.String("metrics.k8s.io"),
 			Version:               pulumi.String("v1beta1"),
 			GroupPriorityMinimum:  pulumi.Int(100),
 			VersionPriority:       pulumi.Int(100),
 			InsecureSkipTLSVerify: pulumi.Bool(true), // upstream's default: self-signed serving cert
-			Service:               &apiregistrationv1.ServiceReferenceArgs{Name: pulumi.String(name), Namespace: pulumi.String(ns)},
+			Service:               &apiregistrationv1.ServiceReferenceArgs{Name: pulumi.String(msName), Namespace: pulumi.String(msNamespace)},
 		},
-	}, append(opts[:len(opts):len(opts)], pulumi.DependsOn([]pulumi.Resource{svc, dep}))...)
+	}, opts...)
 	return err
 }

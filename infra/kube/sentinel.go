@@ -60,34 +60,60 @@ func sentinel(ctx *pulumi.Context, a *SentinelArgs, opts []pulumi.ResourceOption
 	if a.Master == "" || a.Primary == "" || a.Port == 0 {
 		return fmt.Errorf("kube: Sentinel needs the master name, the primary's address and port")
 	}
-	labels := pulumi.StringMap{"app.kubernetes.io/name": pulumi.String(SentinelName), "app.kubernetes.io/part-of": pulumi.String("flavormonk")}
-	selector := &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String(SentinelName)}}
-	meta := &metav1.ObjectMetaArgs{Name: pulumi.String(SentinelName), Namespace: pulumi.String(Namespace), Labels: labels}
 	conf := a.Password.ApplyT(func(pw string) string { return SentinelConf(a, pw) }).(pulumi.StringOutput)
-	secret, err := corev1.NewSecret(ctx, "sentinel-conf", &corev1.SecretArgs{
-		Metadata:   meta,
-		Type:       pulumi.String("Opaque"),
-		StringData: pulumi.ToSecret(pulumi.StringMap{"sentinel.conf": conf}).(pulumi.StringMapOutput),
-	}, opts...)
+	secret, err := sentinelSecret(ctx, conf, opts)
 	if err != nil {
 		return err
 	}
+	if err := sentinelDeployment(ctx, conf, append(opts[:len(opts):len(opts)], pulumi.DependsOn([]pulumi.Resource{secret}))); err != nil {
+		return err
+	}
+	if err := sentinelService(ctx, opts); err != nil {
+		return err
+	}
+	return sentinelPDB(ctx, opts)
+}
+
+func sentinelLabels() pulumi.StringMap {
+	return pulumi.StringMap{"app.kubernetes.io/name": pulumi.String(SentinelName), "app.kubernetes.io/part-of": pulumi.String("flavormonk")}
+}
+
+func sentinelSelector() *metav1.LabelSelectorArgs {
+	return &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{"app.kubernetes.io/name": pulumi.String(SentinelName)}}
+}
+
+func sentinelMeta() *metav1.ObjectMetaArgs {
+	return &metav1.ObjectMetaArgs{Name: pulumi.String(SentinelName), Namespace: pulumi.String(Namespace), Labels: sentinelLabels()}
+}
+
+// sentinelSecret holds sentinel.conf, password included.
+func sentinelSecret(ctx *pulumi.Context, conf pulumi.StringOutput, opts []pulumi.ResourceOption) (*corev1.Secret, error) {
+	return corev1.NewSecret(ctx, "sentinel-conf", &corev1.SecretArgs{
+		Metadata:   sentinelMeta(),
+		Type:       pulumi.String("Opaque"),
+		StringData: pulumi.ToSecret(pulumi.StringMap{"sentinel.conf": conf}).(pulumi.StringMapOutput),
+	}, opts...)
+}
+
+// sentinelDeployment runs the three Sentinels, one node each where there
+// are nodes enough.
+func sentinelDeployment(ctx *pulumi.Context, conf pulumi.StringOutput, opts []pulumi.ResourceOption) error {
 	probe := &corev1.ProbeArgs{
 		TcpSocket:     &corev1.TCPSocketActionArgs{Port: pulumi.String("sentinel")},
 		PeriodSeconds: pulumi.Int(10),
 	}
-	if _, err := appsv1.NewDeployment(ctx, "sentinel", &appsv1.DeploymentArgs{
-		Metadata: meta,
+	_, err := appsv1.NewDeployment(ctx, "sentinel", &appsv1.DeploymentArgs{
+		Metadata: sentinelMeta(),
 		Spec: &appsv1.DeploymentSpecArgs{
 			Replicas: pulumi.Int(sentinelReplicas),
-			Selector: selector,
+			Selector: sentinelSelector(),
 			Strategy: &appsv1.DeploymentStrategyArgs{
 				Type:          pulumi.String("RollingUpdate"),
 				RollingUpdate: &appsv1.RollingUpdateDeploymentArgs{MaxUnavailable: pulumi.Int(1), MaxSurge: pulumi.Int(0)},
 			},
 			Template: &corev1.PodTemplateSpecArgs{
 				Metadata: &metav1.ObjectMetaArgs{
-					Labels:      labels,
+					Labels:      sentinelLabels(),
 					Annotations: pulumi.StringMap{"flavormonk/conf-hash": pulumi.Unsecret(conf.ApplyT(Hash)).(pulumi.StringOutput)},
 				},
 				Spec: &corev1.PodSpecArgs{
@@ -99,7 +125,7 @@ func sentinel(ctx *pulumi.Context, a *SentinelArgs, opts []pulumi.ResourceOption
 					// One Sentinel per node where there are nodes enough.
 					TopologySpreadConstraints: corev1.TopologySpreadConstraintArray{corev1.TopologySpreadConstraintArgs{
 						MaxSkew: pulumi.Int(1), TopologyKey: pulumi.String("kubernetes.io/hostname"),
-						WhenUnsatisfiable: pulumi.String("ScheduleAnyway"), LabelSelector: selector,
+						WhenUnsatisfiable: pulumi.String("ScheduleAnyway"), LabelSelector: sentinelSelector(),
 					}},
 					Containers: corev1.ContainerArray{corev1.ContainerArgs{
 						Name:    pulumi.String("sentinel"),
@@ -127,24 +153,29 @@ func sentinel(ctx *pulumi.Context, a *SentinelArgs, opts []pulumi.ResourceOption
 				},
 			},
 		},
-	}, append(opts[:len(opts):len(opts)], pulumi.DependsOn([]pulumi.Resource{secret}))...); err != nil {
-		return err
-	}
-	if _, err := corev1.NewService(ctx, "sentinel-service", &corev1.ServiceArgs{
-		Metadata: meta,
+	}, opts...)
+	return err
+}
+
+func sentinelService(ctx *pulumi.Context, opts []pulumi.ResourceOption) error {
+	_, err := corev1.NewService(ctx, "sentinel-service", &corev1.ServiceArgs{
+		Metadata: sentinelMeta(),
 		Spec: &corev1.ServiceSpecArgs{
 			Type:     pulumi.String("ClusterIP"),
-			Selector: selector.MatchLabels,
+			Selector: sentinelSelector().MatchLabels,
 			Ports: corev1.ServicePortArray{corev1.ServicePortArgs{
 				Name: pulumi.String("sentinel"), Port: pulumi.Int(SentinelPort), TargetPort: pulumi.String("sentinel"), Protocol: pulumi.String("TCP"),
 			}},
 		},
-	}, opts...); err != nil {
-		return err
-	}
-	_, err = policyv1.NewPodDisruptionBudget(ctx, "sentinel-pdb", &policyv1.PodDisruptionBudgetArgs{
-		Metadata: meta,
-		Spec:     &policyv1.PodDisruptionBudgetSpecArgs{MinAvailable: pulumi.Int(sentinelQuorum), Selector: selector},
+	}, opts...)
+	return err
+}
+
+// sentinelPDB keeps a quorum of Sentinels through voluntary disruptions.
+func sentinelPDB(ctx *pulumi.Context, opts []pulumi.ResourceOption) error {
+	_, err := policyv1.NewPodDisruptionBudget(ctx, "sentinel-pdb", &policyv1.PodDisruptionBudgetArgs{
+		Metadata: sentinelMeta(),
+		Spec:     &policyv1.PodDisruptionBudgetSpecArgs{MinAvailable: pulumi.Int(sentinelQuorum), Selector: sentinelSelector()},
 	}, opts...)
 	return err
 }

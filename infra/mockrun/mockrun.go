@@ -287,7 +287,6 @@ func fakeOutputs(t, name, generation string, in resource.PropertyMap) resource.P
 	case strings.HasPrefix(t, "digitalocean:index/kubernetesCluster:KubernetesCluster"):
 		set("endpoint", "https://"+name+".k8s.ondigitalocean.example")
 		set("kubeConfigs", []any{map[string]any{"rawConfig": MockKubeconfig, "host": "https://" + name + ".k8s.ondigitalocean.example"}})
-		set("clusterSubnet", "10.244.0.0/16")
 		set("clusterUrn", "do:kubernetes:"+name)
 	case strings.HasPrefix(t, "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool"):
 		host := name + ".db.ondigitalocean.example"

@@ -234,7 +234,7 @@ var Keys = []struct{ Key, Help string }{
 	{"backupKeepDays", "nightly dumps kept on the backup volume (default 14)"},
 	{"inference", "JSON list overriding the app's provider chain, e.g. [\"offline\"]"},
 	{"gumroadProductId", "Gumroad product whose licence keys unlock the assistant in the app (empty: licences off)"},
-	{"privateCidr", "the private network (default 10.42.0.0/16; fixed once created; must not overlap the clusters' 10.244.0.0/15)"},
+	{"privateCidr", "the private network (default 10.42.0.0/16; fixed once created; must not overlap the clusters' " + ClusterRanges.String() + ")"},
 	{"nodesMin", "scale: fewest Kubernetes worker nodes, 1–20 (default 2); the DOKS pool's autoscaler minimum, the k3s agent count on Hetzner"},
 	{"nodesMax", "scale: most worker nodes, nodesMin–50 (default 5); the DOKS pool's autoscaler maximum (Hetzner: a cap only)"},
 	{"controlPlanes", "scale, Hetzner: k3s servers, 1 or 3 (default 1; embedded etcd, so 1 grows to 3)"},
@@ -410,9 +410,20 @@ var (
 	doksVersion = regexp.MustCompile(`^1\.[0-9]{2}$`)
 )
 
-// ClusterRanges holds the pod (10.244.0.0/16) and service (10.245.0.0/16)
-// ranges of both clusters.
-var ClusterRanges = netip.MustParsePrefix("10.244.0.0/15")
+// The Kubernetes clusters' pod and service ranges, the same on both clouds
+// (DOKS's cluster and service subnets, k3s's cluster-cidr and
+// service-cidr). They are fixed when a cluster is created and must lie
+// outside the private network (k3s's own default pod range is
+// 10.42.0.0/16, the default privateCidr, hence explicit ones). The app
+// trusts forwarded-for headers from the pod range.
+const (
+	ClusterCIDR = "10.244.0.0/16" // pods
+	ServiceCIDR = "10.245.0.0/16" // services
+)
+
+// ClusterRanges is the one prefix that holds both ranges, which the private
+// network must not overlap.
+var ClusterRanges = netip.PrefixFrom(netip.MustParsePrefix(ClusterCIDR).Addr(), 15)
 
 // Defaults of the scale phase's cluster.
 const (
@@ -472,8 +483,8 @@ func (p *Plan) compileCluster(get Getter) error {
 	if c.DBPoolSize, err = intKey(get, "dbPoolSize", 15, 3, 100); err != nil {
 		return err
 	}
-	// The clusters' pod and service ranges (10.244.0.0/16, 10.245.0.0/16)
-	// must not overlap the private network.
+	// The clusters' pod and service ranges must not overlap the private
+	// network.
 	if pr := netip.MustParsePrefix(p.PrivateCIDR); pr.Overlaps(ClusterRanges) {
 		return keyErr("privateCidr", "%s overlaps the Kubernetes pod and service ranges %s; choose another private range, e.g. 10.42.0.0/16", p.PrivateCIDR, ClusterRanges)
 	}

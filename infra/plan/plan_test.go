@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -355,5 +356,18 @@ func TestSSHPublicKeys(t *testing.T) {
 		strings.TrimSpace(string(ssh.MarshalAuthorizedKey(signer.PublicKey()))) + `", "` + rsa2048 + `"]`
 	if p, err := compile(m); err != nil || len(p.SSHKeys) != 4 || p.SSHKeys[0] != testKey {
 		t.Fatalf("valid keys: %v %v", p, err)
+	}
+}
+
+// ClusterRanges is what the privateCidr check and its help refuse: exactly
+// the pod and service ranges together.
+func TestClusterRanges(t *testing.T) {
+	pods, svcs := netip.MustParsePrefix(ClusterCIDR), netip.MustParsePrefix(ServiceCIDR)
+	if pods.Overlaps(svcs) {
+		t.Errorf("pod range %s overlaps service range %s", pods, svcs)
+	}
+	if ClusterRanges.String() != "10.244.0.0/15" || !ClusterRanges.Contains(pods.Addr()) || !ClusterRanges.Contains(svcs.Addr()) ||
+		pods.Bits() != ClusterRanges.Bits()+1 || svcs.Bits() != ClusterRanges.Bits()+1 {
+		t.Errorf("ClusterRanges %s is not the union of %s and %s", ClusterRanges, pods, svcs)
 	}
 }

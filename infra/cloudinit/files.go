@@ -1,0 +1,102 @@
+package cloudinit
+
+import (
+	"embed"
+	"fmt"
+	"strings"
+	"text/template"
+
+	"github.com/flavormonk/flavormonk/infra/backup"
+)
+
+// The files the hosts receive. Literal ones are embedded as they are;
+// those that depend on the host are text/templates (*.tmpl) executed on
+// the normalized host (the Caddyfile on its Caddy, the k3s config on its
+// K3s).
+
+//go:embed files/net.sh
+var netSh string
+
+//go:embed files/private-ip.sh
+var privateIPSh string
+
+//go:embed files/volume.sh
+var volumeSh string
+
+//go:embed files/allow.sh
+var allowSh string
+
+//go:embed files/db-init.sh
+var dbInitSh string
+
+//go:embed files/db-setup.sh
+var dbSetupSh string
+
+//go:embed files/pg-listen.sh
+var pgListenSh string
+
+//go:embed files/redis-conf.sh
+var redisConfSh string
+
+//go:embed files/chroma-run.sh
+var chromaRunSh string
+
+//go:embed files/app-env.sh
+var appEnvSh string
+
+//go:embed files/app-run.sh
+var appRunSh string
+
+//go:embed files/k3s-start.sh
+var k3sStartSh string
+
+//go:embed files/deploy.sh
+var deploySh string
+
+//go:embed files/20auto-upgrades
+var autoUpgrades string
+
+//go:embed files/app-README
+var appReadme string
+
+//go:embed files/flavormonk.service
+var appUnit string
+
+//go:embed files/postgresql.conf
+var pgConf string
+
+//go:embed files/redis.conf
+var redisConf string
+
+//go:embed files/redis-unit.conf
+var redisUnit string
+
+//go:embed files/*.tmpl
+var templateFiles embed.FS
+
+var templates = template.Must(template.New("").Option("missingkey=error").Funcs(template.FuncMap{
+	"appPort":      func() int { return AppPort },
+	"k3sAPIPort":   func() int { return K3sAPIPort },
+	"k3sTokenPath": func() string { return K3sTokenPath },
+	"dbName":       func() string { return DBName },
+	"dbRole":       func() string { return DBRole },
+	"backupUnit":   func() string { return backup.Unit },
+	"nftSet":       func(xs []string) string { return "{ " + strings.Join(xs, ", ") + " }" },
+	// hbaAddr writes a single address as the /32 network pg_hba wants.
+	"hbaAddr": func(a string) string {
+		if !strings.Contains(a, "/") {
+			a += "/32"
+		}
+		return a
+	},
+}).ParseFS(templateFiles, "files/*.tmpl"))
+
+// execute renders the template files/name with data. The templates only
+// read fields that validate has checked, so an error is a bug here.
+func execute(name string, data any) (string, error) {
+	var b strings.Builder
+	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
+		return "", fmt.Errorf("cloudinit: %s: %w", name, err)
+	}
+	return b.String(), nil
+}
