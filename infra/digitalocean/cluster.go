@@ -143,21 +143,10 @@ func scaleResult(ctx *pulumi.Context, p *plan.Plan, net *Network, lb *LoadBalanc
 		HasMigrationURL:      true,
 		PostgresMaxConns:     PodMaxConns,
 		DependsOn:            []pulumi.Resource{k.Cluster},
-		Expose: func(ctx *pulumi.Context, ingress pulumi.StringOutput) error {
-			dns, err := newDNS(ctx, "dns", &dnsArgs{Plan: p, Target: ingress})
-			if err != nil {
-				return err
-			}
-			res.DNSRecords = dns.ToCreate
-			res.PublicIPs = pulumi.StringArray{ingress}.ToStringArrayOutput()
-			if p.TLSAtLoadBalancer() {
-				res.AppURL = pulumi.String("https://" + p.Domain).ToStringOutput()
-			} else {
-				res.AppURL = pulumi.Sprintf("http://%s", ingress)
-			}
-			return nil
-		},
 	}
+	// The address users arrive at is the one the cluster gives the app's
+	// Service: the edge takes it once the app is declared.
+	res.Edge = &edge{plan: p}
 	return res, nil
 }
 

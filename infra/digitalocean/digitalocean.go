@@ -117,15 +117,11 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 	if lb != nil {
 		entry = lb.LB.Ip
 	}
-	dns, err := newDNS(ctx, "dns", &dnsArgs{Plan: p, Target: entry})
-	if err != nil {
-		return nil, err
-	}
 
 	res := &stack.Result{
-		DNSRecords:  dns.ToCreate,
 		PostgresURL: pg.URL,
 		Items:       costItems(p),
+		Edge:        &edge{plan: p, entry: entry},
 	}
 	for i, d := range app.Droplets {
 		res.AppHosts = append(res.AppHosts, stack.Host{
@@ -136,13 +132,6 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 			Resource:  d,
 		})
 	}
-	switch {
-	case p.Domain != "" && (p.Phase == plan.MVP || p.TLSAtLoadBalancer()):
-		res.AppURL = pulumi.String("https://" + p.Domain).ToStringOutput()
-	default:
-		res.AppURL = pulumi.Sprintf("http://%s", entry)
-	}
-	res.PublicIPs = pulumi.StringArray{entry}.ToStringArrayOutput()
 	if lb != nil {
 		// The load balancer reaches the droplets over the VPC.
 		res.TrustedProxies = pulumi.StringArray{pulumi.String(p.PrivateCIDR)}.ToStringArrayOutput()

@@ -96,6 +96,10 @@ func deploy(t *testing.T, cfg map[string]string) (*mockrun.Capture, *observed, e
 		if err != nil {
 			return err
 		}
+		entry, err := res.Edge.Open(ctx, stack.Serving{}) // as the shared step does once the app serves
+		if err != nil {
+			return err
+		}
 		obs.res = res
 		record := func(name string, o pulumi.Output, set func(v any)) {
 			ctx.Export(name, o)
@@ -110,10 +114,10 @@ func deploy(t *testing.T, cfg map[string]string) (*mockrun.Capture, *observed, e
 		record("postgresUrl", res.PostgresURL, func(v any) {
 			obs.postgresURL, obs.postgresURLSecret = v.(string), pgSecret
 		})
-		record("appUrl", res.AppURL, func(v any) { obs.appURL = v.(string) })
+		record("appUrl", entry.AppURL, func(v any) { obs.appURL = v.(string) })
 		record("trusted", res.TrustedProxies, func(v any) { obs.trusted = v.([]string) })
-		record("dnsRecords", res.DNSRecords, func(v any) { obs.dnsRecords = v.([]string) })
-		record("publicIps", res.PublicIPs, func(v any) { obs.publicIPs = v.([]string) })
+		record("dnsRecords", entry.DNSRecords, func(v any) { obs.dnsRecords = v.([]string) })
+		record("publicIps", entry.PublicIPs, func(v any) { obs.publicIPs = v.([]string) })
 		record("app1Ip", res.AppHosts[0].PublicIP, func(v any) { obs.app1IP = v.(string) })
 		if res.RedisAddrs != (pulumi.StringArrayOutput{}) {
 			record("redisAddrs", res.RedisAddrs, func(v any) { obs.redisAddrs = v.([]string) })

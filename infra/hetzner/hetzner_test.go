@@ -101,10 +101,9 @@ func deploy(t *testing.T, cfg map[string]string, stackSecrets map[string]string)
 		if err != nil {
 			return err
 		}
-		if res.Serve != nil { // as the shared step does once the app serves
-			if err := res.Serve(ctx, nil); err != nil {
-				return err
-			}
+		entry, err := res.Edge.Open(ctx, stack.Serving{}) // as the shared step does once the app serves
+		if err != nil {
+			return err
 		}
 		obs.res = res
 		obs.postgresSecret = pulumi.IsSecret(res.PostgresURL)
@@ -117,9 +116,9 @@ func deploy(t *testing.T, cfg map[string]string, stackSecrets map[string]string)
 		if res.RedisPassword != (pulumi.StringOutput{}) {
 			obs.redisSecret = pulumi.IsSecret(res.RedisPassword)
 		}
-		ctx.Export("rec0", res.AppURL.ApplyT(func(s string) string { obs.mu.Lock(); obs.appURL = s; obs.mu.Unlock(); return s }))
-		ctx.Export("rec1", res.DNSRecords.ApplyT(func(s []string) []string { obs.mu.Lock(); obs.dnsRecords = s; obs.mu.Unlock(); return s }))
-		ctx.Export("rec2", res.PublicIPs.ApplyT(func(s []string) []string { obs.mu.Lock(); obs.publicIPs = s; obs.mu.Unlock(); return s }))
+		ctx.Export("rec0", entry.AppURL.ApplyT(func(s string) string { obs.mu.Lock(); obs.appURL = s; obs.mu.Unlock(); return s }))
+		ctx.Export("rec1", entry.DNSRecords.ApplyT(func(s []string) []string { obs.mu.Lock(); obs.dnsRecords = s; obs.mu.Unlock(); return s }))
+		ctx.Export("rec2", entry.PublicIPs.ApplyT(func(s []string) []string { obs.mu.Lock(); obs.publicIPs = s; obs.mu.Unlock(); return s }))
 		ctx.Export("rec3", res.TrustedProxies.ApplyT(func(s []string) []string { obs.mu.Lock(); obs.trusted = s; obs.mu.Unlock(); return s }))
 		if res.RedisAddrs != (pulumi.StringArrayOutput{}) {
 			ctx.Export("rec4", res.RedisAddrs.ApplyT(func(s []string) []string { obs.mu.Lock(); obs.redisAddrs = s; obs.mu.Unlock(); return s }))

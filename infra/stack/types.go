@@ -10,6 +10,20 @@ import (
 
 // Cloud declares one cloud's resources for a plan. Each cloud package
 // (hetzner, digitalocean) implements it; Run picks one by plan.Cloud.
+//
+// The program runs in the order data flows: plan → Deploy (network, data,
+// the app's servers or cluster) → the shared steps (the app's environment,
+// rollout, the app on the cluster) → Result.Edge.Open (where users arrive)
+// → outputs. Each step gets the typed values the one before returned; none
+// calls back into an earlier one.
+//
+// The typed values are Go structs of outputs, not new
+// pulumi.ComponentResources: a component parent (or a new type token for
+// one) is part of every child's URN, and on a live stack a changed URN is
+// a delete and a create — which protect refuses for the data. The clouds'
+// components that existed before (flavormonk:hetzner:*,
+// flavormonk:digitalocean:*) stay as they are; nothing else gains a parent
+// (cmd/plan's URN golden holds every URN).
 type Cloud interface {
 	Deploy(ctx *pulumi.Context, p *plan.Plan, in *Inputs) (*Result, error)
 }
@@ -43,14 +57,6 @@ type Result struct {
 	// RedisReplicas replicate RedisHost (Hetzner scale, watched by Sentinel).
 	RedisReplicas []Host
 
-	// AppURL is where users reach the app.
-	AppURL pulumi.StringOutput
-	// PublicIPs of everything reachable from the internet (LB or app hosts).
-	PublicIPs pulumi.StringArrayOutput
-	// DNSRecords lists records the operator must create, when the program
-	// does not manage the domain's DNS ("name TYPE value").
-	DNSRecords pulumi.StringArrayOutput
-
 	PostgresURL    pulumi.StringOutput // secret
 	RedisAddrs     pulumi.StringArrayOutput
 	RedisTLS       bool
@@ -58,19 +64,57 @@ type Result struct {
 	ChromaURL      pulumi.StringOutput
 	TrustedProxies pulumi.StringArrayOutput // LB private address range, or nil
 
-	// Serve, when set, is called once the app serves: with the deploy
-	// commands (servers) or the app's Deployment (cluster). The cloud
-	// declares there what must not switch to the new app before it is up
-	// (Hetzner: the load balancer's service, whose port changes between
-	// upgrade and scale).
-	Serve func(ctx *pulumi.Context, ready []pulumi.Resource) error
-
 	// Items are what the phase costs, for the cost package.
 	Items []cost.Item
 
 	// Cluster is the scale phase's Kubernetes cluster, nil before scale.
 	// The shared step declares the app on it (package kube).
 	Cluster *Cluster
+
+	// Edge is where users arrive; the program opens it once the app
+	// serves. Never nil.
+	Edge Edge
+}
+
+// Edge is a cloud's entry for users: what it declares last, once the app
+// serves, and the addresses it reports.
+type Edge interface {
+	// Open declares what must not point at the app before it serves
+	// (Hetzner: the load balancer's service, whose port changes between
+	// upgrade and scale; DigitalOcean: the domain's record, which in scale
+	// needs the cluster Service's address) and returns the entry.
+	Open(ctx *pulumi.Context, app Serving) (*Entry, error)
+}
+
+// Serving is the app once declared: what the edge waits for and, on a
+// cluster with a LoadBalancer Service, that Service's address.
+type Serving struct {
+	// Ready are the deploy commands (servers) or the app's Deployment.
+	Ready []pulumi.Resource
+	// Ingress is the public Service's load balancer address; zero when
+	// the Service is not a LoadBalancer or there is no cluster.
+	Ingress pulumi.StringOutput
+}
+
+// Entry is where users reach the app, for the stack's outputs.
+type Entry struct {
+	// AppURL is where users reach the app.
+	AppURL pulumi.StringOutput
+	// PublicIPs of everything reachable from the internet (LB or app hosts).
+	PublicIPs pulumi.StringArrayOutput
+	// DNSRecords lists records the operator must create, when the program
+	// does not manage the domain's DNS ("name TYPE value").
+	DNSRecords pulumi.StringArrayOutput
+}
+
+// Fixed is an Edge whose entry is known at Deploy and that declares
+// nothing more once the app serves.
+type Fixed Entry
+
+// Open returns the entry.
+func (f Fixed) Open(*pulumi.Context, Serving) (*Entry, error) {
+	e := Entry(f)
+	return &e, nil
 }
 
 // Cluster is what the shared step needs to put the app on a cluster.
@@ -99,9 +143,4 @@ type Cluster struct {
 	Sentinel            *kube.SentinelArgs
 	// DependsOn: what must exist before any object is applied.
 	DependsOn []pulumi.Resource
-	// Expose is called with the public Service's load balancer address
-	// (LoadBalancer services) once the app is declared, to point DNS at it
-	// and fill the Result's AppURL, PublicIPs and DNSRecords. Nil when the
-	// entry is known at Deploy (Hetzner's own load balancer).
-	Expose func(ctx *pulumi.Context, ingress pulumi.StringOutput) error
 }
