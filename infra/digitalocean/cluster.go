@@ -104,17 +104,12 @@ func scaleResult(ctx *pulumi.Context, p *plan.Plan, net *Network, lb *LoadBalanc
 		return nil, err
 	}
 	res := &stack.Result{
-		PostgresURL: pg.PoolURL,
-		Items:       costItems(p),
+		// The pods go through the transaction pool.
+		Data:  dataTier(pg.PoolURL, cache, chroma),
+		Items: costItems(p),
 		// The load balancer reaches the nodes over the VPC; kube-proxy may
 		// forward from another node's pod range.
 		TrustedProxies: pulumi.ToStringArray([]string{p.PrivateCIDR, ClusterSubnet}).ToStringArrayOutput(),
-		ChromaURL:      chroma.URL,
-	}
-	if cache != nil {
-		res.RedisAddrs = pulumi.StringArray{cache.Addr}.ToStringArrayOutput()
-		res.RedisTLS = true
-		res.RedisPassword = cache.Password
 	}
 	ann := pulumi.StringMap{
 		"service.beta.kubernetes.io/do-loadbalancer-name":                 pulumi.String(newNames(p.Stack).of("k8s-lb")),

@@ -119,9 +119,9 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 	}
 
 	res := &stack.Result{
-		PostgresURL: pg.URL,
-		Items:       costItems(p),
-		Edge:        &edge{plan: p, entry: entry},
+		Data:  dataTier(pg.URL, cache, chroma),
+		Items: costItems(p),
+		Edge:  &edge{plan: p, entry: entry},
 	}
 	for i, d := range app.Droplets {
 		res.AppHosts = append(res.AppHosts, stack.Host{
@@ -139,15 +139,19 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 		// Caddy on the droplet proxies to the app over loopback.
 		res.TrustedProxies = pulumi.StringArray{pulumi.String("127.0.0.1/32")}.ToStringArrayOutput()
 	}
-	if cache != nil {
-		res.RedisAddrs = pulumi.StringArray{cache.Addr}.ToStringArrayOutput()
-		res.RedisTLS = true
-		res.RedisPassword = cache.Password
-	}
-	if chroma != nil {
-		res.ChromaURL = chroma.URL
-	}
 	return res, nil
+}
+
+// dataTier is what the app is given of the managed data services: Valkey
+// only from upgrade on (nil before), Chroma's URL when it has a server.
+func dataTier(postgresURL pulumi.StringOutput, cache *Valkey, chroma *Chroma) stack.Data {
+	d := stack.Data{PostgresURL: postgresURL, ChromaURL: chroma.URL}
+	if cache != nil {
+		d.RedisAddrs = pulumi.StringArray{cache.Addr}.ToStringArrayOutput()
+		d.RedisTLS = true
+		d.RedisPassword = cache.Password
+	}
+	return d
 }
 
 // costItems is what the phase costs, for the cost package.

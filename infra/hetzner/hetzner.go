@@ -107,9 +107,8 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 		return nil, err
 	}
 	res := &stack.Result{
-		AppHosts:    app.Hosts,
-		DBHost:      &db.Host,
-		PostgresURL: postgresURL(db, in),
+		Data:     stack.Data{DBHost: &db.Host, PostgresURL: postgresURL(db, in)},
+		AppHosts: app.Hosts,
 	}
 	appServers := len(app.Hosts)
 	servers := appServers + 1
@@ -145,10 +144,10 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 			return nil, err
 		}
 		res.Edge = lb
-		res.RedisHost = &redis.Host
-		res.RedisAddrs = pulumi.StringArray{pulumi.Sprintf("%s:%d", redis.Host.PrivateIP, redisPort)}.ToStringArrayOutput()
-		res.RedisPassword = in.RedisPassword
-		res.ChromaURL = pulumi.Sprintf("http://%s:%d", chroma.Host.PrivateIP, chromaPort)
+		res.Data.RedisHost = &redis.Host
+		res.Data.RedisAddrs = pulumi.StringArray{pulumi.Sprintf("%s:%d", redis.Host.PrivateIP, redisPort)}.ToStringArrayOutput()
+		res.Data.RedisPassword = in.RedisPassword
+		res.Data.ChromaURL = pulumi.Sprintf("http://%s:%d", chroma.Host.PrivateIP, chromaPort)
 		// The load balancer reaches the apps from its private address,
 		// which lies in the subnet.
 		res.TrustedProxies = pulumi.ToStringArray([]string{p.SubnetCIDR}).ToStringArrayOutput()

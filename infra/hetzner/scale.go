@@ -66,15 +66,17 @@ func (d *deployer) deployScale(db *database, tls *UploadedTLS) (*stack.Result, e
 	}
 
 	res := &stack.Result{
-		Edge:           lb,
-		DBHost:         &db.Host,
-		RedisHost:      &redis.Host,
-		RedisReplicas:  []stack.Host{redis.Replica},
-		PostgresURL:    postgresURL(db, in),
-		RedisAddrs:     pulumi.ToStringArray([]string{kube.SentinelAddr}).ToStringArrayOutput(),
-		RedisPassword:  in.RedisPassword,
-		ChromaURL:      pulumi.Sprintf("http://%s:%d", chroma.Host.PrivateIP, chromaPort),
+		Data: stack.Data{
+			DBHost:        &db.Host,
+			RedisHost:     &redis.Host,
+			RedisReplicas: []stack.Host{redis.Replica},
+			PostgresURL:   postgresURL(db, in),
+			RedisAddrs:    pulumi.ToStringArray([]string{kube.SentinelAddr}).ToStringArrayOutput(),
+			RedisPassword: in.RedisPassword,
+			ChromaURL:     pulumi.Sprintf("http://%s:%d", chroma.Host.PrivateIP, chromaPort),
+		},
 		TrustedProxies: pulumi.ToStringArray([]string{p.SubnetCIDR, clusterCIDR}).ToStringArrayOutput(),
+		Edge:           lb,
 		Cluster: &stack.Cluster{
 			Summary: pulumi.Sprintf("k3s %s: %d server(s) %s with embedded etcd, %d agent(s) %s; API https://%s:6443 (adminCidrs only)",
 				p.Cluster.K8sVersion, p.Cluster.ControlPlanes, p.Sizes[plan.RoleControl], p.Cluster.NodesMin, p.Sizes[plan.RoleNode], k8s.Servers[0].Ipv4Address),

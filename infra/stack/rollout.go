@@ -51,7 +51,7 @@ const redisPromote = ` && pw=$(sudo awk '$1 == "requirepass" {print $2}' /etc/re
 // It returns the data hosts' setup steps and the deploy commands.
 func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pulumi.StringOutput) (dataReady, deployed []pulumi.Resource, err error) {
 	var deps []pulumi.Resource
-	if h := res.DBHost; h != nil {
+	if h := res.Data.DBHost; h != nil {
 		// The db host's setup script creates or updates the app's role and
 		// database from the password on stdin.
 		cmd, err := remote.NewCommand(ctx, "db-setup", &remote.CommandArgs{
@@ -80,12 +80,12 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			}
 		}
 	}
-	if h := res.RedisHost; h != nil {
+	if h := res.Data.RedisHost; h != nil {
 		// masterauth too: after a Sentinel failover the old primary
 		// becomes a replica and must authenticate to the new one.
 		conf := in.RedisPassword.ApplyT(func(pw string) string { return "requirepass " + pw + "\n" + "masterauth " + pw + "\n" }).(pulumi.StringOutput)
 		create := booted + "sudo install -m 0640 -o root -g redis /dev/stdin /etc/redis/flavormonk-secret.conf && sudo systemctl restart redis-server"
-		if len(res.RedisReplicas) == 0 {
+		if len(res.Data.RedisReplicas) == 0 {
 			create += redisPromote
 		}
 		cmd, err := remote.NewCommand(ctx, "redis-setup", &remote.CommandArgs{
@@ -99,7 +99,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			return nil, nil, err
 		}
 		deps = append(deps, cmd)
-		for _, r := range res.RedisReplicas {
+		for _, r := range res.Data.RedisReplicas {
 			conf := pulumix.Cast[pulumi.StringOutput](pulumix.Apply2(in.RedisPassword, h.PrivateIP, func(pw, primary string) string {
 				return "requirepass " + pw + "\nmasterauth " + pw + "\nreplicaof " + primary + " 6379\n"
 			}))

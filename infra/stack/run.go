@@ -148,7 +148,7 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 		"region":      pulumi.String(p.Region).ToStringOutput(),
 		"monthlyCost": pulumi.String(fmt.Sprintf("%.2f %s (%s)", est.Total, est.Currency, sources(est))).ToStringOutput(),
 		"dnsRecords":  entry.DNSRecords,
-		"databaseUrl": res.PostgresURL,
+		"databaseUrl": res.Data.PostgresURL,
 		"appEnv":      env,
 	}
 	if res.Cluster != nil {
@@ -196,7 +196,7 @@ func sources(e *cost.Estimate) string {
 // package once every address and password is known. A configuration the
 // app would reject fails the run here, at preview.
 func appEnv(ctx *pulumi.Context, p *plan.Plan, res *Result, hooks *Hooks) pulumi.StringOutput {
-	fixed := plan.AppInputs{RedisTLS: res.RedisTLS}
+	fixed := plan.AppInputs{RedisTLS: res.Data.RedisTLS}
 	if res.Cluster != nil {
 		fixed.PostgresMaxConns = res.Cluster.PostgresMaxConns
 		fixed.RedisSentinelMaster = res.Cluster.RedisSentinelMaster
@@ -204,10 +204,10 @@ func appEnv(ctx *pulumi.Context, p *plan.Plan, res *Result, hooks *Hooks) pulumi
 	// Each output lands in its field by name, with its type checked; the
 	// ones a phase does not have stay empty.
 	in := pulumix.Val(fixed)
-	in = with(in, res.PostgresURL, func(a *plan.AppInputs, v string) { a.PostgresURL = v })
-	in = with(in, orEmpty(res.RedisAddrs), func(a *plan.AppInputs, v []string) { a.RedisAddrs = v })
-	in = with(in, orEmptyString(res.RedisPassword), func(a *plan.AppInputs, v string) { a.RedisPassword = v })
-	in = with(in, orEmptyString(res.ChromaURL), func(a *plan.AppInputs, v string) { a.ChromaURL = v })
+	in = with(in, res.Data.PostgresURL, func(a *plan.AppInputs, v string) { a.PostgresURL = v })
+	in = with(in, orEmpty(res.Data.RedisAddrs), func(a *plan.AppInputs, v []string) { a.RedisAddrs = v })
+	in = with(in, orEmptyString(res.Data.RedisPassword), func(a *plan.AppInputs, v string) { a.RedisPassword = v })
+	in = with(in, orEmptyString(res.Data.ChromaURL), func(a *plan.AppInputs, v string) { a.ChromaURL = v })
 	in = with(in, secretConfig(ctx, "openaiApiKey"), func(a *plan.AppInputs, v string) { a.OpenAIKey = v })
 	in = with(in, secretConfig(ctx, "replicateApiToken"), func(a *plan.AppInputs, v string) { a.ReplicateToken = v })
 	in = with(in, secretConfig(ctx, "licenseSecret"), func(a *plan.AppInputs, v string) { a.LicenseSecret = v })

@@ -46,26 +46,17 @@ type Host struct {
 	Resource pulumi.Resource
 }
 
-// Result is what a cloud's Deploy declared, for the shared steps (the app's
-// environment and rollout, outputs, cost).
+// Result is what a cloud's Deploy declared, in the order the program
+// uses it: the data tier, where the app runs (servers or a cluster), and
+// the edge users arrive at.
 type Result struct {
+	Data Data
+
+	// AppHosts run the app (mvp, upgrade); none on a cluster.
 	AppHosts []Host
-	// DBHost is the self-managed database server (Hetzner), nil for managed.
-	DBHost *Host
-	// RedisHost is the self-managed Redis server (Hetzner upgrade), nil otherwise.
-	RedisHost *Host
-	// RedisReplicas replicate RedisHost (Hetzner scale, watched by Sentinel).
-	RedisReplicas []Host
-
-	PostgresURL    pulumi.StringOutput // secret
-	RedisAddrs     pulumi.StringArrayOutput
-	RedisTLS       bool
-	RedisPassword  pulumi.StringOutput // secret; managed Valkey's or Inputs.RedisPassword
-	ChromaURL      pulumi.StringOutput
-	TrustedProxies pulumi.StringArrayOutput // LB private address range, or nil
-
-	// Items are what the phase costs, for the cost package.
-	Items []cost.Item
+	// TrustedProxies are the LB's private address range, Caddy's loopback
+	// or, in scale, the pod range too.
+	TrustedProxies pulumi.StringArrayOutput
 
 	// Cluster is the scale phase's Kubernetes cluster, nil before scale.
 	// The shared step declares the app on it (package kube).
@@ -74,6 +65,26 @@ type Result struct {
 	// Edge is where users arrive; the program opens it once the app
 	// serves. Never nil.
 	Edge Edge
+
+	// Items are what the phase costs, for the cost package.
+	Items []cost.Item
+}
+
+// Data is the data tier: the self-managed hosts the program configures
+// over SSH, and the addresses and credentials the app is given.
+type Data struct {
+	// DBHost is the self-managed database server (Hetzner), nil for managed.
+	DBHost *Host
+	// RedisHost is the self-managed Redis server (Hetzner upgrade), nil otherwise.
+	RedisHost *Host
+	// RedisReplicas replicate RedisHost (Hetzner scale, watched by Sentinel).
+	RedisReplicas []Host
+
+	PostgresURL   pulumi.StringOutput // secret
+	RedisAddrs    pulumi.StringArrayOutput
+	RedisTLS      bool
+	RedisPassword pulumi.StringOutput // secret; managed Valkey's or Inputs.RedisPassword
+	ChromaURL     pulumi.StringOutput
 }
 
 // Edge is a cloud's entry for users: what it declares last, once the app
