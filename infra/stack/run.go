@@ -1,5 +1,7 @@
 // Package stack is the Pulumi program: stack config → typed plan → one
-// cloud's resources → the app's environment and rollout → outputs and cost.
+// cloud's network, data and app tiers (Cloud.Deploy) → the app's
+// environment and rollout, or the app on the cluster → the cloud's edge
+// (Result.Edge.Open) → outputs and cost.
 // main.go is only pulumi.Run(stack.Run), so the offline plan and the tests
 // run this very program under mocks.
 package stack
