@@ -96,17 +96,12 @@ func scaleResult(ctx *pulumi.Context, p *plan.Plan, net *Network, lb *LoadBalanc
 		return nil, err
 	}
 	res := &stack.Result{
-		PostgresURL: pg.PoolURL,
-		Items:       costItems(p),
+		// The pods go through the transaction pool.
+		Data:  dataTier(pg.PoolURL, cache, chroma),
+		Items: costItems(p),
 		// The load balancer reaches the nodes over the VPC; kube-proxy may
 		// forward from another node's pod range.
 		TrustedProxies: pulumi.ToStringArray([]string{p.PrivateCIDR, plan.ClusterCIDR}).ToStringArrayOutput(),
-		ChromaURL:      chroma.URL,
-	}
-	if cache != nil {
-		res.RedisAddrs = pulumi.StringArray{cache.Addr}.ToStringArrayOutput()
-		res.RedisTLS = true
-		res.RedisPassword = cache.Password
 	}
 	ann := pulumi.StringMap{
 		"service.beta.kubernetes.io/do-loadbalancer-name":                 pulumi.String(newNames(p.Stack).of("k8s-lb")),
@@ -135,21 +130,10 @@ func scaleResult(ctx *pulumi.Context, p *plan.Plan, net *Network, lb *LoadBalanc
 		HasMigrationURL:      true,
 		PostgresMaxConns:     PodMaxConns,
 		DependsOn:            []pulumi.Resource{k.Cluster},
-		Expose: func(ctx *pulumi.Context, ingress pulumi.StringOutput) error {
-			dns, err := newDNS(ctx, "dns", &dnsArgs{Plan: p, Target: ingress})
-			if err != nil {
-				return err
-			}
-			res.DNSRecords = dns.ToCreate
-			res.PublicIPs = pulumi.StringArray{ingress}.ToStringArrayOutput()
-			if p.TLSAtLoadBalancer() {
-				res.AppURL = pulumi.String("https://" + p.Domain).ToStringOutput()
-			} else {
-				res.AppURL = pulumi.Sprintf("http://%s", ingress)
-			}
-			return nil
-		},
 	}
+	// The address users arrive at is the one the cluster gives the app's
+	// Service: the edge takes it once the app is declared.
+	res.Edge = &edge{plan: p}
 	return res, nil
 }
 

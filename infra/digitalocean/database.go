@@ -6,6 +6,7 @@ import (
 
 	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/flavormonk/flavormonk/infra/plan"
 )
@@ -124,21 +125,23 @@ func newPostgres(ctx *pulumi.Context, name string, args *postgresArgs) (*Postgre
 		if err != nil {
 			return nil, err
 		}
-		pu := pulumi.All(user.Name, user.Password, pool.PrivateHost, pool.Port, pool.Name).ApplyT(func(v []any) string {
-			return postgresURL(postgresURLArgs{User: v[0].(string), Password: v[1].(string), Host: v[2].(string), Port: v[3].(int), Database: v[4].(string), Pooled: true})
-		}).(pulumi.StringOutput)
-		c.PoolURL = pulumi.ToSecret(pu).(pulumi.StringOutput)
+		c.PoolURL = connectionURL(user, pool.PrivateHost, pool.Port, pool.Name, true)
 	}
-
-	u := pulumi.All(user.Name, user.Password, c.Cluster.PrivateHost, c.Cluster.Port, db.Name).ApplyT(func(v []any) string {
-		return postgresURL(postgresURLArgs{User: v[0].(string), Password: v[1].(string), Host: v[2].(string), Port: v[3].(int), Database: v[4].(string)})
-	}).(pulumi.StringOutput)
-	c.URL = pulumi.ToSecret(u).(pulumi.StringOutput)
+	c.URL = connectionURL(user, c.Cluster.PrivateHost, c.Cluster.Port, db.Name, false)
 
 	if err := ctx.RegisterResourceOutputs(c, pulumi.Map{"clusterId": c.Cluster.ID(), "privateHost": c.Cluster.PrivateHost}); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// connectionURL is the user's postgresURL to a host (the cluster or its
+// pool), as a secret.
+func connectionURL(user *digitalocean.DatabaseUser, host pulumi.StringOutput, port pulumi.IntOutput, database pulumi.StringOutput, pooled bool) pulumi.StringOutput {
+	u := pulumix.Apply5(user.Name, user.Password, host, port, database, func(name, password, host string, port int, database string) string {
+		return postgresURL(postgresURLArgs{User: name, Password: password, Host: host, Port: port, Database: database, Pooled: pooled})
+	})
+	return pulumi.ToSecret(pulumix.Cast[pulumi.StringOutput](u)).(pulumi.StringOutput)
 }
 
 type postgresURLArgs struct {

@@ -117,15 +117,11 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 	if lb != nil {
 		entry = lb.LB.Ip
 	}
-	dns, err := newDNS(ctx, "dns", &dnsArgs{Plan: p, Target: entry})
-	if err != nil {
-		return nil, err
-	}
 
 	res := &stack.Result{
-		DNSRecords:  dns.ToCreate,
-		PostgresURL: pg.URL,
-		Items:       costItems(p),
+		Data:  dataTier(pg.URL, cache, chroma),
+		Items: costItems(p),
+		Edge:  &edge{plan: p, entry: entry},
 	}
 	for i, d := range app.Droplets {
 		res.AppHosts = append(res.AppHosts, stack.Host{
@@ -136,13 +132,6 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 			Resource:  d,
 		})
 	}
-	switch {
-	case p.Domain != "" && (p.Phase == plan.MVP || p.TLSAtLoadBalancer()):
-		res.AppURL = pulumi.String("https://" + p.Domain).ToStringOutput()
-	default:
-		res.AppURL = pulumi.Sprintf("http://%s", entry)
-	}
-	res.PublicIPs = pulumi.StringArray{entry}.ToStringArrayOutput()
 	if lb != nil {
 		// The load balancer reaches the droplets over the VPC.
 		res.TrustedProxies = pulumi.StringArray{pulumi.String(p.PrivateCIDR)}.ToStringArrayOutput()
@@ -150,15 +139,19 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 		// Caddy on the droplet proxies to the app over loopback.
 		res.TrustedProxies = pulumi.StringArray{pulumi.String("127.0.0.1/32")}.ToStringArrayOutput()
 	}
-	if cache != nil {
-		res.RedisAddrs = pulumi.StringArray{cache.Addr}.ToStringArrayOutput()
-		res.RedisTLS = true
-		res.RedisPassword = cache.Password
-	}
-	if chroma != nil {
-		res.ChromaURL = chroma.URL
-	}
 	return res, nil
+}
+
+// dataTier is what the app is given of the managed data services: Valkey
+// only from upgrade on (nil before), Chroma's URL when it has a server.
+func dataTier(postgresURL pulumi.StringOutput, cache *Valkey, chroma *Chroma) stack.Data {
+	d := stack.Data{PostgresURL: postgresURL, ChromaURL: chroma.URL}
+	if cache != nil {
+		d.RedisAddrs = pulumi.StringArray{cache.Addr}.ToStringArrayOutput()
+		d.RedisTLS = true
+		d.RedisPassword = cache.Password
+	}
+	return d
 }
 
 // costItems is what the phase costs, for the cost package.

@@ -96,6 +96,10 @@ func deploy(t *testing.T, cfg map[string]string) (*mockrun.Capture, *observed, e
 		if err != nil {
 			return err
 		}
+		entry, err := res.Edge.Open(ctx, stack.Serving{}) // as the shared step does once the app serves
+		if err != nil {
+			return err
+		}
 		obs.res = res
 		record := func(name string, o pulumi.Output, set func(v any)) {
 			ctx.Export(name, o)
@@ -106,22 +110,22 @@ func deploy(t *testing.T, cfg map[string]string) (*mockrun.Capture, *observed, e
 				return v
 			})
 		}
-		pgSecret := pulumi.IsSecret(res.PostgresURL)
-		record("postgresUrl", res.PostgresURL, func(v any) {
+		pgSecret := pulumi.IsSecret(res.Data.PostgresURL)
+		record("postgresUrl", res.Data.PostgresURL, func(v any) {
 			obs.postgresURL, obs.postgresURLSecret = v.(string), pgSecret
 		})
-		record("appUrl", res.AppURL, func(v any) { obs.appURL = v.(string) })
+		record("appUrl", entry.AppURL, func(v any) { obs.appURL = v.(string) })
 		record("trusted", res.TrustedProxies, func(v any) { obs.trusted = v.([]string) })
-		record("dnsRecords", res.DNSRecords, func(v any) { obs.dnsRecords = v.([]string) })
-		record("publicIps", res.PublicIPs, func(v any) { obs.publicIPs = v.([]string) })
+		record("dnsRecords", entry.DNSRecords, func(v any) { obs.dnsRecords = v.([]string) })
+		record("publicIps", entry.PublicIPs, func(v any) { obs.publicIPs = v.([]string) })
 		record("app1Ip", res.AppHosts[0].PublicIP, func(v any) { obs.app1IP = v.(string) })
-		if res.RedisAddrs != (pulumi.StringArrayOutput{}) {
-			record("redisAddrs", res.RedisAddrs, func(v any) { obs.redisAddrs = v.([]string) })
-			rpSecret := pulumi.IsSecret(res.RedisPassword)
-			record("redisPassword", res.RedisPassword, func(any) { obs.redisPasswordSecret = rpSecret })
+		if res.Data.RedisAddrs != (pulumi.StringArrayOutput{}) {
+			record("redisAddrs", res.Data.RedisAddrs, func(v any) { obs.redisAddrs = v.([]string) })
+			rpSecret := pulumi.IsSecret(res.Data.RedisPassword)
+			record("redisPassword", res.Data.RedisPassword, func(any) { obs.redisPasswordSecret = rpSecret })
 		}
-		if res.ChromaURL != (pulumi.StringOutput{}) {
-			record("chromaUrl", res.ChromaURL, func(v any) { obs.chromaURL = v.(string) })
+		if res.Data.ChromaURL != (pulumi.StringOutput{}) {
+			record("chromaUrl", res.Data.ChromaURL, func(v any) { obs.chromaURL = v.(string) })
 		}
 		return nil
 	}
@@ -582,7 +586,7 @@ func TestResult(t *testing.T) {
 			if obs.postgresURL != want {
 				t.Errorf("PostgresURL %q, want %q", obs.postgresURL, want)
 			}
-			if res.DBHost != nil || res.RedisHost != nil {
+			if res.Data.DBHost != nil || res.Data.RedisHost != nil {
 				t.Error("managed databases have no host to configure")
 			}
 			wantApps := 1
@@ -603,13 +607,13 @@ func TestResult(t *testing.T) {
 				t.Errorf("postgres cost item %+v", it)
 			}
 			if phase == "mvp" {
-				if len(res.Items) != 3 || items["volume:chroma-data"].GB == 0 || res.RedisTLS || obs.redisAddrs != nil || obs.chromaURL != "" {
+				if len(res.Items) != 3 || items["volume:chroma-data"].GB == 0 || res.Data.RedisTLS || obs.redisAddrs != nil || obs.chromaURL != "" {
 					t.Errorf("mvp result: items %+v redis %v chroma %q", res.Items, obs.redisAddrs, obs.chromaURL)
 				}
 				return
 			}
-			if !res.RedisTLS || !obs.redisPasswordSecret || !slices.Equal(obs.redisAddrs, []string{"private-cache.db.ondigitalocean.example:25060"}) {
-				t.Errorf("redis: tls %v secret %v addrs %v", res.RedisTLS, obs.redisPasswordSecret, obs.redisAddrs)
+			if !res.Data.RedisTLS || !obs.redisPasswordSecret || !slices.Equal(obs.redisAddrs, []string{"private-cache.db.ondigitalocean.example:25060"}) {
+				t.Errorf("redis: tls %v secret %v addrs %v", res.Data.RedisTLS, obs.redisPasswordSecret, obs.redisAddrs)
 			}
 			if !strings.HasPrefix(obs.chromaURL, "http://10.42.0.") || !strings.HasSuffix(obs.chromaURL, ":8000") {
 				t.Errorf("chroma URL %q", obs.chromaURL)

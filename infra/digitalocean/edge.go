@@ -7,6 +7,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/flavormonk/flavormonk/infra/plan"
+	"github.com/flavormonk/flavormonk/infra/stack"
 )
 
 // LoadBalancer is the upgrade phase's entry: a DigitalOcean load balancer
@@ -120,6 +121,41 @@ func newCertificate(ctx *pulumi.Context, p *plan.Plan, n names, parent pulumi.Re
 		Type:    pulumi.String("lets_encrypt"),
 		Domains: pulumi.StringArray{pulumi.String(p.Domain)},
 	}, pulumi.Parent(parent))
+}
+
+// edge is where users arrive: the load balancer or app-1, or in scale the
+// load balancer the cluster makes for the app's Service. Opening it points
+// the domain there.
+type edge struct {
+	plan *plan.Plan
+	// entry is the load balancer's or app-1's public address; zero in
+	// scale, where the app's Service brings it (stack.Serving.Ingress).
+	entry pulumi.StringOutput
+}
+
+var _ stack.Edge = (*edge)(nil)
+
+// Open declares the domain's record and returns the entry.
+func (e *edge) Open(ctx *pulumi.Context, app stack.Serving) (*stack.Entry, error) {
+	p, target := e.plan, e.entry
+	if p.Phase == plan.Scale {
+		target = app.Ingress
+	}
+	dns, err := newDNS(ctx, "dns", &dnsArgs{Plan: p, Target: target})
+	if err != nil {
+		return nil, err
+	}
+	out := &stack.Entry{
+		AppURL:     pulumi.Sprintf("http://%s", target),
+		PublicIPs:  pulumi.StringArray{target}.ToStringArrayOutput(),
+		DNSRecords: dns.ToCreate,
+	}
+	// mvp: Caddy on app-1 ends TLS; from upgrade on the load balancer does
+	// (a domain needs dnsZone there, which Deploy checked).
+	if p.Domain != "" && (p.Phase == plan.MVP || p.TLSAtLoadBalancer()) {
+		out.AppURL = pulumi.String("https://" + p.Domain).ToStringOutput()
+	}
+	return out, nil
 }
 
 // DNS is the domain's A record in DigitalOcean DNS, when the stack names a

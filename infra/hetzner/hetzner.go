@@ -30,8 +30,8 @@
 // retained on delete). Servers keep their disk size when resized
 // (keepDisk), so a stack can go back from upgrade to mvp's smaller types.
 //
-// Hetzner DNS is not managed here: Result.DNSRecords lists the records to
-// create. Secrets never reach user data (invariant 4); the shared rollout
+// Hetzner DNS is not managed here: the stack's entry (stack.Entry) lists
+// the records to create. Secrets never reach user data (invariant 4); the shared rollout
 // step writes them over SSH.
 package hetzner
 
@@ -42,6 +42,7 @@ import (
 	"strconv"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/flavormonk/flavormonk/infra/cost"
 	"github.com/flavormonk/flavormonk/infra/plan"
@@ -106,10 +107,8 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 		return nil, err
 	}
 	res := &stack.Result{
-		AppHosts:    app.Hosts,
-		DBHost:      &db.Host,
-		PostgresURL: postgresURL(db, in),
-		DNSRecords:  pulumi.StringArray{}.ToStringArrayOutput(),
+		Data:     stack.Data{DBHost: &db.Host, PostgresURL: postgresURL(db, in)},
+		AppHosts: app.Hosts,
 	}
 	appServers := len(app.Hosts)
 	servers := appServers + 1
@@ -120,13 +119,12 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 		{Role: "volume:db-backup", Kind: "volume", Count: 1, GB: p.BackupVolumeGB},
 	}
 
-	var publicV4, publicV6 pulumi.StringOutput
 	if p.Phase == plan.MVP {
 		if _, err := d.newChroma("chroma", false); err != nil {
 			return nil, err
 		}
 		res.Items = append(res.Items, cost.Item{Role: "volume:chroma-data", Kind: "volume", Count: 1, GB: p.ChromaVolumeGB})
-		publicV4, publicV6 = app.Servers[0].Ipv4Address, app.Servers[0].Ipv6Address
+		res.Edge = stack.Fixed(entry(p, app.Servers[0].Ipv4Address, app.Servers[0].Ipv6Address))
 		res.TrustedProxies = pulumi.ToStringArray([]string{"127.0.0.1/32"}).ToStringArrayOutput() // Caddy on the VM
 	} else {
 		redis, err := d.newRedis("redis")
@@ -145,12 +143,11 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 		if err != nil {
 			return nil, err
 		}
-		publicV4, publicV6 = lb.LB.Ipv4, lb.LB.Ipv6
-		res.Serve = lb.Serve
-		res.RedisHost = &redis.Host
-		res.RedisAddrs = pulumi.StringArray{pulumi.Sprintf("%s:%d", redis.Host.PrivateIP, redisPort)}.ToStringArrayOutput()
-		res.RedisPassword = in.RedisPassword
-		res.ChromaURL = pulumi.Sprintf("http://%s:%d", chroma.Host.PrivateIP, chromaPort)
+		res.Edge = lb
+		res.Data.RedisHost = &redis.Host
+		res.Data.RedisAddrs = pulumi.StringArray{pulumi.Sprintf("%s:%d", redis.Host.PrivateIP, redisPort)}.ToStringArrayOutput()
+		res.Data.RedisPassword = in.RedisPassword
+		res.Data.ChromaURL = pulumi.Sprintf("http://%s:%d", chroma.Host.PrivateIP, chromaPort)
 		// The load balancer reaches the apps from its private address,
 		// which lies in the subnet.
 		res.TrustedProxies = pulumi.ToStringArray([]string{p.SubnetCIDR}).ToStringArrayOutput()
@@ -165,18 +162,6 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 			res.Items = append(res.Items, cost.Item{Role: "certificate", Kind: "certificate", Count: 1})
 		}
 	}
-	res.PublicIPs = pulumi.StringArray{publicV4}.ToStringArrayOutput()
-	if p.Domain != "" {
-		res.AppURL = pulumi.String("https://" + p.Domain).ToStringOutput()
-		res.DNSRecords = pulumi.StringArray{
-			pulumi.Sprintf("%s A %s", p.Domain, publicV4),
-			pulumi.Sprintf("%s AAAA %s", p.Domain, publicV6),
-		}.ToStringArrayOutput()
-	} else {
-		// No domain: plain HTTP on the public address (the stack's "note"
-		// output says so).
-		res.AppURL = pulumi.Sprintf("http://%s", publicV4)
-	}
 	res.Items = append(res.Items,
 		// Every server has a primary IPv4 (egress for packages and images;
 		// inbound only as the firewalls allow); Hetzner bills it apart.
@@ -188,22 +173,43 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 	return res, nil
 }
 
+// entry is where users arrive on the public address v4/v6 (the load
+// balancer's, or app-1's in mvp). Hetzner DNS is not managed here: with a
+// domain, the records to create are output; without one the app is served
+// over plain HTTP on the address (the stack's "note" output says so).
+func entry(p *plan.Plan, v4, v6 pulumi.StringOutput) stack.Entry {
+	e := stack.Entry{
+		AppURL:     pulumi.Sprintf("http://%s", v4),
+		PublicIPs:  pulumi.StringArray{v4}.ToStringArrayOutput(),
+		DNSRecords: pulumi.StringArray{}.ToStringArrayOutput(),
+	}
+	if p.Domain != "" {
+		e.AppURL = pulumi.String("https://" + p.Domain).ToStringOutput()
+		e.DNSRecords = pulumi.StringArray{
+			pulumi.Sprintf("%s A %s", p.Domain, v4),
+			pulumi.Sprintf("%s AAAA %s", p.Domain, v6),
+		}.ToStringArrayOutput()
+	}
+	return e
+}
+
 // postgresURL is the app's connection string to the db server.
 func postgresURL(db *database, in *stack.Inputs) pulumi.StringOutput {
-	return pulumi.ToSecret(pulumi.All(db.Host.PrivateIP, in.DBPassword).ApplyT(func(v []any) string {
+	u := pulumix.Apply2(db.Host.PrivateIP, in.DBPassword, func(host, password string) string {
 		// Postgres is reached over the private network only (the db
 		// server's nftables admit the app and cluster ranges alone and
 		// Hetzner's network is not routed to the internet); the server's
 		// certificate is self-signed, so TLS without verification.
 		u := url.URL{
 			Scheme:   "postgres",
-			User:     url.UserPassword(dbUser, v[1].(string)),
-			Host:     fmt.Sprintf("%s:%d", v[0].(string), postgresPort),
+			User:     url.UserPassword(dbUser, password),
+			Host:     fmt.Sprintf("%s:%d", host, postgresPort),
 			Path:     "/" + dbName,
 			RawQuery: "sslmode=require",
 		}
 		return u.String()
-	})).(pulumi.StringOutput)
+	})
+	return pulumi.ToSecret(pulumix.Cast[pulumi.StringOutput](u)).(pulumi.StringOutput)
 }
 
 // deployer carries what every component needs while declaring a stack.

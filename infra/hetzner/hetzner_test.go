@@ -101,31 +101,30 @@ func deploy(t *testing.T, cfg map[string]string, stackSecrets map[string]string)
 		if err != nil {
 			return err
 		}
-		if res.Serve != nil { // as the shared step does once the app serves
-			if err := res.Serve(ctx, nil); err != nil {
-				return err
-			}
+		entry, err := res.Edge.Open(ctx, stack.Serving{}) // as the shared step does once the app serves
+		if err != nil {
+			return err
 		}
 		obs.res = res
-		obs.postgresSecret = pulumi.IsSecret(res.PostgresURL)
-		ctx.Export("recPG", res.PostgresURL.ApplyT(func(s string) string {
+		obs.postgresSecret = pulumi.IsSecret(res.Data.PostgresURL)
+		ctx.Export("recPG", res.Data.PostgresURL.ApplyT(func(s string) string {
 			obs.mu.Lock()
 			defer obs.mu.Unlock()
 			obs.postgresURL = s
 			return s
 		}))
-		if res.RedisPassword != (pulumi.StringOutput{}) {
-			obs.redisSecret = pulumi.IsSecret(res.RedisPassword)
+		if res.Data.RedisPassword != (pulumi.StringOutput{}) {
+			obs.redisSecret = pulumi.IsSecret(res.Data.RedisPassword)
 		}
-		ctx.Export("rec0", res.AppURL.ApplyT(func(s string) string { obs.mu.Lock(); obs.appURL = s; obs.mu.Unlock(); return s }))
-		ctx.Export("rec1", res.DNSRecords.ApplyT(func(s []string) []string { obs.mu.Lock(); obs.dnsRecords = s; obs.mu.Unlock(); return s }))
-		ctx.Export("rec2", res.PublicIPs.ApplyT(func(s []string) []string { obs.mu.Lock(); obs.publicIPs = s; obs.mu.Unlock(); return s }))
+		ctx.Export("rec0", entry.AppURL.ApplyT(func(s string) string { obs.mu.Lock(); obs.appURL = s; obs.mu.Unlock(); return s }))
+		ctx.Export("rec1", entry.DNSRecords.ApplyT(func(s []string) []string { obs.mu.Lock(); obs.dnsRecords = s; obs.mu.Unlock(); return s }))
+		ctx.Export("rec2", entry.PublicIPs.ApplyT(func(s []string) []string { obs.mu.Lock(); obs.publicIPs = s; obs.mu.Unlock(); return s }))
 		ctx.Export("rec3", res.TrustedProxies.ApplyT(func(s []string) []string { obs.mu.Lock(); obs.trusted = s; obs.mu.Unlock(); return s }))
-		if res.RedisAddrs != (pulumi.StringArrayOutput{}) {
-			ctx.Export("rec4", res.RedisAddrs.ApplyT(func(s []string) []string { obs.mu.Lock(); obs.redisAddrs = s; obs.mu.Unlock(); return s }))
+		if res.Data.RedisAddrs != (pulumi.StringArrayOutput{}) {
+			ctx.Export("rec4", res.Data.RedisAddrs.ApplyT(func(s []string) []string { obs.mu.Lock(); obs.redisAddrs = s; obs.mu.Unlock(); return s }))
 		}
-		if res.ChromaURL != (pulumi.StringOutput{}) {
-			ctx.Export("rec5", res.ChromaURL.ApplyT(func(s string) string { obs.mu.Lock(); obs.chromaURL = s; obs.mu.Unlock(); return s }))
+		if res.Data.ChromaURL != (pulumi.StringOutput{}) {
+			ctx.Export("rec5", res.Data.ChromaURL.ApplyT(func(s string) string { obs.mu.Lock(); obs.chromaURL = s; obs.mu.Unlock(); return s }))
 		}
 		return nil
 	}
@@ -195,7 +194,7 @@ func TestMVPResources(t *testing.T) {
 			t.Errorf("component flavormonk:hetzner:%s not declared once", kind)
 		}
 	}
-	if r.obs.res.RedisHost != nil {
+	if r.obs.res.Data.RedisHost != nil {
 		t.Error("mvp has no redis host")
 	}
 	if r.obs.appURL != "http://"+r.obs.publicIP() {
@@ -295,7 +294,7 @@ func TestUpgradeResources(t *testing.T) {
 	if !r.obs.redisSecret {
 		t.Error("redis password is not secret")
 	}
-	if r.obs.res.RedisHost == nil || r.obs.res.RedisHost.Name != "redis" {
+	if r.obs.res.Data.RedisHost == nil || r.obs.res.Data.RedisHost.Name != "redis" {
 		t.Error("upgrade must report the redis host")
 	}
 	if len(r.obs.res.AppHosts) != 3 {
@@ -526,7 +525,7 @@ func checkCommon(t *testing.T, r run) {
 	if want := "postgres://flavormonk:" + sentinelDB + "@10.42.0.2:5432/flavormonk?sslmode=require"; r.obs.postgresURL != want {
 		t.Errorf("PostgresURL %q, want %q", r.obs.postgresURL, want)
 	}
-	if r.obs.res.DBHost == nil || r.obs.res.DBHost.Name != "db" {
+	if r.obs.res.Data.DBHost == nil || r.obs.res.Data.DBHost.Name != "db" {
 		t.Error("DBHost must be the db server")
 	}
 	// The cost package prices every item (no unknown kind).

@@ -6,6 +6,7 @@ import (
 
 	"github.com/pulumi/pulumi-hcloud/sdk/go/hcloud"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/flavormonk/flavormonk/infra/plan"
 	"github.com/flavormonk/flavormonk/infra/stack"
@@ -140,14 +141,14 @@ func (d *deployer) newDatabase(name string) (*database, error) {
 	if c.Backup, err = d.dataVolume(backupSpec); err != nil {
 		return nil, err
 	}
-	ud := pulumi.All(intID(d.ctx, c.Data.ID()), intID(d.ctx, c.Backup.ID())).ApplyT(func(v []any) (string, error) {
+	ud := pulumix.Cast[pulumi.StringOutput](pulumix.Apply2Err(intID(d.ctx, c.Data.ID()), intID(d.ctx, c.Backup.ID()), func(data, backup int) (string, error) {
 		return d.userData(userDataSpec{
 			Role:         plan.RoleDB,
 			AllowFrom:    d.dataClients(),
-			DataVolume:   v[0].(int),
-			BackupVolume: v[1].(int),
+			DataVolume:   data,
+			BackupVolume: backup,
 		})
-	}).(pulumi.StringOutput)
+	}))
 	srv, h, err := d.server(serverSpec{
 		Name: "db", Role: plan.RoleDB, PrivateIP: d.l.db, Firewall: d.access.DataID,
 		UserData: ud, Protect: true, Parent: c,

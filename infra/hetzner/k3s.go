@@ -8,6 +8,7 @@ import (
 	"github.com/pulumi/pulumi-hcloud/sdk/go/hcloud"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/flavormonk/flavormonk/infra/cloudinit"
 	"github.com/flavormonk/flavormonk/infra/plan"
@@ -142,9 +143,7 @@ func (d *deployer) newK3s(name string) (*k3sCluster, error) {
 		return nil, err
 	}
 	c.Ready = fetch
-	kc := pulumi.All(fetch.Stdout, c.Servers[0].Ipv4Address).ApplyT(func(v []any) (string, error) {
-		return publicKubeconfig(v[0].(string), v[1].(string))
-	}).(pulumi.StringOutput)
+	kc := pulumix.Cast[pulumi.StringOutput](pulumix.Apply2Err(fetch.Stdout, c.Servers[0].Ipv4Address, publicKubeconfig))
 	c.Kubeconfig = pulumi.ToSecret(kc).(pulumi.StringOutput)
 	ips := pulumi.Map{}
 	for i, s := range c.Servers {

@@ -5,6 +5,7 @@ import (
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
 	"github.com/flavormonk/flavormonk/infra/plan"
+	"github.com/flavormonk/flavormonk/infra/stack"
 )
 
 // Config keys (secrets) of a certificate to upload to the load balancer.
@@ -57,11 +58,27 @@ type loadBalancer struct {
 	LB *hcloud.LoadBalancer
 	// Certificate reports whether a certificate resource was declared.
 	Certificate bool
-	// Serve declares the service (listen port → the targets' port) once
-	// ready — the app's deploy commands or Deployment — exist: its
-	// destination port changes between upgrade (8080) and scale (the node
-	// port), and switching before the new app serves is an outage.
-	Serve func(ctx *pulumi.Context, ready []pulumi.Resource) error
+
+	// The service, declared by Open once the app serves.
+	serviceName string
+	service     *hcloud.LoadBalancerServiceArgs
+	attached    *hcloud.LoadBalancerNetwork
+	entry       stack.Entry
+}
+
+var _ stack.Edge = (*loadBalancer)(nil)
+
+// Open declares the service (listen port → the targets' port) once the
+// app serves — its deploy commands or Deployment exist: the destination
+// port changes between upgrade (8080) and scale (the node port), and
+// switching before the new app serves is an outage.
+func (c *loadBalancer) Open(ctx *pulumi.Context, app stack.Serving) (*stack.Entry, error) {
+	if _, err := hcloud.NewLoadBalancerService(ctx, c.serviceName, c.service, pulumi.Parent(c),
+		pulumi.DependsOn(append([]pulumi.Resource{c.attached}, app.Ready...))); err != nil {
+		return nil, err
+	}
+	e := c.entry
+	return &e, nil
 }
 
 type lbArgs struct {
@@ -149,11 +166,8 @@ func (d *deployer) newLoadBalancer(name string, a lbArgs) (*loadBalancer, error)
 		svc.Protocol = pulumi.String("http")
 		svc.ListenPort = pulumi.Int(80)
 	}
-	c.Serve = func(ctx *pulumi.Context, ready []pulumi.Resource) error {
-		_, err := hcloud.NewLoadBalancerService(ctx, svcName, svc, pulumi.Parent(c),
-			pulumi.DependsOn(append([]pulumi.Resource{attached}, ready...)))
-		return err
-	}
+	c.serviceName, c.service, c.attached = svcName, svc, attached
+	c.entry = entry(p, c.LB.Ipv4, c.LB.Ipv6)
 	return c, ctx.RegisterResourceOutputs(c, pulumi.Map{
 		"ipv4":      c.LB.Ipv4,
 		"ipv6":      c.LB.Ipv6,

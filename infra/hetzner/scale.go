@@ -66,17 +66,17 @@ func (d *deployer) deployScale(db *database, tls *UploadedTLS) (*stack.Result, e
 	}
 
 	res := &stack.Result{
-		Serve:          lb.Serve,
-		DBHost:         &db.Host,
-		RedisHost:      &redis.Host,
-		RedisReplicas:  []stack.Host{redis.Replica},
-		PostgresURL:    postgresURL(db, in),
-		RedisAddrs:     pulumi.ToStringArray([]string{kube.SentinelAddr}).ToStringArrayOutput(),
-		RedisPassword:  in.RedisPassword,
-		ChromaURL:      pulumi.Sprintf("http://%s:%d", chroma.Host.PrivateIP, chromaPort),
+		Data: stack.Data{
+			DBHost:        &db.Host,
+			RedisHost:     &redis.Host,
+			RedisReplicas: []stack.Host{redis.Replica},
+			PostgresURL:   postgresURL(db, in),
+			RedisAddrs:    pulumi.ToStringArray([]string{kube.SentinelAddr}).ToStringArrayOutput(),
+			RedisPassword: in.RedisPassword,
+			ChromaURL:     pulumi.Sprintf("http://%s:%d", chroma.Host.PrivateIP, chromaPort),
+		},
 		TrustedProxies: pulumi.ToStringArray([]string{p.SubnetCIDR, plan.ClusterCIDR}).ToStringArrayOutput(),
-		PublicIPs:      pulumi.StringArray{lb.LB.Ipv4}.ToStringArrayOutput(),
-		DNSRecords:     pulumi.StringArray{}.ToStringArrayOutput(),
+		Edge:           lb,
 		Cluster: &stack.Cluster{
 			Summary: pulumi.Sprintf("k3s %s: %d server(s) %s with embedded etcd, %d agent(s) %s; API https://%s:6443 (adminCidrs only)",
 				p.Cluster.K8sVersion, p.Cluster.ControlPlanes, p.Sizes[plan.RoleControl], p.Cluster.NodesMin, p.Sizes[plan.RoleNode], k8s.Servers[0].Ipv4Address),
@@ -98,15 +98,6 @@ func (d *deployer) deployScale(db *database, tls *UploadedTLS) (*stack.Result, e
 			PostgresMaxConns: p.Cluster.PodPostgresConns(),
 			DependsOn:        append([]pulumi.Resource{k8s.Ready}, allowed...),
 		},
-	}
-	if p.Domain != "" {
-		res.AppURL = pulumi.String("https://" + p.Domain).ToStringOutput()
-		res.DNSRecords = pulumi.StringArray{
-			pulumi.Sprintf("%s A %s", p.Domain, lb.LB.Ipv4),
-			pulumi.Sprintf("%s AAAA %s", p.Domain, lb.LB.Ipv6),
-		}.ToStringArrayOutput()
-	} else {
-		res.AppURL = pulumi.Sprintf("http://%s", lb.LB.Ipv4)
 	}
 	servers := 1 + 2 + 1 + p.Cluster.ControlPlanes + p.Cluster.NodesMin // db, redis ×2, chroma, k3s
 	res.Items = []cost.Item{

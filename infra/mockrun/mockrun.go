@@ -17,6 +17,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
 
 // Resource is one declared resource.
@@ -32,6 +33,9 @@ type Resource struct {
 	IgnoreChanges  []string
 	DependsOn      []string
 	Provider       string
+	// Aliases are the URNs the resource declares it was known by
+	// (pulumi.Aliases), resolved as the engine resolves them.
+	Aliases []string
 	// AdditionalSecretOutputs are outputs the program marks secret.
 	AdditionalSecretOutputs []string
 }
@@ -172,6 +176,9 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 		r.AdditionalSecretOutputs = rpc.GetAdditionalSecretOutputs()
 	}
 	r.URN = urn(m.project, m.stack, r)
+	if rpc := args.RegisterRPC; rpc != nil {
+		r.Aliases = aliasURNs(m.project, m.stack, r, rpc.GetAliasURNs(), rpc.GetAliases())
+	}
 	m.c.mu.Lock()
 	m.c.Resources = append(m.c.Resources, r)
 	m.c.mu.Unlock()
@@ -222,6 +229,44 @@ func urn(project, stack string, r Resource) string {
 		qt = pq + "$" + r.Type
 	}
 	return fmt.Sprintf("urn:pulumi:%s::%s::%s::%s", stack, project, qt, r.Name)
+}
+
+// aliasURNs resolves a resource's aliases to URNs: a spec's unset fields
+// are the resource's own (name, type, stack, project, parent).
+func aliasURNs(project, stack string, r Resource, urns []string, specs []*pulumirpc.Alias) []string {
+	out := append([]string(nil), urns...)
+	for _, a := range specs {
+		if u := a.GetUrn(); u != "" {
+			out = append(out, u)
+			continue
+		}
+		sp := a.GetSpec()
+		if sp == nil {
+			continue
+		}
+		old := Resource{Type: r.Type, Name: r.Name, Parent: r.Parent}
+		if sp.GetName() != "" {
+			old.Name = sp.GetName()
+		}
+		if sp.GetType() != "" {
+			old.Type = sp.GetType()
+		}
+		switch {
+		case sp.GetNoParent():
+			old.Parent = ""
+		case sp.GetParentUrn() != "":
+			old.Parent = sp.GetParentUrn()
+		}
+		p, s := project, stack
+		if sp.GetProject() != "" {
+			p = sp.GetProject()
+		}
+		if sp.GetStack() != "" {
+			s = sp.GetStack()
+		}
+		out = append(out, urn(p, s, old))
+	}
+	return out
 }
 
 func qualifiedType(u string) string {

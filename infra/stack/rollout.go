@@ -5,6 +5,7 @@ import (
 
 	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/flavormonk/flavormonk/infra/plan"
 )
@@ -50,7 +51,7 @@ const redisPromote = ` && pw=$(sudo awk '$1 == "requirepass" {print $2}' /etc/re
 // It returns the data hosts' setup steps and the deploy commands.
 func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pulumi.StringOutput) (dataReady, deployed []pulumi.Resource, err error) {
 	var deps []pulumi.Resource
-	if h := res.DBHost; h != nil {
+	if h := res.Data.DBHost; h != nil {
 		// The db host's setup script creates or updates the app's role and
 		// database from the password on stdin.
 		cmd, err := remote.NewCommand(ctx, "db-setup", &remote.CommandArgs{
@@ -64,11 +65,11 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 		}
 		deps = append(deps, cmd)
 		if p.Backup.S3Endpoint != "" {
-			backupEnv := pulumi.Map{"access": secretConfig(ctx, "backupS3AccessKey"), "secret": secretConfig(ctx, "backupS3SecretKey")}.
-				ToMapOutput().ApplyT(func(v map[string]any) string {
-				return fmt.Sprintf("S3_ENDPOINT=%s\nS3_BUCKET=%s\nS3_REGION=%s\nS3_ACCESS_KEY_ID=%s\nS3_SECRET_ACCESS_KEY=%s\n",
-					p.Backup.S3Endpoint, p.Backup.S3Bucket, p.Backup.S3Region, str(v["access"]), str(v["secret"]))
-			}).(pulumi.StringOutput)
+			backupEnv := pulumix.Cast[pulumi.StringOutput](pulumix.Apply2(secretConfig(ctx, "backupS3AccessKey"), secretConfig(ctx, "backupS3SecretKey"),
+				func(access, secret string) string {
+					return fmt.Sprintf("S3_ENDPOINT=%s\nS3_BUCKET=%s\nS3_REGION=%s\nS3_ACCESS_KEY_ID=%s\nS3_SECRET_ACCESS_KEY=%s\n",
+						p.Backup.S3Endpoint, p.Backup.S3Bucket, p.Backup.S3Region, access, secret)
+				}))
 			if _, err := remote.NewCommand(ctx, "db-backup-env", &remote.CommandArgs{
 				Connection: connection(*h, in),
 				Create:     pulumi.String(booted + "sudo install -D -m 0600 -o root -g root /dev/stdin /etc/flavormonk/backup.env"),
@@ -79,12 +80,12 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			}
 		}
 	}
-	if h := res.RedisHost; h != nil {
+	if h := res.Data.RedisHost; h != nil {
 		// masterauth too: after a Sentinel failover the old primary
 		// becomes a replica and must authenticate to the new one.
 		conf := in.RedisPassword.ApplyT(func(pw string) string { return "requirepass " + pw + "\n" + "masterauth " + pw + "\n" }).(pulumi.StringOutput)
 		create := booted + "sudo install -m 0640 -o root -g redis /dev/stdin /etc/redis/flavormonk-secret.conf && sudo systemctl restart redis-server"
-		if len(res.RedisReplicas) == 0 {
+		if len(res.Data.RedisReplicas) == 0 {
 			create += redisPromote
 		}
 		cmd, err := remote.NewCommand(ctx, "redis-setup", &remote.CommandArgs{
@@ -98,11 +99,10 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			return nil, nil, err
 		}
 		deps = append(deps, cmd)
-		for _, r := range res.RedisReplicas {
-			conf := pulumi.All(in.RedisPassword, h.PrivateIP).ApplyT(func(v []any) string {
-				pw := v[0].(string)
-				return "requirepass " + pw + "\nmasterauth " + pw + "\nreplicaof " + v[1].(string) + " 6379\n"
-			}).(pulumi.StringOutput)
+		for _, r := range res.Data.RedisReplicas {
+			conf := pulumix.Cast[pulumi.StringOutput](pulumix.Apply2(in.RedisPassword, h.PrivateIP, func(pw, primary string) string {
+				return "requirepass " + pw + "\nmasterauth " + pw + "\nreplicaof " + primary + " 6379\n"
+			}))
 			rc, err := remote.NewCommand(ctx, "redis-setup-"+r.Name, &remote.CommandArgs{
 				Connection: connection(r, in),
 				Create:     pulumi.String(booted + "sudo install -m 0640 -o root -g redis /dev/stdin /etc/redis/flavormonk-secret.conf && sudo systemctl restart redis-server"),

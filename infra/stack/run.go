@@ -1,5 +1,7 @@
 // Package stack is the Pulumi program: stack config → typed plan → one
-// cloud's resources → the app's environment and rollout → outputs and cost.
+// cloud's network, data and app tiers (Cloud.Deploy) → the app's
+// environment and rollout, or the app on the cluster → the cloud's edge
+// (Result.Edge.Open) → outputs and cost.
 // main.go is only pulumi.Run(stack.Run), so the offline plan and the tests
 // run this very program under mocks.
 package stack
@@ -14,6 +16,7 @@ import (
 	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
 	"github.com/flavormonk/flavormonk/infra/cost"
 	"github.com/flavormonk/flavormonk/infra/kube"
@@ -113,6 +116,7 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 	if err != nil {
 		return err
 	}
+	serving := Serving{Ready: ready}
 	if res.Cluster != nil {
 		// The migration Job needs the database role that db-setup makes.
 		res.Cluster.DependsOn = append(res.Cluster.DependsOn, dataReady...)
@@ -120,12 +124,15 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 		if err != nil {
 			return err
 		}
-		ready = append(ready, app.Deployment)
+		serving.Ready = append(serving.Ready, app.Deployment)
+		serving.Ingress = app.Ingress
 	}
-	if res.Serve != nil {
-		if err := res.Serve(ctx, ready); err != nil {
-			return err
-		}
+	if res.Edge == nil {
+		return fmt.Errorf("cloud %s declared no edge", p.Cloud)
+	}
+	entry, err := res.Edge.Open(ctx, serving)
+	if err != nil {
+		return err
 	}
 
 	est, err := cost.Snapshot().Price(ctx.Context(), string(p.Cloud), p.Region, res.Items)
@@ -136,14 +143,14 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 		hooks.Estimate(est)
 	}
 	exports := map[string]pulumi.Output{
-		"appUrl":      res.AppURL,
-		"publicIps":   res.PublicIPs,
+		"appUrl":      entry.AppURL,
+		"publicIps":   entry.PublicIPs,
 		"phase":       pulumi.String(string(p.Phase)).ToStringOutput(),
 		"cloud":       pulumi.String(string(p.Cloud)).ToStringOutput(),
 		"region":      pulumi.String(p.Region).ToStringOutput(),
 		"monthlyCost": pulumi.String(fmt.Sprintf("%.2f %s (%s)", est.Total, est.Currency, sources(est))).ToStringOutput(),
-		"dnsRecords":  res.DNSRecords,
-		"databaseUrl": res.PostgresURL,
+		"dnsRecords":  entry.DNSRecords,
+		"databaseUrl": res.Data.PostgresURL,
 		"appEnv":      env,
 	}
 	if res.Cluster != nil {
@@ -191,48 +198,23 @@ func sources(e *cost.Estimate) string {
 // package once every address and password is known. A configuration the
 // app would reject fails the run here, at preview.
 func appEnv(ctx *pulumi.Context, p *plan.Plan, res *Result, hooks *Hooks) pulumi.StringOutput {
-	openai := secretConfig(ctx, "openaiApiKey")
-	replicate := secretConfig(ctx, "replicateApiToken")
-	license := secretConfig(ctx, "licenseSecret")
-	redisAddrs := res.RedisAddrs
-	if redisAddrs == (pulumi.StringArrayOutput{}) {
-		redisAddrs = pulumi.StringArray{}.ToStringArrayOutput()
-	}
-	trusted := res.TrustedProxies
-	if trusted == (pulumi.StringArrayOutput{}) {
-		trusted = pulumi.StringArray{}.ToStringArrayOutput()
-	}
-	chroma := res.ChromaURL
-	if chroma == (pulumi.StringOutput{}) {
-		chroma = pulumi.String("").ToStringOutput()
-	}
-	redisPW := res.RedisPassword
-	if redisPW == (pulumi.StringOutput{}) {
-		redisPW = pulumi.String("").ToStringOutput()
-	}
-	var cl Cluster
+	fixed := plan.AppInputs{RedisTLS: res.Data.RedisTLS}
 	if res.Cluster != nil {
-		cl = *res.Cluster
+		fixed.PostgresMaxConns = res.Cluster.PostgresMaxConns
+		fixed.RedisSentinelMaster = res.Cluster.RedisSentinelMaster
 	}
-	// Named, not positional: each value is looked up by what it is.
-	inputs := pulumi.Map{
-		"postgres": res.PostgresURL, "redisAddrs": redisAddrs, "redisPassword": redisPW,
-		"chroma": chroma, "openai": openai, "replicate": replicate, "license": license, "trusted": trusted,
-	}
-	out := inputs.ToMapOutput().ApplyT(func(v map[string]any) (string, error) {
-		in := plan.AppInputs{
-			PostgresURL:         str(v["postgres"]),
-			PostgresMaxConns:    cl.PostgresMaxConns,
-			RedisSentinelMaster: cl.RedisSentinelMaster,
-			RedisAddrs:          strs(v["redisAddrs"]),
-			RedisPassword:       str(v["redisPassword"]),
-			RedisTLS:            res.RedisTLS,
-			ChromaURL:           str(v["chroma"]),
-			OpenAIKey:           str(v["openai"]),
-			ReplicateToken:      str(v["replicate"]),
-			LicenseSecret:       str(v["license"]),
-			TrustedProxies:      strs(v["trusted"]),
-		}
+	// Each output lands in its field by name, with its type checked; the
+	// ones a phase does not have stay empty.
+	in := pulumix.Val(fixed)
+	in = with(in, res.Data.PostgresURL, func(a *plan.AppInputs, v string) { a.PostgresURL = v })
+	in = with(in, orEmpty(res.Data.RedisAddrs), func(a *plan.AppInputs, v []string) { a.RedisAddrs = v })
+	in = with(in, orEmptyString(res.Data.RedisPassword), func(a *plan.AppInputs, v string) { a.RedisPassword = v })
+	in = with(in, orEmptyString(res.Data.ChromaURL), func(a *plan.AppInputs, v string) { a.ChromaURL = v })
+	in = with(in, secretConfig(ctx, "openaiApiKey"), func(a *plan.AppInputs, v string) { a.OpenAIKey = v })
+	in = with(in, secretConfig(ctx, "replicateApiToken"), func(a *plan.AppInputs, v string) { a.ReplicateToken = v })
+	in = with(in, secretConfig(ctx, "licenseSecret"), func(a *plan.AppInputs, v string) { a.LicenseSecret = v })
+	in = with(in, orEmpty(res.TrustedProxies), func(a *plan.AppInputs, v []string) { a.TrustedProxies = v })
+	out := pulumix.ApplyErr(in, func(in plan.AppInputs) (string, error) {
 		c, err := p.AppConfig(in)
 		if err != nil {
 			return "", err
@@ -242,13 +224,34 @@ func appEnv(ctx *pulumi.Context, p *plan.Plan, res *Result, hooks *Hooks) pulumi
 			hooks.AppEnv(lines)
 		}
 		return strings.Join(lines, "\n") + "\n", nil
-	}).(pulumi.StringOutput)
-	return pulumi.ToSecret(out).(pulumi.StringOutput)
+	})
+	return pulumi.ToSecret(pulumix.Cast[pulumi.StringOutput](out)).(pulumi.StringOutput)
+}
+
+// with folds one output into a struct through a named setter: values are
+// combined by field, never read back by position from pulumi.All.
+func with[T, V any](acc pulumix.Output[T], o pulumix.Input[V], set func(*T, V)) pulumix.Output[T] {
+	return pulumix.Apply2(acc, o, func(t T, v V) T { set(&t, v); return t })
+}
+
+// orEmpty is o, or an empty list when the cloud left it unset.
+func orEmpty(o pulumi.StringArrayOutput) pulumi.StringArrayOutput {
+	if o == (pulumi.StringArrayOutput{}) {
+		return pulumi.StringArray{}.ToStringArrayOutput()
+	}
+	return o
+}
+
+// orEmptyString is o, or "" when the cloud left it unset.
+func orEmptyString(o pulumi.StringOutput) pulumi.StringOutput {
+	if o == (pulumi.StringOutput{}) {
+		return pulumi.String("").ToStringOutput()
+	}
+	return o
 }
 
 // deployToCluster declares the app on the scale phase's cluster through a
-// kubernetes provider made from the cluster's kubeconfig, then lets the
-// cloud point its DNS at the public Service.
+// kubernetes provider made from the cluster's kubeconfig.
 func deployToCluster(ctx *pulumi.Context, p *plan.Plan, res *Result, env pulumi.StringOutput) (*kube.App, error) {
 	cl := res.Cluster
 	provider, err := kubernetes.NewProvider(ctx, "k8s", &kubernetes.ProviderArgs{
@@ -278,11 +281,6 @@ func deployToCluster(ctx *pulumi.Context, p *plan.Plan, res *Result, env pulumi.
 	if err != nil {
 		return nil, err
 	}
-	if cl.Expose != nil {
-		if err := cl.Expose(ctx, app.Ingress); err != nil {
-			return nil, err
-		}
-	}
 	return app, nil
 }
 
@@ -305,25 +303,6 @@ func TriggerHash(secret pulumi.StringOutput) pulumi.StringOutput {
 func envHash(env string) string {
 	s := sha256.Sum256([]byte(env))
 	return hex.EncodeToString(s[:8])
-}
-
-func str(v any) string {
-	s, _ := v.(string)
-	return s
-}
-
-func strs(v any) []string {
-	switch l := v.(type) {
-	case []string:
-		return l
-	case []any:
-		out := make([]string, 0, len(l))
-		for _, x := range l {
-			out = append(out, str(x))
-		}
-		return out
-	}
-	return nil
 }
 
 // preflight checks, with the cloud's token, that the plan's server types or

@@ -10,6 +10,20 @@ import (
 
 // Cloud declares one cloud's resources for a plan. Each cloud package
 // (hetzner, digitalocean) implements it; Run picks one by plan.Cloud.
+//
+// The program runs in the order data flows: plan → Deploy (network, data,
+// the app's servers or cluster) → the shared steps (the app's environment,
+// rollout, the app on the cluster) → Result.Edge.Open (where users arrive)
+// → outputs. Each step gets the typed values the one before returned; none
+// calls back into an earlier one.
+//
+// The typed values are Go structs of outputs, not new
+// pulumi.ComponentResources: a component parent (or a new type token for
+// one) is part of every child's URN, and on a live stack a changed URN is
+// a delete and a create — which protect refuses for the data. The clouds'
+// components that existed before (flavormonk:hetzner:*,
+// flavormonk:digitalocean:*) stay as they are; nothing else gains a parent
+// (cmd/plan's URN golden holds every URN).
 type Cloud interface {
 	Deploy(ctx *pulumi.Context, p *plan.Plan, in *Inputs) (*Result, error)
 }
@@ -32,10 +46,33 @@ type Host struct {
 	Resource pulumi.Resource
 }
 
-// Result is what a cloud's Deploy declared, for the shared steps (the app's
-// environment and rollout, outputs, cost).
+// Result is what a cloud's Deploy declared, in the order the program
+// uses it: the data tier, where the app runs (servers or a cluster), and
+// the edge users arrive at.
 type Result struct {
+	Data Data
+
+	// AppHosts run the app (mvp, upgrade); none on a cluster.
 	AppHosts []Host
+	// TrustedProxies are the LB's private address range, Caddy's loopback
+	// or, in scale, the pod range too.
+	TrustedProxies pulumi.StringArrayOutput
+
+	// Cluster is the scale phase's Kubernetes cluster, nil before scale.
+	// The shared step declares the app on it (package kube).
+	Cluster *Cluster
+
+	// Edge is where users arrive; the program opens it once the app
+	// serves. Never nil.
+	Edge Edge
+
+	// Items are what the phase costs, for the cost package.
+	Items []cost.Item
+}
+
+// Data is the data tier: the self-managed hosts the program configures
+// over SSH, and the addresses and credentials the app is given.
+type Data struct {
 	// DBHost is the self-managed database server (Hetzner), nil for managed.
 	DBHost *Host
 	// RedisHost is the self-managed Redis server (Hetzner upgrade), nil otherwise.
@@ -43,6 +80,35 @@ type Result struct {
 	// RedisReplicas replicate RedisHost (Hetzner scale, watched by Sentinel).
 	RedisReplicas []Host
 
+	PostgresURL   pulumi.StringOutput // secret
+	RedisAddrs    pulumi.StringArrayOutput
+	RedisTLS      bool
+	RedisPassword pulumi.StringOutput // secret; managed Valkey's or Inputs.RedisPassword
+	ChromaURL     pulumi.StringOutput
+}
+
+// Edge is a cloud's entry for users: what it declares last, once the app
+// serves, and the addresses it reports.
+type Edge interface {
+	// Open declares what must not point at the app before it serves
+	// (Hetzner: the load balancer's service, whose port changes between
+	// upgrade and scale; DigitalOcean: the domain's record, which in scale
+	// needs the cluster Service's address) and returns the entry.
+	Open(ctx *pulumi.Context, app Serving) (*Entry, error)
+}
+
+// Serving is the app once declared: what the edge waits for and, on a
+// cluster with a LoadBalancer Service, that Service's address.
+type Serving struct {
+	// Ready are the deploy commands (servers) or the app's Deployment.
+	Ready []pulumi.Resource
+	// Ingress is the public Service's load balancer address; zero when
+	// the Service is not a LoadBalancer or there is no cluster.
+	Ingress pulumi.StringOutput
+}
+
+// Entry is where users reach the app, for the stack's outputs.
+type Entry struct {
 	// AppURL is where users reach the app.
 	AppURL pulumi.StringOutput
 	// PublicIPs of everything reachable from the internet (LB or app hosts).
@@ -50,27 +116,16 @@ type Result struct {
 	// DNSRecords lists records the operator must create, when the program
 	// does not manage the domain's DNS ("name TYPE value").
 	DNSRecords pulumi.StringArrayOutput
+}
 
-	PostgresURL    pulumi.StringOutput // secret
-	RedisAddrs     pulumi.StringArrayOutput
-	RedisTLS       bool
-	RedisPassword  pulumi.StringOutput // secret; managed Valkey's or Inputs.RedisPassword
-	ChromaURL      pulumi.StringOutput
-	TrustedProxies pulumi.StringArrayOutput // LB private address range, or nil
+// Fixed is an Edge whose entry is known at Deploy and that declares
+// nothing more once the app serves.
+type Fixed Entry
 
-	// Serve, when set, is called once the app serves: with the deploy
-	// commands (servers) or the app's Deployment (cluster). The cloud
-	// declares there what must not switch to the new app before it is up
-	// (Hetzner: the load balancer's service, whose port changes between
-	// upgrade and scale).
-	Serve func(ctx *pulumi.Context, ready []pulumi.Resource) error
-
-	// Items are what the phase costs, for the cost package.
-	Items []cost.Item
-
-	// Cluster is the scale phase's Kubernetes cluster, nil before scale.
-	// The shared step declares the app on it (package kube).
-	Cluster *Cluster
+// Open returns the entry.
+func (f Fixed) Open(*pulumi.Context, Serving) (*Entry, error) {
+	e := Entry(f)
+	return &e, nil
 }
 
 // Cluster is what the shared step needs to put the app on a cluster.
@@ -99,9 +154,4 @@ type Cluster struct {
 	Sentinel            *kube.SentinelArgs
 	// DependsOn: what must exist before any object is applied.
 	DependsOn []pulumi.Resource
-	// Expose is called with the public Service's load balancer address
-	// (LoadBalancer services) once the app is declared, to point DNS at it
-	// and fill the Result's AppURL, PublicIPs and DNSRecords. Nil when the
-	// entry is known at Deploy (Hetzner's own load balancer).
-	Expose func(ctx *pulumi.Context, ingress pulumi.StringOutput) error
 }
