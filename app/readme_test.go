@@ -8,8 +8,8 @@ import (
 )
 
 // The README's architecture map names every folder of the app (and those
-// under cmd/, inference/ and internal/), so a new package cannot go
-// unexplained.
+// under cmd/, inference/ and internal/) and of the infra program (and
+// those under its cmd/), so a new package cannot go unexplained.
 func TestREADMEMapsEveryFolder(t *testing.T) {
 	raw, err := os.ReadFile(filepath.Join("..", "README.md"))
 	if err != nil {
@@ -23,7 +23,7 @@ func TestREADMEMapsEveryFolder(t *testing.T) {
 	block := readme[start+len("## Architecture\n\n```\n"):]
 	block = block[:strings.Index(block, "```")]
 	var missing []string
-	for _, parent := range []string{".", "cmd", "inference", "internal"} {
+	for _, parent := range []string{".", "cmd", "inference", "internal", "../infra", "../infra/cmd"} {
 		entries, err := os.ReadDir(parent)
 		if err != nil {
 			t.Fatal(err)
@@ -33,7 +33,7 @@ func TestREADMEMapsEveryFolder(t *testing.T) {
 				continue
 			}
 			name := e.Name() + "/"
-			if parent == "cmd" {
+			if parent == "cmd" || parent == "../infra/cmd" {
 				name = "cmd/" + name
 			}
 			if !strings.Contains(block, name) {
