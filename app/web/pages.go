@@ -15,6 +15,7 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/ingredient"
+	"github.com/flavormonk/flavormonk/app/internal/urlparam"
 	"github.com/flavormonk/flavormonk/app/search"
 )
 
@@ -117,7 +118,7 @@ func toggleURL(base url.Values, key, value string) string {
 	}
 	active := false
 	var kept []string
-	for _, x := range listParam(base, key) {
+	for _, x := range urlparam.List(base, key) {
 		if strings.EqualFold(x, value) {
 			active = true
 			continue
@@ -140,13 +141,13 @@ func searchData(params url.Values, q search.Query) map[string]any {
 }
 
 func pantryData(params url.Values) map[string]any {
-	return map[string]any{"Title": "What can I make?", "Have": shown(strings.Join(listParam(params, "have"), ", ")),
+	return map[string]any{"Title": "What can I make?", "Have": shown(strings.Join(urlparam.List(params, "have"), ", ")),
 		"MaxMissing": shown(params.Get("max_missing")), "Diets": flavormonk.Diets}
 }
 
 func (s *Server) searchPage(c echo.Context) error {
 	params := c.QueryParams()
-	q, err := parseSearch(params, s.cfg.SearchMaxResults)
+	q, err := search.ParseQuery(params, s.cfg.SearchMaxResults)
 	data := searchData(params, q)
 	if err != nil {
 		return s.pageError(c, "search", err, data)
@@ -217,7 +218,7 @@ func (s *Server) recipePage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	servings, serr := intParam(c.QueryParams(), "servings", 1, 1000, "servings")
+	servings, serr := urlparam.Int(c.QueryParams(), "servings", 1, 1000, "servings")
 	ings := r.Ingredients
 	servingsShown := r.Servings
 	if servings > 0 && r.Servings > 0 {
@@ -249,10 +250,10 @@ func (s *Server) recipePage(c echo.Context) error {
 func (s *Server) pantryPage(c echo.Context) error {
 	params := c.QueryParams()
 	data := pantryData(params)
-	if len(listParam(params, "have")) == 0 {
+	if len(urlparam.List(params, "have")) == 0 {
 		// An empty form, unless the other parameters are already wrong:
 		// they are checked as they would be with something in the pantry.
-		if _, err := parsePantry(withParam(params, "have", "water"), s.cfg.SearchMaxResults); err != nil {
+		if _, err := search.ParsePantry(withParam(params, "have", "water"), s.cfg.SearchMaxResults); err != nil {
 			return s.pageError(c, "pantry", err, data)
 		}
 		if params.Get("cursor") != "" {
@@ -263,7 +264,7 @@ func (s *Server) pantryPage(c echo.Context) error {
 		}
 		return s.render(c, http.StatusOK, "pantry", data)
 	}
-	q, err := parsePantry(params, s.cfg.SearchMaxResults)
+	q, err := search.ParsePantry(params, s.cfg.SearchMaxResults)
 	if err != nil {
 		return s.pageError(c, "pantry", err, data)
 	}
