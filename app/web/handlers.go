@@ -16,6 +16,7 @@ import (
 	"github.com/flavormonk/flavormonk/app/ingredient"
 	"github.com/flavormonk/flavormonk/app/internal/jsonbody"
 	"github.com/flavormonk/flavormonk/app/internal/urlparam"
+	"github.com/flavormonk/flavormonk/app/outage"
 	"github.com/flavormonk/flavormonk/app/search"
 )
 
@@ -49,11 +50,11 @@ func (s *Server) readyz(c echo.Context) error {
 	if err := s.store.Ping(ctx); err != nil {
 		checks["store"] = "down"
 		status = http.StatusServiceUnavailable
-		if !errors.Is(s.outage.check(ctx, err), errStoreDown) {
+		if !errors.Is(s.outage.Check(ctx, err), outage.ErrStoreDown) {
 			s.log.WarnContext(ctx, "readiness: store unreachable", "err", err)
 		}
 	} else {
-		s.outage.ok(ctx)
+		s.outage.OK(ctx)
 	}
 	if !s.ready.Load() {
 		checks["search_index"] = "loading"
