@@ -304,10 +304,21 @@ func (s *Service) UnlockLicense(ctx context.Context, u *flavormonk.User, rawKey 
 	return nil
 }
 
-// Users lists users by id after the id after, at most limit (the admin's
-// list).
-func (s *Service) Users(ctx context.Context, after int64, limit int) ([]*flavormonk.User, error) {
-	return s.store.Users(ctx, after, limit)
+// UsersPerPage is how many users one page of the admin's list holds.
+const UsersPerPage = 50
+
+// Users is one page of the admin's user list: users by id after the id
+// after, and the id the next page starts after (0 on the last page).
+func (s *Service) Users(ctx context.Context, after int64) (users []*flavormonk.User, next int64, err error) {
+	us, err := s.store.Users(ctx, after, UsersPerPage+1)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(us) > UsersPerPage {
+		us = us[:UsersPerPage]
+		next = us[len(us)-1].ID
+	}
+	return us, next, nil
 }
 
 // CreateInvite makes an invite code on behalf of the admin by and returns

@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -126,5 +127,25 @@ func TestChangePassword(t *testing.T) {
 	toks, _ := st.APITokens(ctx, u.ID)
 	if len(toks) != 1 || toks[0].RevokedAt == nil {
 		t.Fatalf("tokens after the change: %+v", toks)
+	}
+}
+
+// The admin's list comes a page at a time; next is where the following
+// page starts, 0 on the last.
+func TestUsersPages(t *testing.T) {
+	s, st := newService(t, Options{})
+	ctx := context.Background()
+	for i := range UsersPerPage + 3 {
+		if err := st.CreateUser(ctx, &flavormonk.User{Email: fmt.Sprintf("cook%d@example.com", i), PasswordHash: "x"}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	us, next, err := s.Users(ctx, 0)
+	if err != nil || len(us) != UsersPerPage || next != us[len(us)-1].ID {
+		t.Fatalf("first page: %d users, next %d, %v", len(us), next, err)
+	}
+	us, next, err = s.Users(ctx, next)
+	if err != nil || len(us) != 3 || next != 0 || us[0].Email != fmt.Sprintf("cook%d@example.com", UsersPerPage) {
+		t.Fatalf("last page: %d users, next %d, %v", len(us), next, err)
 	}
 }

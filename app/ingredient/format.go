@@ -24,6 +24,27 @@ func Scale(ing flavormonk.Ingredient, factor float64) flavormonk.Ingredient {
 	return ing
 }
 
+// ScaleRecipe returns a copy of r for servings (at least 1): its
+// ingredients scaled by servings / r.Servings and its Servings set; r is
+// left as it is. A recipe that does not say how many it serves cannot be
+// scaled: EINVALID on "servings".
+func ScaleRecipe(r *flavormonk.Recipe, servings int) (*flavormonk.Recipe, error) {
+	if servings < 1 {
+		return nil, flavormonk.FieldErrorf(flavormonk.EINVALID, "servings", "must be at least 1")
+	}
+	if r.Servings == 0 {
+		return nil, flavormonk.FieldErrorf(flavormonk.EINVALID, "servings", "this recipe does not say how many it serves, so it cannot be scaled")
+	}
+	scaled := *r
+	f := float64(servings) / float64(r.Servings)
+	scaled.Ingredients = make([]flavormonk.Ingredient, len(r.Ingredients))
+	for i, ing := range r.Ingredients {
+		scaled.Ingredients[i] = Scale(ing, f)
+	}
+	scaled.Servings = servings
+	return &scaled, nil
+}
+
 func clampQuantity(q float64) float64 {
 	if math.IsNaN(q) || q < 0 {
 		return 0

@@ -40,10 +40,8 @@ func (s *Server) readyz(c echo.Context) error {
 		// A provider cooling down after failures degrades the assistant;
 		// the others (and the offline answer) still serve.
 		checks["inference"] = "ok"
-		for _, st := range s.assistant.ProviderStates() {
-			if st != "closed" {
-				checks["inference"] = "degraded"
-			}
+		if s.assistant.Degraded() {
+			checks["inference"] = "degraded"
 		}
 	}
 	status := http.StatusOK
@@ -125,23 +123,13 @@ func (s *Server) apiRecipe(c echo.Context) error {
 	}
 	out := RecipeResponse{Recipe: r, URL: s.recipeURL(r.ID)}
 	if servings > 0 {
-		if r.Servings == 0 {
-			return flavormonk.FieldErrorf(flavormonk.EINVALID, "servings", "this recipe does not say how many it serves, so it cannot be scaled")
+		scaled, err := ingredient.ScaleRecipe(r, servings)
+		if err != nil {
+			return err
 		}
-		scaled := *r
-		scaled.Ingredients = scaleAll(r.Ingredients, float64(servings)/float64(r.Servings))
-		scaled.Servings = servings
-		out.Recipe, out.ScaledTo = &scaled, servings
+		out.Recipe, out.ScaledTo = scaled, servings
 	}
 	return c.JSON(http.StatusOK, out)
-}
-
-func scaleAll(ings []flavormonk.Ingredient, f float64) []flavormonk.Ingredient {
-	out := make([]flavormonk.Ingredient, len(ings))
-	for i, ing := range ings {
-		out[i] = ingredient.Scale(ing, f)
-	}
-	return out
 }
 
 func (s *Server) recipeURL(id string) string {

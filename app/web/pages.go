@@ -208,38 +208,25 @@ func viewIngredient(ing flavormonk.Ingredient) ingredientView {
 	return ingredientView{Qty: ing.Quantity, QtyMax: ing.QuantityMax, QtyText: qt, Rest: rest, Text: ing.Text}
 }
 
-type stepGroup struct {
-	Section string
-	Steps   []string
-}
-
 func (s *Server) recipePage(c echo.Context) error {
 	r, err := s.loadRecipe(c)
 	if err != nil {
 		return err
 	}
 	servings, serr := urlparam.Int(c.QueryParams(), "servings", 1, 1000, "servings")
-	ings := r.Ingredients
-	servingsShown := r.Servings
+	scaled := r // a recipe that does not say how many it serves is shown as it is
 	if servings > 0 && r.Servings > 0 {
-		ings = scaleAll(r.Ingredients, float64(servings)/float64(r.Servings))
-		servingsShown = servings
+		if scaled, err = ingredient.ScaleRecipe(r, servings); err != nil {
+			return err
+		}
 	}
-	views := make([]ingredientView, len(ings))
-	for i, ing := range ings {
+	views := make([]ingredientView, len(scaled.Ingredients))
+	for i, ing := range scaled.Ingredients {
 		views[i] = viewIngredient(ing)
 	}
-	var groups []stepGroup
-	for _, st := range r.Steps {
-		if len(groups) == 0 || groups[len(groups)-1].Section != st.Section {
-			groups = append(groups, stepGroup{Section: st.Section})
-		}
-		g := &groups[len(groups)-1]
-		g.Steps = append(g.Steps, st.Text)
-	}
 	data := map[string]any{
-		"Title": r.Name, "Recipe": r, "Ingredients": views, "Groups": groups,
-		"Servings": servingsShown, "BaseServings": r.Servings, "Minutes": r.Minutes(),
+		"Title": r.Name, "Recipe": r, "Ingredients": views, "Groups": r.StepGroups(),
+		"Servings": scaled.Servings, "BaseServings": r.Servings, "Minutes": r.Minutes(),
 	}
 	if serr != nil {
 		return s.pageError(c, "recipe", serr, data)
