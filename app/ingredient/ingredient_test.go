@@ -257,3 +257,17 @@ func TestScaleRecipe(t *testing.T) {
 		t.Errorf("0 servings: %v", err)
 	}
 }
+
+// The recipe page's line keeps the quantity apart for its script.
+func TestSplit(t *testing.T) {
+	for line, want := range map[string]ingredient.Line{
+		"2-3 cloves garlic, minced": {Qty: 2, QtyMax: 3, QtyText: "2–3", Rest: "clove garlic, minced", Text: "2-3 cloves garlic, minced"},
+		"1 1/2 cups sugar":          {Qty: 1.5, QtyText: "1 ½", Rest: "cup sugar", Text: "1 1/2 cups sugar"},
+		"Salt and pepper to taste":  {Text: "Salt and pepper to taste"},
+		"3 eggs":                    {Qty: 3, QtyText: "3", Rest: "eggs", Text: "3 eggs"},
+	} {
+		if got := ingredient.Split(ingredient.Parse(line)); got != want {
+			t.Errorf("Split(%q) = %+v, want %+v", line, got, want)
+		}
+	}
+}

@@ -184,30 +184,6 @@ func (s *Server) searchPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, "search", data)
 }
 
-// ingredientView is an ingredient line as the recipe page shows it: the
-// quantity separately, so the page's script can rescale it.
-type ingredientView struct {
-	Qty, QtyMax float64
-	QtyText     string
-	Rest        string
-	Text        string
-}
-
-func viewIngredient(ing flavormonk.Ingredient) ingredientView {
-	if ing.Quantity <= 0 || ing.Item == "" {
-		return ingredientView{Text: ing.Text}
-	}
-	qt := ingredient.FormatQuantity(ing.Quantity)
-	if ing.QuantityMax > ing.Quantity {
-		qt += "–" + ingredient.FormatQuantity(ing.QuantityMax)
-	}
-	rest := strings.TrimSpace(ing.Unit + " " + ing.Item)
-	if ing.Note != "" {
-		rest += ", " + ing.Note
-	}
-	return ingredientView{Qty: ing.Quantity, QtyMax: ing.QuantityMax, QtyText: qt, Rest: rest, Text: ing.Text}
-}
-
 func (s *Server) recipePage(c echo.Context) error {
 	r, err := s.loadRecipe(c)
 	if err != nil {
@@ -220,12 +196,12 @@ func (s *Server) recipePage(c echo.Context) error {
 			return err
 		}
 	}
-	views := make([]ingredientView, len(scaled.Ingredients))
+	lines := make([]ingredient.Line, len(scaled.Ingredients))
 	for i, ing := range scaled.Ingredients {
-		views[i] = viewIngredient(ing)
+		lines[i] = ingredient.Split(ing)
 	}
 	data := map[string]any{
-		"Title": r.Name, "Recipe": r, "Ingredients": views, "Groups": r.StepGroups(),
+		"Title": r.Name, "Recipe": r, "Ingredients": lines, "Groups": r.StepGroups(),
 		"Servings": scaled.Servings, "BaseServings": r.Servings, "Minutes": r.Minutes(),
 	}
 	if serr != nil {
