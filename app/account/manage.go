@@ -122,7 +122,7 @@ func VisitorRef(id string) string { return "sha256:" + limit.HashKey(id) }
 func (s *Service) Export(ctx context.Context, u *flavormonk.User) (*Export, error) {
 	x := &Export{ExportedAt: s.now.Now().UTC(), User: u,
 		Favourites: []*flavormonk.Favourite{}, APITokens: []*flavormonk.APIToken{}, Grants: []*flavormonk.Grant{}}
-	favs, toks, grants, err := s.Overview(ctx, u.ID)
+	favs, toks, grants, err := s.overview(ctx, u.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -140,9 +140,35 @@ func (s *Service) Export(ctx context.Context, u *flavormonk.User) (*Export, erro
 	return x, nil
 }
 
-// Overview is what the account page lists: the user's favourites, API
-// tokens and grants.
-func (s *Service) Overview(ctx context.Context, userID int64) ([]*flavormonk.Favourite, []*flavormonk.APIToken, []*flavormonk.Grant, error) {
+// NamedFavourite is a favourite with its recipe's name, or its recipe id
+// when the recipe cannot be read (gone from the collection).
+type NamedFavourite struct {
+	*flavormonk.Favourite
+	Name string
+}
+
+// Overview is what the account page lists: the user's favourites by name,
+// API tokens and grants.
+func (s *Service) Overview(ctx context.Context, userID int64) ([]NamedFavourite, []*flavormonk.APIToken, []*flavormonk.Grant, error) {
+	fs, toks, grants, err := s.overview(ctx, userID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	favs := make([]NamedFavourite, len(fs))
+	for i, f := range fs {
+		favs[i] = NamedFavourite{Favourite: f, Name: f.RecipeID}
+		if s.recipes == nil {
+			continue
+		}
+		if r, err := s.recipes.Recipe(ctx, f.RecipeID); err == nil {
+			favs[i].Name = r.Name
+		}
+	}
+	return favs, toks, grants, nil
+}
+
+// overview is the user's favourites, API tokens and grants.
+func (s *Service) overview(ctx context.Context, userID int64) ([]*flavormonk.Favourite, []*flavormonk.APIToken, []*flavormonk.Grant, error) {
 	favs, err := s.store.Favourites(ctx, userID)
 	if err != nil {
 		return nil, nil, nil, err

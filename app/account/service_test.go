@@ -149,3 +149,31 @@ func TestUsersPages(t *testing.T) {
 		t.Fatalf("last page: %d users, next %d, %v", len(us), next, err)
 	}
 }
+
+// The account page names favourites by their recipes; one whose recipe is
+// gone keeps its id.
+func TestOverviewNamesFavourites(t *testing.T) {
+	ctx := context.Background()
+	s, st := newService(t, Options{})
+	s.recipes = st
+	r := &flavormonk.Recipe{ID: "red-lentil-dal", Name: "Red lentil dal", Ingredients: []flavormonk.Ingredient{{Text: "lentils"}},
+		Steps: []flavormonk.Step{{Text: "Cook."}}}
+	if _, err := st.UpsertRecipes(ctx, []*flavormonk.Recipe{r}); err != nil {
+		t.Fatal(err)
+	}
+	u := &flavormonk.User{Email: "cook@example.com", PasswordHash: "x"}
+	if err := st.CreateUser(ctx, u, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetFavourite(ctx, u.ID, r.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	favs, _, _, err := s.Overview(ctx, u.ID)
+	if err != nil || len(favs) != 1 || favs[0].Name != "Red lentil dal" || favs[0].RecipeID != r.ID {
+		t.Fatalf("overview: %+v, %v", favs, err)
+	}
+	s.recipes = nil
+	if favs, _, _, _ := s.Overview(ctx, u.ID); favs[0].Name != r.ID {
+		t.Errorf("without recipes the favourite is named %q, want its id", favs[0].Name)
+	}
+}
