@@ -26,7 +26,7 @@ func TestParseQuery(t *testing.T) {
 	}
 }
 
-// FuzzParseSearch feeds arbitrary query strings through the API's query
+// FuzzParseQuery feeds arbitrary query strings through the API's query
 // parser and the index: either a clear invalid error or a result.
 func FuzzParseQuery(f *testing.F) {
 	ix := New()
