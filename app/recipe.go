@@ -57,6 +57,26 @@ type Step struct {
 	Text    string `json:"text"`
 }
 
+// StepGroup is a run of consecutive steps in one section ("" for none).
+type StepGroup struct {
+	Section string
+	Steps   []string
+}
+
+// StepGroups are r's steps in order, grouped by section: a section that
+// comes back after another starts a new group, as the steps read.
+func (r *Recipe) StepGroups() []StepGroup {
+	var groups []StepGroup
+	for _, st := range r.Steps {
+		if len(groups) == 0 || groups[len(groups)-1].Section != st.Section {
+			groups = append(groups, StepGroup{Section: st.Section})
+		}
+		g := &groups[len(groups)-1]
+		g.Steps = append(g.Steps, st.Text)
+	}
+	return groups
+}
+
 // Diet is a dietary property of a recipe.
 type Diet string
 

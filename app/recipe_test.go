@@ -1,6 +1,7 @@
 package flavormonk_test
 
 import (
+	"fmt"
 	"testing"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
@@ -83,5 +84,19 @@ func TestValidateAndHash(t *testing.T) {
 		if err := c.Validate(); flavormonk.ErrorCode(err) != flavormonk.EINVALID {
 			t.Errorf("%s: %v", name, err)
 		}
+	}
+}
+
+// Steps group by section as they read: a section that comes back starts a
+// new group.
+func TestStepGroups(t *testing.T) {
+	r := &flavormonk.Recipe{Steps: []flavormonk.Step{{Text: "Heat the oven."}, {Section: "Dough", Text: "Mix."},
+		{Section: "Dough", Text: "Knead."}, {Section: "Filling", Text: "Fry."}, {Section: "Dough", Text: "Roll."}}}
+	got := fmt.Sprint(r.StepGroups())
+	if want := "[{ [Heat the oven.]} {Dough [Mix. Knead.]} {Filling [Fry.]} {Dough [Roll.]}]"; got != want {
+		t.Errorf("StepGroups = %s, want %s", got, want)
+	}
+	if g := (&flavormonk.Recipe{}).StepGroups(); g != nil {
+		t.Errorf("no steps: %v", g)
 	}
 }

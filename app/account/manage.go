@@ -122,7 +122,7 @@ func VisitorRef(id string) string { return "sha256:" + limit.HashKey(id) }
 func (s *Service) Export(ctx context.Context, u *flavormonk.User) (*Export, error) {
 	x := &Export{ExportedAt: s.now.Now().UTC(), User: u,
 		Favourites: []*flavormonk.Favourite{}, APITokens: []*flavormonk.APIToken{}, Grants: []*flavormonk.Grant{}}
-	favs, toks, grants, err := s.Overview(ctx, u.ID)
+	favs, toks, grants, err := s.overview(ctx, u.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -140,9 +140,35 @@ func (s *Service) Export(ctx context.Context, u *flavormonk.User) (*Export, erro
 	return x, nil
 }
 
-// Overview is what the account page lists: the user's favourites, API
-// tokens and grants.
-func (s *Service) Overview(ctx context.Context, userID int64) ([]*flavormonk.Favourite, []*flavormonk.APIToken, []*flavormonk.Grant, error) {
+// NamedFavourite is a favourite with its recipe's name, or its recipe id
+// when the recipe cannot be read (gone from the collection).
+type NamedFavourite struct {
+	*flavormonk.Favourite
+	Name string
+}
+
+// Overview is what the account page lists: the user's favourites by name,
+// API tokens and grants.
+func (s *Service) Overview(ctx context.Context, userID int64) ([]NamedFavourite, []*flavormonk.APIToken, []*flavormonk.Grant, error) {
+	fs, toks, grants, err := s.overview(ctx, userID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	favs := make([]NamedFavourite, len(fs))
+	for i, f := range fs {
+		favs[i] = NamedFavourite{Favourite: f, Name: f.RecipeID}
+		if s.recipes == nil {
+			continue
+		}
+		if r, err := s.recipes.Recipe(ctx, f.RecipeID); err == nil {
+			favs[i].Name = r.Name
+		}
+	}
+	return favs, toks, grants, nil
+}
+
+// overview is the user's favourites, API tokens and grants.
+func (s *Service) overview(ctx context.Context, userID int64) ([]*flavormonk.Favourite, []*flavormonk.APIToken, []*flavormonk.Grant, error) {
 	favs, err := s.store.Favourites(ctx, userID)
 	if err != nil {
 		return nil, nil, nil, err
@@ -304,10 +330,21 @@ func (s *Service) UnlockLicense(ctx context.Context, u *flavormonk.User, rawKey 
 	return nil
 }
 
-// Users lists users by id after the id after, at most limit (the admin's
-// list).
-func (s *Service) Users(ctx context.Context, after int64, limit int) ([]*flavormonk.User, error) {
-	return s.store.Users(ctx, after, limit)
+// UsersPerPage is how many users one page of the admin's list holds.
+const UsersPerPage = 50
+
+// Users is one page of the admin's user list: users by id after the id
+// after, and the id the next page starts after (0 on the last page).
+func (s *Service) Users(ctx context.Context, after int64) (users []*flavormonk.User, next int64, err error) {
+	us, err := s.store.Users(ctx, after, UsersPerPage+1)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(us) > UsersPerPage {
+		us = us[:UsersPerPage]
+		next = us[len(us)-1].ID
+	}
+	return us, next, nil
 }
 
 // CreateInvite makes an invite code on behalf of the admin by and returns

@@ -34,10 +34,18 @@ type Visitors interface {
 	CreateVisitor(ctx context.Context) (*flavormonk.Visitor, error)
 }
 
+// Recipes looks up the recipes favourites name (the app store does).
+type Recipes interface {
+	Recipe(ctx context.Context, id string) (*flavormonk.Recipe, error)
+}
+
 // Options are what New needs.
 type Options struct {
 	Store    flavormonk.AccountStore
 	Visitors Visitors
+	// Recipes names the favourites on the account page; nil shows their
+	// recipe ids.
+	Recipes Recipes
 	// SessionCache is the cache sessions are read through: Redis, shared
 	// by the replicas. Nil reads the store alone; never give it an
 	// in-process cache, which would keep logged-out sessions alive on
@@ -69,6 +77,7 @@ type Options struct {
 type Service struct {
 	store     flavormonk.AccountStore
 	visitors  Visitors
+	recipes   Recipes
 	cache     flavormonk.Cache
 	fallback  func(error)
 	now       flavormonk.Clock
@@ -85,7 +94,7 @@ type Service struct {
 // New returns the Service opts describe. Nil limits count in this
 // process only, with the default limits.
 func New(opts Options) *Service {
-	s := &Service{store: opts.Store, visitors: opts.Visitors, cache: opts.SessionCache, fallback: opts.Fallback,
+	s := &Service{store: opts.Store, visitors: opts.Visitors, recipes: opts.Recipes, cache: opts.SessionCache, fallback: opts.Fallback,
 		now: opts.Clock, log: opts.Log, hasher: opts.Hasher, login: opts.Login, signups: opts.Signups,
 		invites: opts.InviteOnly, gumroad: opts.Gumroad, plan: opts.Plan, rechecker: opts.Rechecker}
 	if s.log == nil {

@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -126,5 +127,53 @@ func TestChangePassword(t *testing.T) {
 	toks, _ := st.APITokens(ctx, u.ID)
 	if len(toks) != 1 || toks[0].RevokedAt == nil {
 		t.Fatalf("tokens after the change: %+v", toks)
+	}
+}
+
+// The admin's list comes a page at a time; next is where the following
+// page starts, 0 on the last.
+func TestUsersPages(t *testing.T) {
+	s, st := newService(t, Options{})
+	ctx := context.Background()
+	for i := range UsersPerPage + 3 {
+		if err := st.CreateUser(ctx, &flavormonk.User{Email: fmt.Sprintf("cook%d@example.com", i), PasswordHash: "x"}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	us, next, err := s.Users(ctx, 0)
+	if err != nil || len(us) != UsersPerPage || next != us[len(us)-1].ID {
+		t.Fatalf("first page: %d users, next %d, %v", len(us), next, err)
+	}
+	us, next, err = s.Users(ctx, next)
+	if err != nil || len(us) != 3 || next != 0 || us[0].Email != fmt.Sprintf("cook%d@example.com", UsersPerPage) {
+		t.Fatalf("last page: %d users, next %d, %v", len(us), next, err)
+	}
+}
+
+// The account page names favourites by their recipes; one whose recipe is
+// gone keeps its id.
+func TestOverviewNamesFavourites(t *testing.T) {
+	ctx := context.Background()
+	s, st := newService(t, Options{})
+	s.recipes = st
+	r := &flavormonk.Recipe{ID: "red-lentil-dal", Name: "Red lentil dal", Ingredients: []flavormonk.Ingredient{{Text: "lentils"}},
+		Steps: []flavormonk.Step{{Text: "Cook."}}}
+	if _, err := st.UpsertRecipes(ctx, []*flavormonk.Recipe{r}); err != nil {
+		t.Fatal(err)
+	}
+	u := &flavormonk.User{Email: "cook@example.com", PasswordHash: "x"}
+	if err := st.CreateUser(ctx, u, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetFavourite(ctx, u.ID, r.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	favs, _, _, err := s.Overview(ctx, u.ID)
+	if err != nil || len(favs) != 1 || favs[0].Name != "Red lentil dal" || favs[0].RecipeID != r.ID {
+		t.Fatalf("overview: %+v, %v", favs, err)
+	}
+	s.recipes = nil
+	if favs, _, _, _ := s.Overview(ctx, u.ID); favs[0].Name != r.ID {
+		t.Errorf("without recipes the favourite is named %q, want its id", favs[0].Name)
 	}
 }

@@ -164,6 +164,17 @@ func New(opts Options, r Retriever, rt *router.Router, cache flavormonk.Cache, m
 // ProviderStates reports each provider's breaker: closed, open or half-open.
 func (a *Assistant) ProviderStates() map[string]string { return a.router.State() }
 
+// Degraded reports whether a provider is cooling down after failures (its
+// breaker is not closed): the others, and the offline answer, still serve.
+func (a *Assistant) Degraded() bool {
+	for _, st := range a.ProviderStates() {
+		if st != "closed" {
+			return true
+		}
+	}
+	return false
+}
+
 // Turn is one question and answer of a conversation.
 type Turn struct {
 	Question string   `json:"q"`

@@ -430,3 +430,19 @@ func TestWorstCaseCountsEveryAttemptsInput(t *testing.T) {
 		t.Fatalf("worst-case input with 2 retries %d, without %d: want 3×", in3, in1)
 	}
 }
+
+// A provider whose breaker opened after failures degrades the assistant;
+// readiness reports it.
+func TestDegradedOnceABreakerOpens(t *testing.T) {
+	m := &echoModel{fail: &flavormonk.ProviderError{Provider: "model", Status: 500, Retryable: true, Err: errors.New("down")}}
+	a := newAssistant(t, m, nil, nil)
+	if a.Degraded() {
+		t.Fatal("degraded before any call")
+	}
+	for i := 0; i < 5 && !a.Degraded(); i++ {
+		ask(t, a, Request{Question: "red lentil dal?", Who: flavormonk.Caller{Visitor: "v"}})
+	}
+	if !a.Degraded() {
+		t.Fatalf("not degraded after failures; states %v", a.ProviderStates())
+	}
+}

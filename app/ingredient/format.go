@@ -24,6 +24,27 @@ func Scale(ing flavormonk.Ingredient, factor float64) flavormonk.Ingredient {
 	return ing
 }
 
+// ScaleRecipe returns a copy of r for servings (at least 1): its
+// ingredients scaled by servings / r.Servings and its Servings set; r is
+// left as it is. A recipe that does not say how many it serves cannot be
+// scaled: EINVALID on "servings".
+func ScaleRecipe(r *flavormonk.Recipe, servings int) (*flavormonk.Recipe, error) {
+	if servings < 1 {
+		return nil, flavormonk.FieldErrorf(flavormonk.EINVALID, "servings", "must be at least 1")
+	}
+	if r.Servings == 0 {
+		return nil, flavormonk.FieldErrorf(flavormonk.EINVALID, "servings", "this recipe does not say how many it serves, so it cannot be scaled")
+	}
+	scaled := *r
+	f := float64(servings) / float64(r.Servings)
+	scaled.Ingredients = make([]flavormonk.Ingredient, len(r.Ingredients))
+	for i, ing := range r.Ingredients {
+		scaled.Ingredients[i] = Scale(ing, f)
+	}
+	scaled.Servings = servings
+	return &scaled, nil
+}
+
 func clampQuantity(q float64) float64 {
 	if math.IsNaN(q) || q < 0 {
 		return 0
@@ -89,11 +110,7 @@ func Format(ing flavormonk.Ingredient) string {
 	}
 	var parts []string
 	if ing.Quantity > 0 {
-		q := FormatQuantity(ing.Quantity)
-		if ing.QuantityMax > ing.Quantity {
-			q += "–" + FormatQuantity(ing.QuantityMax)
-		}
-		parts = append(parts, q)
+		parts = append(parts, quantityText(ing))
 	}
 	if ing.Unit != "" {
 		u := ing.Unit
@@ -111,6 +128,38 @@ func Format(ing flavormonk.Ingredient) string {
 		s += ", " + ing.Note
 	}
 	return s
+}
+
+// quantityText is ing's quantity, or its range ("2–3"), as Format and
+// Split show it.
+func quantityText(ing flavormonk.Ingredient) string {
+	q := FormatQuantity(ing.Quantity)
+	if ing.QuantityMax > ing.Quantity {
+		q += "–" + FormatQuantity(ing.QuantityMax)
+	}
+	return q
+}
+
+// Line is an ingredient as the recipe page lists it: the quantity apart
+// from the rest of the line, so the page's script can rescale it in place.
+type Line struct {
+	Qty, QtyMax float64
+	QtyText     string
+	Rest        string // unit, item and note, as parsed
+	Text        string
+}
+
+// Split is ing as a Line. An ingredient without a quantity or an item
+// (not parsed) has only its Text.
+func Split(ing flavormonk.Ingredient) Line {
+	if ing.Quantity <= 0 || ing.Item == "" {
+		return Line{Text: ing.Text}
+	}
+	rest := strings.TrimSpace(ing.Unit + " " + ing.Item)
+	if ing.Note != "" {
+		rest += ", " + ing.Note
+	}
+	return Line{Qty: ing.Quantity, QtyMax: ing.QuantityMax, QtyText: quantityText(ing), Rest: rest, Text: ing.Text}
 }
 
 // Normalize reduces an ingredient item to a key for pantry matching:

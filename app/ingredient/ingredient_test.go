@@ -235,3 +235,39 @@ func check(t *testing.T, line string, ing flavormonk.Ingredient) {
 		}
 	}
 }
+
+func TestScaleRecipe(t *testing.T) {
+	r := &flavormonk.Recipe{ID: "dal", Servings: 4, Ingredients: []flavormonk.Ingredient{
+		ingredient.Parse("2 cups red lentils"), ingredient.Parse("salt to taste")}}
+	got, err := ingredient.ScaleRecipe(r, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Servings != 6 || got.Ingredients[0].Quantity != 3 || got.Ingredients[1] != r.Ingredients[1] || got.ID != "dal" {
+		t.Errorf("scaled %+v", got)
+	}
+	if r.Servings != 4 || r.Ingredients[0].Quantity != 2 {
+		t.Errorf("the recipe itself changed: %+v", r)
+	}
+	_, err = ingredient.ScaleRecipe(&flavormonk.Recipe{Ingredients: r.Ingredients}, 6)
+	if err == nil || err.Error() != "servings: this recipe does not say how many it serves, so it cannot be scaled" {
+		t.Errorf("no servings: %v", err)
+	}
+	if _, err := ingredient.ScaleRecipe(r, 0); flavormonk.ErrorCode(err) != flavormonk.EINVALID {
+		t.Errorf("0 servings: %v", err)
+	}
+}
+
+// The recipe page's line keeps the quantity apart for its script.
+func TestSplit(t *testing.T) {
+	for line, want := range map[string]ingredient.Line{
+		"2-3 cloves garlic, minced": {Qty: 2, QtyMax: 3, QtyText: "2–3", Rest: "clove garlic, minced", Text: "2-3 cloves garlic, minced"},
+		"1 1/2 cups sugar":          {Qty: 1.5, QtyText: "1 ½", Rest: "cup sugar", Text: "1 1/2 cups sugar"},
+		"Salt and pepper to taste":  {Text: "Salt and pepper to taste"},
+		"3 eggs":                    {Qty: 3, QtyText: "3", Rest: "eggs", Text: "3 eggs"},
+	} {
+		if got := ingredient.Split(ingredient.Parse(line)); got != want {
+			t.Errorf("Split(%q) = %+v, want %+v", line, got, want)
+		}
+	}
+}

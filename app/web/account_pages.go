@@ -9,23 +9,11 @@ import (
 )
 
 func (s *Server) accountData(c echo.Context, u *flavormonk.User) (map[string]any, error) {
-	ctx := c.Request().Context()
-	favs, toks, grants, err := s.acc.Overview(ctx, u.ID)
+	favs, toks, grants, err := s.acc.Overview(c.Request().Context(), u.ID)
 	if err != nil {
 		return nil, err
 	}
-	type favView struct {
-		*flavormonk.Favourite
-		Name string
-	}
-	views := make([]favView, len(favs))
-	for i, f := range favs {
-		views[i] = favView{Favourite: f, Name: f.RecipeID}
-		if r, err := s.store.Recipe(ctx, f.RecipeID); err == nil {
-			views[i].Name = r.Name
-		}
-	}
-	return map[string]any{"Title": "Your account", "User": u, "Favourites": views, "Tokens": toks, "Grants": grants,
+	return map[string]any{"Title": "Your account", "User": u, "Favourites": favs, "Tokens": toks, "Grants": grants,
 		"Licenses": s.acc.Licenses(), "CSRF": s.csrfToken(c)}, nil
 }
 

@@ -24,7 +24,7 @@ func newTestAccounts(o Options, cfg *config.Config, acc flavormonk.AccountStore,
 	now, bm, log := o.Clock.Now, o.Metrics, o.Log
 	opts := account.Options{
 		Hasher: auth.NewHasher(auth.DefaultParams, 2),
-		Store:  acc, Visitors: visitors, Fallback: bm.Counter("session_cache"), Clock: o.Clock, Log: log,
+		Store:  acc, Visitors: visitors, Recipes: o.Store, Fallback: bm.Counter("session_cache"), Clock: o.Clock, Log: log,
 		Login:      limit.NewLogin(limit.NewThrottle(limit.DefaultLimits, now), limit.NewCounter(c, bm.Counter("login_throttle"))),
 		Signups:    limit.NewSignups(account.SignupsPerHour, time.Hour, now, limit.NewCounter(c, bm.Counter("signup_limit"))),
 		InviteOnly: cfg.InviteOnly, Plan: cfg.GumroadPlan,

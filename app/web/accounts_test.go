@@ -1189,6 +1189,10 @@ func TestFormFieldsOnlyFromTheBody(t *testing.T) {
 	}
 }
 
+// errRefused is the driver error downStore fails with, classified as the
+// store being unreachable.
+var errRefused = errors.New("connection refused")
+
 // downStore fails account lookups as an unreachable database does.
 type downStore struct {
 	flavormonk.AppStore

@@ -10,9 +10,6 @@ import (
 	"github.com/flavormonk/flavormonk/app/auth"
 )
 
-// adminPageSize is how many users one admin page lists.
-const adminPageSize = 50
-
 // useAdmin adds the admin pages: invites, plan grants and the user list.
 // Only users with the admin role get them (403 for everyone else); every
 // form carries the CSRF token.
@@ -52,14 +49,9 @@ func (s *Server) adminData(c echo.Context) (data map[string]any, perr, err error
 			after = n
 		}
 	}
-	us, err := s.acc.Users(c.Request().Context(), after, adminPageSize+1)
+	us, next, err := s.acc.Users(c.Request().Context(), after)
 	if err != nil {
 		return nil, nil, err
-	}
-	var next int64
-	if len(us) > adminPageSize {
-		us = us[:adminPageSize]
-		next = us[len(us)-1].ID
 	}
 	return map[string]any{"Title": "Administration", "User": currentUser(c), "Users": us, "After": after, "Next": next,
 		"Plans": []string{flavormonk.PlanFree, flavormonk.PlanChef}, "CSRF": s.csrfToken(c)}, perr, nil

@@ -21,6 +21,7 @@ import (
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/assistant"
 	"github.com/flavormonk/flavormonk/app/auth"
+	"github.com/flavormonk/flavormonk/app/internal/jsonbody"
 )
 
 // heartbeatEvery keeps idle answer streams alive through load balancers
@@ -76,21 +77,12 @@ func parseAsk(c echo.Context) (askBody, error) {
 		if errors.As(err, &te) {
 			return b, flavormonk.FieldErrorf(flavormonk.EINVALID, te.Field, "must be a string")
 		}
-		return b, flavormonk.Errorf(flavormonk.EINVALID, "the body is not the expected JSON object {\"question\": \"…\", \"conversation\": \"…\"}: %s", jsonProblem(err))
+		return b, flavormonk.Errorf(flavormonk.EINVALID, "the body is not the expected JSON object {\"question\": \"…\", \"conversation\": \"…\"}: %s", jsonbody.Brief(err))
 	}
-	if trailingJSON(dec) {
+	if jsonbody.Trailing(dec) {
 		return b, flavormonk.Errorf(flavormonk.EINVALID, "the body has data after the JSON object")
 	}
 	return b, nil
-}
-
-func jsonProblem(err error) string {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "json: ")
-	if len(msg) > 120 {
-		msg = msg[:120]
-	}
-	return msg
 }
 
 // who identifies the caller for quotas and history: the user, else the

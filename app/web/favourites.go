@@ -12,6 +12,7 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/account"
+	"github.com/flavormonk/flavormonk/app/internal/jsonbody"
 )
 
 // favouritePage confirms adding or removing a favourite (the recipe page
@@ -68,9 +69,9 @@ func (s *Server) apiSetFavourite(c echo.Context) error {
 		dec := json.NewDecoder(req.Body)
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&body); err != nil && !errors.Is(err, io.EOF) {
-			return flavormonk.Errorf(flavormonk.EINVALID, "the body must be JSON like {\"note\": \"…\"}: %s", jsonProblem(err))
+			return flavormonk.Errorf(flavormonk.EINVALID, "the body must be JSON like {\"note\": \"…\"}: %s", jsonbody.Brief(err))
 		}
-		if trailingJSON(dec) {
+		if jsonbody.Trailing(dec) {
 			return flavormonk.Errorf(flavormonk.EINVALID, "the body has data after the JSON object")
 		}
 	}

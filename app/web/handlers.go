@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
-	"reflect"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +14,9 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/ingredient"
+	"github.com/flavormonk/flavormonk/app/internal/jsonbody"
+	"github.com/flavormonk/flavormonk/app/internal/urlparam"
+	"github.com/flavormonk/flavormonk/app/outage"
 	"github.com/flavormonk/flavormonk/app/search"
 )
 
@@ -39,21 +40,19 @@ func (s *Server) readyz(c echo.Context) error {
 		// A provider cooling down after failures degrades the assistant;
 		// the others (and the offline answer) still serve.
 		checks["inference"] = "ok"
-		for _, st := range s.assistant.ProviderStates() {
-			if st != "closed" {
-				checks["inference"] = "degraded"
-			}
+		if s.assistant.Degraded() {
+			checks["inference"] = "degraded"
 		}
 	}
 	status := http.StatusOK
 	if err := s.store.Ping(ctx); err != nil {
 		checks["store"] = "down"
 		status = http.StatusServiceUnavailable
-		if !errors.Is(s.outage.check(ctx, err), errStoreDown) {
+		if !errors.Is(s.outage.Check(ctx, err), outage.ErrStoreDown) {
 			s.log.WarnContext(ctx, "readiness: store unreachable", "err", err)
 		}
 	} else {
-		s.outage.ok(ctx)
+		s.outage.OK(ctx)
 	}
 	if !s.ready.Load() {
 		checks["search_index"] = "loading"
@@ -69,7 +68,7 @@ func (s *Server) readyz(c echo.Context) error {
 }
 
 func (s *Server) apiSearch(c echo.Context) error {
-	q, err := parseSearch(c.QueryParams(), s.cfg.SearchMaxResults)
+	q, err := search.ParseQuery(c.QueryParams(), s.cfg.SearchMaxResults)
 	if err != nil {
 		return err
 	}
@@ -118,46 +117,23 @@ func (s *Server) apiRecipe(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	servings, err := intParam(c.QueryParams(), "servings", 1, 1000, "servings")
+	servings, err := urlparam.Int(c.QueryParams(), "servings", 1, 1000, "servings")
 	if err != nil {
 		return err
 	}
 	out := RecipeResponse{Recipe: r, URL: s.recipeURL(r.ID)}
 	if servings > 0 {
-		if r.Servings == 0 {
-			return flavormonk.FieldErrorf(flavormonk.EINVALID, "servings", "this recipe does not say how many it serves, so it cannot be scaled")
+		scaled, err := ingredient.ScaleRecipe(r, servings)
+		if err != nil {
+			return err
 		}
-		scaled := *r
-		scaled.Ingredients = scaleAll(r.Ingredients, float64(servings)/float64(r.Servings))
-		scaled.Servings = servings
-		out.Recipe, out.ScaledTo = &scaled, servings
+		out.Recipe, out.ScaledTo = scaled, servings
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
-func scaleAll(ings []flavormonk.Ingredient, f float64) []flavormonk.Ingredient {
-	out := make([]flavormonk.Ingredient, len(ings))
-	for i, ing := range ings {
-		out[i] = ingredient.Scale(ing, f)
-	}
-	return out
-}
-
 func (s *Server) recipeURL(id string) string {
 	return s.cfg.BaseURL + "/recipes/" + id
-}
-
-// pantryBody is the JSON body of POST /api/v1/pantry.
-type pantryBody struct {
-	Have       []string `json:"have"`
-	Exclude    []string `json:"exclude"`
-	Tags       []string `json:"tags"`
-	Diets      []string `json:"diets"`
-	MaxMinutes int      `json:"max_minutes"`
-	MaxMissing int      `json:"max_missing"`
-	Staples    *bool    `json:"staples"`
-	Limit      int      `json:"limit"`
-	Cursor     string   `json:"cursor"`
 }
 
 func (s *Server) apiPantry(c echo.Context) error {
@@ -166,7 +142,7 @@ func (s *Server) apiPantry(c echo.Context) error {
 	if c.Request().Method == http.MethodPost {
 		q, err = s.decodePantry(c)
 	} else {
-		q, err = parsePantry(c.QueryParams(), s.cfg.SearchMaxResults)
+		q, err = search.ParsePantry(c.QueryParams(), s.cfg.SearchMaxResults)
 	}
 	if err != nil {
 		return err
@@ -183,7 +159,7 @@ func (s *Server) decodePantry(c echo.Context) (search.PantryQuery, error) {
 	if ct := c.Request().Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		return q, flavormonk.Errorf(flavormonk.EINVALID, "send the pantry query as JSON with Content-Type: application/json")
 	}
-	var b pantryBody
+	var b search.PantryJSON
 	dec := json.NewDecoder(c.Request().Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&b); err != nil {
@@ -191,61 +167,10 @@ func (s *Server) decodePantry(c echo.Context) (search.PantryQuery, error) {
 		if errors.As(err, &mbe) {
 			return q, flavormonk.Errorf(flavormonk.ETOOLARGE, "the request body is larger than %d bytes", mbe.Limit)
 		}
-		return q, flavormonk.Errorf(flavormonk.EINVALID, "the body is not a valid pantry query: %v", jsonErr(err))
+		return q, flavormonk.Errorf(flavormonk.EINVALID, "the body is not a valid pantry query: %v", jsonbody.Describe(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return q, flavormonk.Errorf(flavormonk.EINVALID, "the body must hold exactly one JSON object")
 	}
-	q = search.PantryQuery{Have: b.Have, Exclude: b.Exclude, Tags: b.Tags, MaxMinutes: b.MaxMinutes,
-		MaxMissing: b.MaxMissing, Limit: b.Limit, Cursor: b.Cursor, NoStaples: b.Staples != nil && !*b.Staples}
-	for _, d := range b.Diets {
-		diet, ok := flavormonk.ParseDiet(d)
-		if !ok {
-			return q, flavormonk.FieldErrorf(flavormonk.EINVALID, "diets", "unknown diet %q", truncate(d, 40))
-		}
-		q.Diets = append(q.Diets, diet)
-	}
-	return q, q.Validate(s.cfg.SearchMaxResults)
-}
-
-// jsonKind names what a Go type takes in JSON, as a client would say it.
-func jsonKind(t reflect.Type) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a whole number"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "a list of " + strings.TrimPrefix(strings.TrimPrefix(jsonKind(t.Elem()), "a "), "an ") + "s"
-	}
-	return "an object"
-}
-
-// jsonErr describes a decoding error without echoing the input back.
-func jsonErr(err error) string {
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		return "malformed JSON"
-	case errors.As(err, &te):
-		if te.Field == "" {
-			return "the body must be a JSON object, not a JSON " + te.Value
-		}
-		// te.Type is the list's element type when the value is in a list.
-		return fmt.Sprintf("member %q holds a JSON %s where %s belongs", te.Field, te.Value, jsonKind(te.Type))
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return "the body is empty or cut short"
-	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return strings.TrimPrefix(err.Error(), "json: ")
-	}
-	return "malformed JSON"
+	return b.Query(s.cfg.SearchMaxResults)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/outage"
 )
 
 var netParseCIDR = net.ParseCIDR
@@ -137,8 +138,8 @@ func (s *Server) visitor(next echo.HandlerFunc) echo.HandlerFunc {
 			v, err = s.store.Visitor(ctx, ck.Value)
 			switch {
 			case err == nil || flavormonk.ErrorCode(err) == flavormonk.ENOTFOUND:
-				s.outage.ok(ctx)
-			case !errors.Is(s.outage.check(ctx, err), errStoreDown):
+				s.outage.OK(ctx)
+			case !errors.Is(s.outage.Check(ctx, err), outage.ErrStoreDown):
 				s.log.WarnContext(ctx, "visitor lookup failed", "err", err)
 			}
 		}
@@ -149,17 +150,17 @@ func (s *Server) visitor(next echo.HandlerFunc) echo.HandlerFunc {
 			nv, err := s.store.CreateVisitor(ctx)
 			if err != nil {
 				// Pages still work without a session.
-				if !errors.Is(s.outage.check(ctx, err), errStoreDown) {
+				if !errors.Is(s.outage.Check(ctx, err), outage.ErrStoreDown) {
 					s.log.WarnContext(ctx, "visitor session not created", "err", err)
 				}
 				break
 			}
-			s.outage.ok(ctx)
+			s.outage.OK(ctx)
 			v = nv
 			c.SetCookie(&http.Cookie{Name: visitorCookie, Value: v.ID, Path: "/", MaxAge: 180 * 24 * 3600,
 				HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteLaxMode})
 		case s.now().Sub(v.SeenAt) > time.Hour:
-			if err := s.store.TouchVisitor(ctx, v.ID); err != nil && !errors.Is(s.outage.check(ctx, err), errStoreDown) {
+			if err := s.store.TouchVisitor(ctx, v.ID); err != nil && !errors.Is(s.outage.Check(ctx, err), outage.ErrStoreDown) {
 				s.log.WarnContext(ctx, "visitor touch failed", "err", err)
 			}
 		}

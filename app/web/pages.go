@@ -15,6 +15,7 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/ingredient"
+	"github.com/flavormonk/flavormonk/app/internal/urlparam"
 	"github.com/flavormonk/flavormonk/app/search"
 )
 
@@ -117,7 +118,7 @@ func toggleURL(base url.Values, key, value string) string {
 	}
 	active := false
 	var kept []string
-	for _, x := range listParam(base, key) {
+	for _, x := range urlparam.List(base, key) {
 		if strings.EqualFold(x, value) {
 			active = true
 			continue
@@ -140,13 +141,13 @@ func searchData(params url.Values, q search.Query) map[string]any {
 }
 
 func pantryData(params url.Values) map[string]any {
-	return map[string]any{"Title": "What can I make?", "Have": shown(strings.Join(listParam(params, "have"), ", ")),
+	return map[string]any{"Title": "What can I make?", "Have": shown(strings.Join(urlparam.List(params, "have"), ", ")),
 		"MaxMissing": shown(params.Get("max_missing")), "Diets": flavormonk.Diets}
 }
 
 func (s *Server) searchPage(c echo.Context) error {
 	params := c.QueryParams()
-	q, err := parseSearch(params, s.cfg.SearchMaxResults)
+	q, err := search.ParseQuery(params, s.cfg.SearchMaxResults)
 	data := searchData(params, q)
 	if err != nil {
 		return s.pageError(c, "search", err, data)
@@ -183,62 +184,25 @@ func (s *Server) searchPage(c echo.Context) error {
 	return s.render(c, http.StatusOK, "search", data)
 }
 
-// ingredientView is an ingredient line as the recipe page shows it: the
-// quantity separately, so the page's script can rescale it.
-type ingredientView struct {
-	Qty, QtyMax float64
-	QtyText     string
-	Rest        string
-	Text        string
-}
-
-func viewIngredient(ing flavormonk.Ingredient) ingredientView {
-	if ing.Quantity <= 0 || ing.Item == "" {
-		return ingredientView{Text: ing.Text}
-	}
-	qt := ingredient.FormatQuantity(ing.Quantity)
-	if ing.QuantityMax > ing.Quantity {
-		qt += "–" + ingredient.FormatQuantity(ing.QuantityMax)
-	}
-	rest := strings.TrimSpace(ing.Unit + " " + ing.Item)
-	if ing.Note != "" {
-		rest += ", " + ing.Note
-	}
-	return ingredientView{Qty: ing.Quantity, QtyMax: ing.QuantityMax, QtyText: qt, Rest: rest, Text: ing.Text}
-}
-
-type stepGroup struct {
-	Section string
-	Steps   []string
-}
-
 func (s *Server) recipePage(c echo.Context) error {
 	r, err := s.loadRecipe(c)
 	if err != nil {
 		return err
 	}
-	servings, serr := intParam(c.QueryParams(), "servings", 1, 1000, "servings")
-	ings := r.Ingredients
-	servingsShown := r.Servings
+	servings, serr := urlparam.Int(c.QueryParams(), "servings", 1, 1000, "servings")
+	scaled := r // a recipe that does not say how many it serves is shown as it is
 	if servings > 0 && r.Servings > 0 {
-		ings = scaleAll(r.Ingredients, float64(servings)/float64(r.Servings))
-		servingsShown = servings
-	}
-	views := make([]ingredientView, len(ings))
-	for i, ing := range ings {
-		views[i] = viewIngredient(ing)
-	}
-	var groups []stepGroup
-	for _, st := range r.Steps {
-		if len(groups) == 0 || groups[len(groups)-1].Section != st.Section {
-			groups = append(groups, stepGroup{Section: st.Section})
+		if scaled, err = ingredient.ScaleRecipe(r, servings); err != nil {
+			return err
 		}
-		g := &groups[len(groups)-1]
-		g.Steps = append(g.Steps, st.Text)
+	}
+	lines := make([]ingredient.Line, len(scaled.Ingredients))
+	for i, ing := range scaled.Ingredients {
+		lines[i] = ingredient.Split(ing)
 	}
 	data := map[string]any{
-		"Title": r.Name, "Recipe": r, "Ingredients": views, "Groups": groups,
-		"Servings": servingsShown, "BaseServings": r.Servings, "Minutes": r.Minutes(),
+		"Title": r.Name, "Recipe": r, "Ingredients": lines, "Groups": r.StepGroups(),
+		"Servings": scaled.Servings, "BaseServings": r.Servings, "Minutes": r.Minutes(),
 	}
 	if serr != nil {
 		return s.pageError(c, "recipe", serr, data)
@@ -249,10 +213,10 @@ func (s *Server) recipePage(c echo.Context) error {
 func (s *Server) pantryPage(c echo.Context) error {
 	params := c.QueryParams()
 	data := pantryData(params)
-	if len(listParam(params, "have")) == 0 {
+	if len(urlparam.List(params, "have")) == 0 {
 		// An empty form, unless the other parameters are already wrong:
 		// they are checked as they would be with something in the pantry.
-		if _, err := parsePantry(withParam(params, "have", "water"), s.cfg.SearchMaxResults); err != nil {
+		if _, err := search.ParsePantry(withParam(params, "have", "water"), s.cfg.SearchMaxResults); err != nil {
 			return s.pageError(c, "pantry", err, data)
 		}
 		if params.Get("cursor") != "" {
@@ -263,7 +227,7 @@ func (s *Server) pantryPage(c echo.Context) error {
 		}
 		return s.render(c, http.StatusOK, "pantry", data)
 	}
-	q, err := parsePantry(params, s.cfg.SearchMaxResults)
+	q, err := search.ParsePantry(params, s.cfg.SearchMaxResults)
 	if err != nil {
 		return s.pageError(c, "pantry", err, data)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/flavormonk/flavormonk/app/account"
 	"github.com/flavormonk/flavormonk/app/assistant"
 	"github.com/flavormonk/flavormonk/app/limit"
+	"github.com/flavormonk/flavormonk/app/outage"
 	"github.com/flavormonk/flavormonk/app/search"
 )
 
@@ -48,7 +49,7 @@ type Server struct {
 
 	clock flavormonk.Clock
 
-	outage  storeOutage
+	outage  *outage.Tracker
 	streams *streamSet
 }
 
@@ -62,7 +63,7 @@ func New(o Options) (*Server, error) {
 	if s.heartbeat <= 0 {
 		s.heartbeat = heartbeatEvery
 	}
-	s.outage.log, s.outage.now, s.outage.unreachable = o.Log, s.now, o.StoreUnreachable
+	s.outage = outage.New(o.StoreUnreachable, o.Log, s.clock)
 	s.streams = newStreamSet()
 	m, err := newMetrics(o.Registerer, o.Metrics)
 	if err != nil {
@@ -170,11 +171,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	err = s.outage.check(c.Request().Context(), err)
+	err = s.outage.Check(c.Request().Context(), err)
 	status, detail := resolve(err)
 	detail.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
 	// An outage is logged once by s.outage, not once per request.
-	if status >= 500 && !errors.Is(err, errStoreDown) {
+	if status >= 500 && !errors.Is(err, outage.ErrStoreDown) {
 		s.log.ErrorContext(c.Request().Context(), "request failed", "err", err, "path", c.Request().URL.Path, "request_id", detail.RequestID)
 	}
 	c.Set("error_code", detail.Code)

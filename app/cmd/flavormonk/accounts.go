@@ -20,6 +20,7 @@ func (m *Main) newAccounts(st flavormonk.AppStore, bm *backendmetrics.Metrics) (
 	opts := account.Options{
 		Store:    st,
 		Visitors: st,
+		Recipes:  st,
 		Fallback: bm.Counter("session_cache"),
 		Clock:    m.Clock,
 		Log:      m.Log,

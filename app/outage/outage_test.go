@@ -1,4 +1,4 @@
-package web
+package outage
 
 import (
 	"bytes"
@@ -20,28 +20,25 @@ var errRefused = errors.New("connection refused")
 func TestStoreOutageIsLoggedOncePerWindow(t *testing.T) {
 	var logs bytes.Buffer
 	at := time.Date(2026, 12, 31, 23, 59, 30, 0, time.UTC)
-	o := storeOutage{
-		unreachable: func(err error) bool { return errors.Is(err, errRefused) },
-		log:         slog.New(slog.NewTextHandler(&logs, nil)),
-		now:         func() time.Time { return at },
-	}
+	o := New(func(err error) bool { return errors.Is(err, errRefused) },
+		slog.New(slog.NewTextHandler(&logs, nil)), func() time.Time { return at })
 	ctx := context.Background()
 	other := errors.New("syntax error")
-	if err := o.check(ctx, other); err != other {
+	if err := o.Check(ctx, other); err != other {
 		t.Fatalf("an unrelated error became %v", err)
 	}
 	for range 100 {
-		err := o.check(ctx, fmt.Errorf("postgres: recipe: %w", errRefused))
+		err := o.Check(ctx, fmt.Errorf("postgres: recipe: %w", errRefused))
 		if flavormonk.ErrorCode(err) != flavormonk.EUNAVAILABLE || !errors.Is(err, errRefused) {
 			t.Fatalf("check = %v (%s); want unavailable with the cause kept", err, flavormonk.ErrorCode(err))
 		}
 		at = at.Add(time.Second) // 100 failures over 100 seconds
 	}
-	o.ok(ctx) // a success right after the failures: the store may still be going down
-	o.check(ctx, errRefused)
-	at = at.Add(outageSettle)
-	o.ok(ctx)
-	o.ok(ctx)
+	o.OK(ctx) // a success right after the failures: the store may still be going down
+	o.Check(ctx, errRefused)
+	at = at.Add(settle)
+	o.OK(ctx)
+	o.OK(ctx)
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 	want := []string{"store unreachable", "store still unreachable", "store reachable again"}
 	if len(lines) != len(want) {
@@ -63,17 +60,32 @@ func TestStoreOutageIsLoggedOncePerWindow(t *testing.T) {
 func TestStoreOutageUnseenEndStartsANewWindow(t *testing.T) {
 	var logs bytes.Buffer
 	at := time.Date(2028, 2, 29, 12, 0, 0, 0, time.UTC)
-	o := storeOutage{
-		unreachable: func(err error) bool { return errors.Is(err, errRefused) },
-		log:         slog.New(slog.NewTextHandler(&logs, nil)),
-		now:         func() time.Time { return at },
-	}
+	o := New(func(err error) bool { return errors.Is(err, errRefused) },
+		slog.New(slog.NewTextHandler(&logs, nil)), func() time.Time { return at })
 	ctx := context.Background()
-	o.check(ctx, errRefused)
+	o.Check(ctx, errRefused)
 	at = at.Add(30 * 24 * time.Hour)
-	o.check(ctx, errRefused)
+	o.Check(ctx, errRefused)
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[1], "store unreachable: answering 503") {
 		t.Fatalf("the second outage was logged as:\n%s", logs.String())
+	}
+}
+
+// Without a classifier no error means the store is down, and nothing is
+// logged.
+func TestNilClassifierPassesErrorsThrough(t *testing.T) {
+	var logs bytes.Buffer
+	o := New(nil, slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	ctx := context.Background()
+	if err := o.Check(ctx, errRefused); err != errRefused {
+		t.Fatalf("Check = %v, want the error as it was", err)
+	}
+	if err := o.Check(ctx, nil); err != nil {
+		t.Fatalf("Check(nil) = %v", err)
+	}
+	o.OK(ctx)
+	if logs.Len() != 0 {
+		t.Errorf("logged: %s", logs.String())
 	}
 }
