@@ -239,14 +239,9 @@ func (b *bookMeter) Reserve(_ context.Context, w flavormonk.Caller, worst int64)
 	return mc, nil
 }
 
-// Settle prices the events as the real meter does: those without a cost
-// that are not cache hits.
+// Settle records the events as the assistant settles them: pricing them
+// is the real meter's work, so the fake does not.
 func (mc *meterCall) Settle(_ context.Context, ch []flavormonk.UsageEvent) error {
-	for i, e := range ch {
-		if e.CostMicros == 0 && !e.CacheHit {
-			ch[i].CostMicros = (&bookMeter{}).Cost("", "", flavormonk.Usage{InputTokens: e.InputTokens, OutputTokens: e.OutputTokens})
-		}
-	}
 	mc.charges = ch
 	return nil
 }
@@ -260,8 +255,13 @@ func TestMeteringReservesWorstCaseAndSettlesActual(t *testing.T) {
 		t.Fatalf("reservations %+v", b.calls)
 	}
 	mc := b.calls[0]
-	if mc.worst < int64(300+4*5) || len(mc.charges) != 1 || mc.charges[0].CostMicros != 320 {
+	// The events carry the tokens and no price: the meter prices them
+	// (usage's TestReserveSettle checks that it does).
+	if mc.worst < int64(300+4*5) || len(mc.charges) != 1 {
 		t.Fatalf("worst %d charges %+v", mc.worst, mc.charges)
+	}
+	if e := mc.charges[0]; e.InputTokens != 300 || e.OutputTokens != 5 || e.CostMicros != 0 {
+		t.Fatalf("settled %+v, want 300 tokens in, 5 out and the cost left to the meter", e)
 	}
 	if r.done.CostUSD != 320e-6 {
 		t.Fatalf("done cost %v", r.done.CostUSD)
@@ -269,6 +269,21 @@ func TestMeteringReservesWorstCaseAndSettlesActual(t *testing.T) {
 	b.deny = flavormonk.Errorf(flavormonk.EQUOTA, "used up")
 	if _, err := a.Prepare(context.Background(), Request{Question: "red lentil dal?", Who: flavormonk.Caller{UserID: 7}}); flavormonk.ErrorCode(err) != flavormonk.EQUOTA {
 		t.Fatalf("over quota: %v", err)
+	}
+}
+
+// A logged-in caller whose browser also has a visitor id is metered as
+// the user alone: the visitor's quota is not charged too.
+func TestLoggedInVisitorIsMeteredAsTheUser(t *testing.T) {
+	m := &echoModel{answer: "Dal [1].", usage: flavormonk.Usage{InputTokens: 300, OutputTokens: 5}}
+	b := &bookMeter{}
+	a := newAssistant(t, m, nil, b)
+	ask(t, a, Request{Question: "red lentil dal?", Who: flavormonk.Caller{UserID: 7, Visitor: "v"}})
+	if len(b.calls) != 1 {
+		t.Fatalf("%d reservations, want 1", len(b.calls))
+	}
+	if w := b.calls[0].who; w.UserID != 7 || w.Visitor != "" {
+		t.Fatalf("reserved for %+v, want user 7 with no visitor", w)
 	}
 }
 

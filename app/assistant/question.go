@@ -57,9 +57,8 @@ func Normalize(q string) string {
 
 // questionWords are dropped from the retrieval query: they say what kind of
 // question it is, not which recipe it is about.
-var questionWords = map[string]bool{}
-
-func init() {
+var questionWords = func() map[string]bool {
+	m := map[string]bool{}
 	for _, w := range strings.Fields(`what whats which how who when where why can could should would will do does did
 		i me my we us you your am are is was be been make makes making cook cooking cooked recipe recipes dish dishes
 		something some any anything good best easy quick idea ideas want like need please tell give show find suggest
@@ -67,9 +66,10 @@ func init() {
 		it its long much many take takes time minutes hours people person persons servings serving guests portions
 		substitute substitution replace replacement swap use using out dont don't t s there here about more less than
 		ignore previous instructions system prompt reveal`) {
-		questionWords[w] = true
+		m[w] = true
 	}
-}
+	return m
+}()
 
 // retrievalText keeps the words of q that can match a recipe.
 func retrievalText(q string) string {

@@ -49,8 +49,9 @@ func (m *Metrics) Observe(op string, d time.Duration) {
 }
 
 // Counter returns what counts backend's fallbacks, in the shape the
-// limiters and the session cache report a failed call.
+// limiters and the session cache report a failed call. The series is
+// created on the first fallback, not here, so that /metrics shows no zero
+// series for a backend that never failed.
 func (m *Metrics) Counter(backend string) func(error) {
-	c := m.Fallbacks.WithLabelValues(backend)
-	return func(error) { c.Inc() }
+	return func(error) { m.Fallbacks.WithLabelValues(backend).Inc() }
 }

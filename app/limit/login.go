@@ -52,7 +52,7 @@ func (t *Login) Take(ctx context.Context, account, ip string) error {
 			gk = "" // only a network gets attempts back from successes
 		}
 		switch t.shared.Take(ctx, nk, gk, tg.limit, ttl) {
-		case Undecided:
+		case Undecided, OverUnconfirmed:
 			return local
 		case Denied:
 			return loginLimited(end.Sub(now))

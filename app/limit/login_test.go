@@ -142,3 +142,26 @@ func TestLoginCacheDown(t *testing.T) {
 		t.Fatal("no cache: no limit")
 	}
 }
+
+// Over the network's shared limit with its given-back count unreadable,
+// the replica's own count decides (unlike sign-ups): a cache fault must
+// not lock a network out.
+func TestLoginGiveBackUnreadable(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	c := cache.NewMemory(1000)
+	a := NewLogin(NewThrottle(DefaultLimits, clk.now), NewCounter(c, nil))
+	fell := 0
+	b := NewLogin(NewThrottle(DefaultLimits, clk.now), NewCounter(getFails{c}, func(error) { fell++ }))
+	for i := range DefaultLimits.PerNetwork {
+		if denied(t, a.Take(ctx, fmt.Sprintf("u%d@example.com", i), "198.51.100.1")) {
+			t.Fatalf("attempt %d denied", i)
+		}
+	}
+	if denied(t, b.Take(ctx, "new@example.com", "198.51.100.1")) {
+		t.Fatal("give-back count unreadable: denied, want the local count to decide")
+	}
+	if fell != 1 {
+		t.Fatalf("fallbacks = %d, want 1", fell)
+	}
+}

@@ -52,6 +52,12 @@ const (
 	Allowed
 	// Denied: over the limit.
 	Denied
+	// OverUnconfirmed: over the limit by the count, but what was given back
+	// could not be read, so the attempt might still be within it. Each
+	// limit chooses: the log-in throttle lets the local count decide (a
+	// cache fault must not lock owners out), sign-ups are refused (a fault
+	// must not open the limit to one replica's allowance).
+	OverUnconfirmed
 )
 
 // Counter is a set of fixed-window counters in a shared cache, taken with
@@ -98,7 +104,7 @@ func (c *Counter) Take(ctx context.Context, key, back string, limit int, ttl tim
 	v, ok, err := c.cache.Get(ctx, back)
 	if err != nil {
 		c.failed(err)
-		return Undecided
+		return OverUnconfirmed
 	}
 	if b, perr := strconv.ParseInt(string(v), 10, 64); ok && perr == nil && n-b <= int64(limit) {
 		return Allowed

@@ -95,7 +95,7 @@ func (l *Signups) Take(ctx context.Context, ip string) (giveBack func(), err err
 	switch l.shared.Take(cctx, key, back, l.limit, ttl) {
 	case Undecided:
 		return giveLocal, local // the memory count decides
-	case Denied:
+	case Denied, OverUnconfirmed:
 		giveLocal()
 		return func() {}, signupsLimited(end.Sub(now))
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/cache"
 	"github.com/flavormonk/flavormonk/app/cachetest"
 )
@@ -73,5 +74,42 @@ func TestSignupsCacheDown(t *testing.T) {
 	}
 	if fell != 2 {
 		t.Fatalf("fallbacks = %d, want 2", fell)
+	}
+}
+
+// getFails is a shared cache whose Get fails while Incr works: the count
+// is readable, what was given back is not.
+type getFails struct{ flavormonk.Cache }
+
+func (getFails) Get(context.Context, string) ([]byte, bool, error) {
+	return nil, false, errors.New("get failed")
+}
+
+// Over the shared limit with the given-back count unreadable, a sign-up is
+// refused (the replica's own count, which has room, does not decide), a
+// fallback is counted and the local slot is given back.
+func TestSignupsSharedGiveBackUnreadable(t *testing.T) {
+	now := time.Date(2026, 11, 30, 23, 30, 0, 0, time.UTC)
+	clk := func() time.Time { return now }
+	c := cache.NewMemory(100)
+	a := NewSignups(2, time.Hour, clk, NewCounter(c, nil))
+	fell := 0
+	b := NewSignups(2, time.Hour, clk, NewCounter(getFails{c}, func(error) { fell++ }))
+	ctx := context.Background()
+	for range 2 {
+		if _, err := a.Take(ctx, "ip"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := b.Take(ctx, "ip")
+	var rl *RateLimitError
+	if !errors.As(err, &rl) || rl.RetryAfter != 30*time.Minute {
+		t.Fatalf("third sign-up, give-back count unreadable: %v, want refused with a retry in 30m", err)
+	}
+	if fell != 1 {
+		t.Fatalf("fallbacks = %d, want 1", fell)
+	}
+	if n := len(b.byIP["ip"]); n != 0 {
+		t.Fatalf("b keeps %d local slots, want the refused one given back", n)
 	}
 }

@@ -46,7 +46,9 @@ var (
 func installLogger() { installOnce.Do(func() { goredis.SetLogger(&logger) }) }
 
 // SetLogger sends go-redis's own messages (rate-limited) to l instead of
-// slog.Default(). It affects every client in the process.
+// slog.Default(). go-redis has one logger for the process,
+// not one per client (its Options have no logger), so this affects every
+// client: main calls it once, at start, before any client exists.
 func SetLogger(l *slog.Logger) {
 	logger.log.Store(l)
 	installLogger()

@@ -24,20 +24,14 @@ const (
 	tokensPerReply   = 3
 )
 
-// The encodings' ranks are embedded as files (tiktoken-go-loader), parsed
-// into memory on the first count: an instance that never estimates never
-// holds them. (A tokenizer compiled into Go map literals put ~4 MB of
-// pointer data into every instance's idle memory.)
-func init() { tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader()) }
-
 const (
 	o200kBase  = "o200k_base"
 	cl100kBase = "cl100k_base"
 )
 
 var (
-	o200kOnce, cl100kOnce sync.Once
-	o200k, cl100k         *tiktoken.Tiktoken
+	loaderOnce, o200kOnce, cl100kOnce sync.Once
+	o200k, cl100k                     *tiktoken.Tiktoken
 )
 
 // Encoding names the tokenizer used for model: o200k_base for the gpt-4o
@@ -71,7 +65,15 @@ func codecFor(model string) *tiktoken.Tiktoken {
 	return cl100k
 }
 
+// mustGet loads encoding name. The encodings' ranks are embedded as files
+// (tiktoken-go-loader), parsed into memory on the first count: an instance
+// that never estimates never holds them. (A tokenizer compiled into Go map
+// literals put ~4 MB of pointer data into every instance's idle memory.)
+// tiktoken-go reads its loader from a package variable, so it is set here,
+// once, before the first encoding is loaded (this package is the only user
+// of tiktoken-go), rather than in an init().
 func mustGet(name string) *tiktoken.Tiktoken {
+	loaderOnce.Do(func() { tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader()) })
 	t, err := tiktoken.GetEncoding(name)
 	if err != nil {
 		// Both encodings are embedded: this is a build fault.

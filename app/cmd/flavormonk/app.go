@@ -128,7 +128,7 @@ func (m *Main) Open(ctx context.Context) error {
 			m.Log.Info("seeded the empty store with the bundled recipes", "recipes", n)
 		}
 	}
-	if m.Cache, err = openCache(ctx, cfg, m.Log); err != nil {
+	if m.Cache, err = openCache(ctx, cfg); err != nil {
 		return err
 	}
 	if err := m.openSearch(ctx, reg, bm); err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -27,7 +26,7 @@ import (
 const vectorTimeout = 250 * time.Millisecond
 
 // openCache is the cache factory.
-func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger) (flavormonk.Cache, error) {
+func openCache(ctx context.Context, cfg *config.Config) (flavormonk.Cache, error) {
 	switch cfg.CacheBackend {
 	case config.CacheNone:
 		return nil, nil
@@ -35,10 +34,9 @@ func openCache(ctx context.Context, cfg *config.Config, log *slog.Logger) (flavo
 		return cache.NewMemory(cfg.CacheMaxEntries), nil
 	case config.CacheRedis:
 		// Redis is a cache: an outage at start-up must not stop the app,
-		// so the client is created without waiting for the server. The
-		// client's own messages (failed dials in its pool) go, rate-limited,
-		// to the configured logger rather than slog's default.
-		redis.SetLogger(log)
+		// so the client is created without waiting for the server. Where
+		// the client's own messages go is set once per process, in
+		// runServe.
 		return redis.New(redisOptions(cfg))
 	}
 	return nil, config.NotImplemented("FLAVORMONK_CACHE", cfg.CacheBackend)

@@ -10,6 +10,7 @@ import (
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/redis"
 )
 
 func flags(name string, stderr io.Writer, help string) *flag.FlagSet {
@@ -47,7 +48,16 @@ func runServe(ctx context.Context, clk flavormonk.Clock, args []string, stderr i
 	if err != nil {
 		return err
 	}
-	m := NewMain(cfg, newLogger(cfg, stderr))
+	log := newLogger(cfg, stderr)
+	if cfg.CacheBackend == config.CacheRedis {
+		// The Redis client's own messages (failed dials in its pool) go,
+		// rate-limited, to this logger rather than slog.Default(). go-redis has
+		// one logger per process (redis.SetLogger sets go-redis/v9's
+		// package-level logger; its client Options have none), so this is
+		// the one call, made before any client exists.
+		redis.SetLogger(log)
+	}
+	m := NewMain(cfg, log)
 	m.Clock = clk
 	defer m.Close()
 	if err := m.Open(ctx); err != nil {
