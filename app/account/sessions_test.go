@@ -2,37 +2,15 @@ package account
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"path/filepath"
 	"testing"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/auth"
+	"github.com/flavormonk/flavormonk/app/internal/redistest"
 	"github.com/flavormonk/flavormonk/app/internal/servicetest"
-	"github.com/flavormonk/flavormonk/app/redis"
 	"github.com/flavormonk/flavormonk/app/sqlite"
 )
-
-// redisCache connects to the test Redis under a fresh key prefix.
-func redisCache(t *testing.T) *redis.Cache {
-	t.Helper()
-	u, err := url.Parse(servicetest.RedisURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pw, _ := u.User.Password()
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	c, err := redis.New(redis.Options{Mode: redis.ModeSingle, Addrs: []string{u.Host}, Password: pw,
-		KeyPrefix: "fmtest:" + hex.EncodeToString(b[:]) + ":"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 // A replica that read a session from the store just before another
 // replica logged it out cannot put its stale copy back in the cache: the
@@ -44,7 +22,7 @@ func TestSessionCacheStaleFill(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	c := redisCache(t)
+	c := redistest.Cache(t, servicetest.RedisURL(t))
 	a := New(Options{Store: st, Visitors: st, SessionCache: c})
 	b := New(Options{Store: st, Visitors: st, SessionCache: c})
 	u := &flavormonk.User{Email: "stale@example.com", PasswordHash: "x", Role: flavormonk.RoleCustomer, Plan: flavormonk.PlanFree}

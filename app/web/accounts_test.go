@@ -25,6 +25,7 @@ import (
 	"github.com/flavormonk/flavormonk/app/account"
 	"github.com/flavormonk/flavormonk/app/auth"
 	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/internal/redistest"
 	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/search"
 	"github.com/flavormonk/flavormonk/app/sqlite"
@@ -711,7 +712,7 @@ func TestParallelSignups(t *testing.T) {
 		envs func(t *testing.T) []*accEnv
 	}{
 		{"memory", func(t *testing.T) []*accEnv { return []*accEnv{newAccEnv(t)} }},
-		{"redis", func(t *testing.T) []*accEnv { return replicas(t, 2, redisCache(t, servicetest.RedisURL(t))) }},
+		{"redis", func(t *testing.T) []*accEnv { return replicas(t, 2, redistest.Cache(t, servicetest.RedisURL(t))) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			envs := tc.envs(t)

@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -17,32 +16,13 @@ import (
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/cachetest"
 	"github.com/flavormonk/flavormonk/app/config"
+	"github.com/flavormonk/flavormonk/app/internal/redistest"
 	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 	"github.com/flavormonk/flavormonk/app/redis"
 	"github.com/flavormonk/flavormonk/app/search"
 	"github.com/flavormonk/flavormonk/app/sqlite"
 	"github.com/flavormonk/flavormonk/app/synth"
 )
-
-// redisCache connects to the Redis at rawURL under a fresh key prefix, so
-// runs on the shared test Redis never see each other's keys.
-func redisCache(t testing.TB, rawURL string) *redis.Cache {
-	t.Helper()
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pw, _ := u.User.Password()
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	c, err := redis.New(redis.Options{Mode: redis.ModeSingle, Addrs: []string{u.Host}, Password: pw,
-		KeyPrefix: "fmtest:" + hex.EncodeToString(b[:]) + ":"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
 
 // replicas starts n servers on one SQLite store and one cache (nil: none),
 // as replicas behind a load balancer. Requests come through a trusted
@@ -119,7 +99,7 @@ func freshIP() string {
 // Log-in throttling and the sign-up limit count across two replicas on
 // one Redis: alternating replicas does not double anyone's attempts.
 func TestSharedLimitsAcrossReplicas(t *testing.T) {
-	rs := replicas(t, 2, redisCache(t, servicetest.RedisURL(t)))
+	rs := replicas(t, 2, redistest.Cache(t, servicetest.RedisURL(t)))
 	ip := freshIP()
 	xff := map[string]string{"X-Forwarded-For": ip}
 	b := rs[0].browser(t)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/internal/redistest"
 	"github.com/flavormonk/flavormonk/app/internal/servicetest"
 )
 
@@ -41,7 +42,7 @@ func loggedIn(r resp) bool { return r.status == http.StatusOK }
 // password change and deletion on one replica end them on the other.
 func TestSessionCacheAcrossReplicas(t *testing.T) {
 	cs := &countingStore{}
-	rs := replicasWith(t, 2, redisCache(t, servicetest.RedisURL(t)), counting(cs))
+	rs := replicasWith(t, 2, redistest.Cache(t, servicetest.RedisURL(t)), counting(cs))
 	a, b := rs[0], rs[1]
 	u := a.browser(t)
 	if r := u.signup("cached@example.com"); r.status != http.StatusSeeOther {
@@ -112,7 +113,7 @@ func TestSessionCacheOutage(t *testing.T) {
 	}
 	own := servicetest.StartOwnRedis(t)
 	cs := &countingStore{}
-	rs := replicasWith(t, 2, redisCache(t, own.URL), counting(cs))
+	rs := replicasWith(t, 2, redistest.Cache(t, own.URL), counting(cs))
 	u, v := rs[0].browser(t), rs[0].browser(t)
 	u.signup("up@example.com")
 	v.signup("down@example.com")
@@ -152,7 +153,7 @@ func BenchmarkSessionLookup(b *testing.B) {
 		b.Run(mode, func(b *testing.B) {
 			var c flavormonk.Cache
 			if mode == "redis" {
-				c = redisCache(b, servicetest.RedisURL(b))
+				c = redistest.Cache(b, servicetest.RedisURL(b))
 			}
 			envs := replicas(b, 1, c)[0]
 			s := envs.server
