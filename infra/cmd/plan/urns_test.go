@@ -14,7 +14,10 @@ import (
 	"github.com/flavormonk/flavormonk/infra/wiring"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/urns/*.txt")
+var (
+	update          = flag.Bool("update", false, "rewrite testdata/urns/*.txt")
+	allowURNRemoval = flag.Bool("allow-urn-removal", false, "with -update: let a URN leave its golden though no resource declares an alias to it (a resource deleted on purpose)")
+)
 
 // urnCase is one run of the program whose URNs are kept in a golden file.
 type urnCase struct {
@@ -103,7 +106,10 @@ func urns(t *testing.T, c urnCase) *mockrun.Capture {
 // create — which protect refuses for the data — so any difference fails:
 // a refactor keeps URNs as they are, or declares pulumi.Aliases to the old
 // URN for each resource it moves, and only then is the golden rewritten
-// (go test ./cmd/plan -run TestURNs -update).
+// (go test ./cmd/plan -run TestURNs -update). -update itself refuses to drop
+// a URN that no resource takes over through an alias, as `pulumi up` would
+// delete that resource; a resource removed on purpose needs
+// -allow-urn-removal too.
 func TestURNs(t *testing.T) {
 	cases := urnCases(t)
 	golden := map[string][]string{}
@@ -134,6 +140,9 @@ func TestURNs(t *testing.T) {
 			slices.Sort(got)
 			path := filepath.Join("testdata", "urns", c.name+".txt")
 			if *update {
+				if want, ok := golden[c.name]; ok {
+					checkRemovals(t, path, want, got, capture)
+				}
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					t.Fatal(err)
 				}
@@ -168,31 +177,42 @@ func TestURNs(t *testing.T) {
 	}
 }
 
-// aliasedToGolden reports, per URN, whether the resource declares an alias
-// to a URN of the golden, or descends from one that does: the engine
-// derives a child's old URN from its parent's alias, so children of an
-// aliased component carry none of their own.
+// aliasedToGolden reports, per URN, whether one of the resource's old URNs
+// (its aliases, or for a child the URN the engine derives from its parent's
+// aliases) is in the golden.
 func aliasedToGolden(c *mockrun.Capture, golden []string) map[string]bool {
-	byURN := map[string]mockrun.Resource{}
-	for _, r := range c.Resources {
-		byURN[r.URN] = r
-	}
 	out := map[string]bool{}
-	var covered func(urn string, depth int) bool
-	covered = func(urn string, depth int) bool {
-		r, ok := byURN[urn]
-		if !ok || depth > len(byURN) {
-			return false
-		}
-		if slices.ContainsFunc(r.Aliases, func(a string) bool { return slices.Contains(golden, a) }) {
-			return true
-		}
-		return covered(r.Parent, depth+1)
-	}
-	for u := range byURN {
-		out[u] = covered(u, 0)
+	for u, old := range c.OldURNs() {
+		out[u] = slices.ContainsFunc(old, func(a string) bool { return slices.Contains(golden, a) })
 	}
 	return out
+}
+
+// checkRemovals fails the -update of a golden that would drop a URN no
+// declared resource takes over through an alias: on a live stack that
+// resource would be deleted (and protect refuses it for the data), so the
+// golden must not quietly forget it.
+func checkRemovals(t *testing.T, path string, want, got []string, capture *mockrun.Capture) {
+	t.Helper()
+	_, removed := diff(want, got)
+	takenOver := map[string]bool{}
+	for _, old := range capture.OldURNs() {
+		for _, u := range old {
+			takenOver[u] = true
+		}
+	}
+	var orphaned []string
+	for _, u := range removed {
+		if !takenOver[u] {
+			orphaned = append(orphaned, u)
+		}
+	}
+	if len(orphaned) == 0 || *allowURNRemoval {
+		return
+	}
+	t.Fatalf("not rewriting %s: these URNs would leave it, and no resource (nor a parent) declares a pulumi.Aliases to them, "+
+		"so `pulumi up` would delete them:\n  %s\nDeclare an alias on the resource that moved; if the resource is removed on purpose, "+
+		"rerun with -update -allow-urn-removal.", path, strings.Join(orphaned, "\n  "))
 }
 
 // parentTypes are the component types in a URN's parent chain.
