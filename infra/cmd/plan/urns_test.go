@@ -52,16 +52,22 @@ func urnCases(t *testing.T) []urnCase {
 	for _, ph := range []string{"mvp", "upgrade", "scale"} {
 		cases = append(cases, urnCase{name: "dev-hetzner-" + ph + "-domain", stack: "dev", cloud: "hetzner", phase: ph, extra: domain})
 	}
+	// An uploaded certificate makes lb-certificate an uploaded one (another
+	// resource type) where the load balancer terminates TLS.
+	uploadedTLS := map[string]string{"domain": "recipes.example.com", "tlsCertificate": "CERT", "tlsPrivateKey": "KEY"}
+	for _, ph := range []string{"upgrade", "scale"} {
+		cases = append(cases, urnCase{name: "dev-hetzner-" + ph + "-uploaded-tls", stack: "dev", cloud: "hetzner", phase: ph,
+			extra: uploadedTLS, secrets: []string{"tlsCertificate", "tlsPrivateKey"}})
+	}
+	s3Backup := map[string]string{"backupS3Endpoint": "https://s3.example.com", "backupS3Bucket": "dumps",
+		"backupS3AccessKey": "ACCESS", "backupS3SecretKey": "SECRET"}
+	for _, ph := range []string{"mvp", "upgrade", "scale"} {
+		cases = append(cases, urnCase{name: "dev-hetzner-" + ph + "-s3-backup", stack: "dev", cloud: "hetzner", phase: ph,
+			extra: s3Backup, secrets: []string{"backupS3AccessKey", "backupS3SecretKey"}})
+	}
 	cases = append(cases,
-		urnCase{name: "dev-hetzner-upgrade-uploaded-tls", stack: "dev", cloud: "hetzner", phase: "upgrade",
-			extra:   map[string]string{"domain": "recipes.example.com", "tlsCertificate": "CERT", "tlsPrivateKey": "KEY"},
-			secrets: []string{"tlsCertificate", "tlsPrivateKey"}},
 		urnCase{name: "dev-hetzner-scale-3-servers", stack: "dev", cloud: "hetzner", phase: "scale",
 			extra: map[string]string{"controlPlanes": "3"}},
-		urnCase{name: "dev-hetzner-mvp-s3-backup", stack: "dev", cloud: "hetzner", phase: "mvp",
-			extra: map[string]string{"backupS3Endpoint": "https://s3.example.com", "backupS3Bucket": "dumps",
-				"backupS3AccessKey": "ACCESS", "backupS3SecretKey": "SECRET"},
-			secrets: []string{"backupS3AccessKey", "backupS3SecretKey"}},
 		urnCase{name: "prod-digitalocean-upgrade-no-domain", stack: "prod", cloud: "digitalocean", phase: "upgrade",
 			extra: map[string]string{"domain": "", "dnsZone": ""}},
 	)
@@ -114,7 +120,12 @@ func TestURNs(t *testing.T) {
 	cases := urnCases(t)
 	golden := map[string][]string{}
 	known := map[string]bool{} // component types in the goldens
+	read := map[string]bool{}  // golden files a case reads
 	for _, c := range cases {
+		if read[c.name] {
+			t.Fatalf("two cases named %s", c.name)
+		}
+		read[c.name] = true
 		b, err := os.ReadFile(filepath.Join("testdata", "urns", c.name+".txt"))
 		if err != nil {
 			if !*update {
@@ -123,11 +134,25 @@ func TestURNs(t *testing.T) {
 			continue
 		}
 		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		if d := duplicates(lines); len(d) > 0 {
+			t.Errorf("testdata/urns/%s.txt lists %d URNs but %d distinct ones: %v", c.name, len(lines), len(lines)-len(d), d)
+		}
 		golden[c.name] = lines
 		for _, u := range lines {
 			for _, ty := range parentTypes(u) {
 				known[ty] = true
 			}
+		}
+	}
+	// A golden no case reads would keep a stack × phase "covered" that no
+	// longer is.
+	files, err := filepath.Glob(filepath.Join("testdata", "urns", "*.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if name := strings.TrimSuffix(filepath.Base(f), ".txt"); !read[name] {
+			t.Errorf("%s: no case reads it (delete it, or restore its case in urnCases)", f)
 		}
 	}
 	for _, c := range cases {
@@ -138,6 +163,11 @@ func TestURNs(t *testing.T) {
 				got = append(got, r.URN)
 			}
 			slices.Sort(got)
+			// Two resources with one URN: the engine refuses the second
+			// registration, which the mocks do not.
+			if d := duplicates(got); len(d) > 0 {
+				t.Fatalf("the program declares %d resources but %d distinct URNs: %v", len(got), len(got)-len(d), d)
+			}
 			path := filepath.Join("testdata", "urns", c.name+".txt")
 			if *update {
 				if want, ok := golden[c.name]; ok {
@@ -213,6 +243,20 @@ func checkRemovals(t *testing.T, path string, want, got []string, capture *mockr
 	t.Fatalf("not rewriting %s: these URNs would leave it, and no resource (nor a parent) declares a pulumi.Aliases to them, "+
 		"so `pulumi up` would delete them:\n  %s\nDeclare an alias on the resource that moved; if the resource is removed on purpose, "+
 		"rerun with -update -allow-urn-removal.", path, strings.Join(orphaned, "\n  "))
+}
+
+// duplicates returns each extra occurrence of a URN in urns: none when the
+// count equals the distinct count.
+func duplicates(urns []string) []string {
+	seen := map[string]bool{}
+	var dup []string
+	for _, u := range urns {
+		if seen[u] {
+			dup = append(dup, u)
+		}
+		seen[u] = true
+	}
+	return dup
 }
 
 // parentTypes are the component types in a URN's parent chain.
