@@ -269,6 +269,70 @@ func aliasURNs(project, stack string, r Resource, urns []string, specs []*pulumi
 	return out
 }
 
+// OldURNs returns, for each declared URN, the URNs the engine would take
+// for this resource's previous ones: its own aliases and, for a child, its
+// URN under each old URN of its parent. The SDK sends no aliases for the
+// child (the monitor takes alias specs and the engine derives them), so
+// without the second part a child of a moved component would look moved
+// without an alias.
+func (c *Capture) OldURNs() map[string][]string {
+	byURN := map[string]Resource{}
+	for _, r := range c.Resources {
+		byURN[r.URN] = r
+	}
+	out := map[string][]string{}
+	var old func(u string, depth int) []string
+	old = func(u string, depth int) []string {
+		if l, ok := out[u]; ok {
+			return l
+		}
+		r, ok := byURN[u]
+		if !ok || depth > len(byURN) {
+			return nil
+		}
+		l := slices.Clone(r.Aliases)
+		if p, ok := byURN[r.Parent]; ok {
+			project, stack := urnProjectStack(r.URN)
+			for _, pa := range old(p.URN, depth+1) {
+				l = append(l, inheritedAlias(project, stack, r, p.Name, pa))
+			}
+		}
+		out[u] = l
+		return l
+	}
+	for u := range byURN {
+		old(u, 0)
+	}
+	return out
+}
+
+// inheritedAlias is the old URN the engine derives for a child from an old
+// URN of its parent (its inheritedChildAlias): the child under the parent's
+// old URN, and a name that began with the parent's name begins with the
+// parent's old name instead.
+func inheritedAlias(project, stack string, child Resource, parentName, parentOld string) string {
+	name := child.Name
+	if rest, ok := strings.CutPrefix(name, parentName); ok {
+		name = urnName(parentOld) + rest
+	}
+	return urn(project, stack, Resource{Type: child.Type, Name: name, Parent: parentOld})
+}
+
+func urnName(u string) string {
+	parts := strings.Split(u, "::")
+	return parts[len(parts)-1]
+}
+
+// urnProjectStack reads the stack and project out of a URN
+// (urn:pulumi:<stack>::<project>::…).
+func urnProjectStack(u string) (project, stack string) {
+	parts := strings.Split(strings.TrimPrefix(u, "urn:pulumi:"), "::")
+	if len(parts) < 2 {
+		return "", ""
+	}
+	return parts[1], parts[0]
+}
+
 func qualifiedType(u string) string {
 	parts := strings.Split(u, "::")
 	if len(parts) < 4 {

@@ -1,6 +1,7 @@
 package mockrun_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -142,5 +143,73 @@ func TestURNsAreTheEngines(t *testing.T) {
 	}
 	if !second.DependsOnResource(first) || first.DependsOnResource(second) {
 		t.Errorf("dependencies %v of %s", second.DependsOn, first.URN)
+	}
+}
+
+// Aliases resolve to the old URNs the engine would look for: a spec's
+// unset fields are the resource's own, NoParent puts it at the root, Parent
+// under that resource; a child of an aliased component has no alias of its
+// own, and the engine derives its old URN from its parent's (a name that
+// began with the parent's name begins with the parent's old name).
+func TestAliasURNs(t *testing.T) {
+	c, err := mockrun.Run(func(ctx *pulumi.Context) error {
+		cmd := func(name string, opts ...pulumi.ResourceOption) error {
+			_, err := local.NewCommand(ctx, name, &local.CommandArgs{Create: pulumi.String("true")}, opts...)
+			return err
+		}
+		legacy := &struct{ pulumi.ResourceState }{}
+		if err := ctx.RegisterComponentResource("flavormonk:test:Legacy", "legacy", legacy); err != nil {
+			return err
+		}
+		group := &struct{ pulumi.ResourceState }{}
+		if err := ctx.RegisterComponentResource("flavormonk:test:Group", "group", group,
+			pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String("old")}})); err != nil {
+			return err
+		}
+		for _, err := range []error{
+			cmd("renamed", pulumi.Aliases([]pulumi.Alias{{Name: pulumi.String("was")}})),
+			cmd("moved-in", pulumi.Parent(legacy), pulumi.Aliases([]pulumi.Alias{{NoParent: pulumi.Bool(true)}})),
+			cmd("moved-out", pulumi.Aliases([]pulumi.Alias{{Parent: legacy}})),
+			cmd("group-first", pulumi.Parent(group)),
+			cmd("plain", pulumi.Parent(group)),
+			cmd("untouched"),
+		} {
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}, mockrun.Options{Stack: "prod"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const pre = "urn:pulumi:prod::flavormonk::"
+	const cmdType = "command:local:Command"
+	old := c.OldURNs()
+	for _, tc := range []struct {
+		urn  string
+		want []string
+	}{
+		{pre + "flavormonk:test:Group::group", []string{pre + "flavormonk:test:Group::old"}},
+		{pre + cmdType + "::renamed", []string{pre + cmdType + "::was"}},
+		{pre + "flavormonk:test:Legacy$" + cmdType + "::moved-in", []string{pre + cmdType + "::moved-in"}},
+		{pre + cmdType + "::moved-out", []string{pre + "flavormonk:test:Legacy$" + cmdType + "::moved-out"}},
+		{pre + "flavormonk:test:Group$" + cmdType + "::group-first", []string{pre + "flavormonk:test:Group$" + cmdType + "::old-first"}},
+		{pre + "flavormonk:test:Group$" + cmdType + "::plain", []string{pre + "flavormonk:test:Group$" + cmdType + "::plain"}},
+		{pre + cmdType + "::untouched", nil},
+	} {
+		got, ok := old[tc.urn]
+		if !ok {
+			t.Errorf("%s not declared (declared: %v)", tc.urn, old)
+			continue
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("old URNs of %s = %v, want %v", tc.urn, got, tc.want)
+		}
+	}
+	// The children declare no alias of their own: only the engine's
+	// derivation (OldURNs) finds where they were.
+	if r, _ := c.Find(cmdType, "group-first"); len(r.Aliases) != 0 {
+		t.Errorf("child declares aliases %v", r.Aliases)
 	}
 }

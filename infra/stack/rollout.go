@@ -65,6 +65,8 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 		}
 		deps = append(deps, cmd)
 		if p.Backup.S3Endpoint != "" {
+			// Both inputs are secret config, known at preview; Stdin still
+			// ends in ToSecret, as with any apply over secrets (see with).
 			backupEnv := pulumix.Cast[pulumi.StringOutput](pulumix.Apply2(secretConfig(ctx, "backupS3AccessKey"), secretConfig(ctx, "backupS3SecretKey"),
 				func(access, secret string) string {
 					return fmt.Sprintf("S3_ENDPOINT=%s\nS3_BUCKET=%s\nS3_REGION=%s\nS3_ACCESS_KEY_ID=%s\nS3_SECRET_ACCESS_KEY=%s\n",
@@ -100,6 +102,10 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 		}
 		deps = append(deps, cmd)
 		for _, r := range res.Data.RedisReplicas {
+			// The password goes before the address, which is unknown at
+			// preview: pulumix stops reading inputs at the first unknown,
+			// so a secret after it would not mark conf secret then (Stdin
+			// takes it through ToSecret all the same).
 			conf := pulumix.Cast[pulumi.StringOutput](pulumix.Apply2(in.RedisPassword, h.PrivateIP, func(pw, primary string) string {
 				return "requirepass " + pw + "\nmasterauth " + pw + "\nreplicaof " + primary + " 6379\n"
 			}))

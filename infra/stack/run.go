@@ -230,6 +230,12 @@ func appEnv(ctx *pulumi.Context, p *plan.Plan, res *Result, hooks *Hooks) pulumi
 
 // with folds one output into a struct through a named setter: values are
 // combined by field, never read back by position from pulumi.All.
+//
+// pulumix's applies stop reading their inputs at the first unknown one, so
+// at preview, when an address is still unknown, a secret input after it
+// does not make the result secret. That is why a fold that takes secrets
+// ends in pulumi.ToSecret (appEnv), and an apply that cannot, takes its
+// secret inputs first.
 func with[T, V any](acc pulumix.Output[T], o pulumix.Input[V], set func(*T, V)) pulumix.Output[T] {
 	return pulumix.Apply2(acc, o, func(t T, v V) T { set(&t, v); return t })
 }

@@ -90,10 +90,13 @@ type Data struct {
 // Edge is a cloud's entry for users: what it declares last, once the app
 // serves, and the addresses it reports.
 type Edge interface {
-	// Open declares what must not point at the app before it serves
-	// (Hetzner: the load balancer's service, whose port changes between
-	// upgrade and scale; DigitalOcean: the domain's record, which in scale
-	// needs the cluster Service's address) and returns the entry.
+	// Open declares what the edge needs from the declared app and returns
+	// the entry. Only Hetzner waits for app.Ready: its load balancer's
+	// service (whose port changes between upgrade and scale) must not send
+	// users to the app before it serves. DigitalOcean's domain record waits
+	// for nothing in Ready: in mvp and upgrade it points at the load
+	// balancer or app-1 as soon as they exist, and in scale it takes the
+	// cluster Service's address (app.Ingress) once the Service has one.
 	Open(ctx *pulumi.Context, app Serving) (*Entry, error)
 }
 

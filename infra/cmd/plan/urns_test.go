@@ -14,7 +14,10 @@ import (
 	"github.com/flavormonk/flavormonk/infra/wiring"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/urns/*.txt")
+var (
+	update          = flag.Bool("update", false, "rewrite testdata/urns/*.txt")
+	allowURNRemoval = flag.Bool("allow-urn-removal", false, "with -update: let a URN leave its golden though no resource declares an alias to it (a resource deleted on purpose)")
+)
 
 // urnCase is one run of the program whose URNs are kept in a golden file.
 type urnCase struct {
@@ -49,16 +52,22 @@ func urnCases(t *testing.T) []urnCase {
 	for _, ph := range []string{"mvp", "upgrade", "scale"} {
 		cases = append(cases, urnCase{name: "dev-hetzner-" + ph + "-domain", stack: "dev", cloud: "hetzner", phase: ph, extra: domain})
 	}
+	// An uploaded certificate makes lb-certificate an uploaded one (another
+	// resource type) where the load balancer terminates TLS.
+	uploadedTLS := map[string]string{"domain": "recipes.example.com", "tlsCertificate": "CERT", "tlsPrivateKey": "KEY"}
+	for _, ph := range []string{"upgrade", "scale"} {
+		cases = append(cases, urnCase{name: "dev-hetzner-" + ph + "-uploaded-tls", stack: "dev", cloud: "hetzner", phase: ph,
+			extra: uploadedTLS, secrets: []string{"tlsCertificate", "tlsPrivateKey"}})
+	}
+	s3Backup := map[string]string{"backupS3Endpoint": "https://s3.example.com", "backupS3Bucket": "dumps",
+		"backupS3AccessKey": "ACCESS", "backupS3SecretKey": "SECRET"}
+	for _, ph := range []string{"mvp", "upgrade", "scale"} {
+		cases = append(cases, urnCase{name: "dev-hetzner-" + ph + "-s3-backup", stack: "dev", cloud: "hetzner", phase: ph,
+			extra: s3Backup, secrets: []string{"backupS3AccessKey", "backupS3SecretKey"}})
+	}
 	cases = append(cases,
-		urnCase{name: "dev-hetzner-upgrade-uploaded-tls", stack: "dev", cloud: "hetzner", phase: "upgrade",
-			extra:   map[string]string{"domain": "recipes.example.com", "tlsCertificate": "CERT", "tlsPrivateKey": "KEY"},
-			secrets: []string{"tlsCertificate", "tlsPrivateKey"}},
 		urnCase{name: "dev-hetzner-scale-3-servers", stack: "dev", cloud: "hetzner", phase: "scale",
 			extra: map[string]string{"controlPlanes": "3"}},
-		urnCase{name: "dev-hetzner-mvp-s3-backup", stack: "dev", cloud: "hetzner", phase: "mvp",
-			extra: map[string]string{"backupS3Endpoint": "https://s3.example.com", "backupS3Bucket": "dumps",
-				"backupS3AccessKey": "ACCESS", "backupS3SecretKey": "SECRET"},
-			secrets: []string{"backupS3AccessKey", "backupS3SecretKey"}},
 		urnCase{name: "prod-digitalocean-upgrade-no-domain", stack: "prod", cloud: "digitalocean", phase: "upgrade",
 			extra: map[string]string{"domain": "", "dnsZone": ""}},
 	)
@@ -103,12 +112,20 @@ func urns(t *testing.T, c urnCase) *mockrun.Capture {
 // create — which protect refuses for the data — so any difference fails:
 // a refactor keeps URNs as they are, or declares pulumi.Aliases to the old
 // URN for each resource it moves, and only then is the golden rewritten
-// (go test ./cmd/plan -run TestURNs -update).
+// (go test ./cmd/plan -run TestURNs -update). -update itself refuses to drop
+// a URN that no resource takes over through an alias, as `pulumi up` would
+// delete that resource; a resource removed on purpose needs
+// -allow-urn-removal too.
 func TestURNs(t *testing.T) {
 	cases := urnCases(t)
 	golden := map[string][]string{}
 	known := map[string]bool{} // component types in the goldens
+	read := map[string]bool{}  // golden files a case reads
 	for _, c := range cases {
+		if read[c.name] {
+			t.Fatalf("two cases named %s", c.name)
+		}
+		read[c.name] = true
 		b, err := os.ReadFile(filepath.Join("testdata", "urns", c.name+".txt"))
 		if err != nil {
 			if !*update {
@@ -117,11 +134,25 @@ func TestURNs(t *testing.T) {
 			continue
 		}
 		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		if d := duplicates(lines); len(d) > 0 {
+			t.Errorf("testdata/urns/%s.txt lists %d URNs but %d distinct ones: %v", c.name, len(lines), len(lines)-len(d), d)
+		}
 		golden[c.name] = lines
 		for _, u := range lines {
 			for _, ty := range parentTypes(u) {
 				known[ty] = true
 			}
+		}
+	}
+	// A golden no case reads would keep a stack × phase "covered" that no
+	// longer is.
+	files, err := filepath.Glob(filepath.Join("testdata", "urns", "*.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if name := strings.TrimSuffix(filepath.Base(f), ".txt"); !read[name] {
+			t.Errorf("%s: no case reads it (delete it, or restore its case in urnCases)", f)
 		}
 	}
 	for _, c := range cases {
@@ -132,8 +163,16 @@ func TestURNs(t *testing.T) {
 				got = append(got, r.URN)
 			}
 			slices.Sort(got)
+			// Two resources with one URN: the engine refuses the second
+			// registration, which the mocks do not.
+			if d := duplicates(got); len(d) > 0 {
+				t.Fatalf("the program declares %d resources but %d distinct URNs: %v", len(got), len(got)-len(d), d)
+			}
 			path := filepath.Join("testdata", "urns", c.name+".txt")
 			if *update {
+				if want, ok := golden[c.name]; ok {
+					checkRemovals(t, path, want, got, capture)
+				}
 				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 					t.Fatal(err)
 				}
@@ -168,31 +207,56 @@ func TestURNs(t *testing.T) {
 	}
 }
 
-// aliasedToGolden reports, per URN, whether the resource declares an alias
-// to a URN of the golden, or descends from one that does: the engine
-// derives a child's old URN from its parent's alias, so children of an
-// aliased component carry none of their own.
+// aliasedToGolden reports, per URN, whether one of the resource's old URNs
+// (its aliases, or for a child the URN the engine derives from its parent's
+// aliases) is in the golden.
 func aliasedToGolden(c *mockrun.Capture, golden []string) map[string]bool {
-	byURN := map[string]mockrun.Resource{}
-	for _, r := range c.Resources {
-		byURN[r.URN] = r
-	}
 	out := map[string]bool{}
-	var covered func(urn string, depth int) bool
-	covered = func(urn string, depth int) bool {
-		r, ok := byURN[urn]
-		if !ok || depth > len(byURN) {
-			return false
-		}
-		if slices.ContainsFunc(r.Aliases, func(a string) bool { return slices.Contains(golden, a) }) {
-			return true
-		}
-		return covered(r.Parent, depth+1)
-	}
-	for u := range byURN {
-		out[u] = covered(u, 0)
+	for u, old := range c.OldURNs() {
+		out[u] = slices.ContainsFunc(old, func(a string) bool { return slices.Contains(golden, a) })
 	}
 	return out
+}
+
+// checkRemovals fails the -update of a golden that would drop a URN no
+// declared resource takes over through an alias: on a live stack that
+// resource would be deleted (and protect refuses it for the data), so the
+// golden must not quietly forget it.
+func checkRemovals(t *testing.T, path string, want, got []string, capture *mockrun.Capture) {
+	t.Helper()
+	_, removed := diff(want, got)
+	takenOver := map[string]bool{}
+	for _, old := range capture.OldURNs() {
+		for _, u := range old {
+			takenOver[u] = true
+		}
+	}
+	var orphaned []string
+	for _, u := range removed {
+		if !takenOver[u] {
+			orphaned = append(orphaned, u)
+		}
+	}
+	if len(orphaned) == 0 || *allowURNRemoval {
+		return
+	}
+	t.Fatalf("not rewriting %s: these URNs would leave it, and no resource (nor a parent) declares a pulumi.Aliases to them, "+
+		"so `pulumi up` would delete them:\n  %s\nDeclare an alias on the resource that moved; if the resource is removed on purpose, "+
+		"rerun with -update -allow-urn-removal.", path, strings.Join(orphaned, "\n  "))
+}
+
+// duplicates returns each extra occurrence of a URN in urns: none when the
+// count equals the distinct count.
+func duplicates(urns []string) []string {
+	seen := map[string]bool{}
+	var dup []string
+	for _, u := range urns {
+		if seen[u] {
+			dup = append(dup, u)
+		}
+		seen[u] = true
+	}
+	return dup
 }
 
 // parentTypes are the component types in a URN's parent chain.
