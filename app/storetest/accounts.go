@@ -1,3 +1,6 @@
+// The account half of the conformance suite: long because it is a list of
+// independent cases (see the package comment).
+
 package storetest
 
 import (

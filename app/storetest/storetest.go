@@ -10,6 +10,10 @@
 // so the time-dependent tests run at fixed instants, the boundaries of
 // clocktest.Boundaries among them, whatever the date.
 //
+// The files are long on purpose: each is a list of independent cases that
+// both stores must pass, read one case at a time; splitting them by length
+// would only scatter one contract over more files.
+//
 // Semantics the suite pins down, beyond the Store documentation:
 //   - Timestamps are kept to the microsecond, in UTC. A new recipe keeps a
 //     CreatedAt it arrives with (imports carry the publication date), else
