@@ -80,6 +80,7 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 	RequestTimeout    time.Duration // for ordinary routes; streams set their own
 	IdleTimeout       time.Duration
+	DrainDelay        time.Duration // /readyz 503 while still serving, before the listener closes
 	ShutdownTimeout   time.Duration
 	MaxBodyBytes      int64
 	MaxQueryBytes     int

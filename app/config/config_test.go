@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	flavormonk "github.com/flavormonk/flavormonk/app"
 	"github.com/flavormonk/flavormonk/app/config"
@@ -105,6 +106,8 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{"same addrs", map[string]string{"FLAVORMONK_ADDR": "127.0.0.1:9090"}, "FLAVORMONK_METRICS_ADDR", "must differ"},
 		{"bad duration", map[string]string{"FLAVORMONK_REQUEST_TIMEOUT": "ten"}, "FLAVORMONK_REQUEST_TIMEOUT", "not a duration"},
 		{"duration range", map[string]string{"FLAVORMONK_REQUEST_TIMEOUT": "1ms"}, "FLAVORMONK_REQUEST_TIMEOUT", "outside"},
+		{"bad drain delay", map[string]string{"FLAVORMONK_DRAIN_DELAY": "30"}, "FLAVORMONK_DRAIN_DELAY", "not a duration"},
+		{"negative drain delay", map[string]string{"FLAVORMONK_DRAIN_DELAY": "-1s"}, "FLAVORMONK_DRAIN_DELAY", "outside 0s..10m0s"},
 		{"bad int", map[string]string{"FLAVORMONK_RATE_LIMIT": "-3"}, "FLAVORMONK_RATE_LIMIT", "whole number"},
 		{"bad bool", map[string]string{"FLAVORMONK_SEED": "maybe"}, "FLAVORMONK_SEED", "allowed: true, false"},
 		{"bad provider", map[string]string{"FLAVORMONK_INFERENCE": "offline,gpt"}, "FLAVORMONK_INFERENCE", "allowed"},
@@ -272,5 +275,28 @@ func TestReadmeListsEveryVariable(t *testing.T) {
 		if !strings.Contains(string(b), "`"+v.Name+"`") {
 			t.Errorf("README does not document %s", v.Name)
 		}
+	}
+}
+
+// The drain delay is 0 where nothing routes by /readyz (Ctrl-C on `make
+// run` stays instant) and long enough for Kubernetes or a proxy elsewhere.
+func TestDrainDelayDefaults(t *testing.T) {
+	for tier, want := range map[config.Tier]time.Duration{
+		config.TierLocal: 0, config.TierMVP: 0, config.TierUpgrade: 10 * time.Second, config.TierScale: 10 * time.Second,
+	} {
+		c, err := config.Default(tier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.DrainDelay != want {
+			t.Errorf("%s: drain delay %s, want %s", tier, c.DrainDelay, want)
+		}
+	}
+	c, err := config.Parse(func(k string) (string, bool) {
+		v, ok := map[string]string{"FLAVORMONK_DRAIN_DELAY": "2.5s"}[k]
+		return v, ok
+	}, nil)
+	if err != nil || c.DrainDelay != 2500*time.Millisecond {
+		t.Fatalf("FLAVORMONK_DRAIN_DELAY=2.5s: %v, %v", c.DrainDelay, err)
 	}
 }

@@ -291,6 +291,11 @@ var schema = []*Var{
 	with(duration("FLAVORMONK_READ_HEADER_TIMEOUT", "time allowed to read request headers", time.Second, 5*time.Minute, func(c *Config) *time.Duration { return &c.ReadHeaderTimeout }), "10s", nil),
 	with(duration("FLAVORMONK_REQUEST_TIMEOUT", "time limit of an ordinary request (event streams have their own)", time.Second, 10*time.Minute, func(c *Config) *time.Duration { return &c.RequestTimeout }), "30s", nil),
 	with(duration("FLAVORMONK_IDLE_TIMEOUT", "keep-alive idle timeout", time.Second, time.Hour, func(c *Config) *time.Duration { return &c.IdleTimeout }), "120s", nil),
+	// Behind a load balancer the delay is what lets it see /readyz fail
+	// before the listener closes; the infra renders the exact value from
+	// its health check. 10s covers Kubernetes endpoint removal and a proxy
+	// probing every few seconds; local and mvp (no balancer to tell) stop at once.
+	with(duration("FLAVORMONK_DRAIN_DELAY", "on SIGTERM, how long /readyz answers 503 while requests are still served, before the listener closes (0: close at once; a second signal cuts it short)", 0, 10*time.Minute, func(c *Config) *time.Duration { return &c.DrainDelay }), "10s", map[Tier]string{TierLocal: "0s", TierMVP: "0s"}),
 	with(duration("FLAVORMONK_SHUTDOWN_TIMEOUT", "grace period for in-flight requests on shutdown", 0, 10*time.Minute, func(c *Config) *time.Duration { return &c.ShutdownTimeout }), "20s", nil),
 	with(bytesize("FLAVORMONK_MAX_BODY_BYTES", "largest request body accepted", 1024, 1<<30, func(c *Config) *int64 { return &c.MaxBodyBytes }), "1048576", nil),
 	with(integer("FLAVORMONK_MAX_QUERY_BYTES", "longest query string accepted", 256, 1<<20, func(c *Config) *int { return &c.MaxQueryBytes }), "4096", nil),
