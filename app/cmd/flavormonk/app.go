@@ -63,6 +63,13 @@ type Main struct {
 	meter    *metering.Meter // its background prune is waited for on Close
 	// rechecker re-checks licences in the background; nil when off.
 	rechecker *gumroad.Rechecker
+
+	// Interrupt, when closed, cuts the drain short (runServe closes it on a
+	// second SIGTERM or Ctrl-C); nil waits the whole delay.
+	Interrupt <-chan struct{}
+	// After waits out the drain delay; nil is time.After. Tests end the
+	// drain when they have looked at it.
+	After func(time.Duration) <-chan time.Time
 }
 
 // NewMain returns a Main for cfg; Open wires it.
@@ -258,8 +265,9 @@ func (m *Main) Run(ctx context.Context) error {
 	case err = <-errc:
 	}
 	m.Server.SetReady(false)
-	// The day-two drain (a delay while load balancers see /readyz fail and
-	// stop sending) belongs here, before the listener closes.
+	if err == nil {
+		m.drain()
+	}
 	if serr := m.shutdown(); serr != nil && err == nil {
 		err = serr
 	}
@@ -267,6 +275,26 @@ func (m *Main) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// drain keeps serving, with /readyz failing, for the drain delay: a load
+// balancer sends until its health check has failed often enough, and a
+// listener closed before then turns those requests into errors.
+func (m *Main) drain() {
+	d := m.Config.DrainDelay
+	if d <= 0 {
+		return
+	}
+	m.Log.Info("draining", "delay", d)
+	after := m.After
+	if after == nil {
+		after = time.After
+	}
+	select {
+	case <-after(d):
+	case <-m.Interrupt:
+		m.Log.Info("drain cut short by a second signal")
+	}
 }
 
 // settleTimeout bounds how long shutdown waits, after the grace period,

@@ -59,6 +59,9 @@ func runServe(ctx context.Context, clk flavormonk.Clock, args []string, stderr i
 	}
 	m := NewMain(cfg, log)
 	m.Clock = clk
+	second, stop := secondSignal()
+	defer stop()
+	m.Interrupt = second
 	defer m.Close()
 	if err := m.Open(ctx); err != nil {
 		return err

@@ -51,6 +51,29 @@ func main() {
 	}
 }
 
+// secondSignal returns a channel closed on the second SIGTERM or Ctrl-C:
+// the first ends serve's context (main), the second cuts the drain short.
+// stop unregisters it.
+func secondSignal() (second <-chan struct{}, stop func()) {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	done, quit := make(chan struct{}), make(chan struct{})
+	go func() {
+		for n := 0; ; {
+			select {
+			case <-sig:
+				if n++; n == 2 {
+					close(done)
+					return
+				}
+			case <-quit:
+				return
+			}
+		}
+	}()
+	return done, func() { signal.Stop(sig); close(quit) }
+}
+
 // describe renders an error for a terminal: users' errors with their code.
 func describe(err error) string {
 	var fe *flavormonk.Error
