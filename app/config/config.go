@@ -347,6 +347,18 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// SettleTimeout bounds how long shutdown waits, after the grace period,
+// for the answer streams it ended to send their error event and settle.
+const SettleTimeout = 15 * time.Second
+
+// StopTimeout is the longest a serving process takes to exit after
+// SIGTERM: the drain delay, the grace period and the settling of cut
+// streams. Whatever kills the process after a fixed time (Kubernetes'
+// terminationGracePeriodSeconds, `docker stop -t`) must allow at least this.
+func (c *Config) StopTimeout() time.Duration {
+	return c.DrainDelay + c.ShutdownTimeout + SettleTimeout
+}
+
 // Env renders the configuration as environment variables, one NAME=value
 // per entry, sorted, secrets included: the infra program writes this into
 // the app's 0600 environment file. Every variable is rendered, so the file

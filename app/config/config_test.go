@@ -300,3 +300,15 @@ func TestDrainDelayDefaults(t *testing.T) {
 		t.Fatalf("FLAVORMONK_DRAIN_DELAY=2.5s: %v, %v", c.DrainDelay, err)
 	}
 }
+
+// StopTimeout is what a supervisor must allow: drain, grace, settling.
+func TestStopTimeout(t *testing.T) {
+	c, err := config.Default(config.TierUpgrade)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.DrainDelay, c.ShutdownTimeout = 35*time.Second, 20*time.Second
+	if got := c.StopTimeout(); got != 70*time.Second {
+		t.Fatalf("StopTimeout %s, want 35s + 20s + %s", got, config.SettleTimeout)
+	}
+}

@@ -297,10 +297,6 @@ func (m *Main) drain() {
 	}
 }
 
-// settleTimeout bounds how long shutdown waits, after the grace period,
-// for the streams it ended to send their error event and settle.
-const settleTimeout = 15 * time.Second
-
 // shutdown stops accepting and lets in-flight requests, answer streams
 // included, finish within the grace period (FLAVORMONK_SHUTDOWN_TIMEOUT).
 // Streams still open then get an error event (unavailable, retry) and
@@ -311,7 +307,7 @@ func (m *Main) shutdown() error {
 	defer gcancel()
 	err := m.http.Shutdown(gctx)
 	_ = m.metrics.Shutdown(gctx)
-	sctx, scancel := context.WithTimeout(context.Background(), settleTimeout)
+	sctx, scancel := context.WithTimeout(context.Background(), config.SettleTimeout)
 	defer scancel()
 	if serr := m.Server.EndStreams(sctx); serr != nil {
 		m.Log.Error("answer streams did not settle after the grace period", "err", serr)
