@@ -2,6 +2,7 @@ package digitalocean
 
 import (
 	"strings"
+	"time"
 
 	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -54,13 +55,14 @@ func newLoadBalancer(ctx *pulumi.Context, name string, args *loadBalancerArgs) (
 		ProjectId:  args.Network.Project.ID(),
 		DropletTag: args.Access.AppTag.Name,
 		Healthcheck: &digitalocean.LoadBalancerHealthcheckArgs{
-			Protocol:               pulumi.String("http"),
-			Port:                   pulumi.Int(AppPort),
-			Path:                   pulumi.String("/readyz"),
-			CheckIntervalSeconds:   pulumi.Int(10),
-			ResponseTimeoutSeconds: pulumi.Int(5),
-			HealthyThreshold:       pulumi.Int(3),
-			UnhealthyThreshold:     pulumi.Int(3),
+			Protocol: pulumi.String("http"),
+			Port:     pulumi.Int(AppPort),
+			Path:     pulumi.String("/readyz"),
+			// The app's drain delay is derived from these (plan.DrainDelay).
+			CheckIntervalSeconds:   pulumi.Int(int(plan.LBCheckInterval / time.Second)),
+			ResponseTimeoutSeconds: pulumi.Int(int(plan.LBCheckTimeout / time.Second)),
+			HealthyThreshold:       pulumi.Int(plan.LBHealthyThreshold),
+			UnhealthyThreshold:     pulumi.Int(plan.LBUnhealthyThreshold),
 		},
 	}
 	if p.TLSAtLoadBalancer() {

@@ -1,6 +1,8 @@
 package hetzner
 
 import (
+	"time"
+
 	"github.com/pulumi/pulumi-hcloud/sdk/go/hcloud"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 
@@ -132,9 +134,10 @@ func (d *deployer) newLoadBalancer(name string, a lbArgs) (*loadBalancer, error)
 	health := hcloud.LoadBalancerServiceHealthCheckArgs{
 		Protocol: pulumi.String("http"),
 		Port:     pulumi.Int(a.Port),
-		Interval: pulumi.Int(10),
-		Timeout:  pulumi.Int(5),
-		Retries:  pulumi.Int(3),
+		// The app's drain delay is derived from these (plan.DrainDelay).
+		Interval: pulumi.Int(int(plan.LBCheckInterval / time.Second)),
+		Timeout:  pulumi.Int(int(plan.LBCheckTimeout / time.Second)),
+		Retries:  pulumi.Int(plan.LBUnhealthyThreshold),
 		Http: hcloud.LoadBalancerServiceHealthCheckHttpArgs{
 			Path: pulumi.String("/readyz"),
 			// /readyz answers 503 only when the store is unreachable.

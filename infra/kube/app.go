@@ -25,6 +25,7 @@ package kube
 
 import (
 	"fmt"
+	"time"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	batchv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/batch/v1"
@@ -92,7 +93,15 @@ type AppArgs struct {
 	// DependsOn are resources the cluster needs before any object (e.g. the
 	// kubeconfig fetch or node pool).
 	DependsOn []pulumi.Resource
+	// StopTimeout is the longest the app takes to exit after SIGTERM (its
+	// drain, grace period and settling); the pods' termination grace
+	// period allows it plus StopMargin.
+	StopTimeout time.Duration
 }
+
+// StopMargin is added to the app's stop timeout in the pods' termination
+// grace period, for the signal's delivery and the process's exit.
+const StopMargin = 5 * time.Second
 
 // App is the app's objects on the cluster.
 type App struct {
@@ -183,6 +192,9 @@ func NewApp(ctx *pulumi.Context, name string, provider pulumi.ProviderResource, 
 func (a *AppArgs) validate() error {
 	if a.PodsMin < 1 || a.PodsMax < a.PodsMin {
 		return fmt.Errorf("kube: pods %d–%d is not a range", a.PodsMin, a.PodsMax)
+	}
+	if a.StopTimeout <= 0 {
+		return fmt.Errorf("kube: the app's stop timeout is not set")
 	}
 	if len(a.Ports) == 0 {
 		return fmt.Errorf("kube: the public Service needs at least one port")

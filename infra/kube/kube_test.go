@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -20,6 +21,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 
+	appconfig "github.com/flavormonk/flavormonk/app/config"
 	"github.com/flavormonk/flavormonk/infra/kube"
 	"github.com/flavormonk/flavormonk/infra/mockrun"
 	"github.com/flavormonk/flavormonk/infra/stack"
@@ -431,6 +433,17 @@ func TestAppObjects(t *testing.T) {
 					t.Errorf("env %s = %v, want %s", k, env[k], want)
 				}
 			}
+			// The pods may take the app's whole stop: drain, grace period,
+			// settling, as rendered into their environment.
+			drain, err1 := time.ParseDuration(fmt.Sprint(env["FLAVORMONK_DRAIN_DELAY"]))
+			grace, err2 := time.ParseDuration(fmt.Sprint(env["FLAVORMONK_SHUTDOWN_TIMEOUT"]))
+			if err1 != nil || err2 != nil || drain <= 0 {
+				t.Errorf("drain %v (%v), grace %v (%v)", env["FLAVORMONK_DRAIN_DELAY"], err1, env["FLAVORMONK_SHUTDOWN_TIMEOUT"], err2)
+			}
+			stop := drain + grace + appconfig.SettleTimeout
+			if tg := dep.Spec.Template.Spec.TerminationGracePeriodSeconds; tg == nil || time.Duration(*tg)*time.Second < stop {
+				t.Errorf("terminationGracePeriodSeconds (%v) is shorter than the app's stop (%s)", fmt.Sprint(derefOr(tg)), stop)
+			}
 			if cloud == "hetzner" && (env["FLAVORMONK_REDIS_MODE"] != "sentinel" || env["FLAVORMONK_REDIS_ADDRS"] != kube.SentinelAddr) {
 				t.Errorf("redis env %v %v", env["FLAVORMONK_REDIS_MODE"], env["FLAVORMONK_REDIS_ADDRS"])
 			}
@@ -486,4 +499,11 @@ func FuzzParseEnv(f *testing.F) {
 			}
 		}
 	})
+}
+
+func derefOr(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
 }

@@ -2,6 +2,8 @@ package kube
 
 import (
 	"fmt"
+	"math"
+	"time"
 
 	appsv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apps/v1"
 	autoscalingv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/autoscaling/v2"
@@ -105,6 +107,12 @@ func (o *appObjects) migrationJob(envHash pulumi.StringOutput, deps []pulumi.Res
 	}, o.after(deps...)...)
 }
 
+// terminationGrace is the pods' termination grace period in whole
+// seconds: the app's stop timeout plus StopMargin, rounded up.
+func terminationGrace(stop time.Duration) int {
+	return int(math.Ceil((stop + StopMargin).Seconds()))
+}
+
 func httpProbe(path string, period, failures int) *corev1.ProbeArgs {
 	return &corev1.ProbeArgs{
 		HttpGet:          &corev1.HTTPGetActionArgs{Path: pulumi.String(path), Port: pulumi.String("http")},
@@ -141,9 +149,15 @@ func (o *appObjects) deployment(envHash pulumi.StringOutput, secret *corev1.Secr
 				},
 				Spec: &corev1.PodSpecArgs{
 					SecurityContext: podSecurity(),
-					// Longer than the app's shutdown timeout (20s), so
-					// in-flight requests finish.
-					TerminationGracePeriodSeconds: pulumi.Int(30),
+					// Deleting a pod sends SIGTERM at once and takes it out
+					// of the Service's endpoints meanwhile; the app drains
+					// (FLAVORMONK_DRAIN_DELAY: /readyz 503, still serving)
+					// while that reaches every node, then finishes in-flight
+					// requests. That is the preStop a `sleep` would be, in
+					// the app: the image has no shell for an exec hook, and
+					// a sleep handler (Kubernetes 1.30+) would only add to
+					// the app's own drain. The grace period allows all of it.
+					TerminationGracePeriodSeconds: pulumi.Int(terminationGrace(a.StopTimeout)),
 					AutomountServiceAccountToken:  pulumi.Bool(false),
 					TopologySpreadConstraints: corev1.TopologySpreadConstraintArray{corev1.TopologySpreadConstraintArgs{
 						MaxSkew:           pulumi.Int(1),

@@ -49,6 +49,7 @@ func (p *Plan) AppConfig(in AppInputs) (*appconfig.Config, error) {
 		c.BaseURL = "https://" + p.Domain
 	}
 	c.SecureCookies = p.Domain != ""
+	c.DrainDelay = p.DrainDelay()
 	c.StoreDriver = appconfig.StorePostgres
 	c.PostgresURL = in.PostgresURL
 	c.TrustedProxies = in.TrustedProxies

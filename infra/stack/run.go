@@ -283,6 +283,7 @@ func deployToCluster(ctx *pulumi.Context, p *plan.Plan, res *Result, env pulumi.
 		MetricsServer:        cl.MetricsServer,
 		Sentinel:             cl.Sentinel,
 		DependsOn:            cl.DependsOn,
+		StopTimeout:          p.AppStopTimeout(),
 	})
 	if err != nil {
 		return nil, err
