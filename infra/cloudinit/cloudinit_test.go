@@ -8,8 +8,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/flavormonk/flavormonk/infra/plan"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.yaml")
@@ -752,6 +756,24 @@ func TestK3sStart(t *testing.T) {
 		}
 		if b, _ := os.ReadFile(filepath.Join(dir, "systemctl.log")); len(b) > 0 {
 			t.Errorf("%s: k3s started anyway", name)
+		}
+	}
+}
+
+// The app unit lets the app stop as the phase's configuration says
+// (drain, grace, settling) before docker or systemd kill it.
+func TestAppUnitAllowsTheAppsStop(t *testing.T) {
+	m := regexp.MustCompile(`docker stop -t (\d+) `).FindStringSubmatch(appUnit)
+	n := regexp.MustCompile(`TimeoutStopSec=(\d+)`).FindStringSubmatch(appUnit)
+	if m == nil || n == nil {
+		t.Fatalf("no docker stop -t or TimeoutStopSec in the unit:\n%s", appUnit)
+	}
+	dockerT, _ := strconv.Atoi(m[1])
+	systemdT, _ := strconv.Atoi(n[1])
+	for _, ph := range []plan.Phase{plan.MVP, plan.Upgrade} {
+		stop := (&plan.Plan{Phase: ph}).AppStopTimeout()
+		if time.Duration(dockerT)*time.Second < stop || systemdT <= dockerT {
+			t.Errorf("%s: docker stop -t %d, TimeoutStopSec=%d; the app may take %s to stop", ph, dockerT, systemdT, stop)
 		}
 	}
 }
