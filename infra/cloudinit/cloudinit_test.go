@@ -20,7 +20,11 @@ const (
 )
 
 func base(role Role, cloud string) Host {
-	return Host{Role: role, Cloud: cloud, AdminUser: "flavormonk", SSHPublicKeys: []string{key1}, PrivateCIDR: "10.10.0.0/16"}
+	h := Host{Role: role, Cloud: cloud, AdminUser: "flavormonk", SSHPublicKeys: []string{key1}, PrivateCIDR: "10.10.0.0/16"}
+	if role == RoleDB {
+		h.PostgresVersion = "15" // the default image's (plan.TestedImages)
+	}
+	return h
 }
 
 func dev(cloud, name string, id int64) string {
@@ -76,6 +80,13 @@ func variants() map[string]Host {
 	h.PostgresVersion = "16"
 	h.AdminCIDRs = []string{"198.51.100.0/24"}
 	out["db-hetzner-custom"] = h
+	// Debian 13 (trixie) ships PostgreSQL 17 (plan.TestedImages).
+	h = base(RoleDB, "hetzner")
+	h.AllowFrom = []string{"10.10.1.0/24"}
+	h.DataDevice = HetznerVolumeDevice(100001)
+	h.BackupDevice = HetznerVolumeDevice(100002)
+	h.PostgresVersion = "17"
+	out["db-hetzner-pg17"] = h
 	h = base(RoleChroma, "hetzner")
 	h.AllowFrom = []string{"10.10.1.0/24"}
 	h.DataDevice = HetznerVolumeDevice(100003)
@@ -431,9 +442,6 @@ func TestRoles(t *testing.T) {
 			}
 		case RoleDB:
 			v := h.PostgresVersion
-			if v == "" {
-				v = "15"
-			}
 			if !contains(c.packages, "postgresql-"+v) {
 				t.Errorf("%s: packages %v", name, c.packages)
 			}
@@ -631,6 +639,7 @@ func TestRenderErrors(t *testing.T) {
 		"no device":          func(h *Host) { h.DataDevice = "" },
 		"bad device":         func(h *Host) { h.DataDevice = "/dev/sdb; rm -rf /" },
 		"bad pg version":     func(h *Host) { h.PostgresVersion = "9.6" },
+		"no pg version":      func(h *Host) { h.PostgresVersion = "" },
 		"backup mount alone": func(h *Host) { h.BackupMount = "/mnt/backup" },
 		"backup same device": func(h *Host) { h.BackupDevice = h.DataDevice },
 		"backup keep":        func(h *Host) { h.BackupDevice = HetznerVolumeDevice(2); h.BackupKeep = -1 },

@@ -323,9 +323,9 @@ func Compile(stack string, get Getter) (*Plan, error) {
 		return nil, keyErr("appImage", "%q is not an image reference like registry.example.com/team/flavormonk:v1.2.0", p.AppImage)
 	}
 
-	p.ServerImage = str("serverImage", cat.images[0])
-	if !slices.Contains(cat.images, p.ServerImage) {
-		return nil, allowedErr("serverImage", p.ServerImage, cat.images)
+	p.ServerImage = str("serverImage", imageNames(p.Cloud)[0])
+	if _, ok := Image(p.Cloud, p.ServerImage); !ok {
+		return nil, untestedImageErr(p.Cloud, p.ServerImage)
 	}
 
 	var err error
