@@ -813,7 +813,7 @@ func TestDBInitRefusesOtherMajor(t *testing.T) {
 		return string(out), string(calls), err
 	}
 	out, calls, err := run([]string{"15"}, false)
-	if err == nil || calls != "" || !strings.Contains(out, "holds PostgreSQL 15 data and this server runs PostgreSQL 17") || !strings.Contains(out, "new-major-17") {
+	if err == nil || calls != "" || !strings.Contains(out, "holds PostgreSQL 15 data and this server runs PostgreSQL 17") || !strings.Contains(out, "serverImage back") {
 		t.Errorf("15 on the volume, server 17: err %v, calls %q\n%s", err, calls, out)
 	}
 	for name, c := range map[string]struct {

@@ -26,7 +26,7 @@ if [[ ! -f "$DATA/PG_VERSION" ]]; then
 	done
 	if [[ -n "$other" && ! -f "$FLAVORMONK_DATA_MOUNT/postgresql/new-major-$V" ]]; then
 		log "FAILED: the data volume holds PostgreSQL$other data and this server runs PostgreSQL $V." \
-			"Restore a dump (README: Changing serverImage): touch $FLAVORMONK_DATA_MOUNT/postgresql/new-major-$V, reboot."
+			"Set serverImage back and replace this server again (README: Changing serverImage)."
 		exit 1
 	fi
 fi
