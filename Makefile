@@ -89,9 +89,9 @@ bench:
 image:
 	KO_DOCKER_REPO="$(KO_DOCKER_REPO)" VERSION="$(VERSION)" PLATFORMS="$(PLATFORMS)" scripts/image.sh
 
-# plan: offline, under mocks, no credentials: make plan STACK=dev [PHASE=upgrade] [CLOUD=digitalocean] [TO=upgrade]
+# plan: offline, under mocks, no credentials: make plan STACK=dev [PHASE=upgrade] [CLOUD=digitalocean] [TO=upgrade] [SET="serverImage=debian-13"]
 plan:
-	cd infra && go run ./cmd/plan -dir .. -stack $(STACK) $(if $(PHASE),-phase $(PHASE)) $(if $(CLOUD),-cloud $(CLOUD)) $(if $(TO),-to $(TO))
+	cd infra && go run ./cmd/plan -dir .. -stack $(STACK) $(if $(PHASE),-phase $(PHASE)) $(if $(CLOUD),-cloud $(CLOUD)) $(if $(TO),-to $(TO)) $(foreach s,$(SET),-set $(s))
 
 # preview/up: the real Pulumi CLI, for people who have it and the cloud tokens.
 preview up:

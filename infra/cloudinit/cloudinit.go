@@ -123,9 +123,8 @@ const (
 
 // Defaults.
 const (
-	DefaultDataMount       = "/mnt/data"
-	DefaultBackupMount     = backup.DefaultDir
-	DefaultPostgresVersion = "15" // Debian 12
+	DefaultDataMount   = "/mnt/data"
+	DefaultBackupMount = backup.DefaultDir
 )
 
 // Caddy puts Caddy in front of the app (mvp: TLS ends on the VM).
@@ -160,10 +159,13 @@ type Host struct {
 	DataMount  string // default /mnt/data
 	// BackupDevice/BackupMount (db on Hetzner): the backup volume. Setting
 	// BackupDevice enables the nightly pg_dump (BackupMount default /mnt/backup).
-	BackupDevice    string
-	BackupMount     string
-	BackupKeep      int    // dumps kept (default backup.DefaultKeep)
-	PostgresVersion string // default "15" (Debian 12)
+	BackupDevice string
+	BackupMount  string
+	BackupKeep   int // dumps kept (default backup.DefaultKeep)
+	// PostgresVersion (db role, required) is the major the server image's
+	// distribution ships (plan.TestedImages): the packages, paths and the
+	// cluster's directory on the data volume all carry it.
+	PostgresVersion string
 	ChromaVersion   string // chromadb/chroma image tag, e.g. "1.0.20" (chroma role)
 	// K3s configures the k3s role (Hetzner only); nil for other roles.
 	K3s *K3s

@@ -24,7 +24,11 @@ const (
 )
 
 func base(role Role, cloud string) Host {
-	return Host{Role: role, Cloud: cloud, AdminUser: "flavormonk", SSHPublicKeys: []string{key1}, PrivateCIDR: "10.10.0.0/16"}
+	h := Host{Role: role, Cloud: cloud, AdminUser: "flavormonk", SSHPublicKeys: []string{key1}, PrivateCIDR: "10.10.0.0/16"}
+	if role == RoleDB {
+		h.PostgresVersion = "15" // the default image's (plan.TestedImages)
+	}
+	return h
 }
 
 func dev(cloud, name string, id int64) string {
@@ -80,6 +84,13 @@ func variants() map[string]Host {
 	h.PostgresVersion = "16"
 	h.AdminCIDRs = []string{"198.51.100.0/24"}
 	out["db-hetzner-custom"] = h
+	// Debian 13 (trixie) ships PostgreSQL 17 (plan.TestedImages).
+	h = base(RoleDB, "hetzner")
+	h.AllowFrom = []string{"10.10.1.0/24"}
+	h.DataDevice = HetznerVolumeDevice(100001)
+	h.BackupDevice = HetznerVolumeDevice(100002)
+	h.PostgresVersion = "17"
+	out["db-hetzner-pg17"] = h
 	h = base(RoleChroma, "hetzner")
 	h.AllowFrom = []string{"10.10.1.0/24"}
 	h.DataDevice = HetznerVolumeDevice(100003)
@@ -435,9 +446,6 @@ func TestRoles(t *testing.T) {
 			}
 		case RoleDB:
 			v := h.PostgresVersion
-			if v == "" {
-				v = "15"
-			}
 			if !contains(c.packages, "postgresql-"+v) {
 				t.Errorf("%s: packages %v", name, c.packages)
 			}
@@ -635,6 +643,7 @@ func TestRenderErrors(t *testing.T) {
 		"no device":          func(h *Host) { h.DataDevice = "" },
 		"bad device":         func(h *Host) { h.DataDevice = "/dev/sdb; rm -rf /" },
 		"bad pg version":     func(h *Host) { h.PostgresVersion = "9.6" },
+		"no pg version":      func(h *Host) { h.PostgresVersion = "" },
 		"backup mount alone": func(h *Host) { h.BackupMount = "/mnt/backup" },
 		"backup same device": func(h *Host) { h.BackupDevice = h.DataDevice },
 		"backup keep":        func(h *Host) { h.BackupDevice = HetznerVolumeDevice(2); h.BackupKeep = -1 },
@@ -774,6 +783,85 @@ func TestAppUnitAllowsTheAppsStop(t *testing.T) {
 		stop := (&plan.Plan{Phase: ph}).AppStopTimeout()
 		if time.Duration(dockerT)*time.Second < stop || systemdT <= dockerT {
 			t.Errorf("%s: docker stop -t %d, TimeoutStopSec=%d; the app may take %s to stop", ph, dockerT, systemdT, stop)
+		}
+	}
+}
+
+// TestDBInitRefusesOtherMajor runs flavormonk-db-init against a temporary
+// volume with stand-ins: a volume holding another major's cluster and none
+// of this server's stops it before anything is created (a replaced db
+// server from another image must not start the app on an empty database),
+// unless the operator left the new-major marker; a volume with this major's
+// cluster, or none, goes on to the cluster step.
+func TestDBInitRefusesOtherMajor(t *testing.T) {
+	bin := t.TempDir()
+	stub := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/bash\n"+body+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stub("mountpoint", `exit 0`)
+	stub("install", `exit 0`)
+	stub("stat", `id -u`)
+	stub("id", `echo 0`)
+	// The cluster step is as far as the test goes: it records and stops.
+	stub("pg_createcluster", `echo "pg_createcluster $*" >>"$STUB_LOG"; exit 3`)
+	must := func(err error) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(onVolume []string, marker bool) (string, string, error) {
+		dir := t.TempDir()
+		mount := filepath.Join(dir, "data")
+		for _, m := range onVolume {
+			d := filepath.Join(mount, "postgresql", m, "main")
+			must(os.MkdirAll(d, 0o755))
+			must(os.WriteFile(filepath.Join(d, "PG_VERSION"), []byte(m+"\n"), 0o600))
+		}
+		if marker {
+			must(os.MkdirAll(filepath.Join(mount, "postgresql"), 0o755))
+			must(os.WriteFile(filepath.Join(mount, "postgresql", "new-major-17"), nil, 0o644))
+		}
+		env := filepath.Join(dir, "host.env")
+		must(os.WriteFile(env, []byte("FLAVORMONK_PG_VERSION=17\nFLAVORMONK_DATA_MOUNT="+mount+"\n"), 0o644))
+		script := strings.Replace(dbInitSh, "/etc/flavormonk/host.env", env, 1)
+		script = strings.ReplaceAll(script, "/etc/postgresql/", filepath.Join(dir, "etc")+"/")
+		cmd := exec.Command("bash", "-c", script, "flavormonk-db-init")
+		log := filepath.Join(dir, "stub.log")
+		cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "STUB_LOG="+log)
+		out, err := cmd.CombinedOutput()
+		calls, _ := os.ReadFile(log)
+		return string(out), string(calls), err
+	}
+	out, calls, err := run([]string{"15"}, false)
+	if err == nil || calls != "" || !strings.Contains(out, "holds PostgreSQL 15 data and this server runs PostgreSQL 17") || !strings.Contains(out, "serverImage back") {
+		t.Errorf("15 on the volume, server 17: err %v, calls %q\n%s", err, calls, out)
+	}
+	for name, c := range map[string]struct {
+		onVolume []string
+		marker   bool
+	}{"empty volume": {nil, false}, "marked move": {[]string{"15"}, true}, "this major there too": {[]string{"15", "17"}, false}} {
+		out, calls, _ := run(c.onVolume, c.marker)
+		if strings.Contains(out, "FAILED: the data volume") || !strings.Contains(calls, "pg_createcluster") {
+			t.Errorf("%s: refused or did not reach the cluster step: calls %q\n%s", name, calls, out)
+		}
+	}
+}
+
+// TestHetznerUserDataSize: Hetzner refuses user data over 32 KiB; the db
+// server's is the largest.
+func TestHetznerUserDataSize(t *testing.T) {
+	for name, h := range variants() {
+		if h.Cloud != "hetzner" {
+			continue
+		}
+		ud, err := Render(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ud) > 32*1024 {
+			t.Errorf("%s: user data is %d bytes; Hetzner accepts at most 32768", name, len(ud))
 		}
 	}
 }

@@ -165,11 +165,8 @@ func validate(h Host) (*normalized, error) {
 		}
 	}
 	if h.Role == RoleDB {
-		if n.PostgresVersion == "" {
-			n.PostgresVersion = DefaultPostgresVersion
-		}
 		if !rePG.MatchString(n.PostgresVersion) {
-			return nil, bad("PostgresVersion", "%q must be a major version such as 15", h.PostgresVersion)
+			return nil, bad("PostgresVersion", "%q must be the server image's PostgreSQL major (two digits, see plan.TestedImages)", h.PostgresVersion)
 		}
 		if h.BackupDevice != "" {
 			if !reDevice.MatchString(h.BackupDevice) || strings.Contains(h.BackupDevice, "..") {

@@ -146,6 +146,11 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 // only from upgrade on (nil before), Chroma's URL when it has a server.
 func dataTier(postgresURL pulumi.StringOutput, cache *Valkey, chroma *Chroma) stack.Data {
 	d := stack.Data{PostgresURL: postgresURL, ChromaURL: chroma.URL}
+	if chroma.Droplet != nil {
+		d.ChromaHost = &stack.Host{Name: "chroma", Role: plan.RoleChroma, Resource: chroma.Droplet,
+			PublicIP: chroma.Droplet.Ipv4Address, PrivateIP: chroma.Droplet.Ipv4AddressPrivate}
+		d.ChromaVersion = ChromaVersion
+	}
 	if cache != nil {
 		d.RedisAddrs = pulumi.StringArray{cache.Addr}.ToStringArrayOutput()
 		d.RedisTLS = true

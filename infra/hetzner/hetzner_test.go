@@ -554,3 +554,26 @@ func checkHealth(t *testing.T, svc mockrun.Resource) {
 		t.Errorf("%s health check %v", svc.Name, o)
 	}
 }
+
+// TestDBPostgresFollowsImage: the db server installs its image's
+// PostgreSQL major (plan.TestedImages), not a fixed one.
+func TestDBPostgresFollowsImage(t *testing.T) {
+	for image, major := range map[string]string{"debian-12": "15", "debian-13": "17", "ubuntu-24.04": "16"} {
+		cfg := baseConfig("mvp")
+		cfg["serverImage"] = image
+		r := deploy(t, cfg, nil)
+		db, ok := r.cap.Find(tServer, "db")
+		if !ok {
+			t.Fatalf("%s: no db server", image)
+		}
+		ud := str(db.Inputs["userData"])
+		if !strings.Contains(ud, `"postgresql-`+major+`"`) || !strings.Contains(ud, "FLAVORMONK_PG_VERSION="+major+"\n") {
+			t.Errorf("%s: db user data does not install PostgreSQL %s", image, major)
+		}
+		for _, other := range []string{"15", "16", "17"} {
+			if other != major && strings.Contains(ud, "postgresql-"+other) {
+				t.Errorf("%s: db user data names postgresql-%s", image, other)
+			}
+		}
+	}
+}

@@ -74,6 +74,8 @@ func (d *deployer) deployScale(db *database, tls *UploadedTLS) (*stack.Result, e
 			RedisAddrs:    pulumi.ToStringArray([]string{kube.SentinelAddr}).ToStringArrayOutput(),
 			RedisPassword: in.RedisPassword,
 			ChromaURL:     pulumi.Sprintf("http://%s:%d", chroma.Host.PrivateIP, chromaPort),
+			ChromaHost:    &chroma.Host,
+			ChromaVersion: chromaVersion,
 		},
 		TrustedProxies: pulumi.ToStringArray([]string{p.SubnetCIDR, plan.ClusterCIDR}).ToStringArrayOutput(),
 		Edge:           lb,

@@ -52,6 +52,11 @@ func (d *deployer) userData(s userDataSpec) (string, error) {
 		h.BackupDevice = cloudinit.HetznerVolumeDevice(int64(s.BackupVolume))
 		h.BackupKeep = d.p.Backup.KeepDays
 	}
+	if s.Role == plan.RoleDB {
+		// The image's own PostgreSQL: a serverImage change reaches only a
+		// db server created after it (see the README's runbook).
+		h.PostgresVersion = d.p.PostgresMajor()
+	}
 	if s.Role == plan.RoleChroma {
 		h.ChromaVersion = chromaVersion
 	}

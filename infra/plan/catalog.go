@@ -1,12 +1,11 @@
 package plan
 
 // catalog is what a cloud offers that the program may use: regions, OS
-// images, sizes per role and the defaults of each phase. Live availability
+// sizes per role and the defaults of each phase (images: TestedImages). Live availability
 // is checked by the preflight (cost.Preflight) when a token is given.
 type catalog struct {
 	defaultRegion string
 	regions       map[string]string // region → network zone (Hetzner) or ""
-	images        []string          // first is the default
 	sizes         map[Role][]string
 	retired       map[string]string // retired size → what to use instead
 	defaults      map[Phase]map[Role]string
@@ -29,7 +28,6 @@ var catalogs = map[Cloud]*catalog{
 	Hetzner: {
 		defaultRegion: "fsn1",
 		regions:       map[string]string{"fsn1": "eu-central", "nbg1": "eu-central", "hel1": "eu-central", "ash": "us-east", "hil": "us-west", "sin": "ap-southeast"},
-		images:        []string{"debian-12", "debian-13", "ubuntu-24.04"},
 		sizes: map[Role][]string{
 			RoleApp: hetznerServers, RoleDB: hetznerServers, RoleRedis: hetznerServers, RoleChroma: hetznerServers,
 			RoleLB:   {"lb11", "lb21", "lb31"},
@@ -49,7 +47,6 @@ var catalogs = map[Cloud]*catalog{
 		defaultRegion: "fra1",
 		regions: map[string]string{"fra1": "", "ams3": "", "lon1": "", "nyc1": "", "nyc3": "", "sfo3": "", "tor1": "",
 			"sgp1": "", "blr1": "", "syd1": "", "atl1": ""},
-		images: []string{"debian-12-x64", "debian-13-x64", "ubuntu-24-04-x64"},
 		sizes: map[Role][]string{
 			RoleApp: doDroplets, RoleChroma: doDroplets, RoleDB: doDatabases, RoleRedis: doDatabases,
 			RoleLB:   {"lb-small", "lb-medium", "lb-large"},

@@ -219,7 +219,7 @@ var Keys = []struct{ Key, Help string }{
 	{"dnsZone", "DigitalOcean: the DO-managed domain to create the record in (e.g. example.com); otherwise the records to create are output"},
 	{"acmeEmail", "contact e-mail for Let's Encrypt (mvp, TLS at Caddy)"},
 	{"appImage", "the app's container image reference, e.g. ghcr.io/acme/flavormonk:v1.2.0 (required)"},
-	{"serverImage", "OS image: Hetzner debian-12 | debian-13 | ubuntu-24.04; DigitalOcean debian-12-x64 | debian-13-x64 | ubuntu-24-04-x64"},
+	{"serverImage", "OS image, tested ones only: Hetzner debian-12 | debian-13 | ubuntu-24.04; DigitalOcean debian-12-x64 | debian-13-x64 | ubuntu-24-04-x64; the Hetzner db server runs the image's PostgreSQL (Debian 12: 15, Debian 13: 17, Ubuntu 24.04: 16); existing servers keep their image (README: changing serverImage on a stack with data)"},
 	{"adminCidrs", "JSON list of CIDRs allowed to SSH, e.g. [\"203.0.113.7/32\"] (required); each at most a /16 (IPv4) or /48 (IPv6), together at most one /16 and one /48 of addresses, so never 0.0.0.0/0 or a set covering it; never in the Teredo (2001::/32), 6to4 (2002::/16) or NAT64 (64:ff9b::/96, 64:ff9b:1::/48) ranges; sorted, repeats merged"},
 	{"sshPublicKeys", "JSON list of SSH public keys for the admin user (required), each the single line of a .pub file (no comment lines), each key once; parsed when the plan compiles (ed25519, RSA of at least 2048 bits, ECDSA, sk-ed25519)"},
 	{"sizes", "JSON per-phase size overrides, e.g. {\"upgrade\": {\"app\": \"cx33\", \"db\": \"cx43\"}}; roles app, db, redis, chroma, lb, and in scale node (worker nodes) and control (k3s servers, Hetzner)"},
@@ -323,9 +323,9 @@ func Compile(stack string, get Getter) (*Plan, error) {
 		return nil, keyErr("appImage", "%q is not an image reference like registry.example.com/team/flavormonk:v1.2.0", p.AppImage)
 	}
 
-	p.ServerImage = str("serverImage", cat.images[0])
-	if !slices.Contains(cat.images, p.ServerImage) {
-		return nil, allowedErr("serverImage", p.ServerImage, cat.images)
+	p.ServerImage = str("serverImage", imageNames(p.Cloud)[0])
+	if _, ok := Image(p.Cloud, p.ServerImage); !ok {
+		return nil, untestedImageErr(p.Cloud, p.ServerImage)
 	}
 
 	var err error

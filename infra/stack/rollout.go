@@ -121,6 +121,13 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			deps = append(deps, rc)
 		}
 	}
+	if h := res.Data.ChromaHost; h != nil {
+		// Not a step the app waits for: the app serves lexical search
+		// while Chroma restarts (its /readyz reports it degraded).
+		if _, err := ChromaVersion(ctx, *h, in, res.Data.ChromaVersion); err != nil {
+			return nil, nil, err
+		}
+	}
 	prev := deps
 	for _, h := range res.AppHosts {
 		cmd, err := remote.NewCommand(ctx, "deploy-"+h.Name, &remote.CommandArgs{

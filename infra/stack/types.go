@@ -85,6 +85,11 @@ type Data struct {
 	RedisTLS      bool
 	RedisPassword pulumi.StringOutput // secret; managed Valkey's or Inputs.RedisPassword
 	ChromaURL     pulumi.StringOutput
+	// ChromaHost is the Chroma server or droplet, nil when the phase has
+	// none; ChromaVersion is its pinned chromadb/chroma release, brought to
+	// the running host over SSH (see ChromaVersion).
+	ChromaHost    *Host
+	ChromaVersion string
 }
 
 // Edge is a cloud's entry for users: what it declares last, once the app

@@ -87,6 +87,9 @@ func (p Problem) String() string {
 type Report struct {
 	Added, Changed, Removed []string
 	Problems                []Problem
+	// Notes are changes that keep the data but need the operator's
+	// attention (a serverImage change under the db server).
+	Notes []string
 }
 
 // Check compares the resources of two runs of the same stack.
@@ -141,6 +144,7 @@ func Check(from, to *mockrun.Capture) *Report {
 			rep.Added = append(rep.Added, r.URN)
 		}
 	}
+	rep.Notes = imageNotes(from, to)
 	sort.Strings(rep.Added)
 	sort.Strings(rep.Changed)
 	sort.Strings(rep.Removed)
@@ -189,6 +193,9 @@ func (r *Report) Write(w io.Writer) {
 		for _, p := range risk {
 			fmt.Fprintf(w, "  %s\n", p)
 		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "NOTE: %s\n", n)
 	}
 	if dropped := r.Dropped(); len(dropped) > 0 {
 		fmt.Fprintf(w, "PROTECTED RESOURCE DROPPED — OPERATOR STEP NEEDED (%d):\n", len(dropped))

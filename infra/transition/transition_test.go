@@ -104,3 +104,40 @@ func TestProtectedCacheReported(t *testing.T) {
 		t.Fatalf("replacing an unprotected cache: %v", rep.Problems)
 	}
 }
+
+// TestServerImageNote: a serverImage change under the Hetzner db server is
+// no replacement (image is ignored after creation) but is reported, with
+// both PostgreSQL majors and the runbook, when the major differs.
+func TestServerImageNote(t *testing.T) {
+	const tServer = "hcloud:index/server:Server"
+	db := func(image string) mockrun.Resource {
+		r := res(tServer, "db", map[string]any{"image": image, "location": "fsn1"})
+		r.IgnoreChanges = []string{"userData", "sshKeys", "image"}
+		return r
+	}
+	rep := Check(capture(db("debian-12")), capture(db("debian-13")))
+	if !rep.OK() {
+		t.Errorf("an ignored image change flagged as a replacement: %v", rep.Problems)
+	}
+	if len(rep.Notes) != 1 {
+		t.Fatalf("notes %q, want one", rep.Notes)
+	}
+	for _, want := range []string{"debian-12 → debian-13", "PostgreSQL 15", "PostgreSQL 17", "not replaced", "data volume survives", "Changing serverImage on a stack with data"} {
+		if !strings.Contains(rep.Notes[0], want) {
+			t.Errorf("note lacks %q: %s", want, rep.Notes[0])
+		}
+	}
+	var out strings.Builder
+	rep.Write(&out)
+	if !strings.Contains(out.String(), "NOTE: ") {
+		t.Errorf("report does not print the note:\n%s", out.String())
+	}
+	if rep := Check(capture(db("debian-12")), capture(db("debian-12"))); len(rep.Notes) != 0 {
+		t.Errorf("no change, notes %q", rep.Notes)
+	}
+	app := res(tServer, "app-1", map[string]any{"image": "debian-12"})
+	app2 := res(tServer, "app-1", map[string]any{"image": "debian-13"})
+	if rep := Check(capture(app), capture(app2)); len(rep.Notes) != 0 {
+		t.Errorf("an app server's image: notes %q", rep.Notes)
+	}
+}

@@ -14,6 +14,22 @@ mountpoint -q -- "$FLAVORMONK_DATA_MOUNT" || {
 	log "FAILED: $FLAVORMONK_DATA_MOUNT is not mounted"
 	exit 1
 }
+# Another major's data and none of this one (a replaced server, another image):
+# an empty cluster would start the app on an empty database. README runbook.
+if [[ ! -f "$DATA/PG_VERSION" ]]; then
+	other=
+	for f in "$FLAVORMONK_DATA_MOUNT"/postgresql/*/main/PG_VERSION; do
+		[[ -f "$f" ]] || continue
+		m=${f#"$FLAVORMONK_DATA_MOUNT"/postgresql/}
+		m=${m%%/*}
+		[[ "$m" == "$V" ]] || other+=" $m"
+	done
+	if [[ -n "$other" && ! -f "$FLAVORMONK_DATA_MOUNT/postgresql/new-major-$V" ]]; then
+		log "FAILED: the data volume holds PostgreSQL$other data and this server runs PostgreSQL $V." \
+			"Set serverImage back and replace this server again (README: Changing serverImage)."
+		exit 1
+	fi
+fi
 install -d -o postgres -g postgres -m 0755 -- "$FLAVORMONK_DATA_MOUNT/postgresql" "$FLAVORMONK_DATA_MOUNT/postgresql/$V"
 # A volume from a replaced server may carry another uid for postgres.
 if [[ -f "$DATA/PG_VERSION" && "$(stat -c %u -- "$DATA/PG_VERSION")" != "$(id -u postgres)" ]]; then

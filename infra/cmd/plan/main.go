@@ -46,6 +46,15 @@ func run(args []string, stdout, stderr io.Writer) error {
 	phase := fs.String("phase", "", "override the stack's phase (mvp, upgrade, scale)")
 	cloud := fs.String("cloud", "", "override the stack's cloud (hetzner, digitalocean); cloud-specific keys fall back to defaults")
 	to := fs.String("to", "", "also check the transition to this phase (the way back is shown, for information)")
+	var sets []string
+	fs.Func("set", "KEY=VALUE: also check the transition to this config change (repeatable; with or without -to), e.g. -set serverImage=debian-13", func(s string) error {
+		k, _, ok := strings.Cut(s, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("want KEY=VALUE, got %q", s)
+		}
+		sets = append(sets, s)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -69,15 +78,22 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *to == "" {
+	if *to == "" && len(sets) == 0 {
 		return nil
 	}
 	fromPhase := cfg[plan.Namespace+":phase"]
 	if fromPhase == "" {
 		fromPhase = string(plan.MVP)
 	}
+	if *to == "" {
+		*to = fromPhase
+	}
 	toCfg := clone(cfg)
 	toCfg[plan.Namespace+":phase"] = *to
+	for _, s := range sets {
+		k, v, _ := strings.Cut(s, "=")
+		toCfg[plan.Namespace+":"+k] = v
+	}
 	target, err := preview(*stackName, toCfg, secrets, stdout, false)
 	if err != nil {
 		return err
@@ -86,7 +102,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	// too, since a phase change is often undone, but only as information:
 	// `make plan STACK=prod PHASE=mvp TO=upgrade` must not fail because the
 	// return trip would meet the protected Valkey.
-	fmt.Fprintf(stdout, "\n== transition %s → %s ==\n", fromPhase, *to)
+	change := ""
+	if len(sets) > 0 {
+		change = " with " + strings.Join(sets, ", ")
+	}
+	fmt.Fprintf(stdout, "\n== transition %s → %s%s ==\n", fromPhase, *to, change)
 	rep := transition.Check(from, target)
 	rep.Write(stdout)
 	fmt.Fprintf(stdout, "\n== for information, not checked: the way back, %s → %s ==\n", *to, fromPhase)

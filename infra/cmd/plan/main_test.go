@@ -153,3 +153,21 @@ func TestPlanRefusesBadConfig(t *testing.T) {
 		t.Fatal("missing stack file accepted")
 	}
 }
+
+// TestPlanServerImageChange: `-set serverImage=…` checks a config change
+// (no phase change) and names the db server's PostgreSQL majors.
+func TestPlanServerImageChange(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run([]string{"-dir", "../../..", "-stack", "dev", "-set", "serverImage=debian-13"}, &out, &errb); err != nil {
+		t.Fatalf("%v\n%s%s", err, out.String(), errb.String())
+	}
+	s := out.String()
+	for _, want := range []string{"== transition mvp → mvp with serverImage=debian-13 ==", "NOTE: ", "debian-12 → debian-13", "PostgreSQL 15", "PostgreSQL 17"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if err := run([]string{"-dir", "../../..", "-stack", "dev", "-set", "serverImage"}, &out, &errb); err == nil {
+		t.Error("-set without = accepted")
+	}
+}
