@@ -93,7 +93,7 @@ func TestRegistryLoginOverSSH(t *testing.T) {
 						if !login.Inputs["stdin"].ContainsSecrets() {
 							t.Errorf("%s: stdin is not a secret input", login.Name)
 						}
-						create := login.Inputs["create"].StringValue()
+						create, _ := mockrun.Plain(login.Inputs["create"], false).(string)
 						for _, want := range []string{
 							"sudo install -d -m 0700 -o root -g root /root/.docker",
 							"sudo docker --config /root/.docker login --username 'acme-bot' --password-stdin 'ghcr.io'",
