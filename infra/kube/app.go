@@ -6,6 +6,8 @@
 //	                                  app's own config package (scale tier)
 //	Secret      flavormonk-migrate   the direct database URL for migrations,
 //	                                  when the pods go through a pool
+//	Secret      flavormonk-registry  the image pull secret (dockerconfigjson),
+//	                                  when appImage's registry is private
 //	Job         flavormonk-migrate-<hash>  `flavormonk migrate`, before the rollout
 //	Deployment  flavormonk           rolling, maxUnavailable 0; readiness
 //	                                  /readyz, liveness /healthz; requests
@@ -90,6 +92,9 @@ type AppArgs struct {
 	MetricsServer bool
 	// Sentinel, when set, runs Redis Sentinels for the app (Hetzner).
 	Sentinel *SentinelArgs
+	// Registry, when set, is the private registry of Image: the pods and
+	// the migration Job pull with its credentials.
+	Registry *RegistryArgs
 	// DependsOn are resources the cluster needs before any object (e.g. the
 	// kubeconfig fetch or node pool).
 	DependsOn []pulumi.Resource
@@ -153,6 +158,13 @@ func NewApp(ctx *pulumi.Context, name string, provider pulumi.ProviderResource, 
 		return nil, err
 	}
 	jobDeps := []pulumi.Resource{secret}
+	if a.Registry != nil {
+		rs, err := o.registrySecret()
+		if err != nil {
+			return nil, err
+		}
+		jobDeps = append(jobDeps, rs) // the Deployment waits for the Job
+	}
 	if a.HasMigrationURL {
 		ms, err := o.migrateSecret()
 		if err != nil {

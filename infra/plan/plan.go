@@ -90,6 +90,10 @@ type Plan struct {
 	// GumroadProductID turns on licence unlocks in the app (empty: off).
 	GumroadProductID string
 
+	// Registry is the private registry appImage is pulled from (zero: a
+	// public image).
+	Registry RegistryPlan
+
 	// PrivateCIDR is the stack's private network; SubnetCIDR the part the
 	// machines live in.
 	PrivateCIDR string
@@ -219,6 +223,7 @@ var Keys = []struct{ Key, Help string }{
 	{"dnsZone", "DigitalOcean: the DO-managed domain to create the record in (e.g. example.com); otherwise the records to create are output"},
 	{"acmeEmail", "contact e-mail for Let's Encrypt (mvp, TLS at Caddy)"},
 	{"appImage", "the app's container image reference, e.g. ghcr.io/acme/flavormonk:v1.2.0 (required)"},
+	{"registry", "private registry of appImage, a JSON object like {\"server\": \"ghcr.io\", \"username\": \"acme-bot\"}: server a host[:port] without scheme or path, the one appImage names; username the account of the registryPassword token; both or neither (default none: a public image)"},
 	{"serverImage", "OS image, tested ones only: Hetzner debian-12 | debian-13 | ubuntu-24.04; DigitalOcean debian-12-x64 | debian-13-x64 | ubuntu-24-04-x64; the Hetzner db server runs the image's PostgreSQL (Debian 12: 15, Debian 13: 17, Ubuntu 24.04: 16); existing servers keep their image (README: changing serverImage on a stack with data)"},
 	{"adminCidrs", "JSON list of CIDRs allowed to SSH, e.g. [\"203.0.113.7/32\"] (required); each at most a /16 (IPv4) or /48 (IPv6), together at most one /16 and one /48 of addresses, so never 0.0.0.0/0 or a set covering it; never in the Teredo (2001::/32), 6to4 (2002::/16) or NAT64 (64:ff9b::/96, 64:ff9b:1::/48) ranges; sorted, repeats merged"},
 	{"sshPublicKeys", "JSON list of SSH public keys for the admin user (required), each the single line of a .pub file (no comment lines), each key once; parsed when the plan compiles (ed25519, RSA of at least 2048 bits, ECDSA, sk-ed25519)"},
@@ -252,10 +257,11 @@ var Keys = []struct{ Key, Help string }{
 	{"backupS3SecretKey", "secret: secret key for the backup bucket"},
 	{"tlsCertificate", "secret: PEM certificate to upload to the Hetzner load balancer when the domain is not in Hetzner DNS"},
 	{"tlsPrivateKey", "secret: its PEM private key"},
+	{"registryPassword", "secret: the token the hosts and the cluster pull appImage with (required with registry), e.g. a GitHub personal access token (classic) with read:packages only"},
 }
 
 // SecretKeys are the keys that must be set with `pulumi config set --secret`.
-var SecretKeys = []string{"sshPrivateKey", "openaiApiKey", "replicateApiToken", "licenseSecret", "backupS3AccessKey", "backupS3SecretKey", "tlsCertificate", "tlsPrivateKey"}
+var SecretKeys = []string{"sshPrivateKey", "openaiApiKey", "replicateApiToken", "licenseSecret", "backupS3AccessKey", "backupS3SecretKey", "tlsCertificate", "tlsPrivateKey", "registryPassword"}
 
 var (
 	imageRef = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
@@ -321,6 +327,10 @@ func Compile(stack string, get Getter) (*Plan, error) {
 	}
 	if !imageRef.MatchString(p.AppImage) {
 		return nil, keyErr("appImage", "%q is not an image reference like registry.example.com/team/flavormonk:v1.2.0", p.AppImage)
+	}
+
+	if err := p.compileRegistry(get); err != nil {
+		return nil, err
 	}
 
 	p.ServerImage = str("serverImage", imageNames(p.Cloud)[0])

@@ -130,13 +130,17 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 	}
 	prev := deps
 	for _, h := range res.AppHosts {
+		login, err := registryLogin(ctx, p, h, in)
+		if err != nil {
+			return nil, nil, err
+		}
 		cmd, err := remote.NewCommand(ctx, "deploy-"+h.Name, &remote.CommandArgs{
 			Connection: connection(h, in),
 			// The environment arrives on stdin and lands in a root-only file.
 			Create:   pulumi.Sprintf(booted+"sudo install -D -m 0600 -o root -g root /dev/stdin /etc/flavormonk/env && sudo /usr/local/sbin/flavormonk-deploy %s", p.AppImage),
 			Stdin:    env,
 			Triggers: pulumi.Array{pulumi.String(p.AppImage), TriggerHash(env)},
-		}, pulumi.DependsOn(append([]pulumi.Resource{h.Resource}, prev...)))
+		}, pulumi.DependsOn(append(append([]pulumi.Resource{h.Resource}, prev...), login...)))
 		if err != nil {
 			return nil, nil, err
 		}

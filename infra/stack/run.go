@@ -90,6 +90,9 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 	if _, ok := ctx.GetConfig(plan.Namespace + ":sshPrivateKey"); !ok {
 		return &plan.Error{Key: "sshPrivateKey", Message: "must be set (as a secret): the program writes the app's environment and rolls out images over SSH"}
 	}
+	if err := checkRegistryPassword(ctx, p); err != nil {
+		return err
+	}
 
 	// Generated credentials: stable across phases (their names never
 	// depend on the phase), kept as secrets in the state.
@@ -282,6 +285,7 @@ func deployToCluster(ctx *pulumi.Context, p *plan.Plan, res *Result, env pulumi.
 		Ports:                cl.Ports,
 		MetricsServer:        cl.MetricsServer,
 		Sentinel:             cl.Sentinel,
+		Registry:             kubeRegistry(ctx, p),
 		DependsOn:            cl.DependsOn,
 		StopTimeout:          p.AppStopTimeout(),
 	})

@@ -212,6 +212,10 @@ func preview(stackName string, cfg map[string]string, secrets []string, w io.Wri
 		return c, nil
 	}
 	fmt.Fprintf(w, "stack %s: %s, phase %s, region %s\n\n", stackName, p.Cloud, p.Phase, p.Region)
+	if r := p.Registry; r.Set() {
+		// The token is never read here (the stack file holds it encrypted).
+		fmt.Fprintf(w, "registry: %s, username %s, registryPassword: %s\n\n", r.Server, r.Username, mockrun.Redacted)
+	}
 	tw := tabwriter.NewWriter(w, 0, 2, 2, ' ', 0)
 	fmt.Fprintln(tw, "TYPE\tNAME\tSETTINGS\tOPTIONS")
 	rs := append([]mockrun.Resource(nil), c.Resources...)

@@ -32,7 +32,8 @@ type urnCase struct {
 
 // urnCases: every committed stack in every cloud × phase, and the
 // variants that declare resources the committed stacks do not (a domain
-// on Hetzner, an uploaded certificate, three control planes, S3 backups).
+// on Hetzner, an uploaded certificate, three control planes, S3 backups, a
+// private registry).
 func urnCases(t *testing.T) []urnCase {
 	t.Helper()
 	files, err := filepath.Glob("../../../Pulumi.*.yaml")
@@ -64,6 +65,15 @@ func urnCases(t *testing.T) []urnCase {
 	for _, ph := range []string{"mvp", "upgrade", "scale"} {
 		cases = append(cases, urnCase{name: "dev-hetzner-" + ph + "-s3-backup", stack: "dev", cloud: "hetzner", phase: ph,
 			extra: s3Backup, secrets: []string{"backupS3AccessKey", "backupS3SecretKey"}})
+	}
+	// A private registry adds a login command per app server, and in
+	// scale the cluster's pull secret.
+	registry := map[string]string{"registry": `{"server": "ghcr.io", "username": "acme-bot"}`, "registryPassword": "TOKEN"}
+	for _, c := range []struct{ stack, cloud string }{{"dev", "hetzner"}, {"prod", "digitalocean"}} {
+		for _, ph := range []string{"mvp", "upgrade", "scale"} {
+			cases = append(cases, urnCase{name: c.stack + "-" + c.cloud + "-" + ph + "-registry", stack: c.stack, cloud: c.cloud, phase: ph,
+				extra: registry, secrets: []string{"registryPassword"}})
+		}
 	}
 	cases = append(cases,
 		urnCase{name: "dev-hetzner-scale-3-servers", stack: "dev", cloud: "hetzner", phase: "scale",
