@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -862,6 +863,33 @@ func TestHetznerUserDataSize(t *testing.T) {
 		}
 		if len(ud) > 32*1024 {
 			t.Errorf("%s: user data is %d bytes; Hetzner accepts at most 32768", name, len(ud))
+		}
+	}
+}
+
+// The drop-in every deploy writes holds exactly the unit's stop settings,
+// ExecStop reset first (a second ExecStop would otherwise run both).
+func TestAppStopDropIn(t *testing.T) {
+	var want []string
+	for _, line := range strings.Split(appUnit, "\n") {
+		if strings.HasPrefix(line, "ExecStop=") || strings.HasPrefix(line, "TimeoutStopSec=") {
+			want = append(want, line)
+		}
+	}
+	if len(want) != 2 {
+		t.Fatalf("the unit has %d stop settings, want ExecStop and TimeoutStopSec: %q", len(want), want)
+	}
+	lines := strings.Split(strings.TrimSpace(AppStopDropIn), "\n")
+	if !slices.Contains(lines, "[Service]") {
+		t.Fatalf("no [Service] section:\n%s", AppStopDropIn)
+	}
+	i := slices.Index(lines, "ExecStop=")
+	if i < 0 || slices.Index(lines, want[0]) < i {
+		t.Errorf("ExecStop is not reset before it is set:\n%s", AppStopDropIn)
+	}
+	for _, w := range want {
+		if !slices.Contains(lines, w) {
+			t.Errorf("drop-in lacks %q:\n%s", w, AppStopDropIn)
 		}
 	}
 }

@@ -100,3 +100,20 @@ func execute(name string, data any) (string, error) {
 	}
 	return b.String(), nil
 }
+
+// AppStopDropIn is a systemd drop-in for flavormonk.service holding the
+// unit's stop settings (ExecStop's docker stop timeout and TimeoutStopSec).
+// User data never re-runs, so hosts made before the app drained on
+// shutdown keep their first unit's shorter timeouts, which would kill the
+// app in the middle of its drain; every deploy writes this drop-in, taken
+// from the same unit file, so that old and new hosts stop alike.
+var AppStopDropIn = func() string {
+	var b strings.Builder
+	b.WriteString("# Written by each deploy: the stop settings of the current unit.\n[Service]\nExecStop=\n")
+	for _, line := range strings.Split(appUnit, "\n") {
+		if strings.HasPrefix(line, "ExecStop=") || strings.HasPrefix(line, "TimeoutStopSec=") {
+			b.WriteString(line + "\n")
+		}
+	}
+	return b.String()
+}()

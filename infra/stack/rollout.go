@@ -1,12 +1,14 @@
 package stack
 
 import (
+	"encoding/base64"
 	"fmt"
 
 	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
+	"github.com/flavormonk/flavormonk/infra/cloudinit"
 	"github.com/flavormonk/flavormonk/infra/plan"
 )
 
@@ -137,7 +139,9 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 		cmd, err := remote.NewCommand(ctx, "deploy-"+h.Name, &remote.CommandArgs{
 			Connection: connection(h, in),
 			// The environment arrives on stdin and lands in a root-only file.
-			Create:   pulumi.Sprintf(booted+"sudo install -D -m 0600 -o root -g root /dev/stdin /etc/flavormonk/env && sudo /usr/local/sbin/flavormonk-deploy %s", p.AppImage),
+			// The unit's stop settings go first, as a drop-in: hosts made
+			// before the drain keep their first unit otherwise.
+			Create:   pulumi.Sprintf(booted+stopDropIn+"sudo install -D -m 0600 -o root -g root /dev/stdin /etc/flavormonk/env && sudo /usr/local/sbin/flavormonk-deploy %s", p.AppImage),
 			Stdin:    env,
 			Triggers: pulumi.Array{pulumi.String(p.AppImage), TriggerHash(env)},
 		}, pulumi.DependsOn(append(append([]pulumi.Resource{h.Resource}, prev...), login...)))
@@ -149,3 +153,8 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 	}
 	return deps, deployed, nil
 }
+
+// stopDropIn installs cloudinit.AppStopDropIn on an app server and reloads
+// systemd, before the deploy restarts the app.
+var stopDropIn = "echo " + base64.StdEncoding.EncodeToString([]byte(cloudinit.AppStopDropIn)) +
+	" | base64 -d | sudo install -D -m 0644 -o root -g root /dev/stdin /etc/systemd/system/flavormonk.service.d/stop.conf && sudo systemctl daemon-reload && "
