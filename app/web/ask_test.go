@@ -190,6 +190,16 @@ func (m *slowModel) Stream(ctx context.Context, req flavormonk.ChatRequest, emit
 	}
 	for i := 0; i < 1000; i++ {
 		if err := emit("word [1] "); err != nil {
+			// A write to a client that left fails, and the stream cancels
+			// the call's context as it fails; which of the two the model
+			// sees first is a race (a loaded machine loses it).
+			select {
+			case <-ctx.Done():
+				m.mu.Lock()
+				m.cancelled = true
+				m.mu.Unlock()
+			case <-time.After(time.Second):
+			}
 			return flavormonk.Usage{InputTokens: 100, OutputTokens: i, Estimated: true}, err
 		}
 		select {
