@@ -103,7 +103,7 @@ func handOver(from, to Side) []string {
 		if dns {
 			steps = append(steps,
 				"Nothing to do for DNS yet: the program moves the record to app-1 in the last step",
-				"Check that app-1 serves: curl --resolve "+tp.Domain+":80:<app-1 address> http://"+tp.Domain+"/readyz (Caddy answers once it has a certificate; see the certificate window)")
+				"Check on app-1 that Caddy runs and the app answers it: `systemctl is-active caddy` and `curl -s http://127.0.0.1:8080/readyz`")
 		} else {
 			steps = append(steps,
 				upper(pointAt(tp, "app-1"))+caddyRestart(tp),

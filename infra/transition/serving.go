@@ -101,6 +101,8 @@ func str(r mockrun.Resource, k string) string {
 	switch {
 	case v.IsString():
 		return v.StringValue()
+	case v.IsNumber():
+		return fmt.Sprintf("%g", v.NumberValue())
 	case v.IsNull():
 		return ""
 	}
@@ -208,7 +210,8 @@ func windows(from, to Side, resizes []Outage) []Window {
 		}
 		out = append(out, entryWindow(from, to, e, ttl))
 	}
-	if len(te) > 0 && !slices.Contains(fe, atVM) && slices.Contains(te, atVM) && tp.Domain != "" {
+	// The record ends at app-1: Caddy there needs its certificate first.
+	if fp.Phase != plan.MVP && tp.Phase == plan.MVP && tp.Domain != "" {
 		out = append(out, Window{
 			What: fmt.Sprintf("Caddy on app-1 needs a certificate for %s, which it can obtain (ACME HTTP-01) only once the record points at app-1: "+
 				"HTTPS users who already resolve app-1 get TLS errors until then.", tp.Domain),
@@ -229,7 +232,33 @@ func windows(from, to Side, resizes []Outage) []Window {
 	if w, ok := appResizeWindow(from, resizes); ok {
 		out = append(out, w)
 	}
+	if w, ok := serviceSwitch(from.Run, to.Run); ok {
+		out = append(out, w)
+	}
 	return out
+}
+
+// serviceSwitch reports the Hetzner load balancer's service moving to
+// other targets' port (upgrade ↔ scale: the app servers' 8080, the k3s
+// node port). It switches once the new side serves (its deploy commands
+// or Deployment), but the targets on the new port count as healthy only
+// after the load balancer has checked them there.
+func serviceSwitch(from, to *mockrun.Capture) (Window, bool) {
+	const svc = "hcloud:index/loadBalancerService:LoadBalancerService"
+	for _, a := range from.ByType(svc) {
+		for _, b := range to.ByType(svc) {
+			if a.URN != b.URN || str(a, "destinationPort") == str(b, "destinationPort") {
+				continue
+			}
+			return Window{
+				What: fmt.Sprintf("The load balancer's service switches its targets' port (%s → %s) once the new side serves; "+
+					"the targets on the new port count as healthy only after the load balancer has checked them there.", str(a, "destinationPort"), str(b, "destinationPort")),
+				Length: fmt.Sprintf("up to one check interval (%s) (assumption, not measured)", plan.LBCheckInterval),
+				Avoid:  "none in this program (the service has one destination port)",
+			}, true
+		}
+	}
+	return Window{}, false
 }
 
 // entryWindow is the window in which users who arrive at e, which stops
