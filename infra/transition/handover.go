@@ -3,14 +3,13 @@ package transition
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/flavormonk/flavormonk/infra/plan"
 )
 
 // lbDropsTarget is how long the load balancer keeps sending new requests
 // to a target that went away: its unhealthy threshold of failed checks.
-var lbDropsTarget = time.Duration(plan.LBUnhealthyThreshold) * plan.LBCheckInterval
+const lbDropsTarget = plan.LBUnhealthyThreshold * plan.LBCheckInterval
 
 // CheckPhases is Check plus what the transition does to serving: the
 // in-place resizes and reboots with their expected downtime, the windows

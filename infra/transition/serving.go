@@ -50,11 +50,11 @@ type inPlace struct {
 }
 
 const (
-	tHServer  = "hcloud:index/server:Server"
-	tDroplet  = "digitalocean:index/droplet:Droplet"
-	tDOCluser = "digitalocean:index/databaseCluster:DatabaseCluster"
-	tHLB      = "hcloud:index/loadBalancer:LoadBalancer"
-	tDOLB     = "digitalocean:index/loadBalancer:LoadBalancer"
+	tHServer   = "hcloud:index/server:Server"
+	tDroplet   = "digitalocean:index/droplet:Droplet"
+	tDOCluster = "digitalocean:index/databaseCluster:DatabaseCluster"
+	tHLB       = "hcloud:index/loadBalancer:LoadBalancer"
+	tDOLB      = "digitalocean:index/loadBalancer:LoadBalancer"
 )
 
 // hetznerResize is the expected length of a server type change. The
@@ -90,7 +90,7 @@ var inPlaceTable = []inPlace{
 		}
 		return "about 1–2 min (assumption, not measured): the provider powers the droplet off hard, resizes it, " + disk + ", and powers it on"
 	}},
-	{typ: tDOCluser, input: "size", downtime: func(mockrun.Resource) string {
+	{typ: tDOCluster, input: "size", downtime: func(mockrun.Resource) string {
 		return "DigitalOcean resizes the cluster online (status resizing → online) and moves it to new nodes; " +
 			"open connections drop once at the switch (assumption: seconds; the app's pool reconnects)"
 	}},
@@ -276,7 +276,7 @@ func entryWindow(from, to Side, e entry, ttl string) Window {
 	}
 	switch {
 	case managedDNS(tp) && e == atVM:
-		w.Length = "from app-1's firewall update, early in the up, until the record has moved (after the app servers are deployed) and " + ttl + " has passed: several minutes"
+		w.Length = "from app-1's firewall update, early in the up, until the record has moved (once the new side serves) and " + ttl + " has passed: several minutes"
 	case managedDNS(tp):
 		w.Length = "up to " + ttl + " after the record moves, for resolvers that cached the old address (the old entry is deleted at the end of the same up: deletes run last)"
 	default:

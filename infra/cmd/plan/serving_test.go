@@ -93,7 +93,7 @@ func TestTransitionServing(t *testing.T) {
 
 		// DigitalOcean (prod: its own sizes, DNS in DigitalOcean).
 		{[]string{"-stack", "prod", "-phase", "mvp", "-to", "upgrade"},
-			want{has: []string{doApp1 + "s-1vcpu-2gb → s-2vcpu-4gb — about 1–2 min", vmStops, "until the record has moved (after the app servers are deployed) and the record's TTL (300 s) has passed",
+			want{has: []string{doApp1 + "s-1vcpu-2gb → s-2vcpu-4gb — about 1–2 min", vmStops, "until the record has moved (once the new side serves) and the record's TTL (300 s) has passed",
 				app1Off, oneUp, "2. Nothing to do for DNS: in that up the program moved the record for recipes.example.com to the load balancer",
 				"3. Wait at least the old record's TTL (300 s) after that up"}, lacks: []string{lbGoes}},
 			want{has: []string{lbGoes, "up to the record's TTL (300 s) after the record moves", "partly: first set keepVmEntry: true in upgrade", cert,
