@@ -46,7 +46,7 @@ func newAppTier(ctx *pulumi.Context, name string, args *appTierArgs) (*AppTier, 
 		d, err := digitalocean.NewDroplet(ctx, appName(i), &digitalocean.DropletArgs{
 			Name:       pulumi.String(args.Names.of(appName(i))),
 			Region:     pulumi.String(p.Region),
-			Size:       pulumi.String(p.Sizes[plan.RoleApp]),
+			Size:       pulumi.String(p.AppSize(appName(i))),
 			Image:      pulumi.String(p.ServerImage),
 			VpcUuid:    args.Network.VPC.ID(),
 			SshKeys:    args.Access.SSHKeys,
@@ -73,7 +73,11 @@ func newAppTier(ctx *pulumi.Context, name string, args *appTierArgs) (*AppTier, 
 			PortRange:              pulumi.String(strconv.Itoa(AppPort)),
 			SourceLoadBalancerUids: pulumi.StringArray{lb.LB.ID().ToStringOutput()},
 		})
-	} else {
+	}
+	if p.VMEntry() {
+		// Caddy on app-1: mvp, and the hand-over (keepVmEntry), while DNS
+		// may still send users to it. The firewall goes by the app tag, so
+		// the other droplets have the ports open with nothing behind them.
 		for _, port := range []string{"80", "443"} {
 			inbound = append(inbound, digitalocean.FirewallInboundRuleArgs{
 				Protocol:        pulumi.String("tcp"),

@@ -133,8 +133,13 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 		})
 	}
 	if lb != nil {
-		// The load balancer reaches the droplets over the VPC.
-		res.TrustedProxies = pulumi.StringArray{pulumi.String(p.PrivateCIDR)}.ToStringArrayOutput()
+		// The load balancer reaches the droplets over the VPC; during the
+		// hand-over Caddy on app-1 too, over loopback.
+		proxies := pulumi.StringArray{pulumi.String(p.PrivateCIDR)}
+		if p.VMEntry() {
+			proxies = pulumi.StringArray{pulumi.String("127.0.0.1/32"), pulumi.String(p.PrivateCIDR)}
+		}
+		res.TrustedProxies = proxies.ToStringArrayOutput()
 	} else {
 		// Caddy on the droplet proxies to the app over loopback.
 		res.TrustedProxies = pulumi.StringArray{pulumi.String("127.0.0.1/32")}.ToStringArrayOutput()
@@ -164,10 +169,12 @@ func costItems(p *plan.Plan) []cost.Item {
 	if p.Phase == plan.Scale {
 		return scaleCostItems(p)
 	}
-	items := []cost.Item{
-		{Role: "app", Kind: p.Sizes[plan.RoleApp], Count: p.AppCount},
-		{Role: "managed-postgres", Kind: p.Sizes[plan.RoleDB], Count: 1},
+	items := []cost.Item{{Role: "app", Kind: p.Sizes[plan.RoleApp], Count: p.AppCount}}
+	if size := p.AppSize(appName(0)); size != p.Sizes[plan.RoleApp] {
+		// app-1 keeps its mvp size during the hand-over (keepVmEntry).
+		items = []cost.Item{{Role: "app", Kind: size, Count: 1}, {Role: "app", Kind: p.Sizes[plan.RoleApp], Count: p.AppCount - 1}}
 	}
+	items = append(items, cost.Item{Role: "managed-postgres", Kind: p.Sizes[plan.RoleDB], Count: 1})
 	if p.Has(plan.RoleRedis) {
 		items = append(items, cost.Item{Role: "managed-valkey", Kind: p.Sizes[plan.RoleRedis], Count: 1})
 	}

@@ -101,14 +101,14 @@ func deploy(t *testing.T, cfg map[string]string) (*mockrun.Capture, *observed, e
 			return err
 		}
 		obs.res = res
+		// The observing apply is what is exported, so the run waits for it.
 		record := func(name string, o pulumi.Output, set func(v any)) {
-			ctx.Export(name, o)
-			o.ApplyT(func(v any) any {
+			ctx.Export(name, o.ApplyT(func(v any) any {
 				obs.mu.Lock()
 				defer obs.mu.Unlock()
 				set(v)
 				return v
-			})
+			}))
 		}
 		pgSecret := pulumi.IsSecret(res.Data.PostgresURL)
 		record("postgresUrl", res.Data.PostgresURL, func(v any) {

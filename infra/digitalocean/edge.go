@@ -143,7 +143,7 @@ func (e *edge) Open(ctx *pulumi.Context, app stack.Serving) (*stack.Entry, error
 	if p.Phase == plan.Scale {
 		target = app.Ingress
 	}
-	dns, err := newDNS(ctx, "dns", &dnsArgs{Plan: p, Target: target})
+	dns, err := newDNS(ctx, "dns", &dnsArgs{Plan: p, Target: target, After: app.Ready})
 	if err != nil {
 		return nil, err
 	}
@@ -175,6 +175,12 @@ type dnsArgs struct {
 	Plan *plan.Plan
 	// Target is the public IPv4 address the domain points at.
 	Target pulumi.StringOutput
+	// After are the deploy commands (servers) or the app's Deployment:
+	// the record moves only once the app behind Target serves. From mvp to
+	// upgrade the last deploy has waited for the load balancer's healthy
+	// threshold of probes, so the record moves to a load balancer that
+	// sends users to healthy servers.
+	After []pulumi.Resource
 }
 
 func newDNS(ctx *pulumi.Context, name string, args *dnsArgs) (*DNS, error) {
@@ -195,8 +201,8 @@ func newDNS(ctx *pulumi.Context, name string, args *dnsArgs) (*DNS, error) {
 			Type:   pulumi.String("A"),
 			Name:   pulumi.String(recordName(p.Domain, p.DNSZone)),
 			Value:  args.Target,
-			Ttl:    pulumi.Int(300),
-		}, pulumi.Parent(c))
+			Ttl:    pulumi.Int(plan.DNSRecordTTL),
+		}, pulumi.Parent(c), pulumi.DependsOn(args.After))
 		if err != nil {
 			return nil, err
 		}

@@ -114,10 +114,19 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 	servers := appServers + 1
 	res.Items = []cost.Item{
 		{Role: string(plan.RoleApp), Kind: p.Sizes[plan.RoleApp], Count: appServers},
+	}
+	if size := p.AppSize(plan.EntryHost); size != p.Sizes[plan.RoleApp] {
+		// app-1 keeps its mvp size during the hand-over (keepVmEntry).
+		res.Items = []cost.Item{
+			{Role: string(plan.RoleApp), Kind: size, Count: 1},
+			{Role: string(plan.RoleApp), Kind: p.Sizes[plan.RoleApp], Count: appServers - 1},
+		}
+	}
+	res.Items = append(res.Items, []cost.Item{
 		{Role: string(plan.RoleDB), Kind: p.Sizes[plan.RoleDB], Count: 1},
 		{Role: "volume:db-data", Kind: "volume", Count: 1, GB: p.DBVolumeGB},
 		{Role: "volume:db-backup", Kind: "volume", Count: 1, GB: p.BackupVolumeGB},
-	}
+	}...)
 
 	if p.Phase == plan.MVP {
 		if _, err := d.newChroma("chroma", false); err != nil {
@@ -150,8 +159,13 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 		res.Data.ChromaURL = pulumi.Sprintf("http://%s:%d", chroma.Host.PrivateIP, chromaPort)
 		res.Data.ChromaHost, res.Data.ChromaVersion = &chroma.Host, chromaVersion
 		// The load balancer reaches the apps from its private address,
-		// which lies in the subnet.
-		res.TrustedProxies = pulumi.ToStringArray([]string{p.SubnetCIDR}).ToStringArrayOutput()
+		// which lies in the subnet; during the hand-over Caddy on app-1
+		// too, over loopback.
+		proxies := []string{p.SubnetCIDR}
+		if p.VMEntry() {
+			proxies = []string{"127.0.0.1/32", p.SubnetCIDR}
+		}
+		res.TrustedProxies = pulumi.ToStringArray(proxies).ToStringArrayOutput()
 		servers += 2
 		res.Items = append(res.Items,
 			cost.Item{Role: string(plan.RoleRedis), Kind: p.Sizes[plan.RoleRedis], Count: 1},

@@ -22,6 +22,7 @@ var serverIgnoreChanges = []string{"userData", "sshKeys", "image"}
 type serverSpec struct {
 	Name      string // logical name, phase-independent ("db", "app-1")
 	Role      plan.Role
+	Size      string // "" for the role's size
 	PrivateIP netip.Addr
 	Firewall  pulumi.IntOutput
 	UserData  pulumi.StringInput
@@ -35,9 +36,13 @@ type serverSpec struct {
 func (d *deployer) server(s serverSpec) (*hcloud.Server, stack.Host, error) {
 	p := d.p
 	deps := append([]pulumi.Resource{d.net.Subnet}, s.DependsOn...)
+	size := s.Size
+	if size == "" {
+		size = p.Sizes[s.Role]
+	}
 	srv, err := hcloud.NewServer(d.ctx, s.Name, &hcloud.ServerArgs{
 		Name:       pulumi.String(d.n.physical(s.Name)),
-		ServerType: pulumi.String(p.Sizes[s.Role]),
+		ServerType: pulumi.String(size),
 		Image:      pulumi.String(p.ServerImage),
 		Location:   pulumi.String(p.Region),
 		SshKeys:    d.access.KeyIDs,
@@ -200,7 +205,7 @@ func (d *deployer) newApp(name string) (*app, error) {
 	for i := 1; i <= count; i++ {
 		n := fmt.Sprintf("app-%d", i)
 		srv, h, err := d.server(serverSpec{
-			Name: n, Role: plan.RoleApp, PrivateIP: d.l.app(i), Firewall: d.access.AppID,
+			Name: n, Role: plan.RoleApp, Size: d.p.AppSize(n), PrivateIP: d.l.app(i), Firewall: d.access.AppID,
 			UserData: pulumi.String(ud), Parent: c,
 		})
 		if err != nil {

@@ -109,11 +109,15 @@ func newAccess(ctx *pulumi.Context, name string, a accessArgs, opts ...pulumi.Re
 
 	ssh := sshRules(p.AdminCIDRs)
 	appRules := append(hcloud.FirewallRuleArray{}, ssh...)
-	if p.Phase == plan.MVP {
+	if p.VMEntry() {
 		// Caddy on the app VM serves the public ports. From upgrade on the
 		// load balancer does, reaching the apps over the private network,
 		// so the app servers' public web ports close (the firewall is
-		// updated in place; no server changes).
+		// updated in place; no server changes) — but not while keepVmEntry
+		// hands over: DNS may still send users to app-1. The firewall is
+		// shared by the app servers; only app-1 runs Caddy, so on the
+		// others the ports are open with nothing behind them, which beats a
+		// second firewall whose attachment would race this one's update.
 		appRules = append(appRules,
 			hcloud.FirewallRuleArgs{Direction: pulumi.String("in"), Protocol: pulumi.String("tcp"), Port: pulumi.String("80"),
 				SourceIps: pulumi.ToStringArray(anywhere), Description: pulumi.String("HTTP (Caddy: ACME and redirect)")},

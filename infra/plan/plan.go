@@ -101,6 +101,12 @@ type Plan struct {
 
 	// Cluster is the Kubernetes cluster of the scale phase (zero otherwise).
 	Cluster ClusterPlan
+
+	// KeepVMEntry keeps Caddy on app-1 serving 80/443 beside the load
+	// balancer (upgrade only): the hand-over of a phase change (entry.go).
+	// EntrySize is app-1's size meanwhile, the mvp app size.
+	KeepVMEntry bool
+	EntrySize   string
 }
 
 // ClusterPlan is the scale phase's Kubernetes cluster and the app on it.
@@ -229,6 +235,7 @@ var Keys = []struct{ Key, Help string }{
 	{"sshPublicKeys", "JSON list of SSH public keys for the admin user (required), each the single line of a .pub file (no comment lines), each key once; parsed when the plan compiles (ed25519, RSA of at least 2048 bits, ECDSA, sk-ed25519)"},
 	{"sizes", "JSON per-phase size overrides, e.g. {\"upgrade\": {\"app\": \"cx33\", \"db\": \"cx43\"}}; roles app, db, redis, chroma, lb, and in scale node (worker nodes) and control (k3s servers, Hetzner)"},
 	{"appCount", "app servers in upgrade (default 2, at least 2)"},
+	{"keepVmEntry", "true | false (default false; phase upgrade only): Caddy on app-1 keeps serving 80/443 beside the load balancer, and app-1 keeps its mvp size — the first `pulumi up` of the hand-over between mvp and upgrade (README, \"Phase changes\")"},
 	{"dbVolumeGb", "database volume size in GB (Hetzner; default 20)"},
 	{"backupVolumeGb", "backup volume size in GB (Hetzner; default 40)"},
 	{"chromaVolumeGb", "vector-store volume size in GB (default 10)"},
@@ -409,6 +416,9 @@ func Compile(stack string, get Getter) (*Plan, error) {
 	// The machines' subnet: the first /24 of the network.
 	p.SubnetCIDR = netip.PrefixFrom(pr.Masked().Addr(), 24).String()
 	if err := p.compileCluster(get); err != nil {
+		return nil, err
+	}
+	if err := p.compileEntry(get); err != nil {
 		return nil, err
 	}
 	return p, nil

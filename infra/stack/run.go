@@ -161,6 +161,9 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 		exports["cluster"] = res.Cluster.Summary
 		exports["appPods"] = pulumi.Sprintf("%d–%d pods of %s (HPA at %d%% CPU), namespace flavormonk", p.Cluster.PodsMin, p.Cluster.PodsMax, p.AppImage, p.Cluster.TargetCPU)
 	}
+	if note := p.HandOverNote(); note != "" {
+		exports["handOver"] = pulumi.String(note).ToStringOutput()
+	}
 	if p.Domain == "" {
 		exports["note"] = pulumi.String("no domain configured: the app is served over plain HTTP on the public IP").ToStringOutput()
 	}

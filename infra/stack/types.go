@@ -96,12 +96,11 @@ type Data struct {
 // serves, and the addresses it reports.
 type Edge interface {
 	// Open declares what the edge needs from the declared app and returns
-	// the entry. Only Hetzner waits for app.Ready: its load balancer's
-	// service (whose port changes between upgrade and scale) must not send
-	// users to the app before it serves. DigitalOcean's domain record waits
-	// for nothing in Ready: in mvp and upgrade it points at the load
-	// balancer or app-1 as soon as they exist, and in scale it takes the
-	// cluster Service's address (app.Ingress) once the Service has one.
+	// the entry. Both wait for app.Ready: Hetzner's load balancer service
+	// (whose port changes between upgrade and scale) must not send users
+	// to the app before it serves, and DigitalOcean's domain record moves
+	// (to the load balancer, app-1 or, in scale, the cluster Service's
+	// address, app.Ingress) only once the app behind it serves.
 	Open(ctx *pulumi.Context, app Serving) (*Entry, error)
 }
 

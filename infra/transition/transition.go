@@ -90,6 +90,14 @@ type Report struct {
 	// Notes are changes that keep the data but need the operator's
 	// attention (a serverImage change under the db server).
 	Notes []string
+
+	// Filled by CheckPhases (serving.go): servers resized or rebooted in
+	// place, the windows in which no server would answer, and the
+	// keepVmEntry hand-over's numbered steps when it applies.
+	Resizes, Reboots []Outage
+	Windows          []Window
+	HandOver         []string
+	serving          bool // CheckPhases ran
 }
 
 // Check compares the resources of two runs of the same stack.
@@ -203,6 +211,7 @@ func (r *Report) Write(w io.Writer) {
 			fmt.Fprintf(w, "  %s\n", p)
 		}
 	}
+	r.writeServing(w)
 }
 
 func short(s string) string {

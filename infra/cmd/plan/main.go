@@ -107,10 +107,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		change = " with " + strings.Join(sets, ", ")
 	}
 	fmt.Fprintf(stdout, "\n== transition %s → %s%s ==\n", fromPhase, *to, change)
-	rep := transition.Check(from, target)
+	rep := transition.CheckPhases(from, target)
 	rep.Write(stdout)
 	fmt.Fprintf(stdout, "\n== for information, not checked: the way back, %s → %s ==\n", *to, fromPhase)
-	transition.Check(target, from).Write(stdout)
+	transition.CheckPhases(target, from).Write(stdout)
 	var errs []error
 	if len(rep.AtRisk()) > 0 {
 		errs = append(errs, fmt.Errorf("the move to %s would replace or delete a stateful or protected resource (see above)", *to))
@@ -176,7 +176,16 @@ func readStack(path string) (map[string]string, []string, error) {
 	return cfg, secrets, nil
 }
 
-func preview(stackName string, cfg map[string]string, secrets []string, w io.Writer, print bool) (*mockrun.Capture, error) {
+func preview(stackName string, cfg map[string]string, secrets []string, w io.Writer, print bool) (transition.Side, error) {
+	var side transition.Side
+	c, p, err := previewRun(stackName, cfg, secrets, w, print)
+	if err == nil {
+		side = transition.Side{Plan: p, Run: c}
+	}
+	return side, err
+}
+
+func previewRun(stackName string, cfg map[string]string, secrets []string, w io.Writer, print bool) (*mockrun.Capture, *plan.Plan, error) {
 	var p *plan.Plan
 	var est *cost.Estimate
 	outputs := map[string]string{}
@@ -206,10 +215,10 @@ func preview(stackName string, cfg map[string]string, secrets []string, w io.Wri
 	// what a real provider refuses there (mockrun.Options.Preview).
 	c, err := mockrun.Run(stack.Program(wiring.Clouds(), hooks), mockrun.Options{Stack: stackName, Config: cfg, SecretKeys: secrets, Preview: true})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !print {
-		return c, nil
+		return c, p, nil
 	}
 	fmt.Fprintf(w, "stack %s: %s, phase %s, region %s\n\n", stackName, p.Cloud, p.Phase, p.Region)
 	if r := p.Registry; r.Set() {
@@ -253,7 +262,7 @@ func preview(stackName string, cfg map[string]string, secrets []string, w io.Wri
 				kinds = append(kinds, l.Kind) // Preflight skips the kinds it does not check
 			}
 			if err := cost.Preflight(context.Background(), hc, do, string(p.Cloud), p.Region, kinds); err != nil {
-				return nil, fmt.Errorf("preflight: %w", err)
+				return nil, nil, fmt.Errorf("preflight: %w", err)
 			}
 			if e, err := cost.Live(hc, do, cost.WithSnapshotFallback()).Price(context.Background(), string(p.Cloud), p.Region, items); err == nil {
 				est = e
@@ -268,7 +277,7 @@ func preview(stackName string, cfg map[string]string, secrets []string, w io.Wri
 			fmt.Fprintf(w, "WARNING: %.2f %s is over the stack's budget of %.2f %s\n", est.Total, est.Currency, p.Budget, p.Currency())
 		}
 	}
-	return c, nil
+	return c, p, nil
 }
 
 func shortType(t string) string {
