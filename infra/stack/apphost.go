@@ -29,7 +29,7 @@ import (
 // It re-runs when the bundle changes: a new program version or a phase
 // change (host.env, the firewall, Caddy on or off).
 func appHostCommand(ctx *pulumi.Context, p *plan.Plan, i int, h Host, in *Inputs) (*remote.Command, error) {
-	script, err := AppHostScript(p, i)
+	script, err := appHostScript(p, i)
 	if err != nil {
 		return nil, fmt.Errorf("app host %s: %w", h.Name, err)
 	}
@@ -40,17 +40,17 @@ func appHostCommand(ctx *pulumi.Context, p *plan.Plan, i int, h Host, in *Inputs
 	}, pulumi.DependsOn([]pulumi.Resource{h.Resource}))
 }
 
-// AppHostCaddy reports whether app host i (0 is app-1) runs Caddy on the
+// appHostCaddy reports whether app host i (0 is app-1) runs Caddy on the
 // web ports: the stack's one entry in mvp, and app-1 alone while the load
 // balancer takes over (plan.VMEntry).
-func AppHostCaddy(p *plan.Plan, i int) bool { return p.VMEntry() && i == 0 }
+func appHostCaddy(p *plan.Plan, i int) bool { return p.VMEntry() && i == 0 }
 
-// AppHostScript is the shell command that installs the bundle on app host
+// appHostScript is the shell command that installs the bundle on app host
 // i, as the admin user through sudo. Every file travels base64-encoded in
 // the command; none holds a secret (the app's environment arrives on the
 // deploy's stdin).
-func AppHostScript(p *plan.Plan, i int) (string, error) {
-	caddy := AppHostCaddy(p, i)
+func appHostScript(p *plan.Plan, i int) (string, error) {
+	caddy := appHostCaddy(p, i)
 	h := cloudinit.Host{
 		Role:          cloudinit.RoleApp,
 		Cloud:         string(p.Cloud),
