@@ -110,7 +110,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	rep := transition.CheckPhases(from, target)
 	rep.Write(stdout)
 	fmt.Fprintf(stdout, "\n== remote commands the move to %s runs over SSH (new or changed) ==\n", *to)
-	writeCommands(stdout, from, target)
+	writeCommands(stdout, from.Run, target.Run)
 	fmt.Fprintf(stdout, "\n== for information, not checked: the way back, %s → %s ==\n", *to, fromPhase)
 	transition.CheckPhases(target, from).Write(stdout)
 	var errs []error
