@@ -153,6 +153,7 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 			return nil, err
 		}
 		res.Edge = lb
+		res.LoadBalancer = &lb.Watched
 		res.Data.RedisHost = &redis.Host
 		res.Data.RedisAddrs = pulumi.StringArray{pulumi.Sprintf("%s:%d", redis.Host.PrivateIP, redisPort)}.ToStringArrayOutput()
 		res.Data.RedisPassword = in.RedisPassword

@@ -1,6 +1,7 @@
 package hetzner
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/pulumi/pulumi-hcloud/sdk/go/hcloud"
@@ -60,6 +61,8 @@ type loadBalancer struct {
 	LB *hcloud.LoadBalancer
 	// Certificate reports whether a certificate resource was declared.
 	Certificate bool
+	// Watched is the load balancer and its targets for the rollout's wait.
+	Watched stack.LoadBalancer
 
 	// The service, declared by Open once the app serves.
 	serviceName string
@@ -120,15 +123,18 @@ func (d *deployer) newLoadBalancer(name string, a lbArgs) (*loadBalancer, error)
 	if err != nil {
 		return nil, err
 	}
+	c.Watched = stack.LoadBalancer{ID: lbID, Port: a.Port, Targets: map[string]pulumi.IntOutput{}}
 	for i, srv := range a.Targets {
-		if _, err := hcloud.NewLoadBalancerTarget(ctx, "lb-target-"+a.TargetNames[i], &hcloud.LoadBalancerTargetArgs{
+		t, err := hcloud.NewLoadBalancerTarget(ctx, "lb-target-"+a.TargetNames[i], &hcloud.LoadBalancerTargetArgs{
 			LoadBalancerId: lbID,
 			Type:           pulumi.String("server"),
 			ServerId:       intID(ctx, srv.ID()),
 			UsePrivateIp:   pulumi.Bool(true),
-		}, pulumi.Parent(c), pulumi.DependsOn([]pulumi.Resource{attached})); err != nil {
+		}, pulumi.Parent(c), pulumi.DependsOn([]pulumi.Resource{attached}))
+		if err != nil {
 			return nil, err
 		}
+		c.Watched.Targets[a.TargetNames[i]] = targetServerID(a.TargetNames[i], t)
 	}
 
 	health := hcloud.LoadBalancerServiceHealthCheckArgs{
@@ -205,4 +211,14 @@ func (d *deployer) certificate(parent pulumi.Resource, tls *UploadedTLS) (pulumi
 		return pulumi.IntOutput{}, err
 	}
 	return intID(d.ctx, cert.ID()), nil
+}
+
+// targetServerID is the server a target holds, once the target exists.
+func targetServerID(name string, t *hcloud.LoadBalancerTarget) pulumi.IntOutput {
+	return t.ServerId.ApplyT(func(id *int) (int, error) {
+		if id == nil {
+			return 0, fmt.Errorf("hetzner: load balancer target %s holds no server", name)
+		}
+		return *id, nil
+	}).(pulumi.IntOutput)
 }

@@ -73,6 +73,7 @@ type mocks struct {
 	c              *Capture
 	project, stack string
 	generation     string
+	onResource     func(Resource)
 }
 
 // secretTriggerTypes are the resource types whose provider refuses a
@@ -182,6 +183,9 @@ func (m *mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.Prop
 	m.c.mu.Lock()
 	m.c.Resources = append(m.c.Resources, r)
 	m.c.mu.Unlock()
+	if m.onResource != nil {
+		m.onResource(r)
+	}
 	return args.Name + "-id", fakeOutputs(args.TypeToken, args.Name, m.generation, args.Inputs), nil
 }
 
@@ -517,6 +521,10 @@ type Options struct {
 	// Generation goes into every generated secret (random passwords), so
 	// a test can stand for a stack whose passwords were regenerated.
 	Generation string
+	// OnResource, when set, is called with each resource as it is
+	// declared (from the engine's goroutines), so a test can see the
+	// order of declarations against other events of the run.
+	OnResource func(Resource)
 }
 
 // Run runs program under mocks and returns what it declared, with the
@@ -535,7 +543,7 @@ func Run(program pulumi.RunFunc, o Options) (*Capture, error) {
 		}
 		return nil
 	}
-	err := pulumi.RunErr(wrapped, pulumi.WithMocks(o.Project, o.Stack, &mocks{c: c, project: o.Project, stack: o.Stack, generation: o.Generation}), func(info *pulumi.RunInfo) {
+	err := pulumi.RunErr(wrapped, pulumi.WithMocks(o.Project, o.Stack, &mocks{c: c, project: o.Project, stack: o.Stack, generation: o.Generation, onResource: o.OnResource}), func(info *pulumi.RunInfo) {
 		info.Config = o.Config
 		info.ConfigSecretKeys = o.SecretKeys
 		info.DryRun = o.Preview

@@ -46,11 +46,11 @@ const redisPromote = ` && pw=$(sudo awk '$1 == "requirepass" {print $2}' /etc/re
 
 // rollout delivers secrets over SSH — never in user data, which any process
 // on a VM can read from the metadata service — and rolls the app image out
-// one server at a time, each waiting for /readyz before the next starts.
+// one server at a time, each waiting for /readyz before the next starts
+// and, behind a load balancer that reports its targets' health, until the
+// load balancer sends it traffic again.
 // Changing the image or the environment re-runs it; no server is replaced.
-//
-// It returns the data hosts' setup steps and the deploy commands.
-func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pulumi.StringOutput) (dataReady, deployed []pulumi.Resource, err error) {
+func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pulumi.StringOutput) (*rolledOut, error) {
 	var deps []pulumi.Resource
 	if h := res.Data.DBHost; h != nil {
 		// The db host's setup script creates or updates the app's role and
@@ -62,7 +62,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			Triggers:   pulumi.Array{TriggerHash(in.DBPassword)},
 		}, pulumi.DependsOn([]pulumi.Resource{h.Resource}))
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		deps = append(deps, cmd)
 		if p.Backup.S3Endpoint != "" {
@@ -79,7 +79,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 				Stdin:      pulumi.ToSecret(backupEnv).(pulumi.StringOutput),
 				Triggers:   pulumi.Array{TriggerHash(backupEnv)},
 			}, pulumi.DependsOn([]pulumi.Resource{h.Resource})); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		}
 	}
@@ -99,7 +99,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			Triggers: pulumi.Array{TriggerHash(conf), pulumi.String(string(p.Phase))},
 		}, pulumi.DependsOn([]pulumi.Resource{h.Resource}))
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		deps = append(deps, cmd)
 		for _, r := range res.Data.RedisReplicas {
@@ -117,7 +117,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 				Triggers:   pulumi.Array{TriggerHash(conf)},
 			}, pulumi.DependsOn([]pulumi.Resource{r.Resource, cmd}))
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			deps = append(deps, rc)
 		}
@@ -126,33 +126,52 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 		// Not a step the app waits for: the app serves lexical search
 		// while Chroma restarts (its /readyz reports it degraded).
 		if _, err := ChromaVersion(ctx, *h, in, res.Data.ChromaVersion); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	prev := deps
+	gate, err := newLBGate(ctx, res, in)
+	if err != nil {
+		return nil, err
+	}
+	prev, stdin := deps, env
+	var deployed []pulumi.Resource
 	for i, h := range res.AppHosts {
 		login, err := registryLogin(ctx, p, h, in)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		// This version's scripts and units (with their stop settings) and
 		// the phase's host.env and Caddy, before the deploy uses them.
 		bundle, err := appHostCommand(ctx, p, i, h, in)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		cmd, err := remote.NewCommand(ctx, "deploy-"+h.Name, &remote.CommandArgs{
 			Connection: connection(h, in),
 			// The environment arrives on stdin and lands in a root-only file.
 			Create:   pulumi.Sprintf(booted+"sudo install -D -m 0600 -o root -g root /dev/stdin /etc/flavormonk/env && sudo %s %s %s", cloudinit.DeployPath, deployArgs(p), p.AppImage),
-			Stdin:    env,
+			Stdin:    stdin,
 			Triggers: pulumi.Array{pulumi.String(p.AppImage), TriggerHash(env)},
 		}, pulumi.DependsOn(append(append([]pulumi.Resource{h.Resource, bundle}, prev...), login...)))
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		prev = []pulumi.Resource{cmd} // one server at a time
 		deployed = append(deployed, cmd)
+		// The next deploy starts once the load balancer admits this host.
+		stdin = gate.after(h, cmd, env)
 	}
-	return deps, deployed, nil
+	return &rolledOut{DataReady: deps, Deployed: deployed, Env: stdin}, nil
+}
+
+// rolledOut is what rollout declared.
+type rolledOut struct {
+	// DataReady are the data hosts' setup steps; Deployed the deploy
+	// commands, in rollout order.
+	DataReady, Deployed []pulumi.Resource
+	// Env is the app's environment once the last server serves it (behind
+	// a watched load balancer: once it sends that server traffic), for
+	// the appEnv output, so a last server that never turns healthy fails
+	// the `pulumi up` too.
+	Env pulumi.StringOutput
 }

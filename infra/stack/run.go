@@ -20,6 +20,7 @@ import (
 
 	"github.com/flavormonk/flavormonk/infra/cost"
 	"github.com/flavormonk/flavormonk/infra/kube"
+	"github.com/flavormonk/flavormonk/infra/lbhealth"
 	"github.com/flavormonk/flavormonk/infra/plan"
 )
 
@@ -27,7 +28,8 @@ import (
 // offline plan) so this package does not import both heavy SDKs itself.
 type Clouds map[plan.Cloud]Cloud
 
-// Hooks let the offline plan and tests observe a run.
+// Hooks let the offline plan and tests observe a run, and tests stand in
+// for the cloud API the run asks.
 type Hooks struct {
 	// Plan is called with the compiled plan.
 	Plan func(*plan.Plan)
@@ -37,6 +39,9 @@ type Hooks struct {
 	Output func(name string, value any, secret bool)
 	// AppEnv is called with the rendered app environment of the phase.
 	AppEnv func(env []string)
+	// LBWatcher, when set, replaces the watcher made from the Hetzner
+	// token (Inputs.LBWatcher).
+	LBWatcher lbhealth.Watcher
 }
 
 // Program returns the Pulumi program for the given clouds.
@@ -108,6 +113,14 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 		DBPassword:    pulumi.ToSecret(dbPW.Result).(pulumi.StringOutput),
 		RedisPassword: pulumi.ToSecret(redisPW.Result).(pulumi.StringOutput),
 		SSHPrivateKey: secretConfig(ctx, "sshPrivateKey"),
+		LBWatcher:     hooks.LBWatcher,
+	}
+	if in.LBWatcher == nil && p.Cloud == plan.Hetzner {
+		// Asked from this machine, with the token the hcloud provider
+		// uses: never from a VM, which would need the token itself.
+		if token := cloudConfig(ctx, "hcloud:token", "HCLOUD_TOKEN"); token != "" {
+			in.LBWatcher = lbhealth.NewHcloud(lbhealth.NewClient(token, cloudConfig(ctx, "hcloud:endpoint", "HCLOUD_ENDPOINT")), lbhealth.HcloudOptions{})
+		}
 	}
 	res, err := cloud.Deploy(ctx, p, in)
 	if err != nil {
@@ -115,14 +128,14 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 	}
 
 	env := appEnv(ctx, p, res, hooks)
-	dataReady, ready, err := rollout(ctx, p, res, in, env)
+	rolled, err := rollout(ctx, p, res, in, env)
 	if err != nil {
 		return err
 	}
-	serving := Serving{Ready: ready}
+	serving := Serving{Ready: rolled.Deployed}
 	if res.Cluster != nil {
 		// The migration Job needs the database role that db-setup makes.
-		res.Cluster.DependsOn = append(res.Cluster.DependsOn, dataReady...)
+		res.Cluster.DependsOn = append(res.Cluster.DependsOn, rolled.DataReady...)
 		app, err := deployToCluster(ctx, p, res, env)
 		if err != nil {
 			return err
@@ -154,7 +167,7 @@ func run(ctx *pulumi.Context, clouds Clouds, hooks *Hooks) error {
 		"monthlyCost": pulumi.String(fmt.Sprintf("%.2f %s (%s)", est.Total, est.Currency, sources(est))).ToStringOutput(),
 		"dnsRecords":  entry.DNSRecords,
 		"databaseUrl": res.Data.PostgresURL,
-		"appEnv":      env,
+		"appEnv":      rolled.Env,
 	}
 	if res.Cluster != nil {
 		exports["kubeconfig"] = pulumi.ToSecret(res.Cluster.Kubeconfig).(pulumi.StringOutput)
@@ -324,13 +337,7 @@ func envHash(env string) string {
 // anything is created. Without a token (the offline plan, tests) it is
 // skipped; the plan's own catalog check still ran.
 func preflight(ctx *pulumi.Context, p *plan.Plan) error {
-	token := func(key, env string) string {
-		if v, ok := ctx.GetConfig(key); ok {
-			return v
-		}
-		return os.Getenv(env)
-	}
-	hc, do := token("hcloud:token", "HCLOUD_TOKEN"), token("digitalocean:token", "DIGITALOCEAN_TOKEN")
+	hc, do := cloudConfig(ctx, "hcloud:token", "HCLOUD_TOKEN"), cloudConfig(ctx, "digitalocean:token", "DIGITALOCEAN_TOKEN")
 	if (p.Cloud == plan.Hetzner && hc == "") || (p.Cloud == plan.DigitalOcean && do == "") {
 		return nil
 	}
@@ -338,8 +345,22 @@ func preflight(ctx *pulumi.Context, p *plan.Plan) error {
 	for _, r := range p.Roles() {
 		kinds = append(kinds, p.Sizes[r])
 	}
-	if err := cost.Preflight(ctx.Context(), hc, do, string(p.Cloud), p.Region, kinds); err != nil {
+	var opts []cost.Option
+	if ep := cloudConfig(ctx, "hcloud:endpoint", "HCLOUD_ENDPOINT"); ep != "" {
+		opts = append(opts, cost.WithHcloudEndpoint(ep))
+	}
+	if err := cost.Preflight(ctx.Context(), hc, do, string(p.Cloud), p.Region, kinds, opts...); err != nil {
 		return fmt.Errorf("preflight (config flavormonk:sizes / region): %w", err)
 	}
 	return nil
+}
+
+// cloudConfig is a cloud provider's setting as the provider reads it: its
+// stack config key, or else its environment variable. The program asks
+// the same API, with the same token, as the provider.
+func cloudConfig(ctx *pulumi.Context, key, env string) string {
+	if v, ok := ctx.GetConfig(key); ok {
+		return v
+	}
+	return os.Getenv(env)
 }

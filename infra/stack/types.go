@@ -5,6 +5,7 @@ import (
 
 	"github.com/flavormonk/flavormonk/infra/cost"
 	"github.com/flavormonk/flavormonk/infra/kube"
+	"github.com/flavormonk/flavormonk/infra/lbhealth"
 	"github.com/flavormonk/flavormonk/infra/plan"
 )
 
@@ -29,11 +30,16 @@ type Cloud interface {
 }
 
 // Inputs are values the program makes before any cloud resource: generated
-// passwords and the stack's secrets. All are secret outputs.
+// passwords and the stack's secrets (all secret outputs), and how the
+// runner watches a load balancer.
 type Inputs struct {
 	DBPassword    pulumi.StringOutput // the app's Postgres role (Hetzner self-managed db)
 	RedisPassword pulumi.StringOutput // Hetzner Redis requirepass
 	SSHPrivateKey pulumi.StringOutput // for the remote commands; empty when not configured
+	// LBWatcher asks the cloud's API, from the machine running the
+	// program, whether Result.LoadBalancer sends a server traffic; nil
+	// without a Hetzner token (the offline plan, tests).
+	LBWatcher lbhealth.Watcher
 }
 
 // Host is a machine the program configures over SSH after boot.
@@ -57,6 +63,10 @@ type Result struct {
 	// TrustedProxies are the LB's private address range, Caddy's loopback
 	// or, in scale, the pod range too.
 	TrustedProxies pulumi.StringArrayOutput
+	// LoadBalancer is the load balancer in front of AppHosts when its API
+	// reports each target's health (Hetzner upgrade): the rollout moves
+	// on from a server only once it is healthy there. nil otherwise.
+	LoadBalancer *LoadBalancer
 
 	// Cluster is the scale phase's Kubernetes cluster, nil before scale.
 	// The shared step declares the app on it (package kube).
@@ -68,6 +78,19 @@ type Result struct {
 
 	// Items are what the phase costs, for the cost package.
 	Items []cost.Item
+}
+
+// LoadBalancer is a load balancer whose targets' health the rollout
+// watches through Inputs.LBWatcher.
+type LoadBalancer struct {
+	// ID is the cloud's numeric ID.
+	ID pulumi.IntOutput
+	// Port is where the app hosts serve its traffic.
+	Port int
+	// Targets are each app host's server ID, by Host.Name, as the host's
+	// target holds it: each resolves once the server is a target, so a
+	// wait never asks before it is one.
+	Targets map[string]pulumi.IntOutput
 }
 
 // Data is the data tier: the self-managed hosts the program configures
