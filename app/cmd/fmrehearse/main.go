@@ -8,6 +8,12 @@
 // 127.0.0.1; every subprocess and disposable service is ended on exit.
 //
 //	fmrehearse -phase mvp|upgrade|scale [flags]
+//	fmrehearse -phase rollout [flags]
+//
+// -phase rollout rehearses a deploy instead (rollout.go): two app
+// instances behind a real HAProxy and one host's blue and green behind a
+// real Caddy, rolled onto a new build by the production deploy script
+// under a steady load; it fails on any failed request.
 //
 // The Postgres cluster comes from -postgres-url or
 // FLAVORMONK_REHEARSE_POSTGRES_URL, else scripts/postgres.sh start. The exit
@@ -46,12 +52,19 @@ type options struct {
 	keep     bool
 	budget   time.Duration
 	maxFresh time.Duration
+	roll     rolloutOptions
+	paths    string
 }
 
 func main() {
+	// The wrappers FM_SYSTEMCTL, FM_DOCKER and FM_JOURNALCTL name run
+	// this binary as a shim (shim.go).
+	if tool := os.Getenv(shimEnv); tool != "" {
+		os.Exit(shimMain(tool))
+	}
 	var o options
 	fs := flag.NewFlagSet("fmrehearse", flag.ExitOnError)
-	fs.StringVar(&o.phase, "phase", "mvp", "phase to rehearse: mvp, upgrade or scale")
+	fs.StringVar(&o.phase, "phase", "mvp", "phase to rehearse: mvp, upgrade or scale; or rollout")
 	fs.DurationVar(&o.duration, "duration", 20*time.Second, "length of the load")
 	fs.IntVar(&o.conns, "c", 16, "concurrent connections of the load")
 	fs.StringVar(&o.bin, "bin", "", "flavormonk binary (default: build ./cmd/flavormonk)")
@@ -59,11 +72,19 @@ func main() {
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, binary) even when the rehearsal passes")
 	fs.DurationVar(&o.budget, "timeout", 10*time.Minute, "bound of the whole rehearsal")
 	fs.DurationVar(&o.maxFresh, "freshness", 10*time.Second, "longest acceptable time for an import to be found through the other replica")
+	fs.IntVar(&o.roll.Rate, "rate", 50, "rollout: requests per second of the steady load")
+	fs.DurationVar(&o.roll.Hold, "hold", 5*time.Second, "rollout: load before the first and after the last deploy")
+	fs.DurationVar(&o.roll.Drain, "drain", 2*time.Second, "rollout: FLAVORMONK_DRAIN_DELAY of the instances")
+	fs.IntVar(&o.roll.LBProbes, "lb-probes", 3, "rollout: --lb-probes of the load-balanced deploys (0: do not wait for the load balancer)")
+	fs.DurationVar(&o.roll.MaxGap, "max-gap", time.Second, "rollout: longest acceptable time without a good answer")
+	fs.DurationVar(&o.roll.Timeout, "deploy-timeout", 60*time.Second, "rollout: --timeout of each deploy")
+	fs.StringVar(&o.roll.Script, "script", "", "rollout: the deploy script (default infra/cloudinit/files/deploy.sh)")
+	fs.StringVar(&o.paths, "paths", "lb,bluegreen", "rollout: which paths to rehearse: lb, bluegreen")
 	_ = fs.Parse(os.Args[1:])
 	switch o.phase {
-	case "mvp", "upgrade", "scale":
+	case "mvp", "upgrade", "scale", "rollout":
 	default:
-		fmt.Fprintf(os.Stderr, "fmrehearse: unknown -phase %q; allowed: mvp, upgrade, scale\n", o.phase)
+		fmt.Fprintf(os.Stderr, "fmrehearse: unknown -phase %q; allowed: mvp, upgrade, scale, rollout\n", o.phase)
 		os.Exit(2)
 	}
 	if fs.NArg() > 0 {
@@ -73,6 +94,12 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithTimeout(ctx, o.budget)
+	if o.phase == "rollout" {
+		code := mainRollout(ctx, o)
+		cancel()
+		stop()
+		os.Exit(code)
+	}
 	r := &rehearsal{opt: o, rep: &Report{Phase: o.phase}}
 	err := r.run(ctx)
 	if err != nil {
@@ -594,4 +621,56 @@ func hostOf(u string) string {
 		u = u[:i]
 	}
 	return u
+}
+
+// mainRollout runs -phase rollout and returns the exit status.
+func mainRollout(ctx context.Context, o options) int {
+	ro := o.roll
+	ro.Now, ro.Logf, ro.PGBase = flavormonk.SystemClock, logf, o.pgURL
+	ro.Paths = strings.Split(o.paths, ",")
+	rep := &RolloutReport{}
+	work, err := prepareRollout(ctx, &ro)
+	if err == nil {
+		rep, err = runRollout(ctx, ro)
+	}
+	if err != nil {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("%w (the rehearsal is bounded to %s)", err, o.budget)
+		} else if errors.Is(err, context.Canceled) {
+			err = errors.New("interrupted")
+		}
+		rep.Failures = append(rep.Failures, "rehearsal did not complete: "+err.Error())
+	}
+	rep.print(os.Stdout, ro.Now.Now())
+	if work != "" {
+		if o.keep || rep.failed() {
+			fmt.Printf("\nlogs and files kept in %s\n", work)
+		} else {
+			_ = os.RemoveAll(work)
+		}
+	}
+	if rep.failed() {
+		return 1
+	}
+	return 0
+}
+
+// prepareRollout fills in the workspace, the work directory and Postgres.
+func prepareRollout(ctx context.Context, ro *rolloutOptions) (string, error) {
+	var err error
+	if ro.Root, err = workspaceRoot(); err != nil {
+		return "", err
+	}
+	if ro.Work, err = os.MkdirTemp("", "fmrehearse-rollout-"); err != nil {
+		return "", err
+	}
+	if ro.PGBase == "" {
+		logf("starting Postgres (scripts/postgres.sh start)")
+		out, err := runCmd(ctx, 3*time.Minute, "postgres.sh start", exec.Command(filepath.Join(ro.Root, "scripts", "postgres.sh"), "start"), filepath.Join(ro.Work, "services.log"))
+		if err != nil {
+			return ro.Work, err
+		}
+		ro.PGBase = strings.TrimSpace(out)
+	}
+	return ro.Work, nil
 }

@@ -1,0 +1,477 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	flavormonk "github.com/flavormonk/flavormonk/app"
+	"github.com/flavormonk/flavormonk/app/recipes"
+)
+
+// The rollout rehearsal (-phase rollout): the production deploy script
+// (infra/cloudinit/files/deploy.sh) rolls a new version out under a steady
+// load, once on two hosts behind a real HAProxy (--mode inplace, waiting
+// for the load balancer's probes) and once on one host behind a real Caddy
+// (--mode bluegreen). systemd and docker are the shims of shim.go; the app
+// is the real binary, built twice with different versions.
+
+type rolloutOptions struct {
+	Root     string // workspace root (go.work, scripts/, infra/)
+	Work     string // work directory (logs, hosts' FM_ROOTs)
+	PGBase   string // Postgres cluster URL
+	Script   string // deploy.sh (default: infra/cloudinit/files/deploy.sh)
+	Rate     int           // requests per second of the load
+	Hold     time.Duration // load before the first and after the last deploy
+	Drain    time.Duration // FLAVORMONK_DRAIN_DELAY
+	LBProbes int           // --lb-probes of the inplace deploys (0: none)
+	Timeout  time.Duration // --timeout of each deploy
+	MaxGap   time.Duration // longest acceptable gap between good answers
+	Paths    []string      // "lb", "bluegreen"
+	Now      flavormonk.Clock
+	Logf     func(string, ...any)
+}
+
+// images are the two builds, by the image reference deploy.sh is given.
+const (
+	imageOld = "rehearse.local/flavormonk:v1"
+	imageNew = "rehearse.local/flavormonk:v2"
+)
+
+type build struct {
+	Bin     string
+	Version string
+}
+
+type rollout struct {
+	opt    rolloutOptions
+	rep    *RolloutReport
+	builds map[string]build
+	ctl    *control
+	shims  map[string]string
+	env    map[string]string // /etc/flavormonk/env of every host
+	paths  []string          // the request mix
+	dbName string
+	caddy  *caddy
+	lb     *haproxy
+}
+
+// RolloutReport is what a rollout rehearsal found.
+type RolloutReport struct {
+	Setup    []string
+	Paths    []loadResult
+	Failures []string
+	Notes    []string
+}
+
+func (r *RolloutReport) failed() bool { return len(r.Failures) > 0 || len(r.Paths) == 0 }
+
+func (r *rollout) logf(format string, args ...any) {
+	if r.opt.Logf != nil {
+		r.opt.Logf(format, args...)
+	}
+}
+
+func (r *rollout) fail(format string, args ...any) {
+	r.rep.Failures = append(r.rep.Failures, fmt.Sprintf(format, args...))
+}
+
+// runRollout runs the rehearsal and returns its report; the error is
+// what kept it from running (a failed rollout is in the report).
+func runRollout(ctx context.Context, o rolloutOptions) (*RolloutReport, error) {
+	r := &rollout{opt: o, rep: &RolloutReport{}}
+	defer r.cleanup()
+	if err := r.prepare(ctx); err != nil {
+		return r.rep, err
+	}
+	for _, p := range o.Paths {
+		var res loadResult
+		var err error
+		switch p {
+		case "lb":
+			var rig *lbRig
+			if rig, err = r.lbPath(ctx, "load balancer (HAProxy), --mode inplace"); err == nil {
+				res, err = rig.roll(ctx, imageNew, o.LBProbes)
+			}
+		case "bluegreen":
+			var rig *bgRig
+			if rig, err = r.bgPath(ctx); err == nil {
+				res, err = rig.roll(ctx, imageNew)
+			}
+		default:
+			err = fmt.Errorf("unknown rollout path %q", p)
+		}
+		if err != nil {
+			return r.rep, err
+		}
+		r.judge(res, imageNew)
+		r.rep.Paths = append(r.rep.Paths, res)
+	}
+	return r.rep, nil
+}
+
+// judge adds the failures of one path to the report.
+func (r *rollout) judge(res loadResult, image string) {
+	for _, s := range res.Steps {
+		if s.Err != nil {
+			r.fail("%s: %s: %v", res.Name, s.Name, s.Err)
+		}
+	}
+	if res.Failed > 0 {
+		r.fail("%s: %d of %d requests failed", res.Name, res.Failed, res.Requests)
+	}
+	if res.Requests == 0 {
+		r.fail("%s: no requests were sent", res.Name)
+	}
+	if r.opt.MaxGap > 0 && res.Gap.D > r.opt.MaxGap {
+		r.fail("%s: the longest gap between good answers was %s (limit %s)", res.Name, res.Gap.D.Round(time.Millisecond), r.opt.MaxGap)
+	}
+	want := []string{r.builds[imageOld].Version, r.builds[imageNew].Version}
+	for _, v := range want {
+		found := false
+		for _, vc := range res.Versions {
+			found = found || vc.Version == v && vc.Answers > 0
+		}
+		if !found {
+			r.fail("%s: version %s never answered", res.Name, v)
+		}
+	}
+	if n := len(res.Versions); n > 0 && res.Versions[n-1].Version != r.builds[image].Version {
+		r.fail("%s: the last version to answer first was %s, not %s", res.Name, res.Versions[n-1].Version, r.builds[image].Version)
+	}
+}
+
+func (r *rollout) prepare(ctx context.Context) error {
+	o := r.opt
+	if o.Script == "" {
+		r.opt.Script = filepath.Join(o.Root, "infra/cloudinit/files/deploy.sh")
+	}
+	if _, err := os.Stat(r.opt.Script); err != nil {
+		return err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	if r.shims, err = writeShims(filepath.Join(o.Work, "bin"), self); err != nil {
+		return err
+	}
+
+	// The two builds: the same source, two versions.
+	r.builds = map[string]build{}
+	for i, image := range []string{imageOld, imageNew} {
+		v := fmt.Sprintf("rehearse-v%d", i+1)
+		bin := filepath.Join(o.Work, "flavormonk-"+v)
+		t0 := time.Now()
+		r.logf("building ./cmd/flavormonk as %s", v)
+		cmd := exec.Command("go", "build", "-ldflags", "-X github.com/flavormonk/flavormonk/app.Version="+v, "-o", bin, "./cmd/flavormonk")
+		cmd.Dir = filepath.Join(o.Root, "app")
+		if _, err := runCmd(ctx, 5*time.Minute, "go build "+v, cmd, filepath.Join(o.Work, "build.log")); err != nil {
+			return err
+		}
+		r.builds[image] = build{Bin: bin, Version: v}
+		r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("image %s: ./cmd/flavormonk with Version=%s, built in %.1f s", image, v, time.Since(t0).Seconds()))
+	}
+
+	// One store for every instance: a fresh database on the cluster.
+	r.dbName = fmt.Sprintf("fmrehearse_rollout_%d_%d", time.Now().Unix(), os.Getpid())
+	dbURL, err := freshDatabase(ctx, o.PGBase, r.dbName)
+	if err != nil {
+		r.dbName = ""
+		return err
+	}
+	r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("Postgres: fresh database %s on %s, shared by every instance", r.dbName, hostOf(o.PGBase)))
+	r.env = map[string]string{
+		"FLAVORMONK_TIER":             "mvp",
+		"FLAVORMONK_POSTGRES_URL":     dbURL,
+		"FLAVORMONK_INFERENCE":        "offline",
+		"FLAVORMONK_SECURE_COOKIES":   "false",
+		"FLAVORMONK_RATE_LIMIT":       "0",
+		"FLAVORMONK_SEED":             "true",
+		"FLAVORMONK_LOG_FORMAT":       "text",
+		"FLAVORMONK_INDEX_POLL":       "1s",
+		"FLAVORMONK_DRAIN_DELAY":      o.Drain.String(),
+		"FLAVORMONK_SHUTDOWN_TIMEOUT": "10s",
+	}
+	migrate := exec.Command(r.builds[imageOld].Bin, "migrate")
+	migrate.Env = cleanEnv(r.env)
+	if _, err := runCmd(ctx, 90*time.Second, "flavormonk migrate", migrate, filepath.Join(o.Work, "migrate.log")); err != nil {
+		return err
+	}
+	seeded, err := recipes.Bundled()
+	if err != nil {
+		return err
+	}
+	r.paths = workload(seeded, 500, 7)
+
+	images := map[string]string{}
+	for ref, b := range r.builds {
+		images[ref] = b.Bin
+	}
+	r.ctl, err = newControl(o.Work, images, cleanEnv)
+	r.ctl.versions = map[string]string{}
+	for ref, b := range r.builds {
+		r.ctl.versions[ref] = b.Version
+	}
+	return err
+}
+
+// newHost makes a host with its FM_ROOT and /etc/flavormonk/env.
+func (r *rollout) newHost(name string, colours ...string) (*host, error) {
+	h := &host{Name: name, Root: filepath.Join(r.opt.Work, name), Ports: map[string]int{}, Metrics: map[string]int{}, StopGrace: 30 * time.Second}
+	for _, c := range colours {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		m, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		h.Ports[c], h.Metrics[c] = p, m
+	}
+	if err := os.MkdirAll(h.path("etc/flavormonk"), 0o755); err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	for _, k := range sortedKeys(r.env) {
+		fmt.Fprintf(&b, "%s=%s\n", k, r.env[k])
+	}
+	if err := os.WriteFile(h.path("etc/flavormonk/env"), []byte(b.String()), 0o600); err != nil {
+		return nil, err
+	}
+	r.ctl.add(h)
+	return h, nil
+}
+
+// deploy runs deploy.sh on h, as the deploy remote command does over SSH.
+func (r *rollout) deploy(ctx context.Context, h *host, args ...string) step {
+	name := fmt.Sprintf("%s: flavormonk-deploy %s", h.Name, strings.Join(args, " "))
+	r.logf("%s", name)
+	t0 := time.Now()
+	timeout := r.opt.Timeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	cmd := exec.Command("bash", append([]string{r.opt.Script}, args...)...)
+	env := cleanEnv(map[string]string{
+		"FM_ROOT":       h.Root,
+		"FM_SYSTEMCTL":  r.shims["systemctl"],
+		"FM_DOCKER":     r.shims["docker"],
+		"FM_JOURNALCTL": r.shims["journalctl"],
+		"FM_POLL":       "0.2",
+		controlEnv:      r.ctl.sock,
+	})
+	cmd.Env = env
+	out, err := runCmd(ctx, timeout+30*time.Second, name, cmd, filepath.Join(r.opt.Work, h.Name+"-deploy.log"))
+	s := step{Name: name, Took: time.Since(t0), Out: strings.TrimSpace(out)}
+	if err != nil {
+		s.Err = err
+	}
+	return s
+}
+
+func (r *rollout) timeoutArgs() []string {
+	if r.opt.Timeout > 0 {
+		return []string{"--timeout", fmt.Sprint(int(r.opt.Timeout.Seconds()))}
+	}
+	return nil
+}
+
+// lbRig is the load-balanced path: two hosts behind HAProxy.
+type lbRig struct {
+	r     *rollout
+	name  string
+	hosts []*host
+	lb    *haproxy
+}
+
+func (r *rollout) lbPath(ctx context.Context, name string) (*lbRig, error) {
+	rig := &lbRig{r: r, name: name}
+	servers := map[string]string{}
+	for _, n := range []string{"app-1", "app-2"} {
+		h, err := r.newHost(n, "blue")
+		if err != nil {
+			return nil, err
+		}
+		rig.hosts = append(rig.hosts, h)
+		servers[n] = fmt.Sprintf("127.0.0.1:%d", h.Ports["blue"])
+	}
+	lb, err := startHAProxy(ctx, r.opt.Work, servers)
+	if err != nil {
+		return nil, err
+	}
+	r.lb, rig.lb = lb, lb
+	r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("HAProxy %s → app-1 %s, app-2 %s; checks GET /readyz from %s, inter 1s rise 3 fall 2", lb.url, servers["app-1"], servers["app-2"], lbSource))
+	// The first deploy, one host after the other (the first seeds the store).
+	for _, h := range rig.hosts {
+		s := r.deploy(ctx, h, rig.args(imageOld, r.opt.LBProbes)...)
+		if s.Err != nil {
+			return nil, fmt.Errorf("first deploy: %w\n%s", s.Err, s.Out)
+		}
+		r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("%s: first deploy of %s in %.1f s", h.Name, imageOld, s.Took.Seconds()))
+	}
+	if err := lb.waitUp(ctx, 30*time.Second); err != nil {
+		return nil, err
+	}
+	return rig, nil
+}
+
+func (rig *lbRig) args(image string, probes int) []string {
+	a := []string{"--mode", "inplace"}
+	if probes > 0 {
+		a = append(a, "--lb-probes", fmt.Sprint(probes))
+	}
+	return append(append(a, rig.r.timeoutArgs()...), image)
+}
+
+// roll deploys image to each host in turn under the load, like the
+// rolling deploy commands of `pulumi up`.
+func (rig *lbRig) roll(ctx context.Context, image string, probes int) (loadResult, error) {
+	return rig.r.underLoad(ctx, rig.name, rig.lb.url, rig.watch, func(ctx context.Context, t0 time.Time) []step {
+		var steps []step
+		for _, h := range rig.hosts {
+			at := time.Since(t0)
+			s := rig.r.deploy(ctx, h, rig.args(image, probes)...)
+			s.At = at
+			steps = append(steps, s)
+			if s.Err != nil {
+				break // a rolling deploy stops at the first failed host
+			}
+		}
+		return steps
+	})
+}
+
+// watch records HAProxy's view of the servers while the load runs.
+func (rig *lbRig) watch(ctx context.Context, t0 time.Time) []step {
+	var steps []step
+	last := map[string]string{}
+	for {
+		if st, err := rig.lb.status(); err == nil {
+			for _, n := range sortedKeys(st) {
+				if st[n] != last[n] {
+					steps = append(steps, step{Name: fmt.Sprintf("HAProxy: %s %s", n, st[n]), At: time.Since(t0)})
+					last[n] = st[n]
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return steps
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// bgRig is the single-host path: blue and green behind Caddy.
+type bgRig struct {
+	r    *rollout
+	host *host
+}
+
+func (r *rollout) bgPath(ctx context.Context) (*bgRig, error) {
+	h, err := r.newHost("mvp-1", "blue", "green")
+	if err != nil {
+		return nil, err
+	}
+	c, err := startCaddy(ctx, r.opt.Work, h.Root)
+	if err != nil {
+		return nil, err
+	}
+	r.caddy, h.Caddy = c, c
+	r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("Caddy %s (admin %s) → blue 127.0.0.1:%d or green 127.0.0.1:%d", c.url, c.admin, h.Ports["blue"], h.Ports["green"]))
+	s := r.deploy(ctx, h, append(append([]string{"--mode", "bluegreen"}, r.timeoutArgs()...), imageOld)...)
+	if s.Err != nil {
+		return nil, fmt.Errorf("first deploy: %w\n%s", s.Err, s.Out)
+	}
+	r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("%s: first deploy of %s in %.1f s (%s)", h.Name, imageOld, s.Took.Seconds(), describeRunning(h)))
+	return &bgRig{r: r, host: h}, nil
+}
+
+func (rig *bgRig) roll(ctx context.Context, image string) (loadResult, error) {
+	h := rig.host
+	return rig.r.underLoad(ctx, "single host (Caddy), --mode bluegreen", rig.r.caddy.url, nil, func(ctx context.Context, t0 time.Time) []step {
+		s := rig.r.deploy(ctx, h, append(append([]string{"--mode", "bluegreen"}, rig.r.timeoutArgs()...), image)...)
+		s.At = time.Since(t0)
+		s.Name += " (then " + describeRunning(h) + ")"
+		return []step{s}
+	})
+}
+
+func describeRunning(h *host) string {
+	run := h.running()
+	var parts []string
+	for _, c := range sortedKeys(run) {
+		parts = append(parts, c+" runs "+run[c])
+	}
+	if len(parts) == 0 {
+		return "nothing runs"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// underLoad runs the steady load through base, does the deploys after
+// Hold, keeps loading for Hold more, and returns the figures.
+func (r *rollout) underLoad(ctx context.Context, name, base string, watch, do func(context.Context, time.Time) []step) (loadResult, error) {
+	l := newSteadyLoad(base, r.opt.Rate, r.paths, r.opt.Now)
+	lctx, stopLoad := context.WithCancel(ctx)
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	var watched []step
+	wg.Add(1)
+	go func() { defer wg.Done(); l.run(lctx) }()
+	if watch != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); watched = watch(wctx, t0) }()
+	}
+	r.logf("%s: load at %d requests/s through %s", name, r.opt.Rate, base)
+	sleep(ctx, r.opt.Hold)
+	steps := do(ctx, t0)
+	sleep(ctx, r.opt.Hold)
+	stopLoad()
+	stopWatch()
+	wg.Wait()
+	res := l.result(name)
+	res.Steps = mergeSteps(steps, watched)
+	if err := ctx.Err(); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func mergeSteps(a, b []step) []step {
+	out := append(append([]step(nil), a...), b...)
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].At < out[j-1].At; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+func (r *rollout) cleanup() {
+	stopAll()
+	if r.ctl != nil {
+		r.ctl.close()
+	}
+	if r.dbName != "" {
+		if err := dropDatabase(r.opt.PGBase, r.dbName); err != nil {
+			r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("dropping database %s: %v", r.dbName, err))
+		}
+	}
+}
