@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"time"
 
@@ -48,6 +49,9 @@ type Options struct {
 	// is logged once per window instead of an error per request. The
 	// store package knows its driver's errors; nil classifies none.
 	StoreUnreachable func(error) bool
+	// Probes counts every /readyz answer by who asked (probes.Counter: the
+	// deploy waits on a load balancer's probes); nil counts none.
+	Probes ProbeCounter
 
 	Log        *slog.Logger
 	Registerer prometheus.Registerer
@@ -65,6 +69,12 @@ type Options struct {
 	SearchMaxResults int
 	SecureCookies    bool           // HTTPS only: Secure cookies and HSTS
 	TrustedProxies   []netip.Prefix // X-Forwarded-For is believed only from these
+}
+
+// A ProbeCounter is told the status of every /readyz answer, after the
+// middleware, so a probe refused before the handler counts as failed.
+type ProbeCounter interface {
+	Observe(r *http.Request, status int)
 }
 
 // A Pinger is a backend that can say whether it answers.

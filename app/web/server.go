@@ -257,6 +257,9 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		d := time.Since(start)
 		s.metrics.observe(route, req.Method, res.Status, d)
+		if route == "/readyz" && s.cfg.Probes != nil {
+			s.cfg.Probes.Observe(req, res.Status)
+		}
 		if isProbe(c) && res.Status < 400 {
 			return nil
 		}

@@ -26,6 +26,7 @@ import (
 	"github.com/flavormonk/flavormonk/app/indexer"
 	"github.com/flavormonk/flavormonk/app/limit"
 	"github.com/flavormonk/flavormonk/app/postgres"
+	"github.com/flavormonk/flavormonk/app/probes"
 	"github.com/flavormonk/flavormonk/app/recipes"
 	"github.com/flavormonk/flavormonk/app/search"
 	"github.com/flavormonk/flavormonk/app/sqlite"
@@ -48,6 +49,9 @@ type Main struct {
 	Index   *search.Index
 	Vectors *indexer.Indexer // nil without a vector index
 	Server  *web.Server
+	// Probes counts the load balancer's /readyz checks for the deploy
+	// script (flavormonk_lb_probe_consecutive_ok on /metrics).
+	Probes *probes.Counter
 
 	// searcher is the composed search (lexical, hybrid, cache-aside) the
 	// web handlers use; retriever is the assistant's view of it.
@@ -146,6 +150,10 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 	acc, requests := m.newAccounts(st, bm)
+	m.Probes = probes.New(m.Clock)
+	if err := reg.Register(m.Probes); err != nil {
+		return err
+	}
 	if m.Server, err = web.New(m.webOptions(reg, bm, asst, acc, requests)); err != nil {
 		return err
 	}
@@ -186,6 +194,7 @@ func (m *Main) webOptions(reg prometheus.Registerer, bm *backendmetrics.Metrics,
 		Assistant:        asst,
 		Accounts:         acc,
 		Requests:         requests,
+		Probes:           m.Probes,
 		Degradable:       map[string]web.Pinger{},
 		Log:              m.Log,
 		Registerer:       reg,

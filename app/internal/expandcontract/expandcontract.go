@@ -1,0 +1,208 @@
+// Package expandcontract holds the migration rule that lets old and new
+// code run side by side on one schema during a rollout: a migration only
+// expands (new tables, new columns, wider types) unless it is the contract
+// step of something the code stopped using in an earlier, released
+// version. A column dropped in the release that stops reading it breaks
+// the old instances still serving while the new ones start.
+//
+// A migration that drops or renames a table, view, sequence or column, or
+// changes a column to a type that is not plainly wider, must say so in a
+// header line
+//
+//	-- contract: users.nickname, old_table unused since v1.4.0
+//
+// naming each such identifier (table, or table.column), where v1.4.0 is a
+// released section of CHANGELOG.md (never "Unreleased"): the code stopped
+// using them in that release, so no instance that still uses them can run
+// beside this migration. A dropped or renamed name must also be gone from
+// the code: no string literal of the Go code run against the schema, and no
+// later migration, may name it. The check is by name and therefore
+// conservative: a column named like one still used elsewhere is refused.
+//
+// Tables created and columns added in the same migration are its own and
+// free to change; a SQLite table rebuild (create the new table, copy, drop
+// the old one, rename the new one into its place) counts as dropping the
+// columns the rebuilt table no longer has.
+package expandcontract
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// A Migration is one migration file, in version order.
+type Migration struct {
+	Name string
+	SQL  string
+}
+
+// A Literal is a string literal of the Go code that runs against the
+// schema, where the SQL is.
+type Literal struct {
+	Pos  string // file:line
+	Text string
+}
+
+// Input is what Check reads.
+type Input struct {
+	Migrations []Migration
+	// Released are the versions with a section of their own in the
+	// changelog (ReleasedVersions).
+	Released []string
+	// Code are the string literals of the Go code of this store's version.
+	Code []Literal
+}
+
+// change kinds.
+const (
+	dropped = "drops"
+	renamed = "renames"
+	narrows = "changes the type of"
+)
+
+// A change is one contracting step a migration takes.
+type change struct {
+	kind          string
+	table, column string
+	line          int
+	detail        string
+}
+
+func (c change) ident() string {
+	if c.column != "" {
+		return c.table + "." + c.column
+	}
+	return c.table
+}
+
+// Check returns one error per refused change, naming the migration and
+// line; none when every migration keeps to the rule.
+func Check(in Input) []error {
+	var errs []error
+	s := newSchema()
+	released := map[string]bool{}
+	for _, v := range in.Released {
+		released[v] = true
+	}
+	for i, m := range in.Migrations {
+		header, herr := parseHeader(m.SQL)
+		if herr != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", m.Name, herr))
+		}
+		changes := s.apply(m.SQL)
+		named := map[string]bool{}
+		for _, c := range changes {
+			at := fmt.Sprintf("%s:%d", m.Name, c.line)
+			named[c.ident()] = true
+			since, ok := header.idents[c.ident()]
+			switch {
+			case !ok:
+				errs = append(errs, fmt.Errorf("%s: %s %s%s in the release that may still use it: old and new code share the schema during a rollout; drop or rename it in a later release, with a header `-- contract: %s unused since vX.Y.Z` naming the released version that stopped using it", at, c.kind, c.ident(), c.detail, c.ident()))
+				continue
+			case !released[since]:
+				errs = append(errs, fmt.Errorf("%s: %s %s, unused since %s, which is not a released version in CHANGELOG.md: the code must have stopped using it in a release before this one", at, c.kind, c.ident(), since))
+				continue
+			}
+			if c.kind == narrows {
+				continue // the column stays; only its old writers had to go
+			}
+			word := c.table
+			if c.column != "" {
+				word = c.column
+			}
+			if uses := findWord(word, in.Code); len(uses) > 0 {
+				errs = append(errs, fmt.Errorf("%s: %s %s, which the code still names (%s)", at, c.kind, c.ident(), strings.Join(uses, ", ")))
+			}
+			var later []string
+			for _, n := range in.Migrations[i+1:] {
+				if mentions(word, n.SQL) {
+					later = append(later, n.Name)
+				}
+			}
+			if len(later) > 0 {
+				errs = append(errs, fmt.Errorf("%s: %s %s, which a later migration still names (%s)", at, c.kind, c.ident(), strings.Join(later, ", ")))
+			}
+		}
+		for _, id := range header.order {
+			if !named[id] {
+				errs = append(errs, fmt.Errorf("%s: the contract header names %s, which this migration neither drops, renames nor narrows", m.Name, id))
+			}
+		}
+	}
+	return errs
+}
+
+type header struct {
+	idents map[string]string // identifier → the version since which it is unused
+	order  []string
+}
+
+var headerLine = regexp.MustCompile(`(?im)^\s*--\s*contract:(.*)$`)
+var headerBody = regexp.MustCompile(`(?i)^\s*(.+?)\s+unused\s+since\s+(\S+)\s*$`)
+
+func parseHeader(sql string) (header, error) {
+	h := header{idents: map[string]string{}}
+	for _, m := range headerLine.FindAllStringSubmatch(sql, -1) {
+		b := headerBody.FindStringSubmatch(m[1])
+		if b == nil {
+			return h, fmt.Errorf("malformed contract header %q: want `-- contract: table, table.column unused since vX.Y.Z`", strings.TrimSpace(m[0]))
+		}
+		for _, id := range strings.FieldsFunc(b[1], func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+			id = strings.ToLower(id)
+			if _, dup := h.idents[id]; !dup {
+				h.order = append(h.order, id)
+			}
+			h.idents[id] = b[2]
+		}
+	}
+	return h, nil
+}
+
+var releasedHeading = regexp.MustCompile(`(?m)^##\s+\[?v?(\d+\.\d+\.\d+)\]?`)
+
+// ReleasedVersions returns the versions ("v1.2.3") that have a section of
+// their own in a changelog: "## v1.2.3 — date" or "## [1.2.3] - date".
+// "## Unreleased" is not one.
+func ReleasedVersions(changelog string) []string {
+	var vs []string
+	for _, m := range releasedHeading.FindAllStringSubmatch(changelog, -1) {
+		vs = append(vs, "v"+m[1])
+	}
+	return vs
+}
+
+func wordRE(w string) *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_$])` + regexp.QuoteMeta(w) + `($|[^A-Za-z0-9_$])`)
+}
+
+// findWord returns where (up to three places) code names w.
+func findWord(w string, code []Literal) []string {
+	re := wordRE(w)
+	var at []string
+	for _, l := range code {
+		if re.MatchString(l.Text) {
+			at = append(at, l.Pos)
+		}
+	}
+	sort.Strings(at)
+	at = slices.Compact(at)
+	if len(at) > 3 {
+		at = append(at[:3], fmt.Sprintf("and %d more", len(at)-3))
+	}
+	return at
+}
+
+// mentions reports whether a migration names w outside its comments
+// (function bodies and other strings included).
+func mentions(w, sql string) bool {
+	re := wordRE(w)
+	for _, t := range tokenize(sql) {
+		if (t.kind == word || t.kind == quoted) && strings.EqualFold(t.text, w) || t.kind == literal && re.MatchString(t.text) {
+			return true
+		}
+	}
+	return false
+}

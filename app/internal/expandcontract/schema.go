@@ -1,0 +1,303 @@
+package expandcontract
+
+import (
+	"fmt"
+	"maps"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// schema is what the migrations so far have built: each table's columns
+// with their types, and the other relations (views, sequences).
+type schema struct {
+	tables    map[string]map[string]string
+	relations map[string]bool
+}
+
+func newSchema() *schema {
+	return &schema{tables: map[string]map[string]string{}, relations: map[string]bool{}}
+}
+
+func (s *schema) clone() *schema {
+	c := newSchema()
+	for t, cols := range s.tables {
+		c.tables[t] = maps.Clone(cols)
+	}
+	c.relations = maps.Clone(s.relations)
+	return c
+}
+
+func (s *schema) has(name string) bool { _, ok := s.tables[name]; return ok || s.relations[name] }
+
+// apply runs one migration's statements on s and returns the contracting
+// changes it makes to what existed before it.
+func (s *schema) apply(sql string) []change {
+	before := s.clone()
+	var raw []change
+	for _, st := range statements(tokenize(sql)) {
+		raw = append(raw, s.statement(st)...)
+	}
+	var out []change
+	seen := map[string]bool{}
+	add := func(c change) {
+		if key := c.kind + " " + c.ident(); !seen[key] {
+			seen[key] = true
+			out = append(out, c)
+		}
+	}
+	for _, c := range raw {
+		switch {
+		case !before.has(c.table):
+			// Created by this migration: no older code knows it.
+		case c.column == "" && s.has(c.table):
+			// Dropped or renamed, then rebuilt under its name: what is
+			// gone are the columns the new table lacks.
+			for col := range before.tables[c.table] {
+				if _, ok := s.tables[c.table][col]; !ok {
+					add(change{kind: dropped, table: c.table, column: col, line: c.line, detail: " (the rebuilt table lacks it)"})
+				}
+			}
+		case c.column == "":
+			add(c)
+		default:
+			if _, ok := before.tables[c.table][c.column]; ok {
+				add(c)
+			}
+		}
+	}
+	return out
+}
+
+// statement applies one statement and returns its contracting changes.
+func (s *schema) statement(toks []sqlToken) []change {
+	c := &cursor{toks: toks}
+	line := toks[0].line
+	switch {
+	case c.accept("create"):
+		c.accept("or", "replace")
+		for c.accept("temp") || c.accept("temporary") || c.accept("unlogged") || c.accept("materialized") {
+		}
+		switch {
+		case c.accept("table"):
+			c.accept("if", "not", "exists")
+			name := c.name()
+			s.tables[name] = columns(c)
+		case c.accept("view") || c.accept("sequence"):
+			c.accept("if", "not", "exists")
+			s.relations[c.name()] = true
+		}
+	case c.accept("drop"):
+		c.accept("materialized")
+		if !(c.accept("table") || c.accept("view") || c.accept("sequence")) {
+			return nil // indexes, triggers, constraints: no code reads them
+		}
+		c.accept("if", "exists")
+		var out []change
+		for _, part := range splitTop(c.toks[c.i:]) {
+			pc := &cursor{toks: part}
+			name := pc.name()
+			out = append(out, change{kind: dropped, table: name, line: line})
+			delete(s.tables, name)
+			delete(s.relations, name)
+		}
+		return out
+	case c.accept("alter"):
+		c.accept("materialized")
+		if !(c.accept("table") || c.accept("view") || c.accept("sequence")) {
+			return nil
+		}
+		c.accept("if", "exists")
+		c.accept("only")
+		table := c.name()
+		if p := c.peek(0); p.kind == punct && p.text == "*" {
+			c.i++
+		}
+		var out []change
+		for _, action := range splitTop(c.toks[c.i:]) {
+			out = append(out, s.alter(table, &cursor{toks: action}, line)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// alter applies one action of ALTER TABLE table.
+func (s *schema) alter(table string, c *cursor, line int) []change {
+	switch {
+	case c.accept("add"):
+		if isConstraint(c.peek(0)) {
+			return nil
+		}
+		c.accept("column")
+		c.accept("if", "not", "exists")
+		col := c.name()
+		if s.tables[table] != nil {
+			s.tables[table][col] = columnType(c.toks[c.i:])
+		}
+	case c.accept("drop"):
+		if c.accept("constraint") {
+			return nil
+		}
+		c.accept("column")
+		c.accept("if", "exists")
+		col := c.name()
+		delete(s.tables[table], col)
+		return []change{{kind: dropped, table: table, column: col, line: line}}
+	case c.accept("rename"):
+		switch {
+		case c.accept("to"):
+			to := c.name()
+			if cols, ok := s.tables[table]; ok {
+				s.tables[to] = cols
+			} else {
+				s.relations[to] = true
+			}
+			delete(s.tables, table)
+			delete(s.relations, table)
+			return []change{{kind: renamed, table: table, line: line, detail: " to " + to}}
+		case c.accept("constraint"):
+			return nil
+		}
+		c.accept("column")
+		col := c.name()
+		c.accept("to")
+		to := c.name()
+		if cols := s.tables[table]; cols != nil {
+			cols[to] = cols[col]
+			delete(cols, col)
+		}
+		return []change{{kind: renamed, table: table, column: col, line: line, detail: " to " + to}}
+	case c.accept("alter"):
+		c.accept("column")
+		col := c.name()
+		c.accept("set", "data")
+		if !c.accept("type") {
+			return nil // defaults, NOT NULL, statistics
+		}
+		var typ []sqlToken
+		for !c.done() && !(c.peek(0).kind == word && (c.peek(0).text == "collate" || c.peek(0).text == "using")) {
+			typ = append(typ, c.peek(0))
+			c.i++
+		}
+		to := typeText(typ)
+		from, known := s.tables[table][col]
+		if cols := s.tables[table]; cols != nil {
+			cols[col] = to
+		}
+		if known && widens(from, to) {
+			return nil
+		}
+		if !known {
+			from = "an unknown type"
+		}
+		return []change{{kind: narrows, table: table, column: col, line: line, detail: fmt.Sprintf(" from %s to %s, which is not plainly wider,", from, to)}}
+	}
+	return nil
+}
+
+func isConstraint(t sqlToken) bool {
+	switch t.text {
+	case "constraint", "primary", "unique", "check", "foreign", "exclude":
+		return t.kind == word
+	}
+	return false
+}
+
+// columns reads CREATE TABLE's column list; nil for CREATE TABLE … AS.
+func columns(c *cursor) map[string]string {
+	cols := map[string]string{}
+	if p := c.peek(0); p.kind != punct || p.text != "(" {
+		return cols
+	}
+	depth, end := 0, c.i
+	for ; end < len(c.toks); end++ {
+		if t := c.toks[end]; t.kind == punct && t.text == "(" {
+			depth++
+		} else if t.kind == punct && t.text == ")" {
+			if depth--; depth == 0 {
+				break
+			}
+		}
+	}
+	for _, def := range splitTop(c.toks[c.i+1 : end]) {
+		if len(def) == 0 || isConstraint(def[0]) || (def[0].kind == word && def[0].text == "like") {
+			continue
+		}
+		dc := &cursor{toks: def}
+		name := dc.name()
+		cols[name] = columnType(def[dc.i:])
+	}
+	return cols
+}
+
+// columnType is the type at the start of a column definition.
+func columnType(toks []sqlToken) string {
+	stop := map[string]bool{"not": true, "null": true, "default": true, "primary": true, "references": true,
+		"unique": true, "check": true, "collate": true, "generated": true, "constraint": true, "as": true}
+	n := 0
+	for n < len(toks) && !(toks[n].kind == word && stop[toks[n].text]) {
+		n++
+	}
+	return typeText(toks[:n])
+}
+
+var sized = regexp.MustCompile(`^([a-z ]+?)\s*(?:\((\d+)(?:,\s*(\d+))?\))?$`)
+
+// intRank orders the integer types by width.
+var intRank = map[string]int{"smallint": 1, "int2": 1, "integer": 2, "int": 2, "int4": 2, "bigint": 3, "int8": 3}
+
+// widens reports whether every value of type from fits type to unchanged,
+// so that old code writing from and new code reading to (or the reverse,
+// for reads of values old code wrote) keep working. Anything it does not
+// know is not wider.
+func widens(from, to string) bool {
+	if from == to {
+		return true
+	}
+	f, t := sized.FindStringSubmatch(from), sized.FindStringSubmatch(to)
+	if f == nil || t == nil {
+		return false
+	}
+	fb, tb := canonical(f[1]), canonical(t[1])
+	fn, tn := atoi(f[2]), atoi(t[2])
+	fs, ts := atoi(f[3]), atoi(t[3])
+	switch {
+	case intRank[fb] > 0 && intRank[tb] > 0:
+		return intRank[tb] >= intRank[fb]
+	case intRank[fb] > 0 && tb == "numeric":
+		return tn < 0 || tn-max(ts, 0) >= 19
+	case fb == "real" && tb == "double precision":
+		return true
+	case fb == "varchar" && (tb == "text" || (tb == "varchar" && (tn < 0 || (fn >= 0 && tn >= fn)))):
+		return true
+	case fb == "numeric" && tb == "numeric":
+		if tn < 0 {
+			return true
+		}
+		return fn >= 0 && ts >= max(fs, 0) && tn-ts >= fn-max(fs, 0)
+	}
+	return false
+}
+
+func canonical(base string) string {
+	switch base = strings.TrimSpace(base); base {
+	case "character varying":
+		return "varchar"
+	case "float4":
+		return "real"
+	case "float8", "float":
+		return "double precision"
+	case "decimal":
+		return "numeric"
+	}
+	return base
+}
+
+func atoi(s string) int {
+	if s == "" {
+		return -1
+	}
+	n, _ := strconv.Atoi(s)
+	return n
+}
