@@ -22,10 +22,10 @@ import (
 // is the real binary, built twice with different versions.
 
 type rolloutOptions struct {
-	Root     string // workspace root (go.work, scripts/, infra/)
-	Work     string // work directory (logs, hosts' FM_ROOTs)
-	PGBase   string // Postgres cluster URL
-	Script   string // deploy.sh (default: infra/cloudinit/files/deploy.sh)
+	Root     string        // workspace root (go.work, scripts/, infra/)
+	Work     string        // work directory (logs, hosts' FM_ROOTs)
+	PGBase   string        // Postgres cluster URL
+	Script   string        // deploy.sh (default: infra/cloudinit/files/deploy.sh)
 	Rate     int           // requests per second of the load
 	Hold     time.Duration // load before the first and after the last deploy
 	Drain    time.Duration // FLAVORMONK_DRAIN_DELAY

@@ -118,13 +118,13 @@ type unitProc struct {
 // control is the rehearsal's side of the shims: systemd and docker for
 // every host, keyed by FM_ROOT.
 type control struct {
-	sock   string
-	work   string
+	sock     string
+	work     string
 	images   map[string]string // image reference → binary
 	versions map[string]string // image reference → the version it reports
-	hosts  map[string]*host  // FM_ROOT → host
-	env    func(extra map[string]string) []string
-	srv    *http.Server
+	hosts    map[string]*host  // FM_ROOT → host
+	env      func(extra map[string]string) []string
+	srv      *http.Server
 }
 
 func newControl(work string, images map[string]string, env func(map[string]string) []string) (*control, error) {
