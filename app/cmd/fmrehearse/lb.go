@@ -17,7 +17,10 @@ import (
 // active health checks like the cloud load balancers': GET /readyz every
 // second, a server in after 3 passes and out after 2 failures. Its checks
 // (and traffic) leave from 127.0.0.2, another address than the apps'
-// 127.0.0.1, so the app counts them as a load balancer's probes.
+// 127.0.0.1, so the app counts them as a load balancer's probes. It does
+// not retry a request on a refused connection (retries 0): a restart the
+// load balancer was not told about shows as failed requests, instead of
+// being hidden by HAProxy's own retries.
 type haproxy struct {
 	p    *proc
 	url  string
@@ -51,6 +54,7 @@ defaults
 	timeout client 30s
 	timeout server 30s
 	timeout check 2s
+	retries 0
 
 frontend web
 	bind 127.0.0.1:%d

@@ -33,6 +33,7 @@ type rolloutOptions struct {
 	Timeout  time.Duration // --timeout of each deploy
 	MaxGap   time.Duration // longest acceptable gap between good answers
 	Paths    []string      // "lb", "bluegreen"
+	Builds   map[string]build // prebuilt images (tests); nil: build both
 	Now      flavormonk.Clock
 	Logf     func(string, ...any)
 }
@@ -163,20 +164,16 @@ func (r *rollout) prepare(ctx context.Context) error {
 	}
 
 	// The two builds: the same source, two versions.
-	r.builds = map[string]build{}
-	for i, image := range []string{imageOld, imageNew} {
-		v := fmt.Sprintf("rehearse-v%d", i+1)
-		bin := filepath.Join(o.Work, "flavormonk-"+v)
-		t0 := time.Now()
-		r.logf("building ./cmd/flavormonk as %s", v)
-		cmd := exec.Command("go", "build", "-ldflags", "-X github.com/flavormonk/flavormonk/app.Version="+v, "-o", bin, "./cmd/flavormonk")
-		cmd.Dir = filepath.Join(o.Root, "app")
-		if _, err := runCmd(ctx, 5*time.Minute, "go build "+v, cmd, filepath.Join(o.Work, "build.log")); err != nil {
+	r.builds = o.Builds
+	if r.builds == nil {
+		if r.builds, err = buildImages(ctx, o.Root, o.Work, r.logf); err != nil {
 			return err
 		}
-		r.builds[image] = build{Bin: bin, Version: v}
-		r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("image %s: ./cmd/flavormonk with Version=%s, built in %.1f s", image, v, time.Since(t0).Seconds()))
 	}
+	for _, image := range []string{imageOld, imageNew} {
+		r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("image %s: ./cmd/flavormonk with Version=%s", image, r.builds[image].Version))
+	}
+
 
 	// One store for every instance: a fresh database on the cluster.
 	r.dbName = fmt.Sprintf("fmrehearse_rollout_%d_%d", time.Now().Unix(), os.Getpid())
@@ -219,6 +216,24 @@ func (r *rollout) prepare(ctx context.Context) error {
 		r.ctl.versions[ref] = b.Version
 	}
 	return err
+}
+
+// buildImages builds ./cmd/flavormonk twice, as the two images' versions
+// (the second build only links again).
+func buildImages(ctx context.Context, root, dir string, logf func(string, ...any)) (map[string]build, error) {
+	out := map[string]build{}
+	for i, image := range []string{imageOld, imageNew} {
+		v := fmt.Sprintf("rehearse-v%d", i+1)
+		bin := filepath.Join(dir, "flavormonk-"+v)
+		logf("building ./cmd/flavormonk as %s", v)
+		cmd := exec.Command("go", "build", "-ldflags", "-X github.com/flavormonk/flavormonk/app.Version="+v, "-o", bin, "./cmd/flavormonk")
+		cmd.Dir = filepath.Join(root, "app")
+		if _, err := runCmd(ctx, 5*time.Minute, "go build "+v, cmd, filepath.Join(dir, "build.log")); err != nil {
+			return nil, err
+		}
+		out[image] = build{Bin: bin, Version: v}
+	}
+	return out, nil
 }
 
 // newHost makes a host with its FM_ROOT and /etc/flavormonk/env.
@@ -397,8 +412,9 @@ func (r *rollout) bgPath(ctx context.Context) (*bgRig, error) {
 func (rig *bgRig) roll(ctx context.Context, image string) (loadResult, error) {
 	h := rig.host
 	return rig.r.underLoad(ctx, "single host (Caddy), --mode bluegreen", rig.r.caddy.url, nil, func(ctx context.Context, t0 time.Time) []step {
+		at := time.Since(t0)
 		s := rig.r.deploy(ctx, h, append(append([]string{"--mode", "bluegreen"}, rig.r.timeoutArgs()...), image)...)
-		s.At = time.Since(t0)
+		s.At = at
 		s.Name += " (then " + describeRunning(h) + ")"
 		return []step{s}
 	})
