@@ -89,13 +89,59 @@ func (b *builder) app() {
 	b.c.packages = append(b.c.packages, "docker.io")
 	if n.Caddy != nil {
 		b.c.packages = append(b.c.packages, "caddy")
-		b.add(file{path: "/etc/caddy/Caddyfile", owner: "root:root", perms: "0644", deferred: true, content: b.execute("Caddyfile.tmpl", n.Caddy)})
+		b.add(file{path: CaddyfilePath, owner: "root:root", perms: "0644", deferred: true, content: b.execute("Caddyfile.tmpl", n.Caddy)})
+		// The deploy owns the upstream once it exists: a bundle must not
+		// switch Caddy away from the colour that serves.
+		b.add(file{path: CaddyUpstreamPath, owner: "root:root", perms: "0644", deferred: true, once: true, content: upstream})
 	}
 	b.conf("/etc/flavormonk/README", "0644", appReadme)
 	b.exe("/usr/local/sbin/flavormonk-app-env", appEnvSh)
 	b.exe("/usr/local/sbin/flavormonk-app-run", appRunSh)
 	b.exe(DeployPath, deploySh)
-	b.conf("/etc/systemd/system/flavormonk.service", "0644", appUnit)
+	b.conf(AppUnitPath, "0644", appUnit)
+}
+
+// File is one file of an app host (AppHostFiles).
+type File struct {
+	Path, Perms, Content string // owned by root:root
+	// Once: written only where the host has no such file (Caddy's
+	// upstream, which flavormonk-deploy owns once it exists).
+	Once bool
+	// IfExists: written only where this other file exists (the legacy
+	// unit's drop-in).
+	IfExists string
+}
+
+// AppHostFiles are the files that make h an app host of this program
+// version in its current phase: the scripts and units its user data wrote
+// (rendered by the same templates), host.env and the firewall for the
+// phase, the units' stop drop-ins, and Caddy's files when h has Caddy.
+// User data runs once, at creation; the program installs these over SSH
+// before each deploy, so hosts made by older versions or in another phase
+// run as this one expects. None holds a secret.
+func AppHostFiles(h Host) ([]File, error) {
+	if h.Role != RoleApp {
+		return nil, fmt.Errorf("cloudinit: AppHostFiles: %s host: only app hosts", h.Role)
+	}
+	n, err := validate(h)
+	if err != nil {
+		return nil, err
+	}
+	b := &builder{n: n, c: &config{}}
+	b.conf(HostEnvPath, "0644", b.execute("host.env.tmpl", n))
+	b.conf("/usr/local/lib/flavormonk/net.sh", "0644", netSh)
+	b.conf(NftablesPath, "0644", b.execute("nftables.conf.tmpl", n))
+	b.app()
+	if b.err != nil {
+		return nil, b.err
+	}
+	out := make([]File, 0, len(b.c.files)+2)
+	for _, f := range b.c.files {
+		out = append(out, File{Path: f.path, Perms: f.perms, Content: f.content, Once: f.once})
+	}
+	return append(out,
+		File{Path: AppStopDropInPath, Perms: "0644", Content: AppStopDropIn},
+		File{Path: LegacyStopDropInPath, Perms: "0644", Content: LegacyStopDropIn, IfExists: LegacyUnitPath}), nil
 }
 
 func (b *builder) db() {

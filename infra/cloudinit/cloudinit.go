@@ -7,7 +7,9 @@
 // User data never holds a secret (DESIGN.md invariant 4): any process on a
 // VM can read it from the metadata service. It prepares the services; the
 // secrets arrive later over SSH through the remote command, which
-//   - app:   writes EnvPath (0600) and runs `DeployPath IMAGE`;
+//   - app:   installs the app-host files again (AppHostFiles: hosts made by
+//     older versions, or in another phase, get this version's), writes
+//     EnvPath (0600) and runs `DeployPath --mode … IMAGE`;
 //   - db:    pipes the role's password into DBSetupPath;
 //   - redis: writes RedisSecretPath (`requirepass …`) and restarts Redis;
 //   - db (Hetzner): optionally writes backup.EnvPath for the S3 copy;
@@ -84,8 +86,10 @@ var Clouds = []string{"hetzner", "digitalocean"}
 
 // Ports.
 const (
-	AppPort      = 8080 // the app's listener (loopback behind Caddy, private behind a load balancer)
-	MetricsPort  = 9090 // /metrics, always 127.0.0.1
+	AppPort      = 8080 // the app's listener, blue colour (loopback behind Caddy, private behind a load balancer)
+	GreenPort    = 8081 // the green colour's, beside blue during a blue/green deploy (mvp)
+	MetricsPort  = 9090 // /metrics, always 127.0.0.1 (blue)
+	GreenMetrics = 9091 // the green colour's /metrics
 	PostgresPort = 5432
 	RedisPort    = 6379
 	ChromaPort   = 8000
@@ -97,9 +101,25 @@ const (
 	// KEY=VALUE a line, values taken literally, no quotes). Write it 0600
 	// root:root; flavormonk.service does not start until it exists.
 	EnvPath = "/etc/flavormonk/env"
-	// DeployPath: `flavormonk-deploy IMAGE` pulls IMAGE, restarts the app on
-	// it and waits for /readyz (rolls back and exits 1 when it fails).
+	// DeployPath: `flavormonk-deploy --mode bluegreen|inplace [--lb-probes N]
+	// [--timeout S] IMAGE` pulls IMAGE and rolls the app onto it: blue/green
+	// behind Caddy, or in place behind a load balancer, waiting for /readyz
+	// and the balancer's probes (rolls back and exits 1 when it fails).
 	DeployPath = "/usr/local/sbin/flavormonk-deploy"
+	// AppUnitPath is the app's template unit, flavormonk@blue and
+	// flavormonk@green; AppStopDropInPath holds AppStopDropIn for it.
+	AppUnitPath       = "/etc/systemd/system/flavormonk@.service"
+	AppStopDropInPath = "/etc/systemd/system/flavormonk@.service.d/stop.conf"
+	// LegacyUnitPath is the single unit of hosts made before the colours;
+	// flavormonk-deploy retires it, LegacyStopDropInPath lets it drain until then.
+	LegacyUnitPath       = "/etc/systemd/system/flavormonk.service"
+	LegacyStopDropInPath = "/etc/systemd/system/flavormonk.service.d/stop.conf"
+	// CaddyfilePath imports CaddyUpstreamPath (`reverse_proxy 127.0.0.1:PORT`),
+	// the serving colour, which flavormonk-deploy rewrites.
+	CaddyfilePath     = "/etc/caddy/Caddyfile"
+	CaddyUpstreamPath = "/etc/caddy/flavormonk-upstream"
+	// NftablesPath is the host firewall (table inet flavormonk).
+	NftablesPath = "/etc/nftables.conf"
 	// DBSetupPath: `flavormonk-db-setup [ROLE [DATABASE]]` with the password
 	// on stdin creates/updates the role and creates the database.
 	DBSetupPath = "/usr/local/sbin/flavormonk-db-setup"
@@ -150,9 +170,14 @@ type Host struct {
 	// PrivateCIDR. Required for db, redis and chroma; nil for app.
 	AllowFrom []string
 	// Caddy (app role only) puts Caddy on :80/:443 in front of the app, which
-	// then listens on 127.0.0.1:8080. Nil: the app listens on its private
-	// address :8080 for the load balancer.
+	// then listens on loopback (8080 or 8081, the serving colour). Nil: the
+	// app listens on its private address :8080 for the load balancer.
 	Caddy *Caddy
+	// LoadBalancer (app role): a load balancer targets the app on AppPort
+	// too. With Caddy, the app then listens on every address (nftables admits
+	// the port from the private network only): the hand-over from mvp, in
+	// which Caddy keeps serving until the balancer and DNS take over.
+	LoadBalancer bool
 	// DataDevice is the data volume's stable device path (db, chroma), e.g.
 	// HetznerVolumeDevice(id) or DigitalOceanVolumeDevice(name).
 	DataDevice string

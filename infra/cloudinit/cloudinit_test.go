@@ -422,17 +422,26 @@ func TestRoles(t *testing.T) {
 			if !contains(c.packages, "docker.io") {
 				t.Errorf("%s: no container runtime", name)
 			}
-			unit := fs["/etc/systemd/system/flavormonk.service"].content
+			unit := fs[AppUnitPath].content
 			has(name, unit, "ConditionPathExists=/etc/flavormonk/env")
-			has(name, fs["/usr/local/sbin/flavormonk-app-run"].content, "--env-file /run/flavormonk/env")
-			has(name, fs["/usr/local/sbin/flavormonk-app-env"].content, "FLAVORMONK_METRICS_ADDR=127.0.0.1:9090")
+			has(name, unit, "ExecStart=/usr/local/sbin/flavormonk-app-run %i")
+			has(name, fs["/usr/local/sbin/flavormonk-app-run"].content, `--env-file "$root/run/flavormonk/env$sfx"`)
+			has(name, fs["/usr/local/sbin/flavormonk-app-env"].content, "FLAVORMONK_METRICS_ADDR=127.0.0.1:$metrics")
 			has(name, fs["/usr/local/sbin/flavormonk-app-env"].content, "/etc/flavormonk/env")
 			has(name, fs[DeployPath].content, "/readyz")
-			has(name, first, "systemctl enable flavormonk.service")
+			has(name, hostEnv, "FLAVORMONK_APP_PORT=8080\nFLAVORMONK_GREEN_PORT=8081\nFLAVORMONK_METRICS_PORT=9090\nFLAVORMONK_GREEN_METRICS_PORT=9091\n")
+			// The deploy enables the colour that serves; nothing else may.
+			if strings.Contains(first, "enable flavormonk") {
+				t.Errorf("%s: first boot enables an app unit:\n%s", name, first)
+			}
 			if h.Caddy != nil {
-				has(name, hostEnv, "FLAVORMONK_LISTEN=any")
-				cf := fs["/etc/caddy/Caddyfile"].content
-				has(name, cf, "reverse_proxy 127.0.0.1:8080")
+				has(name, hostEnv, "FLAVORMONK_LISTEN=loopback")
+				has(name, hostEnv, "FLAVORMONK_CADDY=yes")
+				cf := fs[CaddyfilePath].content
+				has(name, cf, "import "+CaddyUpstreamPath+"\n")
+				if up := fs[CaddyUpstreamPath]; up.content != "reverse_proxy 127.0.0.1:8080\n" || !up.deferred {
+					t.Errorf("%s: Caddy's upstream %+v", name, up)
+				}
 				if h.Caddy.Domain != "" {
 					has(name, cf, h.Caddy.Domain+" {")
 					has(name, cf, "email "+h.Caddy.Email)
@@ -440,8 +449,9 @@ func TestRoles(t *testing.T) {
 					has(name, cf, ":80 {")
 				}
 			} else {
-				has(name, hostEnv, "FLAVORMONK_LISTEN=any")
-				if _, ok := fs["/etc/caddy/Caddyfile"]; ok || contains(c.packages, "caddy") {
+				has(name, hostEnv, "FLAVORMONK_LISTEN=private")
+				has(name, hostEnv, "FLAVORMONK_CADDY=no")
+				if _, ok := fs[CaddyfilePath]; ok || contains(c.packages, "caddy") {
 					t.Errorf("%s: Caddy without Caddy", name)
 				}
 			}

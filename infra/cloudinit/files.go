@@ -59,7 +59,7 @@ var autoUpgrades string
 //go:embed files/app-README
 var appReadme string
 
-//go:embed files/flavormonk.service
+//go:embed files/flavormonk@.service
 var appUnit string
 
 //go:embed files/postgresql.conf
@@ -75,13 +75,17 @@ var redisUnit string
 var templateFiles embed.FS
 
 var templates = template.Must(template.New("").Option("missingkey=error").Funcs(template.FuncMap{
-	"appPort":      func() int { return AppPort },
-	"k3sAPIPort":   func() int { return K3sAPIPort },
-	"k3sTokenPath": func() string { return K3sTokenPath },
-	"dbName":       func() string { return DBName },
-	"dbRole":       func() string { return DBRole },
-	"backupUnit":   func() string { return backup.Unit },
-	"nftSet":       func(xs []string) string { return "{ " + strings.Join(xs, ", ") + " }" },
+	"appPort":          func() int { return AppPort },
+	"greenPort":        func() int { return GreenPort },
+	"metricsPort":      func() int { return MetricsPort },
+	"greenMetricsPort": func() int { return GreenMetrics },
+	"caddyUpstream":    func() string { return CaddyUpstreamPath },
+	"k3sAPIPort":       func() int { return K3sAPIPort },
+	"k3sTokenPath":     func() string { return K3sTokenPath },
+	"dbName":           func() string { return DBName },
+	"dbRole":           func() string { return DBRole },
+	"backupUnit":       func() string { return backup.Unit },
+	"nftSet":           func(xs []string) string { return "{ " + strings.Join(xs, ", ") + " }" },
 	// hbaAddr writes a single address as the /32 network pg_hba wants.
 	"hbaAddr": func(a string) string {
 		if !strings.Contains(a, "/") {
@@ -101,12 +105,13 @@ func execute(name string, data any) (string, error) {
 	return b.String(), nil
 }
 
-// AppStopDropIn is a systemd drop-in for flavormonk.service holding the
-// unit's stop settings (ExecStop's docker stop timeout and TimeoutStopSec).
-// User data never re-runs, so hosts made before the app drained on
-// shutdown keep their first unit's shorter timeouts, which would kill the
-// app in the middle of its drain; every deploy writes this drop-in, taken
-// from the same unit file, so that old and new hosts stop alike.
+// AppStopDropIn is a systemd drop-in for flavormonk@.service
+// (AppStopDropInPath) holding the unit's stop settings (ExecStop's docker
+// stop timeout and TimeoutStopSec). User data never re-runs, so hosts made
+// before the app drained on shutdown keep their first unit's shorter
+// timeouts, which would kill the app in the middle of its drain; every
+// app-host bundle (AppHostFiles) installs this drop-in, taken from the same
+// unit file, so that old and new hosts stop alike.
 var AppStopDropIn = func() string {
 	var b strings.Builder
 	b.WriteString("# Written by each deploy: the stop settings of the current unit.\n[Service]\nExecStop=\n")
@@ -117,3 +122,12 @@ var AppStopDropIn = func() string {
 	}
 	return b.String()
 }()
+
+// LegacyStopDropIn is AppStopDropIn for flavormonk.service, the single
+// unit (container "flavormonk") of hosts made before the colours, so that
+// it drains like a colour while flavormonk-deploy retires it.
+var LegacyStopDropIn = strings.ReplaceAll(AppStopDropIn, " flavormonk-%i", " flavormonk")
+
+// upstream is Caddy's first upstream snippet: blue, where the first deploy
+// starts the app.
+var upstream = fmt.Sprintf("reverse_proxy 127.0.0.1:%d\n", AppPort)

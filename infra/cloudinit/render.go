@@ -21,6 +21,7 @@ type config struct {
 type file struct {
 	path, owner, perms, content string
 	deferred                    bool // written after the packages are installed
+	once                        bool // AppHostFiles: written only where absent
 }
 
 // yaml renders the document. Every scalar is quoted or a literal block, so

@@ -95,6 +95,9 @@ func validate(h Host) (*normalized, error) {
 		n.SSH4 = append([]string{p.String()}, n.SSH4...)
 	}
 
+	if h.LoadBalancer && h.Role != RoleApp {
+		return nil, bad("LoadBalancer", "only the app role sits behind the load balancer")
+	}
 	if (h.K3s != nil) != (h.Role == RoleK3s) {
 		return nil, bad("K3s", "is set for the k3s role and only for it")
 	}
@@ -108,12 +111,18 @@ func validate(h Host) (*normalized, error) {
 		if h.DataDevice != "" || h.BackupDevice != "" || h.BackupMount != "" {
 			return nil, bad("DataDevice", "the app role has no volumes")
 		}
-		// The app listens on every address in every phase, with nftables
-		// (and the cloud firewall) admitting 8080 from the private network
-		// only: user data is never re-run, so an mvp server must already be
-		// reachable by the load balancer it gets in upgrade. Caddy (mvp)
-		// proxies to 127.0.0.1.
-		n.Listen = "any"
+		// Where the app listens follows what is in front of it. User data is
+		// never re-run, but every deploy installs host.env for the current
+		// phase first (AppHostFiles), so a host that changes phase listens
+		// where that phase needs it from its next deploy on.
+		switch {
+		case h.Caddy != nil && !h.LoadBalancer:
+			n.Listen = "loopback" // mvp: Caddy alone
+		case h.Caddy != nil:
+			n.Listen = "any" // the hand-over: Caddy on loopback, the balancer on the private address
+		default:
+			n.Listen = "private"
+		}
 		if h.Caddy != nil {
 			c := *h.Caddy
 			c.Domain = strings.ToLower(strings.TrimSuffix(c.Domain, "."))
