@@ -22,17 +22,17 @@ import (
 // is the real binary, built twice with different versions.
 
 type rolloutOptions struct {
-	Root     string        // workspace root (go.work, scripts/, infra/)
-	Work     string        // work directory (logs, hosts' FM_ROOTs)
-	PGBase   string        // Postgres cluster URL
-	Script   string        // deploy.sh (default: infra/cloudinit/files/deploy.sh)
-	Rate     int           // requests per second of the load
-	Hold     time.Duration // load before the first and after the last deploy
-	Drain    time.Duration // FLAVORMONK_DRAIN_DELAY
-	LBProbes int           // --lb-probes of the inplace deploys (0: none)
-	Timeout  time.Duration // --timeout of each deploy
-	MaxGap   time.Duration // longest acceptable gap between good answers
-	Paths    []string      // "lb", "bluegreen"
+	Root     string           // workspace root (go.work, scripts/, infra/)
+	Work     string           // work directory (logs, hosts' FM_ROOTs)
+	PGBase   string           // Postgres cluster URL
+	Script   string           // deploy.sh (default: infra/cloudinit/files/deploy.sh)
+	Rate     int              // requests per second of the load
+	Hold     time.Duration    // load before the first and after the last deploy
+	Drain    time.Duration    // FLAVORMONK_DRAIN_DELAY
+	LBProbes int              // --lb-probes of the inplace deploys (0: none)
+	Timeout  time.Duration    // --timeout of each deploy
+	MaxGap   time.Duration    // longest acceptable gap between good answers
+	Paths    []string         // "lb", "bluegreen"
 	Builds   map[string]build // prebuilt images (tests); nil: build both
 	Now      flavormonk.Clock
 	Logf     func(string, ...any)
@@ -174,7 +174,6 @@ func (r *rollout) prepare(ctx context.Context) error {
 		r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("image %s: ./cmd/flavormonk with Version=%s", image, r.builds[image].Version))
 	}
 
-
 	// One store for every instance: a fresh database on the cluster.
 	r.dbName = fmt.Sprintf("fmrehearse_rollout_%d_%d", time.Now().Unix(), os.Getpid())
 	dbURL, err := freshDatabase(ctx, o.PGBase, r.dbName)
@@ -210,7 +209,10 @@ func (r *rollout) prepare(ctx context.Context) error {
 	for ref, b := range r.builds {
 		images[ref] = b.Bin
 	}
-	r.ctl, err = newControl(o.Work, images, cleanEnv)
+	r.ctl, err = newControl(o.Work, filepath.Join(o.Root, "infra/cloudinit/files/app-env.sh"), images, cleanEnv)
+	if err != nil {
+		return err
+	}
 	r.ctl.versions = map[string]string{}
 	for ref, b := range r.builds {
 		r.ctl.versions[ref] = b.Version
@@ -236,10 +238,13 @@ func buildImages(ctx context.Context, root, dir string, logf func(string, ...any
 	return out, nil
 }
 
-// newHost makes a host with its FM_ROOT and /etc/flavormonk/env.
-func (r *rollout) newHost(name string, colours ...string) (*host, error) {
+// newHost makes a host with its FM_ROOT: /etc/flavormonk/env (the app's
+// settings, as the deploy writes them over SSH), host.env (this host's
+// ports, all free local ones; the apps listen on loopback) and the
+// flavormonk-app-env helper library the production unit uses.
+func (r *rollout) newHost(name string, withCaddy bool) (*host, error) {
 	h := &host{Name: name, Root: filepath.Join(r.opt.Work, name), Ports: map[string]int{}, Metrics: map[string]int{}, StopGrace: 30 * time.Second}
-	for _, c := range colours {
+	for _, c := range []string{"blue", "green"} {
 		p, err := freePort()
 		if err != nil {
 			return nil, err
@@ -250,15 +255,41 @@ func (r *rollout) newHost(name string, colours ...string) (*host, error) {
 		}
 		h.Ports[c], h.Metrics[c] = p, m
 	}
-	if err := os.MkdirAll(h.path("etc/flavormonk"), 0o755); err != nil {
+	for _, d := range []string{"etc/flavormonk", "usr/local/lib/flavormonk"} {
+		if err := os.MkdirAll(h.path(d), 0o755); err != nil {
+			return nil, err
+		}
+	}
+	net, err := os.ReadFile(filepath.Join(r.opt.Root, "infra/cloudinit/files/net.sh"))
+	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
+	caddy := "no"
+	if withCaddy {
+		caddy = "yes"
+	}
+	hostEnv := fmt.Sprintf(`FLAVORMONK_ROLE=app
+FLAVORMONK_CLOUD=rehearsal
+FLAVORMONK_PRIVATE_CIDR=127.0.0.0/8
+FLAVORMONK_LISTEN=loopback
+FLAVORMONK_APP_PORT=%d
+FLAVORMONK_GREEN_PORT=%d
+FLAVORMONK_METRICS_PORT=%d
+FLAVORMONK_GREEN_METRICS_PORT=%d
+FLAVORMONK_CADDY=%s
+`, h.Ports["blue"], h.Ports["green"], h.Metrics["blue"], h.Metrics["green"], caddy)
+	var env strings.Builder
 	for _, k := range sortedKeys(r.env) {
-		fmt.Fprintf(&b, "%s=%s\n", k, r.env[k])
+		fmt.Fprintf(&env, "%s=%s\n", k, r.env[k])
 	}
-	if err := os.WriteFile(h.path("etc/flavormonk/env"), []byte(b.String()), 0o600); err != nil {
-		return nil, err
+	for file, body := range map[string]string{
+		"etc/flavormonk/env":              env.String(),
+		"etc/flavormonk/host.env":         hostEnv,
+		"usr/local/lib/flavormonk/net.sh": string(net),
+	} {
+		if err := os.WriteFile(h.path(file), []byte(body), 0o600); err != nil {
+			return nil, err
+		}
 	}
 	r.ctl.add(h)
 	return h, nil
@@ -310,7 +341,7 @@ func (r *rollout) lbPath(ctx context.Context, name string) (*lbRig, error) {
 	rig := &lbRig{r: r, name: name}
 	servers := map[string]string{}
 	for _, n := range []string{"app-1", "app-2"} {
-		h, err := r.newHost(n, "blue")
+		h, err := r.newHost(n, false)
 		if err != nil {
 			return nil, err
 		}
@@ -323,9 +354,10 @@ func (r *rollout) lbPath(ctx context.Context, name string) (*lbRig, error) {
 	}
 	r.lb, rig.lb = lb, lb
 	r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("HAProxy %s → app-1 %s, app-2 %s; checks GET /readyz from %s, inter 1s rise 3 fall 2", lb.url, servers["app-1"], servers["app-2"], lbSource))
-	// The first deploy, one host after the other (the first seeds the store).
+	// The first deploy, one host after the other (the first seeds the
+	// store); then HAProxy takes both in together.
 	for _, h := range rig.hosts {
-		s := r.deploy(ctx, h, rig.args(imageOld, r.opt.LBProbes)...)
+		s := r.deploy(ctx, h, rig.args(imageOld, 0)...)
 		if s.Err != nil {
 			return nil, fmt.Errorf("first deploy: %w\n%s", s.Err, s.Out)
 		}
@@ -391,7 +423,7 @@ type bgRig struct {
 }
 
 func (r *rollout) bgPath(ctx context.Context) (*bgRig, error) {
-	h, err := r.newHost("mvp-1", "blue", "green")
+	h, err := r.newHost("mvp-1", true)
 	if err != nil {
 		return nil, err
 	}

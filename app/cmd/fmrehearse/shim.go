@@ -120,6 +120,7 @@ type unitProc struct {
 type control struct {
 	sock     string
 	work     string
+	appEnv   string            // infra/cloudinit/files/app-env.sh
 	images   map[string]string // image reference → binary
 	versions map[string]string // image reference → the version it reports
 	hosts    map[string]*host  // FM_ROOT → host
@@ -127,8 +128,8 @@ type control struct {
 	srv      *http.Server
 }
 
-func newControl(work string, images map[string]string, env func(map[string]string) []string) (*control, error) {
-	c := &control{sock: filepath.Join(work, "control.sock"), work: work, images: images, hosts: map[string]*host{}, env: env}
+func newControl(work, appEnv string, images map[string]string, env func(map[string]string) []string) (*control, error) {
+	c := &control{sock: filepath.Join(work, "control.sock"), work: work, appEnv: appEnv, images: images, hosts: map[string]*host{}, env: env}
 	ln, err := net.Listen("unix", c.sock)
 	if err != nil {
 		return nil, err
@@ -243,14 +244,14 @@ func (h *host) unitVerb(ctx context.Context, verb, u string, now bool) shimRespo
 		}
 		switch verb {
 		case "start":
-			return h.start(colour)
+			return h.start(ctx, colour)
 		case "stop":
 			return h.stop(colour)
 		case "restart":
 			if r := h.stop(colour); r.Code != 0 {
 				return r
 			}
-			return h.start(colour)
+			return h.start(ctx, colour)
 		case "is-active", "status":
 			if h.active(colour) {
 				return shimResponse{Stdout: "active\n"}
@@ -258,7 +259,7 @@ func (h *host) unitVerb(ctx context.Context, verb, u string, now bool) shimRespo
 			return shimResponse{Code: 3, Stdout: "inactive\n"}
 		case "enable", "disable", "is-enabled", "reset-failed":
 			if now && verb == "enable" {
-				return h.start(colour)
+				return h.start(ctx, colour)
 			}
 			if now && verb == "disable" {
 				return h.stop(colour)
@@ -330,29 +331,25 @@ func (h *host) running() map[string]string {
 
 func (h *host) path(p string) string { return filepath.Join(h.Root, p) }
 
-// imageFor is the image the unit runs: like the unit's ExecStart it reads
-// the image file deploy.sh wrote for the colour (or the host's one file).
+// imageFor is the image the unit runs: like the unit's ExecStart
+// (flavormonk-app-run) it reads the file deploy.sh wrote for the colour.
 func (h *host) imageFor(colour string) (string, error) {
-	var tried []string
-	for _, p := range []string{
-		"etc/flavormonk/image-" + colour, "etc/flavormonk/image@" + colour, "etc/flavormonk/" + colour + ".image",
-		"etc/flavormonk/" + colour + "/image", "etc/flavormonk/image",
-	} {
-		b, err := os.ReadFile(h.path(p))
-		if err == nil {
-			if line := strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]); line != "" {
-				return line, nil
-			}
-		}
-		tried = append(tried, "/"+p)
+	b, err := os.ReadFile(h.path("etc/flavormonk/image-" + colour))
+	if err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("no image file for %s (looked at %s)", colour, strings.Join(tried, ", "))
+	line := strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0])
+	if line == "" {
+		return "", fmt.Errorf("/etc/flavormonk/image-%s is empty", colour)
+	}
+	return line, nil
 }
 
-// start is the unit's ExecStartPre (listen addresses, as
-// flavormonk-app-env writes them) and ExecStart (the image's binary with
-// /etc/flavormonk/env).
-func (h *host) start(colour string) shimResponse {
+// start is the unit's ExecStartPre, the production flavormonk-app-env
+// (infra/cloudinit/files/app-env.sh, under FM_ROOT: it derives the
+// environment and the listen addresses from /etc/flavormonk/env and
+// host.env), and its ExecStart: the image's binary with that environment.
+func (h *host) start(ctx context.Context, colour string) shimResponse {
 	if h.active(colour) {
 		return shimResponse{}
 	}
@@ -367,15 +364,13 @@ func (h *host) start(colour string) shimResponse {
 	if !ok {
 		return fail(fmt.Errorf("image %q is not one the rehearsal built", image))
 	}
-	env, err := readEnvFile(h.path("etc/flavormonk/env"))
-	if err != nil {
-		return fail(err)
+	pre := exec.CommandContext(ctx, "bash", h.ctl.appEnv, colour)
+	pre.Env = append(os.Environ(), "FM_ROOT="+h.Root)
+	if out, err := pre.CombinedOutput(); err != nil {
+		return fail(fmt.Errorf("flavormonk-app-env %s: %v: %s", colour, err, strings.TrimSpace(string(out))))
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", h.Ports[colour])
-	maddr := fmt.Sprintf("127.0.0.1:%d", h.Metrics[colour])
-	env["FLAVORMONK_ADDR"] = addr
-	env["FLAVORMONK_METRICS_ADDR"] = maddr
-	if err := h.writeAddrs(colour, addr, maddr); err != nil {
+	env, err := readEnvFile(h.path("run/flavormonk/env-" + colour))
+	if err != nil {
 		return fail(err)
 	}
 	cmd := exec.Command(bin, "serve")
@@ -384,32 +379,11 @@ func (h *host) start(colour string) shimResponse {
 	if err != nil {
 		return fail(err)
 	}
-	p.addr, p.metricsAddr = addr, maddr
+	p.addr, p.metricsAddr = env["FLAVORMONK_ADDR"], env["FLAVORMONK_METRICS_ADDR"]
 	h.mu.Lock()
-	h.run[colour] = &unitProc{p: p, image: image, version: h.ctl.versions[image], addr: addr}
+	h.run[colour] = &unitProc{p: p, image: image, version: h.ctl.versions[image], addr: p.addr}
 	h.mu.Unlock()
 	return shimResponse{}
-}
-
-// writeAddrs records where the unit listens, as flavormonk-app-env does
-// (/run/flavormonk/addr: where the host checks /readyz; metrics-addr).
-func (h *host) writeAddrs(colour, addr, maddr string) error {
-	dir := h.path("run/flavormonk")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	files := map[string]string{
-		"addr-" + colour: addr, "metrics-addr-" + colour: maddr,
-	}
-	if len(h.Ports) == 1 || colour == "blue" && h.Caddy == nil {
-		files["addr"], files["metrics-addr"] = addr, maddr
-	}
-	for name, v := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(v+"\n"), 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // stop is systemd's stop: SIGTERM, wait for the exit (the app drains),
