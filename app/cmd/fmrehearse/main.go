@@ -79,6 +79,7 @@ func main() {
 	fs.DurationVar(&o.roll.MaxGap, "max-gap", time.Second, "rollout: longest acceptable time without a good answer")
 	fs.DurationVar(&o.roll.Timeout, "deploy-timeout", 60*time.Second, "rollout: --timeout of each deploy")
 	fs.StringVar(&o.roll.Script, "script", "", "rollout: the deploy script (default infra/cloudinit/files/deploy.sh)")
+	fs.IntVar(&o.roll.Rounds, "rounds", 2, "rollout: new versions rolled out one after the other (2: blue → green → blue)")
 	fs.StringVar(&o.paths, "paths", "lb,bluegreen", "rollout: which paths to rehearse: lb, bluegreen")
 	_ = fs.Parse(os.Args[1:])
 	switch o.phase {

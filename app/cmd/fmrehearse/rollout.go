@@ -33,16 +33,24 @@ type rolloutOptions struct {
 	Timeout  time.Duration    // --timeout of each deploy
 	MaxGap   time.Duration    // longest acceptable gap between good answers
 	Paths    []string         // "lb", "bluegreen"
-	Builds   map[string]build // prebuilt images (tests); nil: build both
+	Rounds   int              // new versions rolled out one after the other (default 1)
+	Builds   map[string]build // prebuilt images (tests); nil: build them
 	Now      flavormonk.Clock
 	Logf     func(string, ...any)
 }
 
-// images are the two builds, by the image reference deploy.sh is given.
-const (
-	imageOld = "rehearse.local/flavormonk:v1"
-	imageNew = "rehearse.local/flavormonk:v2"
-)
+// imageRef is the image reference deploy.sh is given for build i (from 1):
+// the first is deployed before the load, the others during it.
+func imageRef(i int) string { return fmt.Sprintf("rehearse.local/flavormonk:v%d", i) }
+
+func (o rolloutOptions) images() []string {
+	n := max(o.Rounds, 1) + 1
+	out := make([]string, n)
+	for i := range out {
+		out[i] = imageRef(i + 1)
+	}
+	return out
+}
 
 type build struct {
 	Bin     string
@@ -90,19 +98,21 @@ func runRollout(ctx context.Context, o rolloutOptions) (*RolloutReport, error) {
 	if err := r.prepare(ctx); err != nil {
 		return r.rep, err
 	}
+	images := o.images()
+	first, next := images[0], images[1:]
 	for _, p := range o.Paths {
 		var res loadResult
 		var err error
 		switch p {
 		case "lb":
 			var rig *lbRig
-			if rig, err = r.lbPath(ctx, "load balancer (HAProxy), --mode inplace"); err == nil {
-				res, err = rig.roll(ctx, imageNew, o.LBProbes)
+			if rig, err = r.lbPath(ctx, "load balancer (HAProxy), --mode inplace", first); err == nil {
+				res, err = rig.roll(ctx, next, o.LBProbes)
 			}
 		case "bluegreen":
 			var rig *bgRig
-			if rig, err = r.bgPath(ctx); err == nil {
-				res, err = rig.roll(ctx, imageNew)
+			if rig, err = r.bgPath(ctx, first); err == nil {
+				res, err = rig.roll(ctx, next)
 			}
 		default:
 			err = fmt.Errorf("unknown rollout path %q", p)
@@ -110,14 +120,14 @@ func runRollout(ctx context.Context, o rolloutOptions) (*RolloutReport, error) {
 		if err != nil {
 			return r.rep, err
 		}
-		r.judge(res, imageNew)
+		r.judge(res, images)
 		r.rep.Paths = append(r.rep.Paths, res)
 	}
 	return r.rep, nil
 }
 
 // judge adds the failures of one path to the report.
-func (r *rollout) judge(res loadResult, image string) {
+func (r *rollout) judge(res loadResult, images []string) {
 	for _, s := range res.Steps {
 		if s.Err != nil {
 			r.fail("%s: %s: %v", res.Name, s.Name, s.Err)
@@ -132,18 +142,16 @@ func (r *rollout) judge(res loadResult, image string) {
 	if r.opt.MaxGap > 0 && res.Gap.D > r.opt.MaxGap {
 		r.fail("%s: the longest gap between good answers was %s (limit %s)", res.Name, res.Gap.D.Round(time.Millisecond), r.opt.MaxGap)
 	}
-	want := []string{r.builds[imageOld].Version, r.builds[imageNew].Version}
-	for _, v := range want {
-		found := false
-		for _, vc := range res.Versions {
-			found = found || vc.Version == v && vc.Answers > 0
-		}
-		if !found {
-			r.fail("%s: version %s never answered", res.Name, v)
-		}
+	// Every version answered, in the order deployed.
+	var want, got []string
+	for _, image := range images {
+		want = append(want, r.builds[image].Version)
 	}
-	if n := len(res.Versions); n > 0 && res.Versions[n-1].Version != r.builds[image].Version {
-		r.fail("%s: the last version to answer first was %s, not %s", res.Name, res.Versions[n-1].Version, r.builds[image].Version)
+	for _, vc := range res.Versions {
+		got = append(got, vc.Version)
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		r.fail("%s: the versions answered, in order, were %v; want %v", res.Name, got, want)
 	}
 }
 
@@ -166,11 +174,11 @@ func (r *rollout) prepare(ctx context.Context) error {
 	// The two builds: the same source, two versions.
 	r.builds = o.Builds
 	if r.builds == nil {
-		if r.builds, err = buildImages(ctx, o.Root, o.Work, r.logf); err != nil {
+		if r.builds, err = buildImages(ctx, o.Root, o.Work, o.images(), r.logf); err != nil {
 			return err
 		}
 	}
-	for _, image := range []string{imageOld, imageNew} {
+	for _, image := range o.images() {
 		r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("image %s: ./cmd/flavormonk with Version=%s", image, r.builds[image].Version))
 	}
 
@@ -194,7 +202,7 @@ func (r *rollout) prepare(ctx context.Context) error {
 		"FLAVORMONK_DRAIN_DELAY":      o.Drain.String(),
 		"FLAVORMONK_SHUTDOWN_TIMEOUT": "10s",
 	}
-	migrate := exec.Command(r.builds[imageOld].Bin, "migrate")
+	migrate := exec.Command(r.builds[o.images()[0]].Bin, "migrate")
 	migrate.Env = cleanEnv(r.env)
 	if _, err := runCmd(ctx, 90*time.Second, "flavormonk migrate", migrate, filepath.Join(o.Work, "migrate.log")); err != nil {
 		return err
@@ -220,11 +228,11 @@ func (r *rollout) prepare(ctx context.Context) error {
 	return err
 }
 
-// buildImages builds ./cmd/flavormonk twice, as the two images' versions
-// (the second build only links again).
-func buildImages(ctx context.Context, root, dir string, logf func(string, ...any)) (map[string]build, error) {
+// buildImages builds ./cmd/flavormonk once per image, each with its own
+// version (after the first, a build only links again).
+func buildImages(ctx context.Context, root, dir string, images []string, logf func(string, ...any)) (map[string]build, error) {
 	out := map[string]build{}
-	for i, image := range []string{imageOld, imageNew} {
+	for i, image := range images {
 		v := fmt.Sprintf("rehearse-v%d", i+1)
 		bin := filepath.Join(dir, "flavormonk-"+v)
 		logf("building ./cmd/flavormonk as %s", v)
@@ -337,7 +345,7 @@ type lbRig struct {
 	lb    *haproxy
 }
 
-func (r *rollout) lbPath(ctx context.Context, name string) (*lbRig, error) {
+func (r *rollout) lbPath(ctx context.Context, name, image string) (*lbRig, error) {
 	rig := &lbRig{r: r, name: name}
 	servers := map[string]string{}
 	for _, n := range []string{"app-1", "app-2"} {
@@ -357,11 +365,11 @@ func (r *rollout) lbPath(ctx context.Context, name string) (*lbRig, error) {
 	// The first deploy, one host after the other (the first seeds the
 	// store); then HAProxy takes both in together.
 	for _, h := range rig.hosts {
-		s := r.deploy(ctx, h, rig.args(imageOld, 0)...)
+		s := r.deploy(ctx, h, rig.args(image, 0)...)
 		if s.Err != nil {
 			return nil, fmt.Errorf("first deploy: %w\n%s", s.Err, s.Out)
 		}
-		r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("%s: first deploy of %s in %.1f s", h.Name, imageOld, s.Took.Seconds()))
+		r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("%s: first deploy of %s in %.1f s", h.Name, image, s.Took.Seconds()))
 	}
 	if err := lb.waitUp(ctx, 30*time.Second); err != nil {
 		return nil, err
@@ -377,18 +385,23 @@ func (rig *lbRig) args(image string, probes int) []string {
 	return append(append(a, rig.r.timeoutArgs()...), image)
 }
 
-// roll deploys image to each host in turn under the load, like the
-// rolling deploy commands of `pulumi up`.
-func (rig *lbRig) roll(ctx context.Context, image string, probes int) (loadResult, error) {
+// roll deploys each image in turn to each host in turn under the load,
+// like the rolling deploy commands of `pulumi up`.
+func (rig *lbRig) roll(ctx context.Context, images []string, probes int) (loadResult, error) {
 	return rig.r.underLoad(ctx, rig.name, rig.lb.url, rig.watch, func(ctx context.Context, t0 time.Time) []step {
 		var steps []step
-		for _, h := range rig.hosts {
-			at := time.Since(t0)
-			s := rig.r.deploy(ctx, h, rig.args(image, probes)...)
-			s.At = at
-			steps = append(steps, s)
-			if s.Err != nil {
-				break // a rolling deploy stops at the first failed host
+		for i, image := range images {
+			if i > 0 {
+				sleep(ctx, rig.r.opt.Hold/2)
+			}
+			for _, h := range rig.hosts {
+				at := time.Since(t0)
+				s := rig.r.deploy(ctx, h, rig.args(image, probes)...)
+				s.At = at
+				steps = append(steps, s)
+				if s.Err != nil {
+					return steps // a rolling deploy stops at the first failed host
+				}
 			}
 		}
 		return steps
@@ -422,7 +435,7 @@ type bgRig struct {
 	host *host
 }
 
-func (r *rollout) bgPath(ctx context.Context) (*bgRig, error) {
+func (r *rollout) bgPath(ctx context.Context, image string) (*bgRig, error) {
 	h, err := r.newHost("mvp-1", true)
 	if err != nil {
 		return nil, err
@@ -433,22 +446,32 @@ func (r *rollout) bgPath(ctx context.Context) (*bgRig, error) {
 	}
 	r.caddy, h.Caddy = c, c
 	r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("Caddy %s (admin %s) → blue 127.0.0.1:%d or green 127.0.0.1:%d", c.url, c.admin, h.Ports["blue"], h.Ports["green"]))
-	s := r.deploy(ctx, h, append(append([]string{"--mode", "bluegreen"}, r.timeoutArgs()...), imageOld)...)
+	s := r.deploy(ctx, h, append(append([]string{"--mode", "bluegreen"}, r.timeoutArgs()...), image)...)
 	if s.Err != nil {
 		return nil, fmt.Errorf("first deploy: %w\n%s", s.Err, s.Out)
 	}
-	r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("%s: first deploy of %s in %.1f s (%s)", h.Name, imageOld, s.Took.Seconds(), describeRunning(h)))
+	r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("%s: first deploy of %s in %.1f s (%s)", h.Name, image, s.Took.Seconds(), describeRunning(h)))
 	return &bgRig{r: r, host: h}, nil
 }
 
-func (rig *bgRig) roll(ctx context.Context, image string) (loadResult, error) {
+func (rig *bgRig) roll(ctx context.Context, images []string) (loadResult, error) {
 	h := rig.host
 	return rig.r.underLoad(ctx, "single host (Caddy), --mode bluegreen", rig.r.caddy.url, nil, func(ctx context.Context, t0 time.Time) []step {
-		at := time.Since(t0)
-		s := rig.r.deploy(ctx, h, append(append([]string{"--mode", "bluegreen"}, rig.r.timeoutArgs()...), image)...)
-		s.At = at
-		s.Name += " (then " + describeRunning(h) + ")"
-		return []step{s}
+		var steps []step
+		for i, image := range images {
+			if i > 0 {
+				sleep(ctx, rig.r.opt.Hold/2)
+			}
+			at := time.Since(t0)
+			s := rig.r.deploy(ctx, h, append(append([]string{"--mode", "bluegreen"}, rig.r.timeoutArgs()...), image)...)
+			s.At = at
+			s.Name += " (then " + describeRunning(h) + ")"
+			steps = append(steps, s)
+			if s.Err != nil {
+				break
+			}
+		}
+		return steps
 	})
 }
 
