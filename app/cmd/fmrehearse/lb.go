@@ -29,6 +29,20 @@ type haproxy struct {
 
 const lbSource = "127.0.0.2"
 
+// The health check, the production one (infra/plan: 10 s, 3 down, 3 up,
+// timeout 5 s) shortened: every second, 2 failures out, 3 passes in.
+const (
+	lbInter        = time.Second
+	lbFall         = 2
+	lbRise         = 3
+	lbCheckTimeout = 500 * time.Millisecond
+	// lbDrain is the drain the hosts behind it get, derived as
+	// plan.DrainDelay derives upgrade's: the longest the balancer may keep
+	// sending after /readyz starts failing (fall × inter), plus a check
+	// sent just before SIGTERM that is answered 200 (its timeout).
+	lbDrain = lbInter*lbFall + lbCheckTimeout
+)
+
 func startHAProxy(ctx context.Context, work string, servers map[string]string) (*haproxy, error) {
 	bin, err := exec.LookPath("haproxy")
 	if err != nil {
@@ -53,7 +67,7 @@ defaults
 	timeout connect 2s
 	timeout client 30s
 	timeout server 30s
-	timeout check 2s
+	timeout check %s
 	retries 0
 
 frontend web
@@ -64,8 +78,8 @@ backend app
 	balance roundrobin
 	option httpchk GET /readyz
 	http-check expect status 200
-	default-server check inter 1s rise 3 fall 2 source %s
-`, h.sock, port, lbSource)
+	default-server check inter %s rise %d fall %d source %s
+`, h.sock, lbCheckTimeout, port, lbInter, lbRise, lbFall, lbSource)
 	for _, name := range sortedKeys(servers) {
 		fmt.Fprintf(&b, "\tserver %s %s\n", name, servers[name])
 	}

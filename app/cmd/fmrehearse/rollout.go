@@ -28,7 +28,8 @@ type rolloutOptions struct {
 	Script   string           // deploy.sh (default: infra/cloudinit/files/deploy.sh)
 	Rate     int              // requests per second of the load
 	Hold     time.Duration    // load before the first and after the last deploy
-	Drain    time.Duration    // FLAVORMONK_DRAIN_DELAY
+	Drain    time.Duration    // FLAVORMONK_DRAIN_DELAY behind the load balancer
+	BGDrain  time.Duration    // FLAVORMONK_DRAIN_DELAY of the blue/green host
 	LBProbes int              // --lb-probes of the inplace deploys (0: none)
 	Timeout  time.Duration    // --timeout of each deploy
 	MaxGap   time.Duration    // longest acceptable gap between good answers
@@ -199,7 +200,6 @@ func (r *rollout) prepare(ctx context.Context) error {
 		"FLAVORMONK_SEED":             "true",
 		"FLAVORMONK_LOG_FORMAT":       "text",
 		"FLAVORMONK_INDEX_POLL":       "1s",
-		"FLAVORMONK_DRAIN_DELAY":      o.Drain.String(),
 		"FLAVORMONK_SHUTDOWN_TIMEOUT": "10s",
 	}
 	migrate := exec.Command(r.builds[o.images()[0]].Bin, "migrate")
@@ -250,7 +250,7 @@ func buildImages(ctx context.Context, root, dir string, images []string, logf fu
 // settings, as the deploy writes them over SSH), host.env (this host's
 // ports, all free local ones; the apps listen on loopback) and the
 // flavormonk-app-env helper library the production unit uses.
-func (r *rollout) newHost(name string, withCaddy bool) (*host, error) {
+func (r *rollout) newHost(name string, withCaddy bool, drain time.Duration) (*host, error) {
 	h := &host{Name: name, Root: filepath.Join(r.opt.Work, name), Ports: map[string]int{}, Metrics: map[string]int{}, StopGrace: 30 * time.Second}
 	for _, c := range []string{"blue", "green"} {
 		p, err := freePort()
@@ -290,6 +290,7 @@ FLAVORMONK_CADDY=%s
 	for _, k := range sortedKeys(r.env) {
 		fmt.Fprintf(&env, "%s=%s\n", k, r.env[k])
 	}
+	fmt.Fprintf(&env, "FLAVORMONK_DRAIN_DELAY=%s\n", drain)
 	for file, body := range map[string]string{
 		"etc/flavormonk/env":              env.String(),
 		"etc/flavormonk/host.env":         hostEnv,
@@ -349,7 +350,7 @@ func (r *rollout) lbPath(ctx context.Context, name, image string) (*lbRig, error
 	rig := &lbRig{r: r, name: name}
 	servers := map[string]string{}
 	for _, n := range []string{"app-1", "app-2"} {
-		h, err := r.newHost(n, false)
+		h, err := r.newHost(n, false, r.opt.Drain)
 		if err != nil {
 			return nil, err
 		}
@@ -361,7 +362,7 @@ func (r *rollout) lbPath(ctx context.Context, name, image string) (*lbRig, error
 		return nil, err
 	}
 	r.lb, rig.lb = lb, lb
-	r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("HAProxy %s → app-1 %s, app-2 %s; checks GET /readyz from %s, inter 1s rise 3 fall 2", lb.url, servers["app-1"], servers["app-2"], lbSource))
+	r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("HAProxy %s → app-1 %s, app-2 %s; checks GET /readyz from %s, inter %s rise %d fall %d timeout %s, no retries; app drain %s", lb.url, servers["app-1"], servers["app-2"], lbSource, lbInter, lbRise, lbFall, lbCheckTimeout, r.opt.Drain))
 	// The first deploy, one host after the other (the first seeds the
 	// store); then HAProxy takes both in together.
 	for _, h := range rig.hosts {
@@ -436,7 +437,7 @@ type bgRig struct {
 }
 
 func (r *rollout) bgPath(ctx context.Context, image string) (*bgRig, error) {
-	h, err := r.newHost("mvp-1", true)
+	h, err := r.newHost("mvp-1", true, r.opt.BGDrain)
 	if err != nil {
 		return nil, err
 	}
@@ -445,7 +446,7 @@ func (r *rollout) bgPath(ctx context.Context, image string) (*bgRig, error) {
 		return nil, err
 	}
 	r.caddy, h.Caddy = c, c
-	r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("Caddy %s (admin %s) → blue 127.0.0.1:%d or green 127.0.0.1:%d", c.url, c.admin, h.Ports["blue"], h.Ports["green"]))
+	r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("Caddy %s (admin %s) → blue 127.0.0.1:%d or green 127.0.0.1:%d; app drain %s", c.url, c.admin, h.Ports["blue"], h.Ports["green"], r.opt.BGDrain))
 	s := r.deploy(ctx, h, append(append([]string{"--mode", "bluegreen"}, r.timeoutArgs()...), image)...)
 	if s.Err != nil {
 		return nil, fmt.Errorf("first deploy: %w\n%s", s.Err, s.Out)
@@ -536,10 +537,16 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 func (r *rollout) cleanup() {
-	stopAll()
 	if r.ctl != nil {
+		// The load is over: no drain to wait for, one host after another.
+		for _, h := range r.ctl.hosts {
+			for _, c := range h.colours() {
+				h.kill(c)
+			}
+		}
 		r.ctl.close()
 	}
+	stopAll()
 	if r.dbName != "" {
 		if err := dropDatabase(r.opt.PGBase, r.dbName); err != nil {
 			r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("dropping database %s: %v", r.dbName, err))

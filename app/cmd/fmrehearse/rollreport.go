@@ -53,5 +53,5 @@ func (r *RolloutReport) print(w io.Writer, when time.Time) {
 		fmt.Fprintf(w, "\nFAIL: %s\n", strings.Join(why, "; "))
 		return
 	}
-	fmt.Fprintln(w, "\nPASS: every rollout served every request, both versions answered")
+	fmt.Fprintln(w, "\nPASS: every rollout served every request; every version answered, in the order deployed")
 }
