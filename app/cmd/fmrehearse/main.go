@@ -81,6 +81,7 @@ func main() {
 	fs.DurationVar(&o.roll.Timeout, "deploy-timeout", 60*time.Second, "rollout: --timeout of each deploy")
 	fs.StringVar(&o.roll.Script, "script", "", "rollout: the deploy script (default infra/cloudinit/files/deploy.sh)")
 	fs.IntVar(&o.roll.Rounds, "rounds", 2, "rollout: new versions rolled out one after the other (2: blue → green → blue)")
+	fs.BoolVar(&o.roll.Broken, "broken", true, "rollout: then deploy a build that never gets ready; deploy.sh must refuse it under the load")
 	fs.StringVar(&o.paths, "paths", "lb,bluegreen", "rollout: which paths to rehearse: lb, bluegreen")
 	_ = fs.Parse(os.Args[1:])
 	switch o.phase {

@@ -175,6 +175,7 @@ type loadResult struct {
 	P50, P99, Max time.Duration
 	Examples      []string
 	Steps         []step
+	Final         []string // what each unit runs at the end: "app-1 blue rehearse-v2"
 }
 
 // step is one thing the rehearsal did during the load.
@@ -184,4 +185,6 @@ type step struct {
 	Took time.Duration
 	Err  error
 	Out  string
+	// WantFail: the deploy of a broken image, which must fail.
+	WantFail bool
 }

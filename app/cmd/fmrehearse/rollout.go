@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +36,7 @@ type rolloutOptions struct {
 	MaxGap   time.Duration    // longest acceptable gap between good answers
 	Paths    []string         // "lb", "bluegreen"
 	Rounds   int              // new versions rolled out one after the other (default 1)
+	Broken   bool             // then a build that never gets ready, which deploy.sh must refuse
 	Builds   map[string]build // prebuilt images (tests); nil: build them
 	Now      flavormonk.Clock
 	Logf     func(string, ...any)
@@ -43,6 +45,13 @@ type rolloutOptions struct {
 // imageRef is the image reference deploy.sh is given for build i (from 1):
 // the first is deployed before the load, the others during it.
 func imageRef(i int) string { return fmt.Sprintf("rehearse.local/flavormonk:v%d", i) }
+
+// imageBroken exits at once: its deploy must fail and leave the last
+// version serving.
+const imageBroken = "rehearse.local/flavormonk:broken"
+
+// brokenTimeout is the --timeout of its deploy (what it waits in vain).
+const brokenTimeout = 8 * time.Second
 
 func (o rolloutOptions) images() []string {
 	n := max(o.Rounds, 1) + 1
@@ -101,6 +110,9 @@ func runRollout(ctx context.Context, o rolloutOptions) (*RolloutReport, error) {
 	}
 	images := o.images()
 	first, next := images[0], images[1:]
+	if o.Broken {
+		next = append(next, imageBroken)
+	}
 	for _, p := range o.Paths {
 		var res loadResult
 		var err error
@@ -130,7 +142,10 @@ func runRollout(ctx context.Context, o rolloutOptions) (*RolloutReport, error) {
 // judge adds the failures of one path to the report.
 func (r *rollout) judge(res loadResult, images []string) {
 	for _, s := range res.Steps {
-		if s.Err != nil {
+		switch {
+		case s.WantFail && s.Err == nil:
+			r.fail("%s: %s succeeded; it must fail (the image never gets ready)", res.Name, s.Name)
+		case !s.WantFail && s.Err != nil:
 			r.fail("%s: %s: %v", res.Name, s.Name, s.Err)
 		}
 	}
@@ -154,6 +169,16 @@ func (r *rollout) judge(res loadResult, images []string) {
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		r.fail("%s: the versions answered, in order, were %v; want %v", res.Name, got, want)
 	}
+	// And the last one is what runs at the end.
+	last := want[len(want)-1]
+	if len(res.Final) == 0 {
+		r.fail("%s: nothing runs at the end", res.Name)
+	}
+	for _, f := range res.Final {
+		if !strings.HasSuffix(f, " "+last) {
+			r.fail("%s: at the end %s; want %s", res.Name, f, last)
+		}
+	}
 }
 
 func (r *rollout) prepare(ctx context.Context) error {
@@ -173,14 +198,26 @@ func (r *rollout) prepare(ctx context.Context) error {
 	}
 
 	// The two builds: the same source, two versions.
-	r.builds = o.Builds
-	if r.builds == nil {
+	r.builds = map[string]build{}
+	for k, v := range o.Builds {
+		r.builds[k] = v
+	}
+	if o.Builds == nil {
 		if r.builds, err = buildImages(ctx, o.Root, o.Work, o.images(), r.logf); err != nil {
 			return err
 		}
 	}
 	for _, image := range o.images() {
 		r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("image %s: ./cmd/flavormonk with Version=%s", image, r.builds[image].Version))
+	}
+	if o.Broken {
+		bin := filepath.Join(o.Work, "flavormonk-broken")
+		script := "#!/bin/sh\necho 'a broken build: it exits at once' >&2\nexit 1\n"
+		if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+			return err
+		}
+		r.builds[imageBroken] = build{Bin: bin, Version: "broken"}
+		r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("image %s: a program that exits at once, deployed last with --timeout %d: deploy.sh must fail and leave the last version serving", imageBroken, int(brokenTimeout.Seconds())))
 	}
 
 	// One store for every instance: a fresh database on the cluster.
@@ -215,7 +252,9 @@ func (r *rollout) prepare(ctx context.Context) error {
 
 	images := map[string]string{}
 	for ref, b := range r.builds {
-		images[ref] = b.Bin
+		if ref == imageBroken || slices.Contains(o.images(), ref) {
+			images[ref] = b.Bin
+		}
 	}
 	r.ctl, err = newControl(o.Work, filepath.Join(o.Root, "infra/cloudinit/files/app-env.sh"), images, cleanEnv)
 	if err != nil {
@@ -331,7 +370,10 @@ func (r *rollout) deploy(ctx context.Context, h *host, args ...string) step {
 	return s
 }
 
-func (r *rollout) timeoutArgs() []string {
+func (r *rollout) timeoutArgs(image string) []string {
+	if image == imageBroken {
+		return []string{"--timeout", fmt.Sprint(int(brokenTimeout.Seconds()))}
+	}
 	if r.opt.Timeout > 0 {
 		return []string{"--timeout", fmt.Sprint(int(r.opt.Timeout.Seconds()))}
 	}
@@ -383,13 +425,13 @@ func (rig *lbRig) args(image string, probes int) []string {
 	if probes > 0 {
 		a = append(a, "--lb-probes", fmt.Sprint(probes))
 	}
-	return append(append(a, rig.r.timeoutArgs()...), image)
+	return append(append(a, rig.r.timeoutArgs(image)...), image)
 }
 
 // roll deploys each image in turn to each host in turn under the load,
 // like the rolling deploy commands of `pulumi up`.
 func (rig *lbRig) roll(ctx context.Context, images []string, probes int) (loadResult, error) {
-	return rig.r.underLoad(ctx, rig.name, rig.lb.url, rig.watch, func(ctx context.Context, t0 time.Time) []step {
+	return rig.r.underLoad(ctx, rig.name, rig.lb.url, rig.watch, rig.final, func(ctx context.Context, t0 time.Time) []step {
 		var steps []step
 		for i, image := range images {
 			if i > 0 {
@@ -398,7 +440,7 @@ func (rig *lbRig) roll(ctx context.Context, images []string, probes int) (loadRe
 			for _, h := range rig.hosts {
 				at := time.Since(t0)
 				s := rig.r.deploy(ctx, h, rig.args(image, probes)...)
-				s.At = at
+				s.At, s.WantFail = at, image == imageBroken
 				steps = append(steps, s)
 				if s.Err != nil {
 					return steps // a rolling deploy stops at the first failed host
@@ -447,7 +489,7 @@ func (r *rollout) bgPath(ctx context.Context, image string) (*bgRig, error) {
 	}
 	r.caddy, h.Caddy = c, c
 	r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("Caddy %s (admin %s) → blue 127.0.0.1:%d or green 127.0.0.1:%d; app drain %s", c.url, c.admin, h.Ports["blue"], h.Ports["green"], r.opt.BGDrain))
-	s := r.deploy(ctx, h, append(append([]string{"--mode", "bluegreen"}, r.timeoutArgs()...), image)...)
+	s := r.deploy(ctx, h, append(append([]string{"--mode", "bluegreen"}, r.timeoutArgs(image)...), image)...)
 	if s.Err != nil {
 		return nil, fmt.Errorf("first deploy: %w\n%s", s.Err, s.Out)
 	}
@@ -457,15 +499,15 @@ func (r *rollout) bgPath(ctx context.Context, image string) (*bgRig, error) {
 
 func (rig *bgRig) roll(ctx context.Context, images []string) (loadResult, error) {
 	h := rig.host
-	return rig.r.underLoad(ctx, "single host (Caddy), --mode bluegreen", rig.r.caddy.url, nil, func(ctx context.Context, t0 time.Time) []step {
+	return rig.r.underLoad(ctx, "single host (Caddy), --mode bluegreen", rig.r.caddy.url, nil, rig.final, func(ctx context.Context, t0 time.Time) []step {
 		var steps []step
 		for i, image := range images {
 			if i > 0 {
 				sleep(ctx, rig.r.opt.Hold/2)
 			}
 			at := time.Since(t0)
-			s := rig.r.deploy(ctx, h, append(append([]string{"--mode", "bluegreen"}, rig.r.timeoutArgs()...), image)...)
-			s.At = at
+			s := rig.r.deploy(ctx, h, append(append([]string{"--mode", "bluegreen"}, rig.r.timeoutArgs(image)...), image)...)
+			s.At, s.WantFail = at, image == imageBroken
 			s.Name += " (then " + describeRunning(h) + ")"
 			steps = append(steps, s)
 			if s.Err != nil {
@@ -474,6 +516,21 @@ func (rig *bgRig) roll(ctx context.Context, images []string) (loadResult, error)
 		}
 		return steps
 	})
+}
+
+func (rig *lbRig) final() []string { return finalOf(rig.hosts...) }
+func (rig *bgRig) final() []string { return finalOf(rig.host) }
+
+// finalOf is what each unit of the hosts runs: "app-1 blue rehearse-v2".
+func finalOf(hosts ...*host) []string {
+	var out []string
+	for _, h := range hosts {
+		run := h.running()
+		for _, c := range sortedKeys(run) {
+			out = append(out, h.Name+" "+c+" "+run[c])
+		}
+	}
+	return out
 }
 
 func describeRunning(h *host) string {
@@ -490,7 +547,7 @@ func describeRunning(h *host) string {
 
 // underLoad runs the steady load through base, does the deploys after
 // Hold, keeps loading for Hold more, and returns the figures.
-func (r *rollout) underLoad(ctx context.Context, name, base string, watch, do func(context.Context, time.Time) []step) (loadResult, error) {
+func (r *rollout) underLoad(ctx context.Context, name, base string, watch func(context.Context, time.Time) []step, final func() []string, do func(context.Context, time.Time) []step) (loadResult, error) {
 	l := newSteadyLoad(base, r.opt.Rate, r.paths, r.opt.Now)
 	lctx, stopLoad := context.WithCancel(ctx)
 	wctx, stopWatch := context.WithCancel(ctx)
@@ -513,6 +570,7 @@ func (r *rollout) underLoad(ctx context.Context, name, base string, watch, do fu
 	wg.Wait()
 	res := l.result(name)
 	res.Steps = mergeSteps(steps, watched)
+	res.Final = final()
 	if err := ctx.Err(); err != nil {
 		return res, err
 	}

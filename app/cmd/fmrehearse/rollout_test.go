@@ -143,7 +143,7 @@ func TestRolloutCanFail(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := r.underLoad(ctx, "Caddy, blue killed", r.caddy.url, nil, func(context.Context, time.Time) []step {
+		res, err := r.underLoad(ctx, "Caddy, blue killed", r.caddy.url, nil, rig.final, func(context.Context, time.Time) []step {
 			rig.host.kill("blue")
 			return nil
 		})

@@ -18,6 +18,10 @@ func (r *RolloutReport) print(w io.Writer, when time.Time) {
 		fmt.Fprintf(w, "\n%s: %d requests/s through %s for %.1f s (every other one /healthz, which names the version)\n", p.Name, p.Rate, p.Base, p.Seconds)
 		for _, s := range p.Steps {
 			switch {
+			case s.WantFail && s.Err != nil:
+				fmt.Fprintf(w, "  t=%5.2fs %s: failed as it must, after %.1f s: %s\n", s.At.Seconds(), s.Name, s.Took.Seconds(), failedLines(s.Err))
+			case s.WantFail:
+				fmt.Fprintf(w, "  t=%5.2fs %s: SUCCEEDED in %.1f s; it must fail\n", s.At.Seconds(), s.Name, s.Took.Seconds())
 			case s.Err != nil:
 				fmt.Fprintf(w, "  t=%5.2fs %s: FAILED after %.1f s: %v\n", s.At.Seconds(), s.Name, s.Took.Seconds(), s.Err)
 			case s.Took > 0:
@@ -25,6 +29,9 @@ func (r *RolloutReport) print(w io.Writer, when time.Time) {
 			default:
 				fmt.Fprintf(w, "  t=%5.2fs %s\n", s.At.Seconds(), s.Name)
 			}
+		}
+		if len(p.Final) > 0 {
+			fmt.Fprintf(w, "  at the end: %s\n", strings.Join(p.Final, ", "))
 		}
 		for _, ex := range p.Examples {
 			fmt.Fprintf(w, "  failed: %s\n", ex)
@@ -54,4 +61,18 @@ func (r *RolloutReport) print(w io.Writer, when time.Time) {
 		return
 	}
 	fmt.Fprintln(w, "\nPASS: every rollout served every request; every version answered, in the order deployed")
+}
+
+// failedLines picks deploy.sh's own verdict out of a failed run's output.
+func failedLines(err error) string {
+	var keep []string
+	for _, l := range strings.Split(err.Error(), "\n") {
+		if strings.Contains(l, "FAILED") || strings.Contains(l, "rolled back") || strings.Contains(l, "left as they were") {
+			keep = append(keep, strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "flavormonk-deploy:")))
+		}
+	}
+	if len(keep) == 0 {
+		return truncate(err.Error(), 200)
+	}
+	return strings.Join(keep, "; ")
 }
