@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 )
@@ -136,9 +137,10 @@ func (h *haproxy) status() (map[string]string, error) {
 
 // waitUp waits until HAProxy has every server UP.
 func (h *haproxy) waitUp(ctx context.Context, d time.Duration) error {
-	deadline := time.Now().Add(d)
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
 	var last map[string]string
-	for time.Now().Before(deadline) {
+	for {
 		st, err := h.status()
 		if err == nil {
 			last = st
@@ -152,11 +154,10 @@ func (h *haproxy) waitUp(ctx context.Context, d time.Duration) error {
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return fmt.Errorf("HAProxy did not see every server UP within %s: %v (%w)", d, last, ctx.Err())
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("HAProxy did not see every server UP within %s: %v", d, last)
 }
 
 // caddy is a real Caddy (Debian's package), HTTP only on a free port, its
@@ -224,18 +225,19 @@ http://127.0.0.1:%d {
 		return nil
 	}
 	// Up when the admin API answers.
-	deadline := time.Now().Add(20 * time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
 	for {
 		if conn, err := net.DialTimeout("tcp", c.admin, time.Second); err == nil {
 			conn.Close()
 			break
 		}
-		if c.p.exited() || time.Now().After(deadline) {
+		if c.p.exited() {
 			return nil, fmt.Errorf("caddy did not start: %s", c.p.Log.Last(20))
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("caddy's admin API did not answer (%w): %s", ctx.Err(), c.p.Log.Last(20))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -247,10 +249,6 @@ func sortedKeys(m map[string]string) []string {
 	for k := range m {
 		ks = append(ks, k)
 	}
-	for i := 1; i < len(ks); i++ {
-		for j := i; j > 0 && ks[j] < ks[j-1]; j-- {
-			ks[j], ks[j-1] = ks[j-1], ks[j]
-		}
-	}
+	sort.Strings(ks)
 	return ks
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -89,6 +90,8 @@ type RolloutReport struct {
 }
 
 func (r *RolloutReport) failed() bool { return len(r.Failures) > 0 || len(r.Paths) == 0 }
+
+func (r *rollout) now() time.Time { return r.opt.Now.Now() }
 
 func (r *rollout) logf(format string, args ...any) {
 	if r.opt.Logf != nil {
@@ -197,7 +200,7 @@ func (r *rollout) prepare(ctx context.Context) error {
 		return err
 	}
 
-	// The two builds: the same source, two versions.
+	// The builds: the same source, each with its own version.
 	r.builds = map[string]build{}
 	for k, v := range o.Builds {
 		r.builds[k] = v
@@ -221,7 +224,7 @@ func (r *rollout) prepare(ctx context.Context) error {
 	}
 
 	// One store for every instance: a fresh database on the cluster.
-	r.dbName = fmt.Sprintf("fmrehearse_rollout_%d_%d", time.Now().Unix(), os.Getpid())
+	r.dbName = fmt.Sprintf("fmrehearse_rollout_%d_%d", r.now().Unix(), os.Getpid())
 	dbURL, err := freshDatabase(ctx, o.PGBase, r.dbName)
 	if err != nil {
 		r.dbName = ""
@@ -347,7 +350,7 @@ FLAVORMONK_CADDY=%s
 func (r *rollout) deploy(ctx context.Context, h *host, args ...string) step {
 	name := fmt.Sprintf("%s: flavormonk-deploy %s", h.Name, strings.Join(args, " "))
 	r.logf("%s", name)
-	t0 := time.Now()
+	t0 := r.now()
 	timeout := r.opt.Timeout
 	if timeout <= 0 {
 		timeout = 60 * time.Second
@@ -363,7 +366,7 @@ func (r *rollout) deploy(ctx context.Context, h *host, args ...string) step {
 	})
 	cmd.Env = env
 	out, err := runCmd(ctx, timeout+30*time.Second, name, cmd, filepath.Join(r.opt.Work, h.Name+"-deploy.log"))
-	s := step{Name: name, Took: time.Since(t0), Out: strings.TrimSpace(out)}
+	s := step{Name: name, Took: r.now().Sub(t0), Out: strings.TrimSpace(out)}
 	if err != nil {
 		s.Err = err
 	}
@@ -438,7 +441,7 @@ func (rig *lbRig) roll(ctx context.Context, images []string, probes int) (loadRe
 				sleep(ctx, rig.r.opt.Hold/2)
 			}
 			for _, h := range rig.hosts {
-				at := time.Since(t0)
+				at := rig.r.now().Sub(t0)
 				s := rig.r.deploy(ctx, h, rig.args(image, probes)...)
 				s.At, s.WantFail = at, image == imageBroken
 				steps = append(steps, s)
@@ -459,7 +462,7 @@ func (rig *lbRig) watch(ctx context.Context, t0 time.Time) []step {
 		if st, err := rig.lb.status(); err == nil {
 			for _, n := range sortedKeys(st) {
 				if st[n] != last[n] {
-					steps = append(steps, step{Name: fmt.Sprintf("HAProxy: %s %s", n, st[n]), At: time.Since(t0)})
+					steps = append(steps, step{Name: fmt.Sprintf("HAProxy: %s %s", n, st[n]), At: rig.r.now().Sub(t0)})
 					last[n] = st[n]
 				}
 			}
@@ -505,7 +508,7 @@ func (rig *bgRig) roll(ctx context.Context, images []string) (loadResult, error)
 			if i > 0 {
 				sleep(ctx, rig.r.opt.Hold/2)
 			}
-			at := time.Since(t0)
+			at := rig.r.now().Sub(t0)
 			s := rig.r.deploy(ctx, h, append(append([]string{"--mode", "bluegreen"}, rig.r.timeoutArgs(image)...), image)...)
 			s.At, s.WantFail = at, image == imageBroken
 			s.Name += " (then " + describeRunning(h) + ")"
@@ -552,7 +555,7 @@ func (r *rollout) underLoad(ctx context.Context, name, base string, watch func(c
 	lctx, stopLoad := context.WithCancel(ctx)
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	t0 := time.Now()
+	t0 := r.now()
 	var wg sync.WaitGroup
 	var watched []step
 	wg.Add(1)
@@ -579,11 +582,7 @@ func (r *rollout) underLoad(ctx context.Context, name, base string, watch func(c
 
 func mergeSteps(a, b []step) []step {
 	out := append(append([]step(nil), a...), b...)
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].At < out[j-1].At; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
 	return out
 }
 
