@@ -18,6 +18,10 @@ func mainRollout(ctx context.Context, o options) int {
 	ro := o.roll
 	ro.Now, ro.Logf, ro.PGBase = flavormonk.SystemClock, logf, o.pgURL
 	ro.Paths = strings.Split(o.paths, ",")
+	if ro.Rate < 1 || ro.Rate > 2000 {
+		fmt.Fprintln(os.Stderr, "fmrehearse: -rate wants 1..2000 requests per second")
+		return 2
+	}
 	rep := &RolloutReport{}
 	work, err := prepareRollout(ctx, &ro)
 	if err == nil {
@@ -62,5 +66,6 @@ func prepareRollout(ctx context.Context, ro *rolloutOptions) (string, error) {
 		}
 		ro.PGBase = strings.TrimSpace(out)
 	}
+	reapStale(ro.PGBase, logf)
 	return ro.Work, nil
 }

@@ -225,6 +225,8 @@ func (r *rollout) prepare(ctx context.Context) error {
 
 	// One store for every instance: a fresh database on the cluster.
 	r.dbName = fmt.Sprintf("fmrehearse_rollout_%d_%d", r.now().Unix(), os.Getpid())
+	// Recorded, so a later run drops it when this one is killed.
+	(&state{PID: os.Getpid(), Database: r.dbName}).save(o.Work)
 	dbURL, err := freshDatabase(ctx, o.PGBase, r.dbName)
 	if err != nil {
 		r.dbName = ""
@@ -253,20 +255,13 @@ func (r *rollout) prepare(ctx context.Context) error {
 	}
 	r.paths = workload(seeded, 500, 7)
 
-	images := map[string]string{}
+	images := map[string]build{}
 	for ref, b := range r.builds {
 		if ref == imageBroken || slices.Contains(o.images(), ref) {
-			images[ref] = b.Bin
+			images[ref] = b
 		}
 	}
 	r.ctl, err = newControl(o.Work, filepath.Join(o.Root, "infra/cloudinit/files/app-env.sh"), images, cleanEnv)
-	if err != nil {
-		return err
-	}
-	r.ctl.versions = map[string]string{}
-	for ref, b := range r.builds {
-		r.ctl.versions[ref] = b.Version
-	}
 	return err
 }
 
@@ -609,4 +604,5 @@ func (r *rollout) cleanup() {
 			r.rep.Notes = append(r.rep.Notes, fmt.Sprintf("dropping database %s: %v", r.dbName, err))
 		}
 	}
+	_ = os.Remove(filepath.Join(r.opt.Work, "fmrehearse.json"))
 }

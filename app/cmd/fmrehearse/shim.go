@@ -118,17 +118,16 @@ type unitProc struct {
 // control is the rehearsal's side of the shims: systemd and docker for
 // every host, keyed by FM_ROOT.
 type control struct {
-	sock     string
-	work     string
-	appEnv   string            // infra/cloudinit/files/app-env.sh
-	images   map[string]string // image reference → binary
-	versions map[string]string // image reference → the version it reports
-	hosts    map[string]*host  // FM_ROOT → host
-	env      func(extra map[string]string) []string
-	srv      *http.Server
+	sock   string
+	work   string
+	appEnv string           // infra/cloudinit/files/app-env.sh
+	images map[string]build // image reference → binary and its version
+	hosts  map[string]*host // FM_ROOT → host
+	env    func(extra map[string]string) []string
+	srv    *http.Server
 }
 
-func newControl(work, appEnv string, images map[string]string, env func(map[string]string) []string) (*control, error) {
+func newControl(work, appEnv string, images map[string]build, env func(map[string]string) []string) (*control, error) {
 	c := &control{sock: filepath.Join(work, "control.sock"), work: work, appEnv: appEnv, images: images, hosts: map[string]*host{}, env: env}
 	ln, err := net.Listen("unix", c.sock)
 	if err != nil {
@@ -360,7 +359,7 @@ func (h *host) start(ctx context.Context, colour string) shimResponse {
 	if err != nil {
 		return fail(err)
 	}
-	bin, ok := h.ctl.images[image]
+	b, ok := h.ctl.images[image]
 	if !ok {
 		return fail(fmt.Errorf("image %q is not one the rehearsal built", image))
 	}
@@ -373,7 +372,7 @@ func (h *host) start(ctx context.Context, colour string) shimResponse {
 	if err != nil {
 		return fail(err)
 	}
-	cmd := exec.Command(bin, "serve")
+	cmd := exec.Command(b.Bin, "serve")
 	cmd.Env = h.ctl.env(env)
 	p, err := start(h.Name+"/"+colour, cmd, filepath.Join(h.ctl.work, h.Name+"-"+colour+".log"))
 	if err != nil {
@@ -381,7 +380,7 @@ func (h *host) start(ctx context.Context, colour string) shimResponse {
 	}
 	p.addr, p.metricsAddr = env["FLAVORMONK_ADDR"], env["FLAVORMONK_METRICS_ADDR"]
 	h.mu.Lock()
-	h.run[colour] = &unitProc{p: p, image: image, version: h.ctl.versions[image], addr: p.addr}
+	h.run[colour] = &unitProc{p: p, image: image, version: b.Version, addr: p.addr}
 	h.mu.Unlock()
 	return shimResponse{}
 }
