@@ -417,7 +417,7 @@ func TestDeployLegacyUnit(t *testing.T) {
 	})
 	t.Run("inplace failure", func(t *testing.T) {
 		h := legacy(t, "no")
-		out, code := h.deploy("--mode", "inplace", "--timeout", "2", "app:broken")
+		out, code := h.deploy("--mode", "inplace", "--timeout", "5", "app:broken")
 		if code != 1 {
 			t.Fatalf("exit %d, want 1\n%s", code, out)
 		}
@@ -498,7 +498,7 @@ func TestDeployInplaceLBProbes(t *testing.T) {
 	// One source stays at 1: time out, roll back to app:v2.
 	probeMetrics(t, h, map[string]int{"10.10.0.2": 99, "10.10.0.3": 1})
 	h.reset()
-	out, code = h.deploy("--mode", "inplace", "--lb-probes", "3", "--timeout", "2", "app:v3")
+	out, code = h.deploy("--mode", "inplace", "--lb-probes", "3", "--timeout", "4", "app:v3")
 	if code != 1 {
 		t.Fatalf("stuck probes: exit %d, want 1\n%s", code, out)
 	}

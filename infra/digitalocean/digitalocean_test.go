@@ -498,7 +498,7 @@ func TestUpgradeLoadBalancer(t *testing.T) {
 	// Droplets made in upgrade run without Caddy, the app listening on its
 	// private address for the load balancer.
 	for _, name := range []string{"app-1", "app-2"} {
-		if ud := str(input(find(t, c, tDroplet, name), "userData")); !strings.Contains(ud, "FLAVORMONK_LISTEN=any") {
+		if ud := str(input(find(t, c, tDroplet, name), "userData")); !strings.Contains(ud, "FLAVORMONK_LISTEN=private") {
 			t.Errorf("%s user data does not have the app listen privately behind the load balancer", name)
 		}
 	}
@@ -543,7 +543,7 @@ func TestMVPDNS(t *testing.T) {
 	}
 	obs.mu.Unlock()
 
-	if ud := str(input(find(t, c, tDroplet, "app-1"), "userData")); !strings.Contains(ud, "FLAVORMONK_LISTEN=any") || !strings.Contains(ud, "recipes.example.com") {
+	if ud := str(input(find(t, c, tDroplet, "app-1"), "userData")); !strings.Contains(ud, "FLAVORMONK_LISTEN=loopback") || !strings.Contains(ud, "recipes.example.com") {
 		t.Error("mvp app-1 user data does not put Caddy with the domain in front of the app")
 	}
 

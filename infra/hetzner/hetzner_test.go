@@ -267,7 +267,8 @@ func TestUpgradeResources(t *testing.T) {
 	if str(lbNet.Inputs["ip"]) != "10.42.0.5" {
 		t.Errorf("lb private ip %q", str(lbNet.Inputs["ip"]))
 	}
-	if app2, _ := r.cap.Find(tServer, "app-2"); strings.Contains(str(app2.Inputs["userData"]), "reverse_proxy") {
+	app2, _ := r.cap.Find(tServer, "app-2")
+	if ud := str(app2.Inputs["userData"]); strings.Contains(ud, `path: "/etc/caddy/Caddyfile"`) || !strings.Contains(ud, "FLAVORMONK_CADDY=no\n") {
 		t.Error("upgrade app servers must not run Caddy")
 	}
 	// The app servers are no longer public web servers.

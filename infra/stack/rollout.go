@@ -1,7 +1,6 @@
 package stack
 
 import (
-	"encoding/base64"
 	"fmt"
 
 	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
@@ -131,20 +130,24 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 		}
 	}
 	prev := deps
-	for _, h := range res.AppHosts {
+	for i, h := range res.AppHosts {
 		login, err := registryLogin(ctx, p, h, in)
+		if err != nil {
+			return nil, nil, err
+		}
+		// This version's scripts and units (with their stop settings) and
+		// the phase's host.env and Caddy, before the deploy uses them.
+		bundle, err := appHostCommand(ctx, p, i, h, in)
 		if err != nil {
 			return nil, nil, err
 		}
 		cmd, err := remote.NewCommand(ctx, "deploy-"+h.Name, &remote.CommandArgs{
 			Connection: connection(h, in),
 			// The environment arrives on stdin and lands in a root-only file.
-			// The unit's stop settings go first, as a drop-in: hosts made
-			// before the drain keep their first unit otherwise.
-			Create:   pulumi.Sprintf(booted+stopDropIn+"sudo install -D -m 0600 -o root -g root /dev/stdin /etc/flavormonk/env && sudo /usr/local/sbin/flavormonk-deploy %s", p.AppImage),
+			Create:   pulumi.Sprintf(booted+"sudo install -D -m 0600 -o root -g root /dev/stdin /etc/flavormonk/env && sudo %s %s %s", cloudinit.DeployPath, deployArgs(p), p.AppImage),
 			Stdin:    env,
 			Triggers: pulumi.Array{pulumi.String(p.AppImage), TriggerHash(env)},
-		}, pulumi.DependsOn(append(append([]pulumi.Resource{h.Resource}, prev...), login...)))
+		}, pulumi.DependsOn(append(append([]pulumi.Resource{h.Resource, bundle}, prev...), login...)))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -153,8 +156,3 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 	}
 	return deps, deployed, nil
 }
-
-// stopDropIn installs cloudinit.AppStopDropIn on an app server and reloads
-// systemd, before the deploy restarts the app.
-var stopDropIn = "echo " + base64.StdEncoding.EncodeToString([]byte(cloudinit.AppStopDropIn)) +
-	" | base64 -d | sudo install -D -m 0644 -o root -g root /dev/stdin /etc/systemd/system/flavormonk.service.d/stop.conf && sudo systemctl daemon-reload && "

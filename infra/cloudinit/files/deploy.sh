@@ -32,6 +32,10 @@
 # Every command that touches the host goes through FM_DOCKER, FM_SYSTEMCTL and
 # FM_JOURNALCTL, every path lies under FM_ROOT and FM_POLL is the poll
 # interval in seconds, so rehearsals and tests drive local processes instead.
+# FM_SYSTEMCTL gets: restart|stop|enable|disable flavormonk@COLOUR.service,
+# is-active --quiet / start / stop / disable flavormonk.service, reload caddy;
+# FM_DOCKER: pull --quiet IMAGE. A colour's image is in
+# $FM_ROOT/etc/flavormonk/image-COLOUR when its unit is (re)started.
 set -euo pipefail
 
 usage() {
@@ -74,7 +78,7 @@ esac
 [[ $mode == inplace || $probes == 0 ]] || bad "--lb-probes needs --mode inplace (a load balancer in front)"
 [[ $timeout =~ ^[1-9][0-9]{0,4}$ ]] || bad "--timeout $timeout: want seconds"
 [[ -n $image ]] || bad "IMAGE is required"
-[[ $image =~ ^[A-Za-z0-9][A-Za-z0-9._/:@+-]*$ ]] || bad "'$image' is not an image reference"
+[[ $image =~ ^[A-Za-z0-9/][A-Za-z0-9._/:@+-]*$ ]] || bad "'$image' is not an image reference"
 
 root=${FM_ROOT:-}
 docker=${FM_DOCKER:-docker}

@@ -109,6 +109,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "\n== transition %s → %s%s ==\n", fromPhase, *to, change)
 	rep := transition.Check(from, target)
 	rep.Write(stdout)
+	fmt.Fprintf(stdout, "\n== remote commands the move to %s runs over SSH (new or changed) ==\n", *to)
+	writeCommands(stdout, from, target)
 	fmt.Fprintf(stdout, "\n== for information, not checked: the way back, %s → %s ==\n", *to, fromPhase)
 	transition.Check(target, from).Write(stdout)
 	var errs []error
@@ -232,6 +234,8 @@ func preview(stackName string, cfg map[string]string, secrets []string, w io.Wri
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", shortType(r.Type), r.Name, settings(r), options(r))
 	}
 	tw.Flush()
+	fmt.Fprintln(w, "\nremote commands over SSH (each after its host's first boot):")
+	writeCommands(w, nil, c)
 	fmt.Fprintln(w, "\noutputs:")
 	names := make([]string, 0, len(outputs))
 	for k := range outputs {
