@@ -111,6 +111,14 @@ INSERT INTO users_new SELECT id, email, visits, score FROM users;
 DROP TABLE users;
 ALTER TABLE users_new RENAME TO users;`,
 			want: []string{"0002_x.sql:4: drops users.nickname (the rebuilt table lacks it)"}},
+		{name: "RebuildByRenamingTheOldTableAway", sql: `-- contract: users.nickname, users.score unused since v1.4.0
+ALTER TABLE users RENAME TO users_old;
+CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, visits bigint NOT NULL);
+INSERT INTO users SELECT id, email, visits FROM users_old;
+DROP TABLE users_old;`,
+			want: []string{"drops users.score, which the code still names (store.go:10)"}},
+		{name: "NamesNoMigrationMadeAreStillGuarded", sql: "DROP TABLE schema_migrations;\nALTER TABLE users DROP COLUMN unparsed;",
+			want: []string{"drops schema_migrations", "drops users.unparsed"}},
 		{name: "SQLiteRebuildWithHeaderIsAccepted", sql: `-- contract: users.nickname unused since v1.4.0
 CREATE TABLE users_new (id INTEGER PRIMARY KEY, email TEXT NOT NULL, visits INTEGER NOT NULL, score INTEGER) STRICT;
 INSERT INTO users_new SELECT id, email, visits, score FROM users;

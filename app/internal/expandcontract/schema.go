@@ -13,6 +13,9 @@ import (
 type schema struct {
 	tables    map[string]map[string]string
 	relations map[string]bool
+	// created are the relations ("t") and columns ("t.c") the migration
+	// being applied made itself.
+	created map[string]bool
 }
 
 func newSchema() *schema {
@@ -30,10 +33,13 @@ func (s *schema) clone() *schema {
 
 func (s *schema) has(name string) bool { _, ok := s.tables[name]; return ok || s.relations[name] }
 
+func (s *schema) hasColumn(table, col string) bool { _, ok := s.tables[table][col]; return ok }
+
 // apply runs one migration's statements on s and returns the contracting
 // changes it makes to what existed before it.
 func (s *schema) apply(sql string) []change {
 	before := s.clone()
+	s.created = map[string]bool{}
 	var raw []change
 	for _, st := range statements(tokenize(sql)) {
 		raw = append(raw, s.statement(st)...)
@@ -48,9 +54,10 @@ func (s *schema) apply(sql string) []change {
 	}
 	for _, c := range raw {
 		switch {
-		case !before.has(c.table):
-			// Created by this migration: no older code knows it.
-		case c.column == "" && s.has(c.table):
+		case s.created[c.table] && !before.has(c.table), c.column != "" && s.created[c.ident()] && !before.hasColumn(c.table, c.column):
+			// Made by this migration: no older code knows it. (Anything
+			// else, even a name no migration made, is treated as used.)
+		case c.column == "" && s.has(c.table) && before.has(c.table):
 			// Dropped or renamed, then rebuilt under its name: what is
 			// gone are the columns the new table lacks.
 			for col := range before.tables[c.table] {
@@ -58,12 +65,8 @@ func (s *schema) apply(sql string) []change {
 					add(change{kind: dropped, table: c.table, column: col, line: c.line, detail: " (the rebuilt table lacks it)"})
 				}
 			}
-		case c.column == "":
-			add(c)
 		default:
-			if _, ok := before.tables[c.table][c.column]; ok {
-				add(c)
-			}
+			add(c)
 		}
 	}
 	return out
@@ -83,9 +86,12 @@ func (s *schema) statement(toks []sqlToken) []change {
 			c.accept("if", "not", "exists")
 			name := c.name()
 			s.tables[name] = columns(c)
+			s.created[name] = true
 		case c.accept("view") || c.accept("sequence"):
 			c.accept("if", "not", "exists")
-			s.relations[c.name()] = true
+			name := c.name()
+			s.relations[name] = true
+			s.created[name] = true
 		}
 	case c.accept("drop"):
 		c.accept("materialized")
@@ -135,6 +141,7 @@ func (s *schema) alter(table string, c *cursor, line int) []change {
 		if s.tables[table] != nil {
 			s.tables[table][col] = columnType(c.toks[c.i:])
 		}
+		s.created[table+"."+col] = true
 	case c.accept("drop"):
 		if c.accept("constraint") {
 			return nil
@@ -155,6 +162,7 @@ func (s *schema) alter(table string, c *cursor, line int) []change {
 			}
 			delete(s.tables, table)
 			delete(s.relations, table)
+			s.created[to] = true // a name that was free before
 			return []change{{kind: renamed, table: table, line: line, detail: " to " + to}}
 		case c.accept("constraint"):
 			return nil
@@ -167,6 +175,7 @@ func (s *schema) alter(table string, c *cursor, line int) []change {
 			cols[to] = cols[col]
 			delete(cols, col)
 		}
+		s.created[table+"."+to] = true
 		return []change{{kind: renamed, table: table, column: col, line: line, detail: " to " + to}}
 	case c.accept("alter"):
 		c.accept("column")
