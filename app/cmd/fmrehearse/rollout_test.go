@@ -122,8 +122,11 @@ func TestRolloutCanFail(t *testing.T) {
 		o.Paths = []string{"lb"}
 		o.LBProbes = 0
 		rep := runAndLog(t, o)
-		if len(rep.Paths) != 1 || rep.Paths[0].Failed < 5 {
-			t.Fatalf("fewer than 5 requests failed without the load-balancer wait: %+v", rep.Paths)
+		// The window with no server lasts about a second (the restarted
+		// host needs 3 passing checks, the next one is out after 2
+		// failures); it is never empty, but may be short.
+		if len(rep.Paths) != 1 || rep.Paths[0].Failed == 0 {
+			t.Fatalf("no request failed without the load-balancer wait: %+v", rep.Paths)
 		}
 		if !rep.failed() {
 			t.Error("the report passes although requests failed")
