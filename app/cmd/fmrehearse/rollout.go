@@ -21,7 +21,7 @@ import (
 // load, once on two hosts behind a real HAProxy (--mode inplace, waiting
 // for the load balancer's probes) and once on one host behind a real Caddy
 // (--mode bluegreen). systemd and docker are the shims of shim.go; the app
-// is the real binary, built twice with different versions.
+// is the real binary, built once per version.
 
 type rolloutOptions struct {
 	Root     string           // workspace root (go.work, scripts/, infra/)
@@ -78,7 +78,6 @@ type rollout struct {
 	paths  []string          // the request mix
 	dbName string
 	caddy  *caddy
-	lb     *haproxy
 }
 
 // RolloutReport is what a rollout rehearsal found.
@@ -124,6 +123,7 @@ func runRollout(ctx context.Context, o rolloutOptions) (*RolloutReport, error) {
 			var rig *lbRig
 			if rig, err = r.lbPath(ctx, "load balancer (HAProxy), --mode inplace", first); err == nil {
 				res, err = rig.roll(ctx, next, o.LBProbes)
+				rig.close() // its processes would only compete with the next path
 			}
 		case "bluegreen":
 			var rig *bgRig
@@ -401,7 +401,7 @@ func (r *rollout) lbPath(ctx context.Context, name, image string) (*lbRig, error
 	if err != nil {
 		return nil, err
 	}
-	r.lb, rig.lb = lb, lb
+	rig.lb = lb
 	r.rep.Setup = append(r.rep.Setup, fmt.Sprintf("HAProxy %s → app-1 %s, app-2 %s; checks GET /readyz from %s, inter %s rise %d fall %d timeout %s, no retries; app drain %s", lb.url, servers["app-1"], servers["app-2"], lbSource, lbInter, lbRise, lbFall, lbCheckTimeout, r.opt.Drain))
 	// The first deploy, one host after the other (the first seeds the
 	// store); then HAProxy takes both in together.
@@ -447,6 +447,14 @@ func (rig *lbRig) roll(ctx context.Context, images []string, probes int) (loadRe
 		}
 		return steps
 	})
+}
+
+func (rig *lbRig) close() {
+	for _, h := range rig.hosts {
+		h.kill("blue")
+		h.kill("green")
+	}
+	rig.lb.p.stop()
 }
 
 // watch records HAProxy's view of the servers while the load runs.
