@@ -25,7 +25,7 @@ help:
 	@echo "make plan        offline plan under mocks: STACK=dev [PHASE=upgrade] [CLOUD=digitalocean] [TO=upgrade]"
 	@echo "make preview     pulumi preview for STACK (needs the Pulumi CLI and cloud tokens)"
 	@echo "make up          pulumi up for STACK (needs the Pulumi CLI and cloud tokens)"
-	@echo "make rehearse    the app on a phase's real local backends, with a fault run: PHASE=upgrade"
+	@echo "make rehearse    the app on a phase's real local backends, with a fault run: PHASE=upgrade; PHASE=rollout deploys under load behind HAProxy and Caddy"
 	@echo "make fuzz        run each fuzz target for FUZZTIME (default 30s) [MODULES=\"app infra\"]"
 	@echo "make fuzz-short  each app fuzz target for FUZZTIME_SHORT (default 2s); part of make test"
 	@echo "make clean       remove .bin and .data"
@@ -99,7 +99,9 @@ preview up:
 	pulumi $@ --stack $(STACK)
 
 # rehearse: the app with a phase's backends on real local services, a load with
-# Redis and ChromaDB stopped midway, and a report: make rehearse PHASE=upgrade
+# Redis and ChromaDB stopped midway, and a report: make rehearse PHASE=upgrade.
+# PHASE=rollout: deploy.sh rolls a new build out under load behind real
+# HAProxy and Caddy, and reports requests, errors and the longest gap.
 rehearse:
 	scripts/rehearse.sh $(or $(PHASE),upgrade)
 

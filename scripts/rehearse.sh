@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rehearse.sh — rehearse a deployment phase locally on real services.
 #
-#   scripts/rehearse.sh mvp|upgrade|scale [fmrehearse flags...]
+#   scripts/rehearse.sh mvp|upgrade|scale|rollout [fmrehearse flags...]
 #
 # Starts the shared throwaway Postgres (scripts/postgres.sh), then runs
 # app/cmd/fmrehearse, which creates a fresh database on it, starts a
@@ -10,14 +10,19 @@
 # real flavormonk binary (two replicas behind a local proxy for scale),
 # indexes, smoke-tests, loads it while stopping Redis and then ChromaDB,
 # and prints a report. Exits non-zero on any 5xx or a failed smoke test.
+# rollout instead rolls a new build out with the production deploy script
+# (infra/cloudinit/files/deploy.sh) under a steady load: two instances
+# behind a real HAProxy, and one host's blue/green behind a real Caddy
+# (scripts/deps.sh installs both); it exits non-zero on any failed request.
 # Meant to run as root (CI does) on Debian 12, like the service scripts.
 set -euo pipefail
 
 PHASE="${1:-${PHASE:-}}"
 case "$PHASE" in
 mvp | upgrade | scale) ;;
+rollout) "$(dirname "${BASH_SOURCE[0]}")/deps.sh" ;;
 *)
-	echo "usage: $0 mvp|upgrade|scale [fmrehearse flags...]" >&2
+	echo "usage: $0 mvp|upgrade|scale|rollout [fmrehearse flags...]" >&2
 	exit 2
 	;;
 esac

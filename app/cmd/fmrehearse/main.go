@@ -8,6 +8,12 @@
 // 127.0.0.1; every subprocess and disposable service is ended on exit.
 //
 //	fmrehearse -phase mvp|upgrade|scale [flags]
+//	fmrehearse -phase rollout [flags]
+//
+// -phase rollout rehearses a deploy instead (rollout.go): two app
+// instances behind a real HAProxy and one host's blue and green behind a
+// real Caddy, rolled onto a new build by the production deploy script
+// under a steady load; it fails on any failed request.
 //
 // The Postgres cluster comes from -postgres-url or
 // FLAVORMONK_REHEARSE_POSTGRES_URL, else scripts/postgres.sh start. The exit
@@ -46,12 +52,19 @@ type options struct {
 	keep     bool
 	budget   time.Duration
 	maxFresh time.Duration
+	roll     rolloutOptions
+	paths    string
 }
 
 func main() {
+	// The wrappers FM_SYSTEMCTL, FM_DOCKER and FM_JOURNALCTL name run
+	// this binary as a shim (shim.go).
+	if tool := os.Getenv(shimEnv); tool != "" {
+		os.Exit(shimMain(tool))
+	}
 	var o options
 	fs := flag.NewFlagSet("fmrehearse", flag.ExitOnError)
-	fs.StringVar(&o.phase, "phase", "mvp", "phase to rehearse: mvp, upgrade or scale")
+	fs.StringVar(&o.phase, "phase", "mvp", "phase to rehearse: mvp, upgrade or scale; or rollout")
 	fs.DurationVar(&o.duration, "duration", 20*time.Second, "length of the load")
 	fs.IntVar(&o.conns, "c", 16, "concurrent connections of the load")
 	fs.StringVar(&o.bin, "bin", "", "flavormonk binary (default: build ./cmd/flavormonk)")
@@ -59,11 +72,22 @@ func main() {
 	fs.BoolVar(&o.keep, "keep", false, "keep the work directory (logs, binary) even when the rehearsal passes")
 	fs.DurationVar(&o.budget, "timeout", 10*time.Minute, "bound of the whole rehearsal")
 	fs.DurationVar(&o.maxFresh, "freshness", 10*time.Second, "longest acceptable time for an import to be found through the other replica")
+	fs.IntVar(&o.roll.Rate, "rate", 50, "rollout: requests per second of the steady load")
+	fs.DurationVar(&o.roll.Hold, "hold", 5*time.Second, "rollout: load before the first and after the last deploy")
+	fs.DurationVar(&o.roll.Drain, "drain", lbDrain, "rollout: FLAVORMONK_DRAIN_DELAY behind HAProxy (default: fall × interval + check timeout, as infra/plan derives upgrade's)")
+	fs.DurationVar(&o.roll.BGDrain, "bluegreen-drain", 0, "rollout: FLAVORMONK_DRAIN_DELAY of the blue/green host (default: mvp's, 0)")
+	fs.IntVar(&o.roll.LBProbes, "lb-probes", 3, "rollout: --lb-probes of the load-balanced deploys (0: do not wait for the load balancer)")
+	fs.DurationVar(&o.roll.MaxGap, "max-gap", time.Second, "rollout: longest acceptable time without a good answer")
+	fs.DurationVar(&o.roll.Timeout, "deploy-timeout", 60*time.Second, "rollout: --timeout of each deploy")
+	fs.StringVar(&o.roll.Script, "script", "", "rollout: the deploy script (default infra/cloudinit/files/deploy.sh)")
+	fs.IntVar(&o.roll.Rounds, "rounds", 2, "rollout: new versions rolled out one after the other (2: blue → green → blue)")
+	fs.BoolVar(&o.roll.Broken, "broken", true, "rollout: then deploy a build that never gets ready; deploy.sh must refuse it under the load")
+	fs.StringVar(&o.paths, "paths", "lb,bluegreen", "rollout: which paths to rehearse: lb, bluegreen")
 	_ = fs.Parse(os.Args[1:])
 	switch o.phase {
-	case "mvp", "upgrade", "scale":
+	case "mvp", "upgrade", "scale", "rollout":
 	default:
-		fmt.Fprintf(os.Stderr, "fmrehearse: unknown -phase %q; allowed: mvp, upgrade, scale\n", o.phase)
+		fmt.Fprintf(os.Stderr, "fmrehearse: unknown -phase %q; allowed: mvp, upgrade, scale, rollout\n", o.phase)
 		os.Exit(2)
 	}
 	if fs.NArg() > 0 {
@@ -73,6 +97,12 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithTimeout(ctx, o.budget)
+	if o.phase == "rollout" {
+		code := mainRollout(ctx, o)
+		cancel()
+		stop()
+		os.Exit(code)
+	}
 	r := &rehearsal{opt: o, rep: &Report{Phase: o.phase}}
 	err := r.run(ctx)
 	if err != nil {
