@@ -55,7 +55,7 @@ func New(clock flavormonk.Clock) *Counter {
 	return &Counter{
 		clock: clock,
 		desc: prometheus.NewDesc("flavormonk_lb_probe_consecutive_ok",
-			"Consecutive 200 answers of /readyz per probe source (the direct peer address) since the process started; 0 after a non-200, gone after 60 s unseen. Requests from the host's own address are not counted.",
+			"Consecutive 200 answers of /readyz per probe source (the direct peer address) since the process started; 0 after a 5xx, gone after 60 s unseen. Requests from the host's own address and forwarded requests are not counted.",
 			[]string{"source"}, nil),
 		sources: map[netip.Addr]*source{},
 	}
@@ -66,8 +66,15 @@ func New(clock flavormonk.Clock) *Counter {
 // proxy says, and a load balancer's checks come to the server directly.
 // A request from the connection's own local address is the host checking
 // itself (the deploy script's local wait) and is not counted; nor is a
-// request whose peer cannot be parsed.
+// request whose peer cannot be parsed, nor one a proxy forwarded (it
+// carries X-Forwarded-For or Forwarded: a customer's request through the
+// load balancer comes from the balancer's address too, and must not be
+// able to reset its checks' count — a load balancer's own checks carry
+// neither header).
 func (c *Counter) Observe(r *http.Request, status int) {
+	if r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "" {
+		return
+	}
 	peer, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		return
@@ -104,9 +111,14 @@ func (c *Counter) Count(peer, local netip.Addr, status int) {
 		c.sources[peer] = s
 	}
 	s.seen = now
-	if status == http.StatusOK {
+	// Only a 200 is a pass and only a 5xx a failure (503: draining or the
+	// store unreachable). A 4xx, 3xx or 204 answers a request that was not
+	// a health check (a bad query, another method, a conditional GET), and
+	// must not reset the count a deploy waits on.
+	switch {
+	case status == http.StatusOK:
 		s.ok++
-	} else {
+	case status >= 500:
 		s.ok = 0
 	}
 }

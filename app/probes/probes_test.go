@@ -51,10 +51,41 @@ func TestCountsConsecutiveOKAndResetsOnFailure(t *testing.T) {
 	if got := c.Sources()["10.0.0.5"]; got != 1 {
 		t.Fatalf("after a 503 and an OK: %d, want 1", got)
 	}
-	// Only 200 counts as passing: other 2xx and redirects reset too.
-	c.Count(lb, local, http.StatusNoContent)
-	if got, ok := c.Sources()["10.0.0.5"]; !ok || got != 0 {
-		t.Fatalf("after a 204: %d (present %v), want 0, present", got, ok)
+	// Only a 200 passes and only a 5xx fails: what else /readyz may
+	// answer (a bad query, another method, a conditional GET) was not a
+	// health check and leaves the count alone, so nobody can hold a
+	// deploy back by sending such requests.
+	for _, st := range []int{http.StatusNoContent, http.StatusNotModified, http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusRequestEntityTooLarge} {
+		c.Count(lb, local, st)
+	}
+	if got, ok := c.Sources()["10.0.0.5"]; !ok || got != 1 {
+		t.Fatalf("after 204/304/400/405/413: %d (present %v), want 1, present", got, ok)
+	}
+	c.Count(lb, local, http.StatusInternalServerError)
+	if got := c.Sources()["10.0.0.5"]; got != 0 {
+		t.Fatalf("after a 500: %d, want 0", got)
+	}
+}
+
+// A request a proxy forwarded is a customer's (through the load balancer,
+// from its address): it is not a probe, whatever it is answered.
+func TestForwardedRequestsAreNotProbes(t *testing.T) {
+	c, _ := newCounter()
+	req := func(h, v string) *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "/readyz", nil)
+		r.RemoteAddr = "10.0.0.5:40000"
+		if h != "" {
+			r.Header.Set(h, v)
+		}
+		return r
+	}
+	c.Observe(req("", ""), http.StatusOK)
+	c.Observe(req("", ""), http.StatusOK)
+	c.Observe(req("X-Forwarded-For", "203.0.113.9"), http.StatusServiceUnavailable)
+	c.Observe(req("Forwarded", "for=203.0.113.9"), http.StatusServiceUnavailable)
+	c.Observe(req("X-Forwarded-For", "203.0.113.9"), http.StatusOK)
+	if got := c.Sources(); len(got) != 1 || got["10.0.0.5"] != 2 {
+		t.Fatalf("got %v, want 10.0.0.5=2 (forwarded requests ignored)", got)
 	}
 }
 
@@ -114,7 +145,6 @@ func TestObserveUsesPeerAndLocalAddressNotHeaders(t *testing.T) {
 	req := func(remote, localAddr string) *http.Request {
 		r := httptest.NewRequest(http.MethodGet, "/readyz", nil)
 		r.RemoteAddr = remote
-		r.Header.Set("X-Forwarded-For", "203.0.113.9")
 		r.Header.Set("X-Real-Ip", "203.0.113.9")
 		if localAddr != "" {
 			a := net.TCPAddrFromAddrPort(netip.MustParseAddrPort(localAddr))

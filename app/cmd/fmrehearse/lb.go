@@ -36,7 +36,7 @@ const (
 	lbInter        = time.Second
 	lbFall         = 2
 	lbRise         = 3
-	lbCheckTimeout = 500 * time.Millisecond
+	lbCheckTimeout = time.Second // /readyz pings Postgres: a loaded machine needs the room
 	// lbDrain is the drain the hosts behind it get, derived as
 	// plan.DrainDelay derives upgrade's: the longest the balancer may keep
 	// sending after /readyz starts failing (fall × inter), plus a check
@@ -73,6 +73,7 @@ defaults
 
 frontend web
 	bind 127.0.0.1:%d
+	option forwardfor
 	default_backend app
 
 backend app

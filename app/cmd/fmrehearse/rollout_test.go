@@ -121,6 +121,9 @@ func TestRolloutCanFail(t *testing.T) {
 		o := rolloutOpts(t)
 		o.Paths = []string{"lb"}
 		o.LBProbes = 0
+		// Three rollouts: each one's window is a second or so, but the
+		// random phase of the checks can make one very short.
+		o.Rounds = 3
 		rep := runAndLog(t, o)
 		// The window with no server lasts about a second (the restarted
 		// host needs 3 passing checks, the next one is out after 2
