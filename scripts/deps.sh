@@ -26,12 +26,14 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 echo "deps: installing ${need[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-# A policy-rc.d that denies every start keeps the packaged haproxy and caddy
-# services off :80 during the install (one already there is left alone).
+# A policy-rc.d that denies the packaged haproxy and caddy services' start
+# keeps them off :80 during the install (one already there is left alone).
+# It denies those two only: should this script be killed before its trap
+# runs, no other service's start is blocked.
 policy=""
 if [ ${#daemons[@]} -gt 0 ] && ! [ -e /usr/sbin/policy-rc.d ]; then
   policy=/usr/sbin/policy-rc.d
-  printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  printf '#!/bin/sh\ncase "$1" in haproxy | caddy) exit 101 ;; esac\nexit 0\n' | $SUDO tee "$policy" >/dev/null
   $SUDO chmod 0755 "$policy"
   trap '$SUDO rm -f "$policy"' EXIT
 fi

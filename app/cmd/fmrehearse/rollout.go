@@ -148,6 +148,10 @@ func (r *rollout) judge(res loadResult, images []string) {
 		switch {
 		case s.WantFail && s.Err == nil:
 			r.fail("%s: %s succeeded; it must fail (the image never gets ready)", res.Name, s.Name)
+		case s.WantFail && !refusedUnready(s.Out+"\n"+s.Err.Error()):
+			// Failing is not enough: it must fail because the image
+			// never got ready, not on a harness or script error.
+			r.fail("%s: %s failed, but not by refusing an image that never got ready: %v\n%s", res.Name, s.Name, s.Err, s.Out)
 		case !s.WantFail && s.Err != nil:
 			r.fail("%s: %s: %v", res.Name, s.Name, s.Err)
 		}
@@ -182,6 +186,13 @@ func (r *rollout) judge(res loadResult, images []string) {
 			r.fail("%s: at the end %s; want %s", res.Name, f, last)
 		}
 	}
+}
+
+// refusedUnready reports whether deploy.sh's output (its stderr travels in
+// the step's error) says it refused an image that did not get ready
+// within its timeout.
+func refusedUnready(out string) bool {
+	return strings.Contains(out, "did not become ready within") || strings.Contains(out, "not healthy within")
 }
 
 func (r *rollout) prepare(ctx context.Context) error {

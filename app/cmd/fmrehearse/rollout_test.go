@@ -90,6 +90,9 @@ func runAndLog(t *testing.T, o rolloutOptions) *RolloutReport {
 func TestRolloutDropsNoRequest(t *testing.T) {
 	o := rolloutOpts(t)
 	o.Paths = []string{"lb", "bluegreen"}
+	// Then an image that never gets ready: deploy.sh must refuse it (judge
+	// checks why) and the version before it keeps serving.
+	o.Broken = true
 	rep := runAndLog(t, o)
 	if len(rep.Paths) != 2 {
 		t.Fatalf("%d paths rehearsed, want 2", len(rep.Paths))
