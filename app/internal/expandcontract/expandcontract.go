@@ -24,10 +24,11 @@
 // one still used elsewhere is refused.
 //
 // What Postgres runs during the migration is read like the migration
-// itself: the body of a DO block and the literal strings it EXECUTEs. A DO
-// block that EXECUTEs a string built at run time, or is written in another
-// language, cannot be read and is refused: its DDL belongs at the top
-// level.
+// itself: the body of a DO block, the literal strings it EXECUTEs, and the
+// body of a function or procedure of the migrations that a migration
+// calls. What cannot be read (an EXECUTE of a string built at run time,
+// another language, standard_conforming_strings turned off) is refused:
+// its DDL belongs at the top level.
 //
 // Tables created and columns added in the same migration are its own and
 // free to change; a SQLite table rebuild (create the new table, copy, drop
