@@ -5,19 +5,30 @@
 // version. A column dropped in the release that stops reading it breaks
 // the old instances still serving while the new ones start.
 //
-// A migration that drops or renames a table, view, sequence or column, or
-// changes a column to a type that is not plainly wider, must say so in a
-// header line
+// A migration that drops or renames a table, view, sequence, type, domain,
+// schema or column (moving one to another schema is renaming it, and a
+// DROP … CASCADE drops what depends on it too), changes a column to a
+// type that is not plainly wider, or makes a column NOT NULL with nothing
+// to fill it (which fails the old code's inserts), must say so in a header
+// line
 //
 //	-- contract: users.nickname, old_table unused since v1.4.0
 //
 // naming each such identifier (table, or table.column), where v1.4.0 is a
-// released section of CHANGELOG.md (never "Unreleased"): the code stopped
-// using them in that release, so no instance that still uses them can run
-// beside this migration. A dropped or renamed name must also be gone from
-// the code: no string literal of the Go code run against the schema, and no
-// later migration, may name it. The check is by name and therefore
-// conservative: a column named like one still used elsewhere is refused.
+// released section of CHANGELOG.md (never "Unreleased") whose text names
+// each identifier too: the code stopped using them in that release, so no
+// instance that still uses them can run beside this migration. A dropped
+// or renamed name must also be gone from the code: no string literal of
+// the Go code run against the schema, and no later migration, may name
+// it. The check is by name and therefore conservative: a column named like
+// one still used elsewhere is refused.
+//
+// What Postgres runs during the migration is read like the migration
+// itself: the body of a DO block, the literal strings it EXECUTEs, and the
+// body of a function or procedure of the migrations that a migration
+// calls. What cannot be read (an EXECUTE of a string built at run time,
+// another language, standard_conforming_strings turned off) is refused:
+// its DDL belongs at the top level.
 //
 // Tables created and columns added in the same migration are its own and
 // free to change; a SQLite table rebuild (create the new table, copy, drop
@@ -49,27 +60,38 @@ type Literal struct {
 // Input is what Check reads.
 type Input struct {
 	Migrations []Migration
-	// Released are the versions with a section of their own in the
-	// changelog (ReleasedVersions).
-	Released []string
+	// Releases are the text of each version's section of the changelog
+	// ("v1.4.0" → its notes), for the released versions only
+	// (ReleasedSections).
+	Releases map[string]string
 	// Code are the string literals of the Go code of this store's version.
 	Code []Literal
 }
 
 // change kinds.
 const (
-	dropped = "drops"
-	renamed = "renames"
-	narrows = "changes the type of"
+	dropped     = "drops"
+	renamed     = "renames"
+	narrows     = "changes the type of"
+	addsNotNull = "adds"
+	setsNotNull = "sets"
+	// unreadable is DDL run at migration time that the check cannot
+	// read; no header makes it acceptable.
+	unreadable = "runs"
 )
 
 // A change is one contracting step a migration takes.
 type change struct {
 	kind          string
+	noun          string // "type ", "schema ", …: what the name is, when not a table or column
 	table, column string
 	line          int
 	detail        string
 }
+
+// notNull reports whether the change makes the old code's inserts, which
+// leave the column out, fail.
+func (c change) notNull() bool { return c.kind == addsNotNull || c.kind == setsNotNull }
 
 func (c change) ident() string {
 	if c.column != "" {
@@ -83,10 +105,6 @@ func (c change) ident() string {
 func Check(in Input) []error {
 	var errs []error
 	s := newSchema()
-	released := map[string]bool{}
-	for _, v := range in.Released {
-		released[v] = true
-	}
 	for i, m := range in.Migrations {
 		header, herr := parseHeader(m.SQL)
 		if herr != nil {
@@ -96,17 +114,28 @@ func Check(in Input) []error {
 		named := map[string]bool{}
 		for _, c := range changes {
 			at := fmt.Sprintf("%s:%d", m.Name, c.line)
-			named[c.ident()] = true
-			since, ok := header.idents[c.ident()]
-			switch {
-			case !ok:
-				errs = append(errs, fmt.Errorf("%s: %s %s%s in the release that may still use it: old and new code share the schema during a rollout; drop or rename it in a later release, with a header `-- contract: %s unused since vX.Y.Z` naming the released version that stopped using it", at, c.kind, c.ident(), c.detail, c.ident()))
-				continue
-			case !released[since]:
-				errs = append(errs, fmt.Errorf("%s: %s %s, unused since %s, which is not a released version in CHANGELOG.md: the code must have stopped using it in a release before this one", at, c.kind, c.ident(), since))
+			if c.kind == unreadable {
+				errs = append(errs, fmt.Errorf("%s: %s", at, c.detail))
 				continue
 			}
-			if c.kind == narrows {
+			named[c.ident()] = true
+			since, ok := header.idents[c.ident()]
+			notes, released := in.Releases[since]
+			switch {
+			case !ok && c.notNull():
+				errs = append(errs, fmt.Errorf("%s: %s %s%s%s, so the old code's inserts, which leave it out, fail during a rollout: add it nullable or with a DEFAULT, and set NOT NULL in a release after the one whose code always writes it, with a header `-- contract: %s unused since vX.Y.Z` naming that released version", at, c.kind, c.noun, c.ident(), c.detail, c.ident()))
+				continue
+			case !ok:
+				errs = append(errs, fmt.Errorf("%s: %s %s%s%s in the release that may still use it: old and new code share the schema during a rollout; drop or rename it in a later release, with a header `-- contract: %s unused since vX.Y.Z` naming the released version that stopped using it", at, c.kind, c.noun, c.ident(), c.detail, c.ident()))
+				continue
+			case !released:
+				errs = append(errs, fmt.Errorf("%s: %s %s%s, unused since %s, which is not a released version in CHANGELOG.md: the code must have stopped using it in a release before this one", at, c.kind, c.noun, c.ident(), since))
+				continue
+			case !namesIdent(notes, c.ident()):
+				errs = append(errs, fmt.Errorf("%s: %s %s%s, unused since %s, but the %s section of CHANGELOG.md does not name %s: a header must repeat what that release's notes say it stopped using, so name it there (or name the release that did)", at, c.kind, c.noun, c.ident(), since, since, c.ident()))
+				continue
+			}
+			if c.kind == narrows || c.notNull() {
 				continue // the column stays; only its old writers had to go
 			}
 			word := c.table
@@ -114,7 +143,7 @@ func Check(in Input) []error {
 				word = c.column
 			}
 			if uses := findWord(word, in.Code); len(uses) > 0 {
-				errs = append(errs, fmt.Errorf("%s: %s %s, which the code still names (%s)", at, c.kind, c.ident(), strings.Join(uses, ", ")))
+				errs = append(errs, fmt.Errorf("%s: %s %s%s, which the code still names (%s)", at, c.kind, c.noun, c.ident(), strings.Join(uses, ", ")))
 			}
 			var later []string
 			for _, n := range in.Migrations[i+1:] {
@@ -123,12 +152,12 @@ func Check(in Input) []error {
 				}
 			}
 			if len(later) > 0 {
-				errs = append(errs, fmt.Errorf("%s: %s %s, which a later migration still names (%s)", at, c.kind, c.ident(), strings.Join(later, ", ")))
+				errs = append(errs, fmt.Errorf("%s: %s %s%s, which a later migration still names (%s)", at, c.kind, c.noun, c.ident(), strings.Join(later, ", ")))
 			}
 		}
 		for _, id := range header.order {
 			if !named[id] {
-				errs = append(errs, fmt.Errorf("%s: the contract header names %s, which this migration neither drops, renames nor narrows", m.Name, id))
+				errs = append(errs, fmt.Errorf("%s: the contract header names %s, which this migration neither drops, renames, narrows nor makes NOT NULL", m.Name, id))
 			}
 		}
 	}
@@ -161,7 +190,29 @@ func parseHeader(sql string) (header, error) {
 	return h, nil
 }
 
-var releasedHeading = regexp.MustCompile(`(?m)^##\s+\[?v?(\d+\.\d+\.\d+)\]?`)
+var releasedHeading = regexp.MustCompile(`(?m)^##\s+\[?v?(\d+\.\d+\.\d+)\]?.*$`)
+var anyHeading = regexp.MustCompile(`(?m)^##\s`)
+
+// ReleasedSections returns the text of each released section of a
+// changelog (as ReleasedVersions finds them), without its heading: the
+// notes a contract header's identifiers must appear in.
+func ReleasedSections(changelog string) map[string]string {
+	secs := map[string]string{}
+	for _, m := range releasedHeading.FindAllStringSubmatchIndex(changelog, -1) {
+		body := changelog[m[1]:]
+		if next := anyHeading.FindStringIndex(body); next != nil {
+			body = body[:next[0]]
+		}
+		secs["v"+changelog[m[2]:m[3]]] = body
+	}
+	return secs
+}
+
+// namesIdent reports whether notes name id as itself: users.nickname does
+// not name the table users.
+func namesIdent(notes, id string) bool {
+	return regexp.MustCompile(`(?i)(^|[^A-Za-z0-9_$.])` + regexp.QuoteMeta(id) + `($|[^A-Za-z0-9_$.]|\.($|[^A-Za-z0-9_$]))`).MatchString(notes)
+}
 
 // ReleasedVersions returns the versions ("v1.2.3") that have a section of
 // their own in a changelog: "## v1.2.3 — date" or "## [1.2.3] - date".

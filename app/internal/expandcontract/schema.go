@@ -9,17 +9,24 @@ import (
 )
 
 // schema is what the migrations so far have built: each table's columns
-// with their types, and the other relations (views, sequences).
+// with their types, and the other names code can use (views, sequences,
+// types, domains, schemas).
 type schema struct {
 	tables    map[string]map[string]string
 	relations map[string]bool
+	// views are the names each view's definition uses, for what a DROP …
+	// CASCADE takes with it.
+	views map[string]map[string]bool
+	// routines are the functions and procedures the migrations created,
+	// whose bodies run when a migration calls them.
+	routines map[string]routine
 	// created are the relations ("t") and columns ("t.c") the migration
 	// being applied made itself.
 	created map[string]bool
 }
 
 func newSchema() *schema {
-	return &schema{tables: map[string]map[string]string{}, relations: map[string]bool{}}
+	return &schema{tables: map[string]map[string]string{}, relations: map[string]bool{}, views: map[string]map[string]bool{}, routines: map[string]routine{}}
 }
 
 func (s *schema) clone() *schema {
@@ -28,6 +35,7 @@ func (s *schema) clone() *schema {
 		c.tables[t] = maps.Clone(cols)
 	}
 	c.relations = maps.Clone(s.relations)
+	c.views = maps.Clone(s.views)
 	return c
 }
 
@@ -42,21 +50,28 @@ func (s *schema) apply(sql string) []change {
 	s.created = map[string]bool{}
 	var raw []change
 	for _, st := range statements(tokenize(sql)) {
-		raw = append(raw, s.statement(st)...)
+		raw = append(raw, s.statement(st, 0)...)
 	}
 	var out []change
 	seen := map[string]bool{}
 	add := func(c change) {
-		if key := c.kind + " " + c.ident(); !seen[key] {
+		key := c.kind + " " + c.noun + c.ident()
+		if c.kind == unreadable {
+			key += fmt.Sprint(c.line, c.detail)
+		}
+		if !seen[key] {
 			seen[key] = true
 			out = append(out, c)
 		}
 	}
 	for _, c := range raw {
 		switch {
-		case s.created[c.table] && !before.has(c.table), c.column != "" && s.created[c.ident()] && !before.hasColumn(c.table, c.column):
+		case s.created[c.table] && !before.has(c.table),
+			c.column != "" && !c.notNull() && s.created[c.ident()] && !before.hasColumn(c.table, c.column):
 			// Made by this migration: no older code knows it. (Anything
-			// else, even a name no migration made, is treated as used.)
+			// else, even a name no migration made, is treated as used.
+			// A column this migration adds to an older table and makes
+			// NOT NULL is still one the old code's inserts leave out.)
 		case c.column == "" && s.has(c.table) && before.has(c.table):
 			// Dropped or renamed, then rebuilt under its name: what is
 			// gone are the columns the new table lacks.
@@ -72,44 +87,60 @@ func (s *schema) apply(sql string) []change {
 	return out
 }
 
-// statement applies one statement and returns its contracting changes.
-func (s *schema) statement(toks []sqlToken) []change {
+// statement applies one statement and returns its contracting changes;
+// depth is how deep in DO blocks and EXECUTEd strings it is.
+func (s *schema) statement(toks []sqlToken, depth int) []change {
 	c := &cursor{toks: toks}
 	line := toks[0].line
 	switch {
+	case c.accept("do"):
+		return s.do(c, line, depth)
 	case c.accept("create"):
 		c.accept("or", "replace")
 		for c.accept("temp") || c.accept("temporary") || c.accept("unlogged") || c.accept("materialized") {
 		}
 		switch {
+		case c.accept("function") || c.accept("procedure"):
+			s.createRoutine(c)
 		case c.accept("table"):
 			c.accept("if", "not", "exists")
 			name := c.name()
 			s.tables[name] = columns(c)
 			s.created[name] = true
-		case c.accept("view") || c.accept("sequence"):
+		case c.accept("view"):
+			c.accept("if", "not", "exists")
+			name := c.name()
+			s.relations[name] = true
+			s.created[name] = true
+			uses := map[string]bool{}
+			for _, t := range c.toks[c.i:] {
+				if t.kind == word || t.kind == quoted {
+					uses[strings.ToLower(t.text)] = true
+				}
+			}
+			s.views[name] = uses
+		case c.accept("sequence") || c.accept("type") || c.accept("domain") || c.accept("schema"):
 			c.accept("if", "not", "exists")
 			name := c.name()
 			s.relations[name] = true
 			s.created[name] = true
 		}
 	case c.accept("drop"):
-		c.accept("materialized")
-		if !(c.accept("table") || c.accept("view") || c.accept("sequence")) {
-			return nil // indexes, triggers, constraints: no code reads them
-		}
-		c.accept("if", "exists")
-		var out []change
-		for _, part := range splitTop(c.toks[c.i:]) {
-			pc := &cursor{toks: part}
-			name := pc.name()
-			out = append(out, change{kind: dropped, table: name, line: line})
-			delete(s.tables, name)
-			delete(s.relations, name)
-		}
-		return out
+		return s.drop(c, line)
+	case names(toks, "standard_conforming_strings") && (names(toks, "off") || names(toks, "false")):
+		// Then a backslash escapes a quote in every string: the check
+		// would read the rest of the migration wrongly.
+		return unread(line, "turns standard_conforming_strings off, which changes where the migration's strings end, so the check cannot read the rest of it: keep it on and write such strings as E'…'")
+	case c.accept("select") || c.accept("call") || c.accept("with") || c.accept("insert") || c.accept("update") ||
+		c.accept("delete") || c.accept("values") || c.accept("merge") || c.accept("perform"):
+		return s.calls(toks, depth)
 	case c.accept("alter"):
 		c.accept("materialized")
+		for _, noun := range []string{"type", "domain", "schema"} {
+			if c.accept(noun) {
+				return s.alterOther(noun, c, line)
+			}
+		}
 		if !(c.accept("table") || c.accept("view") || c.accept("sequence")) {
 			return nil
 		}
@@ -138,10 +169,19 @@ func (s *schema) alter(table string, c *cursor, line int) []change {
 		c.accept("column")
 		c.accept("if", "not", "exists")
 		col := c.name()
+		typ := columnType(c.toks[c.i:])
 		if s.tables[table] != nil {
-			s.tables[table][col] = columnType(c.toks[c.i:])
+			s.tables[table][col] = typ
 		}
 		s.created[table+"."+col] = true
+		if requiresValue(typ, c.toks[c.i:]) {
+			return []change{{kind: addsNotNull, table: table, column: col, line: line, detail: " NOT NULL without a DEFAULT"}}
+		}
+	case c.accept("set", "schema"):
+		to := c.name()
+		delete(s.tables, table)
+		delete(s.relations, table)
+		return []change{{kind: renamed, table: table, line: line, detail: " (moves it to schema " + to + ")"}}
 	case c.accept("drop"):
 		if c.accept("constraint") {
 			return nil
@@ -150,7 +190,11 @@ func (s *schema) alter(table string, c *cursor, line int) []change {
 		c.accept("if", "exists")
 		col := c.name()
 		delete(s.tables[table], col)
-		return []change{{kind: dropped, table: table, column: col, line: line}}
+		out := []change{{kind: dropped, table: table, column: col, line: line}}
+		if hasWord(c.toks, "cascade") {
+			out = append(out, s.dropViews(line, func(uses map[string]bool) bool { return uses[table] && uses[col] }, table+"."+col)...)
+		}
+		return out
 	case c.accept("rename"):
 		switch {
 		case c.accept("to"):
@@ -180,9 +224,12 @@ func (s *schema) alter(table string, c *cursor, line int) []change {
 	case c.accept("alter"):
 		c.accept("column")
 		col := c.name()
+		if c.accept("set", "not", "null") {
+			return []change{{kind: setsNotNull, table: table, column: col, line: line, detail: " NOT NULL"}}
+		}
 		c.accept("set", "data")
 		if !c.accept("type") {
-			return nil // defaults, NOT NULL, statistics
+			return nil // defaults, DROP NOT NULL, statistics
 		}
 		var typ []sqlToken
 		for !c.done() && !(c.peek(0).kind == word && (c.peek(0).text == "collate" || c.peek(0).text == "using")) {

@@ -24,16 +24,51 @@ const (
 )
 
 // tokenize splits SQL into tokens, dropping comments. It knows what both
-// stores' dialects need to be read safely: ” escapes, "quoted" names and
-// Postgres $tag$ bodies, so a keyword inside any of them is not read as a
-// statement.
-func tokenize(sql string) []sqlToken {
+// stores' dialects need to be read safely: doubled quotes, "quoted" names,
+// Postgres E'…' escape strings (where a backslash escapes the quote) and
+// $tag$ bodies, so a keyword inside any of them is not read as a statement.
+func tokenize(sql string) []sqlToken { return tokenizeAt(sql, 1) }
+
+// tokenizeAt tokenizes SQL that starts on line first of its file: a DO
+// block's body, or a string it EXECUTEs.
+func tokenizeAt(sql string, first int) []sqlToken {
 	var toks []sqlToken
-	line := 1
+	line := first
 	r := []rune(sql)
 	for i := 0; i < len(r); {
 		c := r[i]
 		switch {
+		case (c == 'e' || c == 'E') && i+1 < len(r) && r[i+1] == '\'' && (i == 0 || !isWordRune(r[i-1]) && r[i-1] != '$'):
+			// An escape string: a backslash escapes the next character,
+			// the closing quote included. Only a lone E directly before
+			// the quote makes one (date'…' is a typed literal).
+			start, j := line, i+2
+			var b strings.Builder
+			for j < len(r) {
+				if r[j] == '\\' && j+1 < len(r) {
+					b.WriteRune(unescape(r[j+1]))
+					if r[j+1] == '\n' {
+						line++
+					}
+					j += 2
+					continue
+				}
+				if r[j] == '\'' {
+					if j+1 < len(r) && r[j+1] == '\'' {
+						b.WriteRune('\'')
+						j += 2
+						continue
+					}
+					break
+				}
+				if r[j] == '\n' {
+					line++
+				}
+				b.WriteRune(r[j])
+				j++
+			}
+			toks = append(toks, sqlToken{text: b.String(), kind: literal, line: start})
+			i = j + 1
 		case c == '\n':
 			line++
 			i++
@@ -113,6 +148,24 @@ func dollarTag(r []rune, i int) string {
 		return string(r[i : j+1])
 	}
 	return ""
+}
+
+// unescape is the character \c stands for in an escape string; the
+// octal, hex and Unicode forms are kept as written.
+func unescape(c rune) rune {
+	switch c {
+	case 'n':
+		return '\n'
+	case 't':
+		return '\t'
+	case 'r':
+		return '\r'
+	case 'b':
+		return '\b'
+	case 'f':
+		return '\f'
+	}
+	return c
 }
 
 func isWordRune(c rune) bool { return c == '_' || unicode.IsLetter(c) || unicode.IsDigit(c) }
