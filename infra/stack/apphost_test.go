@@ -281,3 +281,30 @@ func TestDeployModePerPhase(t *testing.T) {
 		})
 	}
 }
+
+// On DigitalOcean from upgrade on, a deploy counts the load balancer's
+// probes (--lb-probes), so every deploy waits for the balancer and for the
+// app firewall whose rule admits it: both are made beside the droplets,
+// and a deploy begun before them could time out and roll back. Hetzner's
+// deploys do not count probes (the runner asks its API afterwards).
+func TestDeployWaitsForDigitalOceanLB(t *testing.T) {
+	for _, cloud := range []string{"digitalocean", "hetzner"} {
+		for _, phase := range []string{"mvp", "upgrade"} {
+			t.Run(cloud+"/"+phase, func(t *testing.T) {
+				c := runStack(t, config(cloud, phase)).capture
+				lb, hasLB := c.Find("digitalocean:index/loadBalancer:LoadBalancer", "lb")
+				fw, hasFW := c.Find("digitalocean:index/firewall:Firewall", "app-firewall")
+				want := cloud == "digitalocean" && phase == "upgrade"
+				if want && (!hasLB || !hasFW) {
+					t.Fatalf("no lb (%v) or app-firewall (%v)", hasLB, hasFW)
+				}
+				for _, p := range appHostPairs(t, c) {
+					waits := hasLB && p.deploy.DependsOnResource(lb) && p.deploy.DependsOnResource(fw)
+					if waits != want {
+						t.Errorf("%s waits for the load balancer and the app firewall: %v, want %v (%v)", p.deploy.Name, waits, want, p.deploy.DependsOn)
+					}
+				}
+			})
+		}
+	}
+}
