@@ -77,10 +77,11 @@ func appendLine(path, line string) {
 // systemctlShim starts a unit as the fake app (legacy flavormonk.service and
 // blue on FLAVORMONK_APP_PORT, green on FLAVORMONK_GREEN_PORT), with the
 // image the deploy wrote for it; reload caddy records the upstream and the
-// units running at that moment.
+// units running at that moment. A call equal to FM_FAIL exits 5.
 const systemctlShim = `#!/bin/bash
 set -u
 echo "systemctl $*" >>"$FM_LOG"
+[[ "$*" != "${FM_FAIL:-}" ]] || exit 5
 . "$FM_ROOT/etc/flavormonk/host.env"
 pids=$FM_ROOT/fake
 mkdir -p "$pids"
@@ -533,11 +534,180 @@ func TestDeployInplaceFromGreen(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s", code, out)
 	}
+	caddyNeverOnStopped(t, h, h.calls(), h.greenPort, "flavormonk@green.service")
 	inOrder(t, h.calls(), "systemctl restart flavormonk@blue.service", "ready flavormonk@blue.service app:v3",
 		fmt.Sprintf("reloaded caddy: reverse_proxy 127.0.0.1:%d; running: flavormonk@blue.service flavormonk@green.service", h.bluePort),
 		"systemctl stop flavormonk@green.service")
 	if h.read("etc/flavormonk/active") != "blue" || serving(h.bluePort) != "app:v3" || serving(h.greenPort) != "" {
 		t.Errorf("active %q, blue serves %q, green %q", h.read("etc/flavormonk/active"), serving(h.bluePort), serving(h.greenPort))
+	}
+}
+
+// caddyNeverOnStopped fails when, in the calls, a running unit is stopped
+// or restarted while Caddy's upstream is its port (at first upstream, with
+// the unit running there), or Caddy is switched to a port no running unit
+// holds: each is a window in which Caddy has nothing to proxy to.
+func caddyNeverOnStopped(t *testing.T, h *fakeHost, calls []string, upstream int, running string) {
+	t.Helper()
+	port := map[string]int{"flavormonk.service": h.bluePort, "flavormonk@blue.service": h.bluePort, "flavormonk@green.service": h.greenPort}
+	up := map[string]bool{running: true}
+	for _, c := range calls {
+		if rest, ok := strings.CutPrefix(c, "reloaded caddy: reverse_proxy 127.0.0.1:"); ok {
+			p, running, _ := strings.Cut(rest, "; running: ")
+			upstream, _ = strconv.Atoi(p)
+			if !slices.ContainsFunc(strings.Fields(running), func(u string) bool { return port[u] == upstream }) {
+				t.Errorf("Caddy was switched to %d, where nothing runs: %s", upstream, c)
+			}
+			continue
+		}
+		f := strings.Fields(c)
+		if len(f) != 3 || f[0] != "systemctl" {
+			continue
+		}
+		switch f[1] {
+		case "stop", "restart":
+			if up[f[2]] && port[f[2]] == upstream {
+				t.Errorf("%q while it is Caddy's upstream (%d), in:\n%s", c, upstream, strings.Join(calls, "\n"))
+			}
+			up[f[2]] = f[1] == "restart"
+		case "start":
+			up[f[2]] = true
+		}
+	}
+}
+
+// The hand-over's first in-place deploy on app-1, where Caddy still serves
+// the web ports and proxies to the blue port, with blue or a legacy unit
+// serving there: Caddy first hops to green on the new image (started
+// beside, ready, then Caddy reloaded), the old unit stops, blue starts on
+// the new image for the load balancer, Caddy follows it, green stops. At
+// no point is the unit Caddy proxies to stopped or restarted.
+func TestDeployInplaceHandOver(t *testing.T) {
+	check := func(t *testing.T, h *fakeHost, old string) {
+		t.Helper()
+		out, code := h.deploy("--mode", "inplace", "app:v2")
+		if code != 0 {
+			t.Fatalf("exit %d\n%s", code, out)
+		}
+		calls := h.calls()
+		caddyNeverOnStopped(t, h, calls, h.bluePort, old)
+		inOrder(t, calls, "systemctl restart flavormonk@green.service", "ready flavormonk@green.service app:v2",
+			fmt.Sprintf("reloaded caddy: reverse_proxy 127.0.0.1:%d; running: %s flavormonk@green.service", h.greenPort, old),
+			"systemctl stop "+old, "systemctl restart flavormonk@blue.service", "ready flavormonk@blue.service app:v2",
+			fmt.Sprintf("reloaded caddy: reverse_proxy 127.0.0.1:%d; running: flavormonk@blue.service flavormonk@green.service", h.bluePort),
+			"systemctl enable flavormonk@blue.service", "systemctl stop flavormonk@green.service", "systemctl disable flavormonk@green.service")
+		if got := h.read("etc/caddy/flavormonk-upstream"); got != fmt.Sprintf("reverse_proxy 127.0.0.1:%d", h.bluePort) {
+			t.Errorf("upstream %q", got)
+		}
+		if h.read("etc/flavormonk/active") != "blue" || h.read("etc/flavormonk/image") != "app:v2" || serving(h.bluePort) != "app:v2" || serving(h.greenPort) != "" {
+			t.Errorf("active %q image %q, blue serves %q, green %q", h.read("etc/flavormonk/active"), h.read("etc/flavormonk/image"), serving(h.bluePort), serving(h.greenPort))
+		}
+	}
+	fromBlue := func(t *testing.T) *fakeHost {
+		h := newFakeHost(t, "yes")
+		if out, code := h.deploy("--mode", "bluegreen", "app:v1"); code != 0 {
+			t.Fatalf("bluegreen: exit %d\n%s", code, out)
+		}
+		h.reset()
+		return h
+	}
+	t.Run("blue active", func(t *testing.T) { check(t, fromBlue(t), "flavormonk@blue.service") })
+	t.Run("legacy active", func(t *testing.T) {
+		h := newFakeHost(t, "yes")
+		h.write("etc/systemd/system/flavormonk.service", "[Service]\n")
+		h.write("etc/flavormonk/image", "app:v0\n")
+		h.write("etc/caddy/flavormonk-upstream", fmt.Sprintf("reverse_proxy 127.0.0.1:%d\n", h.bluePort))
+		if out, code := h.run("systemctl", "start", "flavormonk.service"); code != 0 {
+			t.Fatalf("starting the legacy unit: %s", out)
+		}
+		waitServing(t, h.bluePort, "app:v0")
+		h.reset()
+		check(t, h, "flavormonk.service")
+		if i := index(h.calls(), "systemctl disable flavormonk.service"); i < 0 {
+			t.Error("the legacy unit was not disabled")
+		}
+	})
+	// Green never gets ready: it stops again, blue and Caddy are untouched.
+	t.Run("green not ready", func(t *testing.T) {
+		h := fromBlue(t)
+		out, code := h.deploy("--mode", "inplace", "--timeout", "2", "app:broken")
+		if code != 1 || !strings.Contains(out, "FAILED") {
+			t.Fatalf("exit %d, want 1 with FAILED\n%s", code, out)
+		}
+		calls := h.calls()
+		caddyNeverOnStopped(t, h, calls, h.bluePort, "flavormonk@blue.service")
+		inOrder(t, calls, "systemctl restart flavormonk@green.service", "journalctl -u flavormonk@green.service", "systemctl stop flavormonk@green.service")
+		if i := index(calls, "reloaded caddy"); i >= 0 {
+			t.Errorf("a failed hop reloaded Caddy: %s", calls[i])
+		}
+		if h.read("etc/caddy/flavormonk-upstream") != fmt.Sprintf("reverse_proxy 127.0.0.1:%d", h.bluePort) || h.read("etc/flavormonk/active") != "blue" ||
+			h.read("etc/flavormonk/image") != "app:v1" || serving(h.bluePort) != "app:v1" || serving(h.greenPort) != "" {
+			t.Errorf("after the failure: upstream %q active %q image %q, blue serves %q, green %q", h.read("etc/caddy/flavormonk-upstream"),
+				h.read("etc/flavormonk/active"), h.read("etc/flavormonk/image"), serving(h.bluePort), serving(h.greenPort))
+		}
+	})
+}
+
+// A systemctl that fails around the legacy unit (inplace, no Caddy) ends
+// the deploy with exit 1 and says what happened, not with systemctl's
+// status half way through.
+func TestDeployLegacySystemctlFails(t *testing.T) {
+	for name, tc := range map[string]struct{ fail, image, want string }{
+		"stop":        {"stop flavormonk.service", "app:v1", "flavormonk.service did not stop"},
+		"start again": {"start flavormonk.service", "app:broken", "flavormonk.service did not start again"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := newFakeHost(t, "no")
+			h.write("etc/systemd/system/flavormonk.service", "[Service]\n")
+			h.write("etc/flavormonk/image", "app:v0\n")
+			if out, code := h.run("systemctl", "start", "flavormonk.service"); code != 0 {
+				t.Fatalf("starting the legacy unit: %s", out)
+			}
+			h.env = append(h.env, "FM_FAIL="+tc.fail)
+			out, code := h.deploy("--mode", "inplace", "--timeout", "2", tc.image)
+			if code != 1 || !strings.Contains(out, "FAILED: "+tc.want) {
+				t.Errorf("exit %d, want 1 saying %q\n%s", code, tc.want, out)
+			}
+			if i := index(h.calls(), "systemctl disable"); i >= 0 {
+				t.Errorf("a failed deploy disabled a unit: %s", h.calls()[i])
+			}
+		})
+	}
+}
+
+// A second run waits for the first's lock, for up to --timeout, and fails
+// clearly without touching anything when it does not get it.
+func TestDeployLock(t *testing.T) {
+	h := newFakeHost(t, "no")
+	f, err := os.OpenFile(filepath.Join(h.root, "run/flavormonk/deploy.lock"), os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	out, code := h.deploy("--mode", "inplace", "--timeout", "1", "app:v1")
+	if code != 1 || !strings.Contains(out, "FAILED: another flavormonk-deploy still holds") {
+		t.Errorf("locked: exit %d, want 1 naming the lock\n%s", code, out)
+	}
+	if b, err := os.ReadFile(h.log); err == nil {
+		t.Errorf("a run without the lock ran:\n%s", b)
+	}
+
+	const hold = 1500 * time.Millisecond
+	time.AfterFunc(hold, func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) })
+	start := time.Now()
+	if out, code := h.deploy("--mode", "inplace", "--timeout", "20", "app:v1"); code != 0 {
+		t.Fatalf("after the lock is released: exit %d\n%s", code, out)
+	}
+	if time.Since(start) < hold {
+		t.Errorf("the run did not wait for the lock: %s", time.Since(start))
+	}
+	// The unit it started does not hold the lock: the next run goes at once.
+	start = time.Now()
+	if out, code := h.deploy("--mode", "inplace", "--timeout", "20", "app:v2"); code != 0 || time.Since(start) > 10*time.Second {
+		t.Errorf("next run: exit %d after %s\n%s", code, time.Since(start), out)
 	}
 }
 

@@ -133,6 +133,9 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 		})
 	}
 	if lb != nil {
+		// A deploy counts the balancer's probes (--lb-probes): they need
+		// the balancer, and the firewall rule that admits it.
+		res.DeployAfter = []pulumi.Resource{lb.LB, app.Firewall}
 		// The load balancer reaches the droplets over the VPC; during the
 		// hand-over Caddy on app-1 too, over loopback.
 		proxies := pulumi.StringArray{pulumi.String(p.PrivateCIDR)}

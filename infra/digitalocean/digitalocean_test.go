@@ -606,6 +606,15 @@ func TestResult(t *testing.T) {
 			if it := items["managed-postgres"]; !strings.HasPrefix(it.Kind, "db-s-") {
 				t.Errorf("postgres cost item %+v", it)
 			}
+			// The deploys count the load balancer's probes from upgrade on:
+			// they wait for it and for the firewall that admits it.
+			wantAfter := 0
+			if phase == "upgrade" {
+				wantAfter = 2 // lb, app-firewall
+			}
+			if len(res.DeployAfter) != wantAfter {
+				t.Errorf("DeployAfter %v, want %d resources", res.DeployAfter, wantAfter)
+			}
 			if phase == "mvp" {
 				if len(res.Items) != 3 || items["volume:chroma-data"].GB == 0 || res.Data.RedisTLS || obs.redisAddrs != nil || obs.chromaURL != "" {
 					t.Errorf("mvp result: items %+v redis %v chroma %q", res.Items, obs.redisAddrs, obs.chromaURL)

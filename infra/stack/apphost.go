@@ -25,6 +25,13 @@ import (
 // is written only where there is none, so a bundle never switches Caddy
 // away from the colour that serves; the deploy that follows does that.
 
+const (
+	// aptLockWait makes apt-get wait up to 10 min for dpkg's lock.
+	aptLockWait = "-o DPkg::Lock::Timeout=600"
+	// caddyfileNew is where the bundle puts the Caddyfile to validate it.
+	caddyfileNew = cloudinit.CaddyfilePath + ".new"
+)
+
 // appHostCommand declares app-host-<name>, which deploy-<name> waits for.
 // It re-runs when the bundle changes: a new program version or a phase
 // change (host.env, the firewall, Caddy on or off).
@@ -69,12 +76,21 @@ func appHostScript(p *plan.Plan, i int) (string, error) {
 	var steps []string
 	if caddy {
 		// The package first: dpkg would otherwise meet our Caddyfile as a
-		// locally changed conffile.
-		steps = append(steps, "{ command -v caddy >/dev/null || { sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy >/dev/null; }; }")
+		// locally changed conffile (and keeps it: confold). The lock wait:
+		// unattended-upgrades and apt-daily hold dpkg's lock for minutes
+		// on a fresh host, and apt-get fails at once without it.
+		steps = append(steps, "{ command -v caddy >/dev/null || { sudo apt-get "+aptLockWait+" update -qq && "+
+			"sudo DEBIAN_FRONTEND=noninteractive apt-get "+aptLockWait+" -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install -y -qq caddy >/dev/null; }; }")
 	}
 	for _, f := range files {
+		path := f.Path
+		if path == cloudinit.CaddyfilePath {
+			// Beside the one Caddy runs on until it validates: a broken
+			// Caddyfile left in place would break Caddy's next restart.
+			path = caddyfileNew
+		}
 		put := fmt.Sprintf("echo %s | base64 -d | sudo install -D -m %s -o root -g root /dev/stdin %s",
-			base64.StdEncoding.EncodeToString([]byte(f.Content)), f.Perms, f.Path)
+			base64.StdEncoding.EncodeToString([]byte(f.Content)), f.Perms, path)
 		switch {
 		case f.Once:
 			put = fmt.Sprintf("{ [ -e %s ] || { %s; }; }", f.Path, put)
@@ -89,7 +105,8 @@ func appHostScript(p *plan.Plan, i int) (string, error) {
 		"sudo nft -f "+cloudinit.NftablesPath)
 	if caddy {
 		steps = append(steps,
-			"sudo caddy validate --config "+cloudinit.CaddyfilePath+" --adapter caddyfile >/dev/null",
+			"sudo caddy validate --config "+caddyfileNew+" --adapter caddyfile >/dev/null",
+			"sudo mv -f "+caddyfileNew+" "+cloudinit.CaddyfilePath,
 			"sudo systemctl enable caddy",
 			"sudo systemctl reload-or-restart caddy")
 	} else {

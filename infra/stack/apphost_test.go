@@ -142,8 +142,10 @@ func TestAppHostNoSecret(t *testing.T) {
 // In mvp app-1 is the stack's entry: its bundle installs Caddy when it is
 // missing (a stack made in upgrade and moved to mvp has none), writes the
 // Caddyfile, the upstream only where there is none (a bundle must not
-// switch Caddy away from the colour that serves), checks the
-// configuration and enables and reloads Caddy; the app listens on
+// switch Caddy away from the colour that serves), validates the new
+// Caddyfile beside the one in use and only then moves it into place
+// (a broken one must not wait there for Caddy's next restart), and
+// enables and reloads Caddy; the app listens on
 // loopback. Outside mvp every app host stops and disables Caddy, and the
 // app listens on its private address for the load balancer.
 func TestAppHostCaddy(t *testing.T) {
@@ -160,10 +162,12 @@ func TestAppHostCaddy(t *testing.T) {
 			create := createOf(pairs[0].bundle)
 			files := bundleFiles(t, create)
 			steps := []string{
-				"{ command -v caddy >/dev/null || { sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq caddy >/dev/null; }; }",
-				"/dev/stdin " + cloudinit.CaddyfilePath + " ",
+				"{ command -v caddy >/dev/null || { sudo apt-get -o DPkg::Lock::Timeout=600 update -qq && " +
+					"sudo DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold install -y -qq caddy >/dev/null; }; }",
+				"/dev/stdin /etc/caddy/Caddyfile.new ",
 				"{ [ -e " + cloudinit.CaddyUpstreamPath + " ] || { echo ",
-				"sudo caddy validate --config /etc/caddy/Caddyfile --adapter caddyfile >/dev/null",
+				"sudo caddy validate --config /etc/caddy/Caddyfile.new --adapter caddyfile >/dev/null",
+				"sudo mv -f /etc/caddy/Caddyfile.new /etc/caddy/Caddyfile",
 				"sudo systemctl enable caddy && sudo systemctl reload-or-restart caddy",
 			}
 			last := -1
@@ -174,7 +178,11 @@ func TestAppHostCaddy(t *testing.T) {
 				}
 				last = i
 			}
-			cf := files[cloudinit.CaddyfilePath]
+			// The Caddyfile reaches its place only once it validates.
+			if _, ok := files[cloudinit.CaddyfilePath]; ok {
+				t.Errorf("%s installs %s before validating it", pairs[0].bundle.Name, cloudinit.CaddyfilePath)
+			}
+			cf := files["/etc/caddy/Caddyfile.new"]
 			for _, want := range []string{"recipes.example.com {", "email ops@example.com", "import " + cloudinit.CaddyUpstreamPath} {
 				if !strings.Contains(cf, want) {
 					t.Errorf("Caddyfile lacks %q:\n%s", want, cf)
@@ -271,5 +279,32 @@ func TestDeployModePerPhase(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// On DigitalOcean from upgrade on, a deploy counts the load balancer's
+// probes (--lb-probes), so every deploy waits for the balancer and for the
+// app firewall whose rule admits it: both are made beside the droplets,
+// and a deploy begun before them could time out and roll back. Hetzner's
+// deploys do not count probes (the runner asks its API afterwards).
+func TestDeployWaitsForDigitalOceanLB(t *testing.T) {
+	for _, cloud := range []string{"digitalocean", "hetzner"} {
+		for _, phase := range []string{"mvp", "upgrade"} {
+			t.Run(cloud+"/"+phase, func(t *testing.T) {
+				c := runStack(t, config(cloud, phase)).capture
+				lb, hasLB := c.Find("digitalocean:index/loadBalancer:LoadBalancer", "lb")
+				fw, hasFW := c.Find("digitalocean:index/firewall:Firewall", "app-firewall")
+				want := cloud == "digitalocean" && phase == "upgrade"
+				if want && (!hasLB || !hasFW) {
+					t.Fatalf("no lb (%v) or app-firewall (%v)", hasLB, hasFW)
+				}
+				for _, p := range appHostPairs(t, c) {
+					waits := hasLB && p.deploy.DependsOnResource(lb) && p.deploy.DependsOnResource(fw)
+					if waits != want {
+						t.Errorf("%s waits for the load balancer and the app firewall: %v, want %v (%v)", p.deploy.Name, waits, want, p.deploy.DependsOn)
+					}
+				}
+			})
+		}
 	}
 }

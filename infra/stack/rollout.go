@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -152,7 +153,7 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 			Create:   pulumi.Sprintf(booted+"sudo install -D -m 0600 -o root -g root /dev/stdin /etc/flavormonk/env && sudo %s %s %s", cloudinit.DeployPath, deployArgs(p), p.AppImage),
 			Stdin:    stdin,
 			Triggers: pulumi.Array{pulumi.String(p.AppImage), TriggerHash(env)},
-		}, pulumi.DependsOn(append(append([]pulumi.Resource{h.Resource, bundle}, prev...), login...)))
+		}, pulumi.DependsOn(slices.Concat([]pulumi.Resource{h.Resource, bundle}, prev, login, res.DeployAfter)))
 		if err != nil {
 			return nil, err
 		}

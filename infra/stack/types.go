@@ -67,6 +67,12 @@ type Result struct {
 	// reports each target's health (Hetzner upgrade): the rollout moves
 	// on from a server only once it is healthy there. nil otherwise.
 	LoadBalancer *LoadBalancer
+	// DeployAfter is what every app host's deploy waits for besides its
+	// host: on DigitalOcean the load balancer and the app firewall whose
+	// rule lets its probes in. The balancer finds the droplets by tag and
+	// is made beside them, and a deploy there (--lb-probes) counts its
+	// probes: begun before both exist, it could time out and roll back.
+	DeployAfter []pulumi.Resource
 
 	// Cluster is the scale phase's Kubernetes cluster, nil before scale.
 	// The shared step declares the app on it (package kube).

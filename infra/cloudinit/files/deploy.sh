@@ -20,14 +20,19 @@
 #   image the same way (exit 1). Coming from green (the host was in mvp),
 #   blue starts beside it and green stops once blue is seen by the balancer.
 #   With Caddy still in front (FLAVORMONK_CADDY=yes: the hand-over from
-#   mvp), its upstream follows blue.
+#   mvp), its upstream follows blue; and as Caddy must never point at a
+#   unit that stops, a host where blue (or the legacy unit) serves first
+#   hops Caddy to green on IMAGE, bluegreen-style, then goes on from green.
 #
 # A host made before the colours runs flavormonk.service on 8080: it counts as
 # the active unit (bluegreen starts green beside it; inplace stops it, then
 # starts blue) and is stopped and disabled once the new unit serves.
 #
-# --timeout S (default 180) bounds the wait for the new unit, from its start.
-# Exit status: 0 deployed, 1 failed (the old version serves), 2 bad usage.
+# --timeout S (default 180) bounds the wait for the new unit, from its start,
+# and the wait for another run's lock ($FM_ROOT/run/flavormonk/deploy.lock:
+# a manual run and Pulumi's must not interleave).
+# Exit status: 0 deployed, 1 failed (the old version serves; after the hop to
+# green, green serves IMAGE behind Caddy), 2 bad usage.
 #
 # Every command that touches the host goes through FM_DOCKER, FM_SYSTEMCTL and
 # FM_JOURNALCTL, every path lies under FM_ROOT and FM_POLL is the poll
@@ -89,6 +94,17 @@ etc=$root/etc/flavormonk
 run=$root/run/flavormonk
 upstream=$root/etc/caddy/flavormonk-upstream
 legacy_unit=$root/etc/systemd/system/flavormonk.service
+lock=$run/deploy.lock
+
+# One run at a time. Fd 9 holds the lock; the commands below get it closed
+# (ctl), so a unit a shim starts in the background does not keep it.
+mkdir -p "$run"
+exec 9>>"$lock"
+if ! flock -w "$timeout" 9; then
+	log "FAILED: another flavormonk-deploy still holds $lock after ${timeout}s; nothing changed"
+	exit 1
+fi
+ctl() { "$systemctl" "$@" 9>&-; }
 
 if [[ ! -f $etc/env ]]; then
 	log "FAILED: $etc/env is missing (write it before deploying)"
@@ -169,7 +185,7 @@ healthy() {
 # start COLOUR IMAGE (re)starts the colour's unit on IMAGE.
 start() {
 	put "$etc/image-$1" "$2"
-	"$systemctl" restart "$(unit "$1")"
+	ctl restart "$(unit "$1")"
 }
 
 # try COLOUR IMAGE starts the colour on IMAGE and waits until it is healthy,
@@ -182,7 +198,7 @@ try() {
 	healthy "$1" $((SECONDS + timeout))
 }
 
-stop() { "$systemctl" stop "$(unit "$1")"; }
+stop() { ctl stop "$(unit "$1")"; }
 
 journal() { "$journalctl" -u "$(unit "$1")" -n 40 --no-pager >&2 || true; }
 
@@ -194,13 +210,13 @@ caddy_to() {
 	[[ $was != "$want" ]] || return 0
 	mkdir -p "${upstream%/*}"
 	put "$upstream" "$want"
-	if "$systemctl" reload caddy; then
+	if ctl reload caddy; then
 		log "Caddy now proxies to 127.0.0.1:$1"
 		return 0
 	fi
 	log "FAILED: Caddy did not reload with its upstream on $1; putting it back"
 	if [[ -n $was ]]; then put "$upstream" "$was"; else rm -f "$upstream"; fi
-	"$systemctl" reload caddy || true
+	ctl reload caddy || true
 	return 1
 }
 
@@ -209,15 +225,15 @@ caddy_to() {
 done_with() {
 	put "$etc/active" "$1"
 	put "$etc/image" "$2"
-	"$systemctl" enable "$(unit "$1")"
+	ctl enable "$(unit "$1")"
 	if [[ -n $3 && $3 != "$1" ]]; then
 		log "stopping $(unit "$3")"
 		stop "$3" || log "warning: $(unit "$3") did not stop cleanly"
-		"$systemctl" disable "$(unit "$3")" || true
+		ctl disable "$(unit "$3")" || true
 	fi
 	if [[ $3 != legacy && -e $legacy_unit ]]; then
-		"$systemctl" stop flavormonk.service || true
-		"$systemctl" disable flavormonk.service || true
+		ctl stop flavormonk.service || true
+		ctl disable flavormonk.service || true
 	fi
 	log "ok: $2 serves from $(unit "$1")"
 }
@@ -227,7 +243,7 @@ case $active in
 blue | green) ;;
 *)
 	active=
-	if [[ -e $legacy_unit ]] && "$systemctl" is-active --quiet flavormonk.service; then active=legacy; fi
+	if [[ -e $legacy_unit ]] && ctl is-active --quiet flavormonk.service; then active=legacy; fi
 	;;
 esac
 prev=$(head -n 1 "$etc/image" 2>/dev/null || true)
@@ -256,6 +272,25 @@ if [[ $mode == bluegreen ]]; then
 fi
 
 # inplace
+# With Caddy in front (the hand-over from mvp), its upstream is the blue
+# port while blue or the legacy unit serves, so restarting either there
+# would leave Caddy nothing to proxy to. Hop to green first, the bluegreen
+# way; from green, blue starts beside it as below.
+if [[ $FLAVORMONK_CADDY == yes && ($active == blue || $active == legacy) ]]; then
+	log "Caddy proxies to $(unit "$active"): first starting $image as $(unit green) beside it"
+	if ! start green "$image" || ! ready green $((SECONDS + timeout)); then
+		log "FAILED: $image did not become ready as $(unit green) within ${timeout}s; $(unit "$active") and Caddy are left as they were"
+		journal green
+		stop green || true
+		exit 1
+	fi
+	if ! caddy_to "$green_port"; then
+		stop green || true
+		exit 1
+	fi
+	done_with green "$image" "$active"
+	active=green
+fi
 case $active in
 green)
 	log "starting $image as $(unit blue) beside $(unit green)"
@@ -272,13 +307,20 @@ green)
 	;;
 legacy)
 	# It holds the blue port: stop it first (it drains), then start blue.
+	# No Caddy here (see above): the load balancer has the other servers.
 	log "stopping flavormonk.service, then starting $image as $(unit blue)"
-	stop legacy
+	if ! stop legacy; then
+		log "FAILED: flavormonk.service did not stop; $image is not deployed (see journalctl -u flavormonk.service)"
+		exit 1
+	fi
 	if ! try blue "$image"; then
 		log "FAILED: $image not healthy within ${timeout}s; back to flavormonk.service on $prev"
 		journal blue
 		stop blue || true
-		"$systemctl" start flavormonk.service
+		if ! ctl start flavormonk.service; then
+			log "FAILED: flavormonk.service did not start again either: nothing serves on this host (see journalctl -u flavormonk.service)"
+			exit 1
+		fi
 		ready legacy $((SECONDS + timeout)) || log "flavormonk.service is not ready either"
 		exit 1
 	fi
@@ -296,8 +338,8 @@ legacy)
 	fi
 	;;
 esac
-# Caddy in front (the hand-over from mvp) follows blue; here blue serves
-# already, on the port Caddy had (the legacy unit's) or none at all.
+# Caddy in front, and nothing served before (a first deploy): it follows
+# blue now that blue serves.
 if [[ $FLAVORMONK_CADDY == yes && $active != green ]] && ! caddy_to "$blue_port"; then
 	log "warning: Caddy's upstream is not on $blue_port"
 fi

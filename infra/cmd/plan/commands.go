@@ -26,8 +26,8 @@ var (
 	// { [ -e P ] || { STEP; }; } and { [ ! -e P ] || { STEP; }; }
 	stepIfAbsent = regexp.MustCompile(`^\{ \[ -e (\S+) \] \|\| \{ (.*); \}; \}$`)
 	stepIfExists = regexp.MustCompile(`^\{ \[ ! -e (\S+) \] \|\| \{ (.*); \}; \}$`)
-	// { command -v X || { apt-get update && apt-get install -y PKG; }; }
-	stepAptIfAbsent = regexp.MustCompile(`^\{ command -v (\S+) \|\| \{ apt-get update.* && (?:\S+=\S+ )?apt-get install -y (?:-qq )?(\S+); \}; \}$`)
+	// { command -v X || { apt-get [-o OPT]… update && apt-get [-o OPT]… install -y PKG; }; }
+	stepAptIfAbsent = regexp.MustCompile(`^\{ command -v (\S+) \|\| \{ apt-get (?:-o \S+ )*update.* && (?:\S+=\S+ )?apt-get (?:-o \S+ )*install -y (?:-qq )?(\S+); \}; \}$`)
 	// { ! systemctl cat UNIT || STEP; }
 	stepIfUnit = regexp.MustCompile(`^\{ ! systemctl cat (\S+) \|\| (.*); \}$`)
 	noise      = strings.NewReplacer("sudo ", "", " >/dev/null", "", " 2>&1", "")

@@ -27,8 +27,9 @@ func TestPlanShowsCaddySetUp(t *testing.T) {
 	move, _, _ = strings.Cut(move, "\n== ")
 	want := []string{
 		"  app-host-app-1:\n    - apt-get install -y caddy (where caddy is missing)\n    - install /etc/flavormonk/host.env, ",
-		"/etc/caddy/Caddyfile, /etc/caddy/flavormonk-upstream (where absent), ",
-		"    - caddy validate --config /etc/caddy/Caddyfile --adapter caddyfile\n    - systemctl enable caddy\n    - systemctl reload-or-restart caddy\n",
+		"/etc/caddy/Caddyfile.new, /etc/caddy/flavormonk-upstream (where absent), ",
+		"    - caddy validate --config /etc/caddy/Caddyfile.new --adapter caddyfile\n    - mv -f /etc/caddy/Caddyfile.new /etc/caddy/Caddyfile\n" +
+			"    - systemctl enable caddy\n    - systemctl reload-or-restart caddy\n",
 		"  deploy-app-1:\n    - install /etc/flavormonk/env (from stdin)\n    - /usr/local/sbin/flavormonk-deploy --mode bluegreen ",
 	}
 	for _, w := range want {
