@@ -109,6 +109,14 @@ func scaleResult(ctx *pulumi.Context, p *plan.Plan, net *Network, lb *LoadBalanc
 		"service.beta.kubernetes.io/do-loadbalancer-protocol":             pulumi.String("http"),
 		"service.beta.kubernetes.io/do-loadbalancer-healthcheck-protocol": pulumi.String("http"),
 		"service.beta.kubernetes.io/do-loadbalancer-healthcheck-path":     pulumi.String("/readyz"),
+		// The same check as every other load balancer of the program
+		// (plan's LBCheck* constants): the cloud controller's defaults
+		// (every 3 s) would otherwise drift from what the drain and the
+		// rollout are derived from.
+		"service.beta.kubernetes.io/do-loadbalancer-healthcheck-check-interval-seconds":   pulumi.String(strconv.Itoa(int(plan.LBCheckInterval.Seconds()))),
+		"service.beta.kubernetes.io/do-loadbalancer-healthcheck-response-timeout-seconds": pulumi.String(strconv.Itoa(int(plan.LBCheckTimeout.Seconds()))),
+		"service.beta.kubernetes.io/do-loadbalancer-healthcheck-unhealthy-threshold":      pulumi.String(strconv.Itoa(plan.LBUnhealthyThreshold)),
+		"service.beta.kubernetes.io/do-loadbalancer-healthcheck-healthy-threshold":        pulumi.String(strconv.Itoa(plan.LBHealthyThreshold)),
 	}
 	ports := []int{80}
 	if lb != nil && lb.Certificate != nil {

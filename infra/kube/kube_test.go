@@ -395,6 +395,18 @@ func TestAppObjects(t *testing.T) {
 					pub.Annotations["service.beta.kubernetes.io/do-loadbalancer-redirect-http-to-https"] != "true" {
 					t.Errorf("public Service %+v %v", pub.Spec, pub.Annotations)
 				}
+				// The cloud controller's health check is the program's
+				// (plan.LBCheck*), not its own default of every 3 s.
+				for k, want := range map[string]string{
+					"check-interval-seconds":   "10",
+					"response-timeout-seconds": "5",
+					"unhealthy-threshold":      "3",
+					"healthy-threshold":        "3",
+				} {
+					if got := pub.Annotations["service.beta.kubernetes.io/do-loadbalancer-healthcheck-"+k]; got != want {
+						t.Errorf("public Service health check %s = %q, want %q", k, got, want)
+					}
+				}
 				if _, ok := objs["Deployment-metrics-server"]; !ok {
 					t.Error("DOKS needs metrics-server for the HPA")
 				}
