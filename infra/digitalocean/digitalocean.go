@@ -157,7 +157,7 @@ func dataTier(postgresURL pulumi.StringOutput, cache *Valkey, chroma *Chroma) st
 	if chroma.Droplet != nil {
 		d.ChromaHost = &stack.Host{Name: "chroma", Role: plan.RoleChroma, Resource: chroma.Droplet,
 			PublicIP: chroma.Droplet.Ipv4Address, PrivateIP: chroma.Droplet.Ipv4AddressPrivate}
-		d.ChromaVersion = ChromaVersion
+		d.ChromaVersion = plan.ChromaVersion
 	}
 	if cache != nil {
 		d.RedisAddrs = pulumi.StringArray{cache.Addr}.ToStringArrayOutput()

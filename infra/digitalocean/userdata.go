@@ -6,9 +6,6 @@ import (
 	"github.com/flavormonk/flavormonk/infra/stack"
 )
 
-// ChromaVersion pins the chromadb/chroma image on the Chroma droplet.
-const ChromaVersion = "1.0.20"
-
 // User data holds no secret (invariant 4): the app's environment arrives
 // later over SSH. Droplets ignore later changes to it (invariant 2), so it
 // stays as rendered at creation; hence SSH is restricted by the cloud
@@ -58,6 +55,6 @@ func chromaUserData(a *chromaUserDataArgs) (string, error) {
 		PrivateCIDR:   p.PrivateCIDR,
 		AllowFrom:     []string{p.PrivateCIDR},
 		DataDevice:    cloudinit.DigitalOceanVolumeDevice(a.VolumeName),
-		ChromaVersion: ChromaVersion,
+		ChromaVersion: plan.ChromaVersion,
 	})
 }

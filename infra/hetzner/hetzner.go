@@ -158,7 +158,7 @@ func (Cloud) Deploy(ctx *pulumi.Context, p *plan.Plan, in *stack.Inputs) (*stack
 		res.Data.RedisAddrs = pulumi.StringArray{pulumi.Sprintf("%s:%d", redis.Host.PrivateIP, redisPort)}.ToStringArrayOutput()
 		res.Data.RedisPassword = in.RedisPassword
 		res.Data.ChromaURL = pulumi.Sprintf("http://%s:%d", chroma.Host.PrivateIP, chromaPort)
-		res.Data.ChromaHost, res.Data.ChromaVersion = &chroma.Host, chromaVersion
+		res.Data.ChromaHost, res.Data.ChromaVersion = &chroma.Host, plan.ChromaVersion
 		// The load balancer reaches the apps from its private address,
 		// which lies in the subnet; during the hand-over Caddy on app-1
 		// too, over loopback.

@@ -75,7 +75,7 @@ func (d *deployer) deployScale(db *database, tls *UploadedTLS) (*stack.Result, e
 			RedisPassword: in.RedisPassword,
 			ChromaURL:     pulumi.Sprintf("http://%s:%d", chroma.Host.PrivateIP, chromaPort),
 			ChromaHost:    &chroma.Host,
-			ChromaVersion: chromaVersion,
+			ChromaVersion: plan.ChromaVersion,
 		},
 		TrustedProxies: pulumi.ToStringArray([]string{p.SubnetCIDR, plan.ClusterCIDR}).ToStringArrayOutput(),
 		Edge:           lb,

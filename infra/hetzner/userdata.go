@@ -6,9 +6,6 @@ import (
 	"github.com/flavormonk/flavormonk/infra/stack"
 )
 
-// chromaVersion pins the chromadb/chroma image on the chroma server.
-const chromaVersion = "1.0.20"
-
 // userDataSpec is what differs between the machines' cloud-init.
 type userDataSpec struct {
 	Role plan.Role
@@ -58,7 +55,7 @@ func (d *deployer) userData(s userDataSpec) (string, error) {
 		h.PostgresVersion = d.p.PostgresMajor()
 	}
 	if s.Role == plan.RoleChroma {
-		h.ChromaVersion = chromaVersion
+		h.ChromaVersion = plan.ChromaVersion
 	}
 	if s.K3s != nil {
 		h.Role = cloudinit.RoleK3s

@@ -76,3 +76,10 @@ func untestedImageErr(c Cloud, name string) error {
 	return keyErr("serverImage", "%q is not an image this program is tested on (its PostgreSQL major is unknown); allowed: %s (PostgreSQL major per image: %s)",
 		name, strings.Join(imageNames(c), ", "), strings.Join(majors, ", "))
 }
+
+// ChromaVersion pins the chromadb/chroma image of the Chroma host on both
+// clouds (and in the Hetzner cluster): one release for the whole program,
+// of the 1.x server line (HTTP API v2) the app's Chroma tests run against
+// (scripts/chroma.sh). A change reaches running hosts over SSH
+// (stack.ChromaVersion) with a restart.
+const ChromaVersion = "1.0.20"
