@@ -12,8 +12,9 @@
 //
 // -phase rollout rehearses a deploy instead (rollout.go): two app
 // instances behind a real HAProxy and one host's blue and green behind a
-// real Caddy, rolled onto a new build by the production deploy script
-// under a steady load; it fails on any failed request.
+// real Caddy, then the hand-over between them (one host behind both),
+// rolled onto a new build by the production deploy script under a steady
+// load; it fails on any failed request.
 //
 // The Postgres cluster comes from -postgres-url or
 // FLAVORMONK_REHEARSE_POSTGRES_URL, else scripts/postgres.sh start. The exit
@@ -82,7 +83,7 @@ func main() {
 	fs.StringVar(&o.roll.Script, "script", "", "rollout: the deploy script (default infra/cloudinit/files/deploy.sh)")
 	fs.IntVar(&o.roll.Rounds, "rounds", 2, "rollout: new versions rolled out one after the other (2: blue → green → blue)")
 	fs.BoolVar(&o.roll.Broken, "broken", true, "rollout: then deploy a build that never gets ready; deploy.sh must refuse it under the load")
-	fs.StringVar(&o.paths, "paths", "lb,bluegreen", "rollout: which paths to rehearse: lb, bluegreen")
+	fs.StringVar(&o.paths, "paths", "lb,bluegreen,handover", "rollout: which paths to rehearse: lb, bluegreen, handover (app-1 behind Caddy and HAProxy at once)")
 	_ = fs.Parse(os.Args[1:])
 	switch o.phase {
 	case "mvp", "upgrade", "scale", "rollout":

@@ -20,7 +20,8 @@ import (
 // (infra/cloudinit/files/deploy.sh) rolls a new version out under a steady
 // load, once on two hosts behind a real HAProxy (--mode inplace, waiting
 // for the load balancer's probes) and once on one host behind a real Caddy
-// (--mode bluegreen). systemd and docker are the shims of shim.go; the app
+// (--mode bluegreen), and once across the hand-over from mvp to upgrade
+// (rollhand.go). systemd and docker are the shims of shim.go; the app
 // is the real binary, built once per version.
 
 type rolloutOptions struct {
@@ -35,7 +36,7 @@ type rolloutOptions struct {
 	LBProbes int              // --lb-probes of the inplace deploys (0: none)
 	Timeout  time.Duration    // --timeout of each deploy
 	MaxGap   time.Duration    // longest acceptable gap between good answers
-	Paths    []string         // "lb", "bluegreen"
+	Paths    []string         // "lb", "bluegreen", "handover"
 	Rounds   int              // new versions rolled out one after the other (default 1)
 	Broken   bool             // then a build that never gets ready, which deploy.sh must refuse
 	Builds   map[string]build // prebuilt images (tests); nil: build them
@@ -118,6 +119,24 @@ func runRollout(ctx context.Context, o rolloutOptions) (*RolloutReport, error) {
 	for _, p := range o.Paths {
 		var res loadResult
 		var err error
+		if p == "handover" {
+			// Two fronts, two rows; and app-1's end state to check.
+			var rig *hoRig
+			if rig, err = r.hoPath(ctx, first); err != nil {
+				return r.rep, err
+			}
+			results, err := rig.roll(ctx, next, o.LBProbes)
+			if err != nil {
+				return r.rep, err
+			}
+			for _, res := range results {
+				r.judge(res, images)
+				r.rep.Paths = append(r.rep.Paths, res)
+			}
+			rig.checkEnd(r.builds[images[len(images)-1]].Version)
+			rig.close()
+			continue
+		}
 		switch p {
 		case "lb":
 			var rig *lbRig
@@ -192,7 +211,8 @@ func (r *rollout) judge(res loadResult, images []string) {
 // the step's error) says it refused an image that did not get ready
 // within its timeout.
 func refusedUnready(out string) bool {
-	return strings.Contains(out, "did not become ready within") || strings.Contains(out, "not healthy within")
+	return strings.Contains(out, "did not become ready within") || strings.Contains(out, "not healthy within") ||
+		strings.Contains(out, "did not become ready as flavormonk@green.service within") // the hop to green of a hand-over
 }
 
 func (r *rollout) prepare(ctx context.Context) error {
@@ -565,33 +585,50 @@ func describeRunning(h *host) string {
 // underLoad runs the steady load through base, does the deploys after
 // Hold, keeps loading for Hold more, and returns the figures.
 func (r *rollout) underLoad(ctx context.Context, name, base string, watch func(context.Context, time.Time) []step, final func() []string, do func(context.Context, time.Time) []step) (loadResult, error) {
-	l := newSteadyLoad(base, r.opt.Rate, r.paths, r.opt.Now)
+	res, err := r.underLoads(ctx, []front{{name, base}}, watch, final, do)
+	return res[0], err
+}
+
+// front is one way in for the load: a name for the report and its URL.
+type front struct{ Name, Base string }
+
+// underLoads is underLoad with a load through each front at once (the
+// same rate each), counted apart; the steps go with the first result
+// only (the report prints them once), the end state with every one.
+func (r *rollout) underLoads(ctx context.Context, fronts []front, watch func(context.Context, time.Time) []step, final func() []string, do func(context.Context, time.Time) []step) ([]loadResult, error) {
+	loads := make([]*steadyLoad, len(fronts))
 	lctx, stopLoad := context.WithCancel(ctx)
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	t0 := r.now()
 	var wg sync.WaitGroup
 	var watched []step
-	wg.Add(1)
-	go func() { defer wg.Done(); l.run(lctx) }()
+	for i, f := range fronts {
+		l := newSteadyLoad(f.Base, r.opt.Rate, r.paths, r.opt.Now)
+		loads[i] = l
+		wg.Add(1)
+		go func() { defer wg.Done(); l.run(lctx) }()
+		r.logf("%s: load at %d requests/s through %s", f.Name, r.opt.Rate, f.Base)
+	}
 	if watch != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); watched = watch(wctx, t0) }()
 	}
-	r.logf("%s: load at %d requests/s through %s", name, r.opt.Rate, base)
 	sleep(ctx, r.opt.Hold)
 	steps := do(ctx, t0)
 	sleep(ctx, r.opt.Hold)
 	stopLoad()
 	stopWatch()
 	wg.Wait()
-	res := l.result(name)
-	res.Steps = mergeSteps(steps, watched)
-	res.Final = final()
-	if err := ctx.Err(); err != nil {
-		return res, err
+	out := make([]loadResult, len(fronts))
+	steps = mergeSteps(steps, watched)
+	fin := final()
+	for i, l := range loads {
+		out[i] = l.result(fronts[i].Name)
+		out[i].Final = fin
 	}
-	return res, nil
+	out[0].Steps = steps
+	return out, ctx.Err()
 }
 
 func mergeSteps(a, b []step) []step {

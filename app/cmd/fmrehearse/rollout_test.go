@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -107,6 +108,42 @@ func TestRolloutDropsNoRequest(t *testing.T) {
 		if len(p.Versions) < 2 || p.Versions[0].Version != "rehearse-v1" || p.Versions[len(p.Versions)-1].Version != "rehearse-v2" {
 			t.Errorf("%s: versions answering %v, want rehearse-v1 then rehearse-v2", p.Name, p.Versions)
 		}
+	}
+	if rep.failed() {
+		t.Errorf("the report fails: %v", rep.Failures)
+	}
+}
+
+// TestRolloutHandOver: between mvp and upgrade (keepVmEntry) app-1 is
+// behind its Caddy and the load balancer at once; its inplace deploy hops
+// Caddy to green and back while HAProxy takes blue out and in again. The
+// load through either front sees no failed request, and at the end Caddy
+// proxies to blue, which runs the new version, with green stopped (judge
+// and checkEnd).
+func TestRolloutHandOver(t *testing.T) {
+	o := rolloutOpts(t)
+	o.Paths = []string{"handover"}
+	rep := runAndLog(t, o)
+	if len(rep.Paths) != 2 || rep.Paths[0].Name != hoViaCaddy || rep.Paths[1].Name != hoViaLB {
+		t.Fatalf("%d rows, want %q and %q: %+v", len(rep.Paths), hoViaCaddy, hoViaLB, rep.Paths)
+	}
+	for _, p := range rep.Paths {
+		if p.Requests < 50 || p.Failed != 0 {
+			t.Errorf("%s: %d requests, %d failed; want >= 50 and 0", p.Name, p.Requests, p.Failed)
+		}
+		if len(p.Versions) != 2 || p.Versions[0].Version != "rehearse-v1" || p.Versions[1].Version != "rehearse-v2" {
+			t.Errorf("%s: versions answering %v, want rehearse-v1 then rehearse-v2", p.Name, p.Versions)
+		}
+	}
+	// The hop happened: Caddy went to green and came back to blue.
+	var caddy []string
+	for _, s := range rep.Paths[0].Steps {
+		if strings.HasPrefix(s.Name, "Caddy → ") {
+			caddy = append(caddy, strings.Fields(strings.TrimPrefix(s.Name, "Caddy → "))[0])
+		}
+	}
+	if strings.Join(caddy, " ") != "blue green blue" {
+		t.Errorf("Caddy's upstream went %v; want blue green blue", caddy)
 	}
 	if rep.failed() {
 		t.Errorf("the report fails: %v", rep.Failures)
