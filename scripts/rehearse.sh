@@ -12,8 +12,9 @@
 # and prints a report. Exits non-zero on any 5xx or a failed smoke test.
 # rollout instead rolls a new build out with the production deploy script
 # (infra/cloudinit/files/deploy.sh) under a steady load: two instances
-# behind a real HAProxy, and one host's blue/green behind a real Caddy
-# (scripts/deps.sh installs both); it exits non-zero on any failed request.
+# behind a real HAProxy, one host's blue/green behind a real Caddy, and the
+# mvp → upgrade hand-over (app-1 behind Caddy and HAProxy at once; scripts/
+# deps.sh installs both); it exits non-zero on any failed request.
 # Meant to run as root (CI does) on Debian 12, like the service scripts.
 set -euo pipefail
 
