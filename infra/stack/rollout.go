@@ -1,13 +1,13 @@
 package stack
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/pulumi/pulumi-command/sdk/go/command/remote"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumix"
 
+	"github.com/flavormonk/flavormonk/infra/backup"
 	"github.com/flavormonk/flavormonk/infra/cloudinit"
 	"github.com/flavormonk/flavormonk/infra/plan"
 )
@@ -69,10 +69,12 @@ func rollout(ctx *pulumi.Context, p *plan.Plan, res *Result, in *Inputs, env pul
 		if p.Backup.S3Endpoint != "" {
 			// Both inputs are secret config, known at preview; Stdin still
 			// ends in ToSecret, as with any apply over secrets (see with).
-			backupEnv := pulumix.Cast[pulumi.StringOutput](pulumix.Apply2(secretConfig(ctx, "backupS3AccessKey"), secretConfig(ctx, "backupS3SecretKey"),
-				func(access, secret string) string {
-					return fmt.Sprintf("S3_ENDPOINT=%s\nS3_BUCKET=%s\nS3_REGION=%s\nS3_ACCESS_KEY_ID=%s\nS3_SECRET_ACCESS_KEY=%s\n",
-						p.Backup.S3Endpoint, p.Backup.S3Bucket, p.Backup.S3Region, access, secret)
+			// backup.S3 renders the very names flavormonk-backup reads
+			// (FLAVORMONK_BACKUP_S3_*), and refuses values it cannot carry.
+			backupEnv := pulumix.Cast[pulumi.StringOutput](pulumix.Apply2Err(secretConfig(ctx, "backupS3AccessKey"), secretConfig(ctx, "backupS3SecretKey"),
+				func(access, secret string) (string, error) {
+					return backup.S3{Endpoint: p.Backup.S3Endpoint, Bucket: p.Backup.S3Bucket, Region: p.Backup.S3Region,
+						AccessKeyID: access, SecretAccessKey: secret}.EnvFile()
 				}))
 			if _, err := remote.NewCommand(ctx, "db-backup-env", &remote.CommandArgs{
 				Connection: connection(*h, in),
