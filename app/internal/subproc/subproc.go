@@ -146,12 +146,30 @@ func StopAll(grace time.Duration) {
 	}
 }
 
-// FreePort picks a free loopback port.
+// handedOut are the ports FreePort has returned in this process.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// FreePort picks a free loopback port, never one it has returned before in
+// this process: the port is closed again before the caller binds it, and
+// the kernel may offer the same one to the next call (a rehearsal once
+// gave Caddy's site and its admin endpoint the same port).
 func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+		if !handedOut.ports[port] {
+			handedOut.ports[port] = true
+			return port, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("subproc: no loopback port that was not handed out already")
 }
