@@ -370,20 +370,8 @@ func TestDeployBlueGreenFailure(t *testing.T) {
 // it; inplace stops it first (it holds the port), then starts blue, and
 // starts it again when blue fails.
 func TestDeployLegacyUnit(t *testing.T) {
-	legacy := func(t *testing.T, caddy string) *fakeHost {
-		h := newFakeHost(t, caddy)
-		h.write("etc/systemd/system/flavormonk.service", "[Service]\n")
-		h.write("etc/flavormonk/image", "app:v0\n")
-		h.write("etc/caddy/flavormonk-upstream", fmt.Sprintf("reverse_proxy 127.0.0.1:%d\n", h.bluePort))
-		if out, code := h.run("systemctl", "start", "flavormonk.service"); code != 0 {
-			t.Fatalf("starting the legacy unit: %s", out)
-		}
-		waitServing(t, h.bluePort, "app:v0")
-		h.reset()
-		return h
-	}
 	t.Run("bluegreen", func(t *testing.T) {
-		h := legacy(t, "yes")
+		h := legacyHost(t, "yes")
 		out, code := h.deploy("--mode", "bluegreen", "app:v1")
 		if code != 0 {
 			t.Fatalf("exit %d\n%s", code, out)
@@ -402,7 +390,7 @@ func TestDeployLegacyUnit(t *testing.T) {
 		inOrder(t, h.calls(), "systemctl restart flavormonk@blue.service", "reloaded caddy", "systemctl stop flavormonk@green.service", "systemctl disable flavormonk.service")
 	})
 	t.Run("inplace", func(t *testing.T) {
-		h := legacy(t, "no")
+		h := legacyHost(t, "no")
 		out, code := h.deploy("--mode", "inplace", "app:v1")
 		if code != 0 {
 			t.Fatalf("exit %d\n%s", code, out)
@@ -417,7 +405,7 @@ func TestDeployLegacyUnit(t *testing.T) {
 		}
 	})
 	t.Run("inplace failure", func(t *testing.T) {
-		h := legacy(t, "no")
+		h := legacyHost(t, "no")
 		out, code := h.deploy("--mode", "inplace", "--timeout", "5", "app:broken")
 		if code != 1 {
 			t.Fatalf("exit %d, want 1\n%s", code, out)
@@ -431,6 +419,22 @@ func TestDeployLegacyUnit(t *testing.T) {
 			t.Errorf("the legacy unit does not serve again: %q", serving(h.bluePort))
 		}
 	})
+}
+
+// legacyHost is a host made before the colours: flavormonk.service serves
+// app:v0 on the blue port, Caddy (when caddy is "yes") in front of it.
+func legacyHost(t *testing.T, caddy string) *fakeHost {
+	t.Helper()
+	h := newFakeHost(t, caddy)
+	h.write("etc/systemd/system/flavormonk.service", "[Service]\n")
+	h.write("etc/flavormonk/image", "app:v0\n")
+	h.write("etc/caddy/flavormonk-upstream", fmt.Sprintf("reverse_proxy 127.0.0.1:%d\n", h.bluePort))
+	if out, code := h.run("systemctl", "start", "flavormonk.service"); code != 0 {
+		t.Fatalf("starting the legacy unit: %s", out)
+	}
+	waitServing(t, h.bluePort, "app:v0")
+	h.reset()
+	return h
 }
 
 func waitServing(t *testing.T, port int, want string) {
@@ -613,15 +617,7 @@ func TestDeployInplaceHandOver(t *testing.T) {
 	}
 	t.Run("blue active", func(t *testing.T) { check(t, fromBlue(t), "flavormonk@blue.service") })
 	t.Run("legacy active", func(t *testing.T) {
-		h := newFakeHost(t, "yes")
-		h.write("etc/systemd/system/flavormonk.service", "[Service]\n")
-		h.write("etc/flavormonk/image", "app:v0\n")
-		h.write("etc/caddy/flavormonk-upstream", fmt.Sprintf("reverse_proxy 127.0.0.1:%d\n", h.bluePort))
-		if out, code := h.run("systemctl", "start", "flavormonk.service"); code != 0 {
-			t.Fatalf("starting the legacy unit: %s", out)
-		}
-		waitServing(t, h.bluePort, "app:v0")
-		h.reset()
+		h := legacyHost(t, "yes")
 		check(t, h, "flavormonk.service")
 		if i := index(h.calls(), "systemctl disable flavormonk.service"); i < 0 {
 			t.Error("the legacy unit was not disabled")
@@ -657,12 +653,7 @@ func TestDeployLegacySystemctlFails(t *testing.T) {
 		"start again": {"start flavormonk.service", "app:broken", "flavormonk.service did not start again"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			h := newFakeHost(t, "no")
-			h.write("etc/systemd/system/flavormonk.service", "[Service]\n")
-			h.write("etc/flavormonk/image", "app:v0\n")
-			if out, code := h.run("systemctl", "start", "flavormonk.service"); code != 0 {
-				t.Fatalf("starting the legacy unit: %s", out)
-			}
+			h := legacyHost(t, "no")
 			h.env = append(h.env, "FM_FAIL="+tc.fail)
 			out, code := h.deploy("--mode", "inplace", "--timeout", "2", tc.image)
 			if code != 1 || !strings.Contains(out, "FAILED: "+tc.want) {

@@ -29,6 +29,36 @@ const (
 // $tag$ bodies, so a keyword inside any of them is not read as a statement.
 func tokenize(sql string) []sqlToken { return tokenizeAt(sql, 1) }
 
+// readQuoted reads a quoted string or name whose text starts at r[j] and
+// ends at the quote q (doubled, it stands for itself; with escapes, a
+// backslash escapes the next character). It returns the text, the index
+// after the closing quote and the line breaks it spans.
+func readQuoted(r []rune, j int, q rune, escapes bool) (text string, end, lines int) {
+	var b strings.Builder
+	for j < len(r) {
+		switch {
+		case escapes && r[j] == '\\' && j+1 < len(r):
+			if r[j+1] == '\n' {
+				lines++
+			}
+			b.WriteRune(unescape(r[j+1]))
+			j += 2
+			continue
+		case r[j] == q && j+1 < len(r) && r[j+1] == q:
+			b.WriteRune(q)
+			j += 2
+			continue
+		case r[j] == q:
+			return b.String(), j + 1, lines
+		case r[j] == '\n':
+			lines++
+		}
+		b.WriteRune(r[j])
+		j++
+	}
+	return b.String(), j + 1, lines
+}
+
 // tokenizeAt tokenizes SQL that starts on line first of its file: a DO
 // block's body, or a string it EXECUTEs.
 func tokenizeAt(sql string, first int) []sqlToken {
@@ -42,33 +72,10 @@ func tokenizeAt(sql string, first int) []sqlToken {
 			// An escape string: a backslash escapes the next character,
 			// the closing quote included. Only a lone E directly before
 			// the quote makes one (date'…' is a typed literal).
-			start, j := line, i+2
-			var b strings.Builder
-			for j < len(r) {
-				if r[j] == '\\' && j+1 < len(r) {
-					b.WriteRune(unescape(r[j+1]))
-					if r[j+1] == '\n' {
-						line++
-					}
-					j += 2
-					continue
-				}
-				if r[j] == '\'' {
-					if j+1 < len(r) && r[j+1] == '\'' {
-						b.WriteRune('\'')
-						j += 2
-						continue
-					}
-					break
-				}
-				if r[j] == '\n' {
-					line++
-				}
-				b.WriteRune(r[j])
-				j++
-			}
-			toks = append(toks, sqlToken{text: b.String(), kind: literal, line: start})
-			i = j + 1
+			text, end, lines := readQuoted(r, i+2, '\'', true)
+			toks = append(toks, sqlToken{text: text, kind: literal, line: line})
+			line += lines
+			i = end
 		case c == '\n':
 			line++
 			i++
@@ -88,29 +95,14 @@ func tokenizeAt(sql string, first int) []sqlToken {
 			}
 			i += 2
 		case c == '\'' || c == '"' || c == '`':
-			start, j := line, i+1
-			var b strings.Builder
-			for j < len(r) {
-				if r[j] == c {
-					if j+1 < len(r) && r[j+1] == c {
-						b.WriteRune(c)
-						j += 2
-						continue
-					}
-					break
-				}
-				if r[j] == '\n' {
-					line++
-				}
-				b.WriteRune(r[j])
-				j++
-			}
+			text, end, lines := readQuoted(r, i+1, c, false)
 			kind := literal
 			if c != '\'' {
 				kind = quoted
 			}
-			toks = append(toks, sqlToken{text: b.String(), kind: kind, line: start})
-			i = j + 1
+			toks = append(toks, sqlToken{text: text, kind: kind, line: line})
+			line += lines
+			i = end
 		case c == '$' && dollarTag(r, i) != "":
 			tag := dollarTag(r, i)
 			start, j := line, i+len([]rune(tag))
